@@ -1,0 +1,80 @@
+/*
+ * The journal's vocabulary: one JSON object a line, written ahead of each side effect (intent)
+ * and after it (outcome). See DESIGN §4. Never add a field that could hold a credential.
+ */
+import type { Operation } from '../manifest/types.js';
+
+export type JobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+
+/** a source file as it was when the run began; resume refuses a file whose fingerprint changed */
+export type SourceFingerprint = { file: string; size: number; mtimeMs: number; sha256: string };
+
+/** A chunk is identified by its step and a per-step sequence number. */
+export type ChunkRef = { step: string; chunk: number };
+
+export type JournalEventBody =
+  | {
+      type: 'run.started';
+      runId: string;
+      manifest: string;
+      manifestSha256: string;
+      username: string;
+      orgId: string;
+      instanceUrl: string;
+      apiVersion: string;
+      sources: SourceFingerprint[];
+    }
+  | { type: 'run.resumed'; pid: number; host: string }
+  | { type: 'wave.started'; wave: number; steps: string[] }
+  | { type: 'step.started'; step: string; wave: number; object: string; operation: Operation }
+  | (ChunkRef & {
+      type: 'chunk.planned';
+      file: string;
+      byteStart: number;
+      byteEnd: number;
+      records: number;
+      /** 0 for source chunks; n for the n-th retry of failed rows */
+      attempt: number;
+      /** the chunk whose failed rows this retries */
+      retryOf?: ChunkRef;
+    })
+  | (ChunkRef & { type: 'job.creating' })
+  | (ChunkRef & { type: 'job.created'; jobId: string })
+  | (ChunkRef & { type: 'job.uploaded'; jobId: string; bytes: number })
+  | (ChunkRef & { type: 'job.closing'; jobId: string })
+  | (ChunkRef & { type: 'job.closed'; jobId: string })
+  | (ChunkRef & { type: 'job.aborted'; jobId: string; reason: string })
+  | (ChunkRef & {
+      type: 'job.finished';
+      jobId: string;
+      state: JobState;
+      processed: number;
+      failed: number;
+      errorMessage?: string;
+    })
+  | (ChunkRef & {
+      type: 'results.saved';
+      jobId: string;
+      /** paths relative to the run folder */
+      files: { success: string; failed: string; unprocessed: string };
+      counts: { success: number; failed: number; unprocessed: number };
+    })
+  | (ChunkRef & { type: 'job.deleted'; jobId: string })
+  | {
+      type: 'step.finished';
+      step: string;
+      records: number;
+      succeeded: number;
+      failed: number;
+      unprocessed: number;
+      jobs: number;
+      gate: 'passed' | 'failed';
+      reason?: string;
+    }
+  | { type: 'wave.finished'; wave: number; gate: 'passed' | 'failed' }
+  | { type: 'run.finished'; status: 'succeeded' | 'completedWithFailures' | 'failed'; reason?: string };
+
+export type JournalEventType = JournalEventBody['type'];
+
+/** as stored: every line carries its sequence number and time */
+export type JournalEvent = JournalEventBody & { seq: number; time: string };

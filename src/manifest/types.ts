@@ -1,0 +1,99 @@
+/*
+ * The manifest as written by the user (mirrors schemas/manifest.schema.json; a test proves they
+ * agree) and as resolved for the engine (defaults applied, paths absolute, durations in ms).
+ */
+
+export type Operation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
+export type ColumnDelimiter = 'BACKQUOTE' | 'CARET' | 'COMMA' | 'PIPE' | 'SEMICOLON' | 'TAB';
+export type LineEnding = 'LF' | 'CRLF';
+
+/** Durations are strings with a unit: "500ms", "5s", "2m". */
+export type Duration = string;
+
+export type PollSettings = { initial?: Duration; max?: Duration };
+
+/** A step fails its wave gate when its failed records exceed either bound. */
+export type FailureThreshold = { percent?: number; records?: number };
+
+export type ColumnMapping = {
+  /** source column → field API name */
+  rename?: Record<string, string>;
+  /** source columns not sent to Salesforce */
+  drop?: string[];
+  /** field API name → value added to every record */
+  constants?: Record<string, string>;
+};
+
+export type StepSettings = {
+  operation?: Operation;
+  externalIdField?: string;
+  columnDelimiter?: ColumnDelimiter;
+  lineEnding?: LineEnding;
+  assignmentRuleId?: string;
+  maxRecordsPerJob?: number;
+  maxBytesPerJob?: number;
+  poll?: PollSettings;
+  failureThreshold?: FailureThreshold;
+  /** jobs of one step open at once */
+  parallelism?: number;
+  /** rows failing with these codes are retried in new jobs (default UNABLE_TO_LOCK_ROW) */
+  retry?: { codes?: string[]; attempts?: number };
+};
+
+export type Step = StepSettings & {
+  id?: string;
+  object: string;
+  source: string | string[];
+  dependsOn?: string[];
+  mapping?: ColumnMapping;
+};
+
+export type Manifest = {
+  $schema?: string;
+  name: string;
+  description?: string;
+  defaults?: StepSettings;
+  steps: Step[];
+  waves?: string[][];
+  /** steps of one wave running at once */
+  concurrency?: number;
+  /** where runs are written; relative to the manifest; default .sf-migrate/runs */
+  runFolder?: string;
+};
+
+export type ResolvedStep = {
+  id: string;
+  object: string;
+  operation: Operation;
+  externalIdField?: string;
+  columnDelimiter: ColumnDelimiter;
+  lineEnding: LineEnding;
+  assignmentRuleId?: string;
+  maxRecordsPerJob: number;
+  maxBytesPerJob: number;
+  poll: { initialMs: number; maxMs: number };
+  failureThreshold: { percent?: number; records?: number };
+  parallelism: number;
+  retry: { codes: string[]; attempts: number };
+  mapping: ColumnMapping;
+  dependsOn: string[];
+  /** the patterns as written, relative to the manifest */
+  sources: string[];
+  /** absolute paths matched by the patterns, sorted, de-duplicated */
+  files: string[];
+};
+
+export type LoadedManifest = {
+  /** absolute path of the manifest file */
+  path: string;
+  /** directory that relative paths resolve against */
+  dir: string;
+  name: string;
+  raw: Manifest;
+  steps: ResolvedStep[];
+  /** waves of step ids, explicit or computed, in run order */
+  waves: string[][];
+  concurrency: number;
+  /** absolute */
+  runFolder: string;
+};
