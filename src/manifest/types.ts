@@ -76,11 +76,19 @@ export type ResolvedStep = {
   parallelism: number;
   retry: { codes: string[]; attempts: number };
   mapping: ColumnMapping;
+  /** the step's own dependsOn plus the steps its relationship columns imply (see LoadedManifest.implied) */
   dependsOn: string[];
   /** the patterns as written, relative to the manifest */
   sources: string[];
   /** absolute paths matched by the patterns, sorted, de-duplicated */
   files: string[];
+};
+
+/** A step depends on the step loading the parent object that one of its header columns looks up. */
+export type ImpliedDependency = {
+  step: string;
+  dependsOn: string;
+  column: string;
 };
 
 export type LoadedManifest = {
@@ -93,6 +101,8 @@ export type LoadedManifest = {
   steps: ResolvedStep[];
   /** waves of step ids, explicit or computed, in run order */
   waves: string[][];
+  /** dependencies implied by relationship columns (`Account.Legacy_Id__c`) of the CSV headers */
+  implied: ImpliedDependency[];
   concurrency: number;
   /** absolute */
   runFolder: string;

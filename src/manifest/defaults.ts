@@ -1,0 +1,24 @@
+/*
+ * What a step gets when neither it nor `defaults` says otherwise. The schema's "default" keywords
+ * document the same values; test/manifest/defaults.test.ts proves the two agree.
+ */
+import type { ColumnDelimiter, LineEnding, Operation } from './types.js';
+
+export const stepDefaults = {
+  operation: 'insert' as Operation,
+  columnDelimiter: 'COMMA' as ColumnDelimiter,
+  lineEnding: 'LF' as LineEnding,
+  maxRecordsPerJob: 150_000,
+  /** Bulk API 2.0 refuses an upload over 100 MB */
+  maxBytesPerJob: 100_000_000,
+  poll: { initial: '5s', max: '120s' },
+  /** any failed record fails the step's gate: a cutover stops rather than load orphans */
+  failureThreshold: { percent: 0 },
+  parallelism: 2,
+  retry: { codes: ['UNABLE_TO_LOCK_ROW'], attempts: 3 },
+};
+
+export const manifestDefaults = {
+  concurrency: 4,
+  runFolder: '.sf-migrate/runs',
+};
