@@ -1,0 +1,90 @@
+import { Messages } from '@salesforce/core';
+import { SfCommand } from '@salesforce/sf-plugins-core';
+import { requiredManifestFlag } from '../../flags.js';
+import { loadManifestOrThrow } from '../../manifest/load.js';
+import { buildPlan, type PlannedStep, type PlanResult } from '../../plan/plan.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'plan');
+
+export type { PlanResult } from '../../plan/plan.js';
+
+const numberFormat = new Intl.NumberFormat('en-US');
+
+/** 1234567 → "1.2 MB": decimal units, as Salesforce states its upload limits (100 MB = 100,000,000 bytes). */
+function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function tableRow(step: PlannedStep): Record<string, string> {
+  return {
+    step: step.id,
+    object: step.object,
+    operation: step.externalIdField ? `${step.operation} (${step.externalIdField})` : step.operation,
+    files: step.files.map((file) => file.file).join('\n'),
+    records: numberFormat.format(step.records),
+    size: formatBytes(step.bytes),
+    jobs: numberFormat.format(step.jobs),
+    apiCalls: numberFormat.format(step.apiCalls),
+    dependsOn: step.dependsOn.join(', '),
+  };
+}
+
+export default class Plan extends SfCommand<PlanResult> {
+  public static override readonly summary = messages.getMessage('summary');
+  public static override readonly description = messages.getMessage('description');
+  public static override readonly examples = messages.getMessages('examples');
+
+  public static override readonly flags = {
+    manifest: requiredManifestFlag,
+  };
+
+  public async run(): Promise<PlanResult> {
+    const { flags } = await this.parse(Plan);
+    const plan = await buildPlan(await loadManifestOrThrow(flags.manifest));
+
+    this.log(messages.getMessage('heading', [plan.name, flags.manifest]));
+    const columns = (
+      ['step', 'object', 'operation', 'files', 'records', 'size', 'jobs', 'apiCalls', 'dependsOn'] as const
+    ).map((key) => ({ key, name: messages.getMessage(`column.${key}`) }));
+    for (const wave of plan.waves) {
+      this.table({
+        title: messages.getMessage('wave.title', [wave.wave]),
+        data: wave.steps.map(tableRow),
+        columns,
+        overflow: 'wrap',
+      });
+    }
+    if (plan.implied.length > 0) {
+      this.log(messages.getMessage('implied.title'));
+      for (const dependency of plan.implied) {
+        this.log(
+          `  ${messages.getMessage('implied.line', [dependency.step, dependency.dependsOn, dependency.column])}`
+        );
+      }
+      this.log();
+    }
+    const { totals, estimate } = plan;
+    this.log(
+      messages.getMessage('totals', [
+        totals.steps,
+        totals.waves,
+        totals.files,
+        numberFormat.format(totals.records),
+        formatBytes(totals.bytes),
+        numberFormat.format(totals.jobs),
+        numberFormat.format(totals.apiCalls),
+        numberFormat.format(totals.polls),
+      ])
+    );
+    this.log(messages.getMessage('assumption', [estimate.callsPerJobBesidesPolls, estimate.assumedRecordsPerSecond]));
+    return plan;
+  }
+}

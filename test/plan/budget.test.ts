@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls, estimatePolls } from '../../src/plan/budget.js';
+
+describe('API call budget', () => {
+  const schedule = { initialMs: 5000, maxMs: 120_000 };
+
+  it('polls at least once, even for a job that is done at once', () => {
+    expect(estimatePolls(0, schedule)).to.equal(1);
+    expect(estimatePolls(1, schedule, 1e9)).to.equal(1);
+  });
+
+  it('backs off by half again up to the maximum, like the ingest job client', () => {
+    // 10 s of work at 100 records/s: waits 5 s, then 7.5 s (12.5 s ≥ 10 s) → 2 polls
+    expect(estimatePolls(1000, schedule, 100)).to.equal(2);
+    // 20 s: 5 + 7.5 + 11.25 = 23.75 → 3 polls
+    expect(estimatePolls(2000, schedule, 100)).to.equal(3);
+  });
+
+  it('stops growing the wait at maxMs, so long jobs cost one poll per maxMs', () => {
+    const short = { initialMs: 1000, maxMs: 1000 };
+    expect(estimatePolls(60_000, short, 1000)).to.equal(60);
+    const hour = estimatePolls(3_600_000, schedule, 1000);
+    // an hour at a 2-minute ceiling needs about 30 polls plus the ramp-up
+    expect(hour).to.be.within(30, 40);
+  });
+
+  it('adds the seven fixed calls of a job to its polls', () => {
+    expect(CALLS_PER_JOB_BESIDES_POLLS).to.equal(7);
+    const { polls, apiCalls } = estimateJobCalls(150_000, schedule);
+    expect(apiCalls).to.equal(7 + polls);
+    expect(polls).to.be.greaterThan(1);
+  });
+});

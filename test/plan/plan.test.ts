@@ -1,0 +1,134 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { SfError } from '@salesforce/core';
+import { buildPlan } from '../../src/plan/plan.js';
+import { estimateJobCalls } from '../../src/plan/budget.js';
+import type { LoadedManifest, ResolvedStep } from '../../src/manifest/types.js';
+import { scratchFolder } from '../csv/csvFixtures.js';
+
+function step(id: string, object: string, files: string[], settings: Partial<ResolvedStep> = {}): ResolvedStep {
+  return {
+    id,
+    object,
+    operation: 'insert',
+    columnDelimiter: 'COMMA',
+    lineEnding: 'LF',
+    maxRecordsPerJob: 150_000,
+    maxBytesPerJob: 100_000_000,
+    poll: { initialMs: 5000, maxMs: 120_000 },
+    failureThreshold: { percent: 0 },
+    parallelism: 2,
+    retry: { codes: ['UNABLE_TO_LOCK_ROW'], attempts: 3 },
+    mapping: {},
+    dependsOn: [],
+    sources: files,
+    files,
+    ...settings,
+  };
+}
+
+describe('buildPlan', () => {
+  const folder = scratchFolder();
+  after(() => folder.remove());
+  const dir = folder.path('m');
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const write = (name: string, content: string): string => {
+    const file = join(dir, 'data', name);
+    writeFileSync(file, content);
+    return file;
+  };
+
+  const accountsCsv = 'Legacy_Id__c,Name\nA1,"Acme, Inc."\nA2,"Two\nlines"\nA3,Globex\n';
+  const accounts = write('accounts.csv', accountsCsv);
+  const contactsA = write(
+    'contacts-1.csv',
+    '\ufeffLegacy_Id__c,LastName,Account.Legacy_Id__c\r\nC1,Smith,A1\r\nC2,"O""Brien",A2\r\n'
+  );
+  const contactsB = write('contacts-2.csv', 'Legacy_Id__c,LastName,Account.Legacy_Id__c\nC3,Jones,A3');
+  const parents = write('parents.csv', 'Legacy_Id__c,Parent.Legacy_Id__c\n');
+
+  const manifest: LoadedManifest = {
+    path: join(dir, 'migration.json'),
+    dir,
+    name: 'test-plan',
+    raw: { name: 'test-plan', steps: [] },
+    steps: [
+      step('accounts', 'Account', [accounts], { operation: 'upsert', externalIdField: 'Legacy_Id__c' }),
+      step('contacts', 'Contact', [contactsA, contactsB], {
+        maxRecordsPerJob: 1,
+        externalIdField: 'Legacy_Id__c',
+        dependsOn: ['accounts'],
+        lineEnding: 'CRLF',
+      }),
+      step('parents', 'Account', [parents], { operation: 'update', dependsOn: ['accounts', 'contacts'] }),
+    ],
+    waves: [['accounts'], ['contacts'], ['parents']],
+    implied: [{ step: 'contacts', dependsOn: 'accounts', column: 'Account.Legacy_Id__c' }],
+    concurrency: 4,
+    runFolder: join(dir, '.sf-migrate', 'runs'),
+  };
+
+  it('lists the waves in order with each step, its files, records and jobs', async () => {
+    const plan = await buildPlan(manifest);
+    expect(plan.name).to.equal('test-plan');
+    expect(plan.manifest).to.equal(manifest.path);
+    expect(plan.waves.map((wave) => [wave.wave, wave.steps.map((s) => s.id)])).to.deep.equal([
+      [1, ['accounts']],
+      [2, ['contacts']],
+      [3, ['parents']],
+    ]);
+    const [accountsStep] = plan.waves[0].steps;
+    expect(accountsStep).to.deep.include({
+      object: 'Account',
+      operation: 'upsert',
+      externalIdField: 'Legacy_Id__c',
+      records: 3,
+      jobs: 1,
+    });
+    expect(accountsStep.files).to.deep.equal([
+      { file: join('data', 'accounts.csv'), bytes: Buffer.byteLength(accountsCsv), records: 3, jobs: 1 },
+    ]);
+
+    const [contactsStep] = plan.waves[1].steps;
+    // an insert step does not show the external id it inherited
+    expect(contactsStep).to.not.have.property('externalIdField');
+    expect(contactsStep.files.map((f) => [f.file, f.records, f.jobs])).to.deep.equal([
+      [join('data', 'contacts-1.csv'), 2, 2],
+      [join('data', 'contacts-2.csv'), 1, 1],
+    ]);
+    expect(contactsStep).to.deep.include({ records: 3, jobs: 3, dependsOn: ['accounts'] });
+
+    const [parentsStep] = plan.waves[2].steps;
+    expect(parentsStep).to.deep.include({ records: 0, jobs: 0, polls: 0, apiCalls: 0 });
+    expect(plan.implied).to.deep.equal(manifest.implied);
+  });
+
+  it('adds up the totals and estimates the API calls per job', async () => {
+    const plan = await buildPlan(manifest);
+    const perJob = (records: number): number => estimateJobCalls(records, { initialMs: 5000, maxMs: 120_000 }).apiCalls;
+    expect(plan.totals).to.deep.equal({
+      waves: 3,
+      steps: 3,
+      files: 4,
+      bytes: plan.waves.flatMap((w) => w.steps).reduce((total, s) => total + s.bytes, 0),
+      records: 6,
+      jobs: 4,
+      polls: 4,
+      apiCalls: perJob(3) + 3 * perJob(1),
+    });
+    expect(plan.totals.apiCalls).to.equal(4 * 8);
+    expect(plan.estimate).to.deep.equal({ callsPerJobBesidesPolls: 7, assumedRecordsPerSecond: 500 });
+  });
+
+  it('fails, naming the file, when a source has an unterminated quote', async () => {
+    const broken = write('broken.csv', 'Name\n"never closed\n');
+    try {
+      await buildPlan({ ...manifest, steps: [step('broken', 'Account', [broken])], waves: [['broken']], implied: [] });
+      expect.fail('expected UnterminatedQuote');
+    } catch (error) {
+      expect((error as SfError).code).to.equal('UnterminatedQuote');
+      expect((error as SfError).message).to.include(broken);
+    }
+  });
+});
