@@ -1,0 +1,470 @@
+/* eslint-disable no-param-reassign -- job records are the mutable state this module owns */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { csvRecordBatches, CsvSyntaxError } from './csv-records.js';
+import { DELIMITERS, LINE_ENDINGS, firstRecordText, quote, quotedRow, type ColumnDelimiter, type LineEnding } from './csv-text.js';
+import type { Faults } from './faults.js';
+import { applyRow, formatDateTime, planHeader, sfError, type HeaderPlan, type Operation, type RowContext } from './rows.js';
+import type { RecordStore } from './store.js';
+
+export type IngestState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+
+export type IngestJob = {
+  id: string;
+  operation: Operation;
+  object: string;
+  createdById: string;
+  createdDate: string;
+  systemModstamp: string;
+  state: IngestState;
+  externalIdFieldName?: string;
+  assignmentRuleId?: string;
+  apiVersion: number;
+  lineEnding: LineEnding;
+  columnDelimiter: ColumnDelimiter;
+  numberRecordsProcessed: number;
+  numberRecordsFailed: number;
+  retries: number;
+  totalProcessingTime: number;
+  apiActiveProcessingTime: number;
+  apexProcessingTime: number;
+  errorMessage?: string;
+  uploaded: boolean;
+  /** the uploaded header record as written, so result files can repeat it verbatim */
+  headerText?: string;
+  /** data rows already processed (results written): where processing resumes after a restart */
+  rowsDone: number;
+};
+
+export const OPERATIONS: Operation[] = ['insert', 'update', 'upsert', 'delete', 'hardDelete'];
+const BATCH_SIZE = 10_000;
+const SLICE = 1000;
+
+/** A client-visible refusal: the HTTP layer turns it into `[{"errorCode","message"}]` with this status. */
+export class ApiError extends Error {
+  public constructor(public readonly status: number, public readonly errorCode: string, message: string) {
+    super(message);
+  }
+}
+
+export const notFound = (): ApiError => new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+
+export type IngestOptions = {
+  store: RecordStore;
+  faults: Faults;
+  userId: string;
+  dir: string;
+  persistent: boolean;
+  recordsPerSecond?: number;
+  hardDeleteEnabled: boolean;
+  maxUploadBytes: number;
+  newJobId: () => string;
+  onBatch: () => void;
+};
+
+type ResultWriters = { success: WriteStream; failed: WriteStream; unprocessed: WriteStream };
+
+/** Ingest jobs: the state machine, the upload spool, asynchronous processing and the three result files. */
+export class IngestJobs {
+  public readonly jobs = new Map<string, IngestJob>();
+  /** parent record id → job whose current batch holds its lock (parentLockContention fault) */
+  private readonly parentLocks = new Map<string, string>();
+  private readonly running = new Map<string, Promise<void>>();
+  /** jobs whose upload body is still streaming in: closing one now would process half an upload */
+  private readonly uploading = new Set<string>();
+  private stopping = false;
+
+  public constructor(private readonly options: IngestOptions) {}
+
+  public get maxUploadBytes(): number {
+    return this.options.maxUploadBytes;
+  }
+
+  public jobDir(id: string): string {
+    return join(this.options.dir, id);
+  }
+
+  /** Reloads jobs of an earlier run (data dir) and resumes the ones that were processing. */
+  public async restore(): Promise<void> {
+    let entries: string[] = [];
+    try {
+      entries = await readdir(this.options.dir);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        const job = JSON.parse(await readFile(join(this.options.dir, entry, 'job.json'), 'utf8')) as IngestJob;
+        this.jobs.set(job.id, job);
+      } catch {
+        // not a job folder
+      }
+    }
+    for (const job of this.jobs.values()) if (job.state === 'UploadComplete' || job.state === 'InProgress') this.startProcessing(job);
+  }
+
+  // eslint-disable-next-line complexity -- one check per job option, each with its own real error
+  public create(body: Record<string, unknown>, apiVersion: number): IngestJob {
+    const objectName = body.object;
+    if (typeof objectName !== 'string' || !objectName) throw new ApiError(400, 'INVALIDJOB', "InvalidJob : Required field 'object' is missing");
+    const operation = OPERATIONS.find((o) => o.toLowerCase() === String(body.operation ?? '').toLowerCase());
+    if (!operation) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${String(body.operation)}`);
+    const object = this.options.store.object(objectName);
+    if (!object?.describe.bulkIngestable) throw new ApiError(400, 'INVALIDENTITY', `Entity '${objectName}' is not supported by the Bulk API.`);
+    if (operation === 'hardDelete' && !this.options.hardDeleteEnabled) {
+      throw new ApiError(400, 'FEATURENOTENABLED', 'Feature is not enabled: hardDelete requires the Bulk API Hard Delete permission');
+    }
+    let externalIdFieldName: string | undefined;
+    if (operation === 'upsert') {
+      const name = body.externalIdFieldName;
+      if (typeof name !== 'string' || !name) throw new ApiError(400, 'INVALIDJOB', 'InvalidJob : External ID was blank for ' + object.describe.name + '. An External ID must be specified for upsert.');
+      const field = object.field(name);
+      if (!field || !(field.externalId || field.name === 'Id' || field.idLookup)) {
+        throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Field name provided, ${name} does not match an External ID, Salesforce Id, or indexed field for ${object.describe.name}`);
+      }
+      externalIdFieldName = field.name;
+    }
+    const contentType = body.contentType ?? 'CSV';
+    if (contentType !== 'CSV') throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Unsupported content type: ${String(contentType)}`);
+    const columnDelimiter = (body.columnDelimiter ?? 'COMMA') as ColumnDelimiter;
+    if (!(columnDelimiter in DELIMITERS)) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid column delimiter: ${String(columnDelimiter)}`);
+    const lineEnding = (body.lineEnding ?? 'LF') as LineEnding;
+    if (!(lineEnding in LINE_ENDINGS)) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid line ending: ${String(lineEnding)}`);
+    const now = formatDateTime(new Date());
+    const job: IngestJob = {
+      id: this.options.newJobId(),
+      operation,
+      object: object.describe.name,
+      createdById: this.options.userId,
+      createdDate: now,
+      systemModstamp: now,
+      state: 'Open',
+      externalIdFieldName,
+      assignmentRuleId: typeof body.assignmentRuleId === 'string' ? body.assignmentRuleId : undefined,
+      apiVersion,
+      lineEnding,
+      columnDelimiter,
+      numberRecordsProcessed: 0,
+      numberRecordsFailed: 0,
+      retries: 0,
+      totalProcessingTime: 0,
+      apiActiveProcessingTime: 0,
+      apexProcessingTime: 0,
+      uploaded: false,
+      rowsDone: 0,
+    };
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  public get(id: string): IngestJob {
+    const job = this.jobs.get(id);
+    if (!job) throw notFound();
+    return job;
+  }
+
+  public async save(job: IngestJob): Promise<void> {
+    if (!this.options.persistent) return;
+    await mkdir(this.jobDir(job.id), { recursive: true });
+    await writeFile(join(this.jobDir(job.id), 'job.json'), JSON.stringify(job));
+  }
+
+  /** Checks an upload may start; the body is then streamed by the HTTP layer into uploadFile(). */
+  public beginUpload(job: IngestJob): void {
+    if (job.state !== 'Open') throw new ApiError(400, 'INVALIDJOBSTATE', `Unable to upload data: job ${job.id} is in state ${job.state}, not Open`);
+    if (job.uploaded) {
+      throw new ApiError(
+        400,
+        'INVALIDJOB',
+        `Found multiple contents for job: <${job.id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`
+      );
+    }
+  }
+
+  public markUploading(job: IngestJob, active: boolean): void {
+    if (active) this.uploading.add(job.id);
+    else this.uploading.delete(job.id);
+  }
+
+  public uploadFile(job: IngestJob): string {
+    return join(this.jobDir(job.id), 'upload.csv');
+  }
+
+  public async finishUpload(job: IngestJob): Promise<void> {
+    job.uploaded = true;
+    job.systemModstamp = formatDateTime(new Date());
+    await this.save(job);
+  }
+
+  /** PATCH: UploadComplete or Aborted. */
+  public async changeState(job: IngestJob, requested: unknown): Promise<IngestJob> {
+    const from = job.state;
+    if (requested === 'UploadComplete' && from === 'Open' && this.uploading.has(job.id)) {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Unable to close job ${job.id}: its upload is still in progress`);
+    }
+    if (requested === 'UploadComplete' && from === 'Open') {
+      job.state = 'UploadComplete';
+      job.systemModstamp = formatDateTime(new Date());
+      await this.save(job);
+      this.startProcessing(job);
+      return job;
+    }
+    if (requested === 'Aborted' && (from === 'Open' || from === 'UploadComplete' || from === 'InProgress')) {
+      job.state = 'Aborted';
+      job.systemModstamp = formatDateTime(new Date());
+      await this.save(job);
+      // A job aborted before processing still answers its result files (every uploaded row unprocessed).
+      if (from !== 'InProgress' && !this.running.has(job.id)) this.startProcessing(job);
+      return job;
+    }
+    if (requested !== 'UploadComplete' && requested !== 'Aborted') {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Invalid state: ${String(requested)}. A job can be set to UploadComplete or Aborted.`);
+    }
+    throw new ApiError(400, 'INVALIDJOBSTATE', `Cannot change the state of job ${job.id} from ${from} to ${String(requested)}`);
+  }
+
+  public async delete(job: IngestJob): Promise<void> {
+    if (job.state === 'Open' || job.state === 'InProgress') {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Cannot delete job ${job.id} in state ${job.state}`);
+    }
+    await this.running.get(job.id);
+    this.jobs.delete(job.id);
+    await rm(this.jobDir(job.id), { recursive: true, force: true });
+  }
+
+  public resultFile(job: IngestJob, kind: 'success' | 'failed' | 'unprocessed'): string {
+    return join(this.jobDir(job.id), `${kind}.csv`);
+  }
+
+  /** Header line of a result file (for jobs without results written yet). */
+  public resultHeader(job: IngestJob, kind: 'success' | 'failed' | 'unprocessed'): string {
+    const d = DELIMITERS[job.columnDelimiter];
+    const header = job.headerText ?? '';
+    const prefix = kind === 'success' ? ['sf__Id', 'sf__Created'] : kind === 'failed' ? ['sf__Id', 'sf__Error'] : [];
+    const cells = [...prefix.map(quote), ...(header ? [header] : [])];
+    return cells.join(d) + LINE_ENDINGS[job.lineEnding];
+  }
+
+  public async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.running.values());
+  }
+
+  private startProcessing(job: IngestJob): void {
+    const run = this.process(job)
+      .catch(async (error: unknown) => {
+        job.state = 'Failed';
+        job.errorMessage = `InternalServerError : ${(error as Error).message}`;
+        await this.save(job).catch(() => undefined);
+      })
+      .finally(() => this.running.delete(job.id));
+    this.running.set(job.id, run);
+  }
+
+  private async readHeader(job: IngestJob): Promise<string | undefined> {
+    const file = this.uploadFile(job);
+    let size = 0;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      return undefined;
+    }
+    if (size === 0) return undefined;
+    // The header is at most 32,000 characters: a bounded read finds it without reading the body.
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.min(size, 200_000));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      return firstRecordText(buffer.subarray(0, bytesRead).toString('utf8'), bytesRead === size) ?? '';
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The records of the upload; `from` = records to skip (1 skips the header). */
+  private async *rows(job: IngestJob, from = 0): AsyncGenerator<string[]> {
+    for await (const batch of csvRecordBatches(this.uploadFile(job), DELIMITERS[job.columnDelimiter], from)) yield* batch;
+  }
+
+  private async fail(job: IngestJob, message: string): Promise<void> {
+    job.state = 'Failed';
+    job.errorMessage = message;
+    job.systemModstamp = formatDateTime(new Date());
+    await this.save(job);
+  }
+
+  private async process(job: IngestJob): Promise<void> {
+    const started = Date.now();
+    const resuming = job.rowsDone > 0;
+    const headerText = job.uploaded ? await this.readHeader(job) : undefined;
+    job.headerText = headerText;
+    await mkdir(this.jobDir(job.id), { recursive: true });
+    const writers = this.openWriters(job, resuming);
+    try {
+      await this.processRows(job, writers, headerText);
+    } finally {
+      await Promise.all(Object.values(writers).map((w: WriteStream) => new Promise((resolve) => w.end(resolve))));
+      job.totalProcessingTime += Date.now() - started;
+      job.apiActiveProcessingTime = Math.round(job.totalProcessingTime * 0.4);
+      await this.save(job);
+    }
+  }
+
+  private openWriters(job: IngestJob, append: boolean): ResultWriters {
+    const openResult = (kind: 'success' | 'failed' | 'unprocessed'): WriteStream => {
+      const stream = createWriteStream(this.resultFile(job, kind), { flags: append ? 'a' : 'w', highWaterMark: 1 << 20 });
+      if (!append) stream.write(this.resultHeader(job, kind));
+      return stream;
+    };
+    // The folder exists once something was uploaded; a job closed with no upload still gets one.
+    return { success: openResult('success'), failed: openResult('failed'), unprocessed: openResult('unprocessed') };
+  }
+
+  /* eslint-disable no-await-in-loop -- rows are applied in order, streamed from disk */
+  // eslint-disable-next-line complexity -- the row loop: abort, stop, fault and rate checks per row
+  private async processRows(job: IngestJob, writers: ResultWriters, headerText: string | undefined): Promise<void> {
+    const { store, faults } = this.options;
+    const d = DELIMITERS[job.columnDelimiter];
+    const eol = LINE_ENDINGS[job.lineEnding];
+    const abortedBeforeStart = job.state === 'Aborted';
+    if (headerText === undefined) {
+      // Nothing uploaded (or an empty body): the job completes with nothing processed.
+      if (!abortedBeforeStart) job.state = 'JobComplete';
+      return;
+    }
+    let header: string[] = [];
+    try {
+      for await (const record of this.rows(job)) {
+        header = record;
+        break;
+      }
+    } catch (error) {
+      return this.fail(job, csvFailure(error));
+    }
+    const object = store.object(job.object);
+    if (!object) return this.fail(job, `InvalidBatch : Unable to find object: ${job.object}`);
+    const plan = planHeader(store, object, job.operation, header, job.externalIdFieldName);
+    // The whole upload must parse before any row is applied, as a real org rejects the job whole.
+    const parseError = abortedBeforeStart || typeof plan === 'string' ? undefined : await this.firstParseError(job);
+    if (parseError) return this.fail(job, parseError);
+    if (typeof plan === 'string') {
+      // Failed on its header: every row is then answered as unprocessed by the loop below.
+      if (!abortedBeforeStart) await this.fail(job, plan);
+    } else if ((job.state as IngestState) === 'UploadComplete') {
+      // (an abort may have arrived while the upload was being checked)
+      job.state = 'InProgress';
+      job.systemModstamp = formatDateTime(new Date());
+      await this.save(job);
+    }
+
+    const ctx: RowContext = {
+      store,
+      object,
+      operation: job.operation,
+      externalIdFieldName: job.externalIdFieldName,
+      userId: this.options.userId,
+      upsertKeys: new Set(),
+    };
+    const held = new Set<string>();
+    ctx.beforeWrite = (parentIds): string | undefined => {
+      if (faults.chance(faults.value.lockRowRate)) return sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record');
+      if (!faults.value.parentLockContention) return undefined;
+      for (const id of parentIds) {
+        const owner = this.parentLocks.get(id);
+        if (owner && owner !== job.id) return sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records: ' + id);
+      }
+      for (const id of parentIds) {
+        this.parentLocks.set(id, job.id);
+        held.add(id);
+      }
+      return undefined;
+    };
+    const releaseLocks = (): void => {
+      for (const id of held) if (this.parentLocks.get(id) === job.id) this.parentLocks.delete(id);
+      held.clear();
+    };
+
+    const rate = this.options.recordsPerSecond ?? 0;
+    const rateStart = Date.now();
+    let rowsThisRun = 0;
+    let row = 0;
+    let failedPartWay = false;
+    // Writes stay synchronous unless a result file's buffer is full: one await per row would cost more
+    // than the row itself at a million rows.
+    const drain = (stream: WriteStream): Promise<void> => new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    try {
+      for await (const batch of csvRecordBatches(this.uploadFile(job), d, 1)) {
+        for (const values of batch) {
+          row += 1;
+          if (row <= job.rowsDone) continue; // processed before a restart
+          const limit = faults.value.failJobAfterRecords;
+          if (!failedPartWay && job.state === 'InProgress' && limit !== undefined && job.numberRecordsProcessed >= limit) {
+            failedPartWay = true;
+            await this.fail(job, 'InternalServerError : Failed to process the batch after 10 retries');
+          }
+          const state = job.state as IngestState;
+          if (state !== 'InProgress' || this.stopping) {
+            if (this.stopping && state === 'InProgress') break;
+            // Aborted or failed: the rest of the upload is answered as unprocessed.
+            if (!writers.unprocessed.write(quotedRow(values, d) + eol)) await drain(writers.unprocessed);
+            job.rowsDone = row;
+            continue;
+          }
+          if (job.numberRecordsProcessed % BATCH_SIZE === 0) {
+            releaseLocks();
+            this.options.onBatch();
+          }
+          const outcome = applyRow(ctx, plan as HeaderPlan, values);
+          job.numberRecordsProcessed += 1;
+          const full = outcome.ok
+            ? !writers.success.write(`${quote(outcome.id)}${d}${quote(String(outcome.created))}${d}${quotedRow(values, d)}${eol}`)
+            : !writers.failed.write(`${quote(outcome.id)}${d}${quote(outcome.error)}${d}${quotedRow(values, d)}${eol}`);
+          if (!outcome.ok) job.numberRecordsFailed += 1;
+          if (full) await drain(outcome.ok ? writers.success : writers.failed);
+          job.rowsDone = row;
+          rowsThisRun += 1;
+          if (rate > 0) {
+            const due = rateStart + (rowsThisRun / rate) * 1000;
+            const wait = due - Date.now();
+            if (wait > 0) await sleep(wait);
+          } else if (rowsThisRun % SLICE === 0) {
+            // Let the server answer polls (and other jobs interleave) while a big job runs.
+            await yieldToEventLoop();
+          }
+        }
+        if (this.stopping && job.state === 'InProgress') break;
+      }
+    } catch (error) {
+      // An upload that does not parse only gets here when no row is applied (aborted, or failed on its
+      // header): its unprocessed file then lists the rows up to the bad one.
+      if (job.state === 'InProgress' || !(error instanceof CsvSyntaxError)) throw error;
+    } finally {
+      releaseLocks();
+    }
+    if (this.stopping && job.state === 'InProgress' && row > job.rowsDone) return; // resumed on the next start
+    if (job.state === 'InProgress') job.state = 'JobComplete';
+    job.systemModstamp = formatDateTime(new Date());
+  }
+
+  /* eslint-enable no-await-in-loop */
+
+  private async firstParseError(job: IngestJob): Promise<string | undefined> {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      for await (const _ of this.rows(job)) {
+        /* parse only */
+      }
+      return undefined;
+    } catch (error) {
+      return csvFailure(error);
+    }
+  }
+}
+
+function csvFailure(error: unknown): string {
+  if (error instanceof CsvSyntaxError) return `InvalidBatch : Failed to parse CSV. ${error.message}`;
+  throw error;
+}

@@ -1,0 +1,315 @@
+import { normaliseId } from './ids.js';
+import type { FieldDescribe } from './schema.js';
+import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
+
+// Row validation and application for ingest jobs, with the `sf__Error` strings of a real org:
+// `<STATUS_CODE>:<message>:<fields> --`, or `:--` when no field is named.
+
+export type Operation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
+
+export type RowOutcome = { ok: true; id: string; created: boolean } | { ok: false; id: string; error: string };
+
+type Column =
+  | { kind: 'field'; index: number; header: string; field: FieldDescribe }
+  | { kind: 'relationship'; index: number; header: string; field: FieldDescribe; parent: ObjectStore; parentField: FieldDescribe };
+
+export type HeaderPlan = { columns: Column[]; idColumn?: number; keyColumn?: number };
+
+export const sfError = (code: string, message: string, fields: string[] = []): string =>
+  `${code}:${message}:${fields.length ? `${fields.join(' ')} --` : '--'}`;
+
+/** Checks the header of an upload; a string is the job's errorMessage (the whole job fails). */
+export function planHeader(store: RecordStore, object: ObjectStore, operation: Operation, header: string[], externalIdFieldName?: string): HeaderPlan | string {
+  const columns: Column[] = [];
+  if (operation === 'delete' || operation === 'hardDelete') {
+    if (header.length !== 1 || header[0].toLowerCase() !== 'id') return "InvalidBatch : The 'delete' batch must contain only ids";
+  }
+  for (const [index, name] of header.entries()) {
+    const dot = name.indexOf('.');
+    if (dot < 0) {
+      const field = object.field(name);
+      if (!field) return `InvalidBatch : Field name not found : ${name}`;
+      columns.push({ kind: 'field', index, header: name, field });
+      continue;
+    }
+    // Account.Legacy_Id__c, Parent__r.Ext__c, or the polymorphic Owner:User.Username.
+    const [relationPart, parentFieldName] = [name.slice(0, dot), name.slice(dot + 1)];
+    const [relationshipName, typeName] = relationPart.split(':');
+    const field = object.describe.fields.find((f) => f.relationshipName?.toLowerCase() === relationshipName.toLowerCase());
+    if (!field) return `InvalidBatch : Unable to find relationship: ${relationshipName}`;
+    const parentName = typeName ? field.referenceTo.find((r) => r.toLowerCase() === typeName.toLowerCase()) : field.referenceTo[0];
+    const parent = parentName ? store.object(parentName) : undefined;
+    if (!parent) return `InvalidBatch : Unable to find relationship: ${relationPart}`;
+    const parentField = parent.field(parentFieldName);
+    if (!parentField || !(parentField.idLookup || parentField.externalId)) return `InvalidBatch : Field name not found : ${name}`;
+    columns.push({ kind: 'relationship', index, header: name, field, parent, parentField });
+  }
+  const idColumn = header.findIndex((h) => h.toLowerCase() === 'id');
+  const keyColumn = externalIdFieldName ? header.findIndex((h) => h.toLowerCase() === externalIdFieldName.toLowerCase()) : -1;
+  return { columns, idColumn: idColumn >= 0 ? idColumn : undefined, keyColumn: keyColumn >= 0 ? keyColumn : undefined };
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const TEXT_TYPES = new Set(['string', 'textarea', 'phone', 'url', 'email', 'picklist', 'multipicklist', 'combobox', 'encryptedstring']);
+
+function validDate(y: string, m: string, d: string): boolean {
+  const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+  return date.getUTCFullYear() === Number(y) && date.getUTCMonth() === Number(m) - 1 && date.getUTCDate() === Number(d);
+}
+
+/** Salesforce's wire form of a datetime: yyyy-MM-ddTHH:mm:ss.SSS+0000. */
+export function formatDateTime(date: Date): string {
+  return date.toISOString().replace('Z', '+0000');
+}
+
+type Parsed = { value: unknown } | { error: string };
+
+/** Turns the text of a CSV cell into the stored value of a field, or the row error. */
+// eslint-disable-next-line complexity -- one case per field type, flat on purpose
+function parseValue(field: FieldDescribe, text: string, column: number): Parsed {
+  const deserialise = (xsd: string): Parsed => ({
+    error: sfError('INVALID_FIELD', `Failed to deserialize field at col ${column}. Due to, '${text}' is not a valid value for the type xsd:${xsd}`, [field.name]),
+  });
+  switch (field.type) {
+    case 'date': {
+      const m = DATE.exec(text);
+      return m && validDate(m[1], m[2], m[3]) ? { value: text } : deserialise('date');
+    }
+    case 'datetime': {
+      const m = DATETIME.exec(text);
+      if (!m || !validDate(m[1], m[2], m[3])) return deserialise('dateTime');
+      const zone = m[8] === 'Z' ? 'Z' : `${m[8].slice(0, 3)}:${m[8].slice(-2)}`;
+      const parsed = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ?? ''}${zone}`);
+      return Number.isNaN(parsed.getTime()) ? deserialise('dateTime') : { value: formatDateTime(parsed) };
+    }
+    case 'int':
+      return /^[+-]?\d+$/.test(text) && Math.abs(Number(text)) <= 2_147_483_647 ? { value: Number(text) } : deserialise('int');
+    case 'double':
+    case 'currency':
+    case 'percent':
+      return NUMBER.test(text) ? { value: Number(text) } : deserialise('double');
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (lower === 'true' || lower === '1') return { value: true };
+      if (lower === 'false' || lower === '0') return { value: false };
+      return deserialise('boolean');
+    }
+    default:
+      break;
+  }
+  if (TEXT_TYPES.has(field.type) && field.length > 0 && text.length > field.length) {
+    return { error: sfError('STRING_TOO_LONG', `${field.label}: data value too large: ${text} (max length=${field.length})`, [field.name]) };
+  }
+  if (field.type === 'email' && !EMAIL.test(text)) {
+    return { error: sfError('INVALID_EMAIL_ADDRESS', `${field.label}: invalid email address: ${text}`, [field.name]) };
+  }
+  if (field.type === 'picklist' && field.restrictedPicklist && !field.picklistValues.some((p) => p.active && p.value === text)) {
+    return { error: sfError('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: ${text}`, [field.name]) };
+  }
+  return { value: text };
+}
+
+/** What every row of a job needs from the object's describe, worked out once per job. */
+type Prepared = {
+  requiredOnCreate: FieldDescribe[];
+  requiredOnUpdate: FieldDescribe[];
+  unique: FieldDescribe[];
+  defaults: Record<string, unknown>;
+  derivesName: boolean;
+};
+
+function prepare(ctx: RowContext): Prepared {
+  const fields = ctx.object.describe.fields;
+  const required = (f: FieldDescribe): boolean => !f.nillable && f.type !== 'boolean';
+  const defaults: Record<string, unknown> = { IsDeleted: false, CreatedById: ctx.userId };
+  for (const field of fields) {
+    if (field.name in defaults || !field.defaultedOnCreate) continue;
+    if (field.type === 'boolean') defaults[field.name] = false;
+    else if (field.name === 'OwnerId') defaults[field.name] = ctx.userId;
+    else if (field.type === 'picklist') {
+      const preset = field.picklistValues.find((p) => p.defaultValue);
+      if (preset) defaults[field.name] = preset.value;
+    }
+  }
+  const name = ctx.object.describe.name;
+  return {
+    requiredOnCreate: fields.filter((f) => required(f) && f.createable && !f.defaultedOnCreate),
+    requiredOnUpdate: fields.filter((f) => required(f) && f.updateable),
+    unique: fields.filter((f) => f.unique && f.name !== 'Id'),
+    defaults,
+    derivesName: (name === 'Contact' || name === 'Lead' || name === 'User') && ctx.object.field('Name') !== undefined,
+  };
+}
+
+let clockMs = -1;
+let clockText = '';
+/** The current time in wire form; rows processed within one millisecond share one string. */
+function now(): string {
+  const ms = Date.now();
+  if (ms !== clockMs) {
+    clockMs = ms;
+    clockText = formatDateTime(new Date(ms));
+  }
+  return clockText;
+}
+
+export type RowContext = {
+  store: RecordStore;
+  object: ObjectStore;
+  operation: Operation;
+  externalIdFieldName?: string;
+  userId: string;
+  /** keys already upserted by this job (a key twice in one job fails the second row) */
+  upsertKeys: Set<string>;
+  /** optional extra checks (fault injection) given the parent ids a row touches */
+  beforeWrite?: (parentIds: string[]) => string | undefined;
+  prepared?: Prepared;
+};
+
+type Target = { existing?: StoredRecord } | { error: string };
+
+/** The record a row of an update or upsert writes to (none: the row creates one). */
+function findTarget(ctx: RowContext, plan: HeaderPlan, values: string[]): Target {
+  const { object, operation } = ctx;
+  if (operation === 'update') {
+    const found = findById(object, plan.idColumn === undefined ? '' : values[plan.idColumn] ?? '', 'Id not specified in an update call');
+    return 'error' in found ? found : { existing: found.record };
+  }
+  if (operation !== 'upsert') return {};
+  const keyField = ctx.externalIdFieldName ?? 'Id';
+  const key = plan.keyColumn === undefined ? '' : values[plan.keyColumn] ?? '';
+  if (keyField.toLowerCase() === 'id') {
+    if (key === '') return {};
+    const found = findById(object, key, 'Id not specified');
+    return 'error' in found ? found : { existing: found.record };
+  }
+  if (key === '' || key === '#N/A') return { error: sfError('MISSING_ARGUMENT', `${keyField} not specified`) };
+  const keyLower = key.toLowerCase();
+  if (ctx.upsertKeys.has(keyLower)) return { error: sfError('DUPLICATE_VALUE', `Duplicate external id specified: ${key}`) };
+  ctx.upsertKeys.add(keyLower);
+  const canonical = object.field(keyField)?.name ?? keyField;
+  const matches = object.findBy(canonical, key);
+  if (matches.length > 1) {
+    return { error: sfError('DUPLICATE_EXTERNAL_ID', `${canonical}: more than one record found for external id field: [${matches.join(', ')}]`) };
+  }
+  return { existing: matches.length === 1 ? object.records.get(matches[0]) : undefined };
+}
+
+type Changes = { changes: Record<string, unknown>; parentIds: string[] } | { error: string };
+
+/** The stored value of one non-empty cell, or its row error. */
+function cellValue(ctx: RowContext, column: Column, text: string): { value: unknown; parentId?: string } | { error: string } {
+  const field = column.field;
+  if (text === '#N/A') return { value: null };
+  if (column.kind === 'relationship') {
+    const matches = column.parent.findBy(column.parentField.name, text);
+    if (matches.length === 1) return { value: matches[0], parentId: matches[0] };
+    const what = matches.length === 0 ? 'not found' : 'matched more than one record';
+    return { error: sfError('INVALID_FIELD', `Foreign key external ID: ${text} ${what} for field ${column.parentField.name} in entity ${column.parent.describe.name}`) };
+  }
+  const parsed = parseValue(field, text, column.index);
+  if ('error' in parsed || field.type !== 'reference') return parsed;
+  const id = normaliseId(text);
+  const target = id ? ctx.store.objectOfId(id) : undefined;
+  if (!id || !target || !field.referenceTo.includes(target.describe.name)) {
+    return { error: sfError('FIELD_INTEGRITY_EXCEPTION', `${field.label}: id value of incorrect type: ${text}`, [field.name]) };
+  }
+  if (!target.records.has(id)) return { error: sfError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id') };
+  return { value: id, parentId: id };
+}
+
+/** The field values a row sets (empty cells leave fields untouched), or its first row error. */
+function collectChanges(ctx: RowContext, plan: HeaderPlan, values: string[], creating: boolean): Changes {
+  const changes: Record<string, unknown> = {};
+  const parentIds: string[] = [];
+  const blocked: string[] = [];
+  for (const column of plan.columns) {
+    const text = values[column.index] ?? '';
+    const field = column.field;
+    if (text === '' || field.name === 'Id') continue; // Id is the record key, not a value to write
+    if (creating ? !field.createable : !field.updateable) {
+      const isUpsertKey = ctx.operation === 'upsert' && !creating && column.index === plan.keyColumn;
+      if (!isUpsertKey) blocked.push(field.name);
+      continue;
+    }
+    const cell = cellValue(ctx, column, text);
+    if ('error' in cell) return cell;
+    changes[field.name] = cell.value;
+    if (cell.parentId) parentIds.push(cell.parentId);
+  }
+  if (blocked.length) {
+    const message = `Unable to create/update fields: ${blocked.join(', ')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`;
+    return { error: sfError('INVALID_FIELD_FOR_INSERT_UPDATE', message, blocked) };
+  }
+  return { changes, parentIds };
+}
+
+/** Validates one data row and, when it is valid, writes it to the store. */
+export function applyRow(ctx: RowContext, plan: HeaderPlan, values: string[]): RowOutcome {
+  const { object, operation } = ctx;
+  const headerLength = plan.columns.length;
+  if (values.length > headerLength) {
+    return { ok: false, id: '', error: sfError('INVALID_FIELD', `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`) };
+  }
+  if (operation === 'delete' || operation === 'hardDelete') return deleteRow(ctx, values[0] ?? '');
+
+  const target = findTarget(ctx, plan, values);
+  if ('error' in target) return { ok: false, id: '', error: target.error };
+  const existing = target.existing;
+  const creating = existing === undefined;
+  const fail = (error: string): RowOutcome => ({ ok: false, id: existing?.Id ?? '', error });
+  const collected = collectChanges(ctx, plan, values, creating);
+  if ('error' in collected) return fail(collected.error);
+  const { changes, parentIds } = collected;
+
+  // eslint-disable-next-line no-param-reassign -- the per-job cache lives on the job's context
+  const prepared = (ctx.prepared ??= prepare(ctx));
+  const record: StoredRecord = existing ? { ...existing, ...changes } : { ...prepared.defaults, CreatedDate: now(), ...changes, Id: '' };
+  const missing = (creating ? prepared.requiredOnCreate : prepared.requiredOnUpdate)
+    .filter((f) => record[f.name] === undefined || record[f.name] === null)
+    .map((f) => f.name);
+  if (missing.length) return fail(sfError('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing));
+  for (const field of prepared.unique) {
+    if (!(field.name in changes) || changes[field.name] === null) continue;
+    const clash = object.findBy(field.name, String(changes[field.name])).find((id) => id !== record.Id);
+    if (clash) return fail(sfError('DUPLICATE_VALUE', `duplicate value found: ${field.name} duplicates value on record with id: ${clash}`));
+  }
+  const refused = ctx.beforeWrite?.(parentIds);
+  if (refused) return fail(refused);
+
+  if (creating) record.Id = object.nextId();
+  const stamp = now();
+  record.LastModifiedDate = stamp;
+  record.SystemModstamp = stamp;
+  record.LastModifiedById = ctx.userId;
+  if (prepared.derivesName) {
+    record.Name = [record.FirstName, record.LastName].filter((v) => v !== undefined && v !== null && v !== '').join(' ');
+  }
+  if (object.describe.name === 'Case' && record.CaseNumber === undefined) record.CaseNumber = String(object.records.size + object.deleted.size + 1).padStart(8, '0');
+  object.put(record);
+  return { ok: true, id: record.Id, created: creating };
+}
+
+function findById(object: ObjectStore, text: string, missingMessage: string): { record: StoredRecord } | { error: string } {
+  if (text === '') return { error: sfError('MISSING_ARGUMENT', missingMessage) };
+  const id = normaliseId(text);
+  if (!id || id.slice(0, 3) !== object.describe.keyPrefix) {
+    return { error: sfError('MALFORMED_ID', `${object.describe.label} ID: id value of incorrect type: ${text}`, ['Id']) };
+  }
+  const record = object.records.get(id);
+  if (record) return { record };
+  if (object.deleted.has(id)) return { error: sfError('ENTITY_IS_DELETED', 'entity is deleted') };
+  return { error: sfError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id') };
+}
+
+function deleteRow(ctx: RowContext, text: string): RowOutcome {
+  const found = findById(ctx.object, text, 'Id not specified in a delete call');
+  if ('error' in found) return { ok: false, id: normaliseId(text) ?? '', error: found.error };
+  const refused = ctx.beforeWrite?.([]);
+  if (refused) return { ok: false, id: found.record.Id, error: refused };
+  ctx.object.remove(found.record.Id, ctx.operation === 'hardDelete');
+  return { ok: true, id: found.record.Id, created: false };
+}
