@@ -70,6 +70,12 @@ export type JournalEventBody =
       jobs: number;
       gate: 'passed' | 'failed';
       reason?: string;
+      /** failed records by status code */
+      failuresByCode?: Record<string, number>;
+      retryRounds?: number;
+      durationMs?: number;
+      /** dead-letter CSVs, relative to the run folder */
+      deadLetters?: string[];
     }
   | { type: 'wave.finished'; wave: number; gate: 'passed' | 'failed' }
   | { type: 'run.finished'; status: 'succeeded' | 'completedWithFailures' | 'failed'; reason?: string };

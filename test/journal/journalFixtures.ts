@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JournalEventBody } from '../../src/journal/events.js';
+import { toStoredEvent } from '../../src/journal/eventCodec.js';
+
+export type Scratch = { dir: string; path(...parts: string[]): string; remove(): void };
+
+/** A private temporary folder for one test file. */
+export function scratch(prefix = 'journal-'): Scratch {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    dir,
+    path: (...parts) => join(dir, ...parts),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export const ORG_ID = '00D5g000004XyZ1EAK';
+/** what a Connection's access token looks like: org id, '!', opaque text */
+export const ACCESS_TOKEN =
+  '00D5g000004XyZ1!AQ4AQFxH3m0s9Lr.kq7TtYw3vN_2GcP1oZbQe8RfUiJd6Ka5Sx0Yh4Mn7Bv2Cw9Xz1Lp3Oq6Ir8Et0Wu5Ty2Ao4Gs';
+export const REFRESH_TOKEN = '5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJvVRfHxCwZNbL1nUzz8gcHpDdBhhPv7DHeZ6rA3ZK3vO9ZHdJ';
+
+export function runStarted(runId = '20261129-023000-4f2a'): JournalEventBody {
+  return {
+    type: 'run.started',
+    runId,
+    manifest: '/work/cutover/migration.json',
+    manifestSha256: 'a'.repeat(64),
+    username: 'admin@acme.example',
+    orgId: ORG_ID,
+    instanceUrl: 'https://acme.my.salesforce.com',
+    apiVersion: '62.0',
+    sources: [
+      { file: '/work/cutover/data/accounts.csv', size: 1234, mtimeMs: 1_764_383_400_000.123, sha256: 'b'.repeat(64) },
+    ],
+  };
+}
+
+/** A job id for chunk n: 750 key prefix, 18 characters. */
+export function jobIdFor(n: number): string {
+  return `7505g0000${String(n).padStart(6, '0')}AAA`;
+}
+
+/** Every event of the protocol for one chunk, planned to deleted (12 events with step/wave framing excluded). */
+export function chunkLifecycle(step: string, chunk: number, jobId = jobIdFor(chunk)): JournalEventBody[] {
+  const ref = { step, chunk };
+  return [
+    {
+      type: 'chunk.planned',
+      ...ref,
+      file: '/work/cutover/data/accounts.csv',
+      byteStart: chunk * 1000,
+      byteEnd: chunk * 1000 + 1000,
+      records: 10,
+      attempt: 0,
+    },
+    { type: 'job.creating', ...ref },
+    { type: 'job.created', ...ref, jobId },
+    { type: 'job.uploaded', ...ref, jobId, bytes: 1000 },
+    { type: 'job.closing', ...ref, jobId },
+    { type: 'job.closed', ...ref, jobId },
+    { type: 'job.finished', ...ref, jobId, state: 'JobComplete', processed: 10, failed: 1 },
+    {
+      type: 'results.saved',
+      ...ref,
+      jobId,
+      files: {
+        success: `results/${step}/${jobId}-success.csv`,
+        failed: `results/${step}/${jobId}-failed.csv`,
+        unprocessed: `results/${step}/${jobId}-unprocessed.csv`,
+      },
+      counts: { success: 9, failed: 1, unprocessed: 0 },
+    },
+    { type: 'job.deleted', ...ref, jobId },
+  ];
+}
+
+/** A whole small run: one wave, one step, `chunks` chunks, all finished. */
+export function finishedRun(chunks: number, step = 'Account'): JournalEventBody[] {
+  const events: JournalEventBody[] = [
+    runStarted(),
+    { type: 'wave.started', wave: 0, steps: [step] },
+    { type: 'step.started', step, wave: 0, object: 'Account', operation: 'insert' },
+  ];
+  for (let chunk = 0; chunk < chunks; chunk++) events.push(...chunkLifecycle(step, chunk));
+  events.push(
+    {
+      type: 'step.finished',
+      step,
+      records: chunks * 10,
+      succeeded: chunks * 9,
+      failed: chunks,
+      unprocessed: 0,
+      jobs: chunks,
+      gate: 'passed',
+    },
+    { type: 'wave.finished', wave: 0, gate: 'passed' },
+    { type: 'run.finished', status: 'completedWithFailures' }
+  );
+  return events;
+}
+
+/**
+ * Writes the lines Journal.append would write, without a sync per event: for tests about reading,
+ * where hundreds of fdatasyncs would only make them slow.
+ */
+export function writeJournalLines(file: string, bodies: JournalEventBody[], firstSeq = 1): void {
+  const start = Date.UTC(2026, 10, 29, 2, 30);
+  const lines = bodies.map(
+    (body, i) =>
+      `${JSON.stringify(toStoredEvent(body, firstSeq + i, new Date(start + (firstSeq + i) * 1000).toISOString()))}\n`
+  );
+  writeFileSync(file, lines.join(''), { flag: 'a', mode: 0o600 });
+}
