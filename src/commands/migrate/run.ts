@@ -1,0 +1,67 @@
+import { Messages } from '@salesforce/core';
+import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
+import { concurrencyFlag, keepJobsFlag, requiredManifestFlag, waitFlag } from '../../flags.js';
+import { loadManifestOrThrow } from '../../manifest/load.js';
+import { findRun } from '../../journal/runFolder.js';
+import { MigrationRun } from '../../engine/migrationRun.js';
+import { resumeRun } from '../../engine/resumeRun.js';
+import { driveRun, type RunResult } from '../../ux/runSession.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
+
+export type { RunResult };
+
+export default class Run extends SfCommand<RunResult> {
+  public static override readonly summary = messages.getMessage('summary');
+  public static override readonly description = messages.getMessage('description');
+  public static override readonly examples = messages.getMessages('examples');
+
+  public static override readonly flags = {
+    'target-org': Flags.requiredOrg(),
+    'api-version': Flags.orgApiVersion(),
+    manifest: requiredManifestFlag,
+    wait: waitFlag,
+    'keep-jobs': keepJobsFlag,
+    concurrency: concurrencyFlag,
+    new: Flags.boolean({ summary: messages.getMessage('flags.new.summary') }),
+  };
+
+  public async run(): Promise<RunResult> {
+    const { flags } = await this.parse(Run);
+    const manifest = await loadManifestOrThrow(flags.manifest);
+    const org = flags['target-org'];
+    const options = {
+      connection: org.getConnection(flags['api-version']),
+      username: org.getUsername() ?? '',
+      orgId: org.getOrgId(),
+      keepJobs: flags['keep-jobs'],
+      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+    };
+    const unfinished = flags.new ? undefined : await findRun(manifest.runFolder, undefined, { manifest: manifest.path });
+    let run: MigrationRun;
+    if (unfinished) {
+      const resume =
+        !this.jsonEnabled() &&
+        Boolean(process.stdin.isTTY) &&
+        (await this.confirm({ message: messages.getMessage('prompt.resume', [unfinished.runId]) }));
+      if (!resume) {
+        throw messages.createError(
+          'error.UnfinishedRun',
+          [unfinished.runId],
+          [manifest.path, unfinished.runId, manifest.path, org.getUsername() ?? '<org>']
+        );
+      }
+      run = await resumeRun({
+        ...options,
+        root: manifest.runFolder,
+        runId: unfinished.runId,
+        manifest: manifest.path,
+        onWarning: (message) => this.warn(message),
+      });
+    } else {
+      run = await MigrationRun.start(manifest, options);
+    }
+    return driveRun(this, run, flags.wait);
+  }
+}

@@ -1,0 +1,534 @@
+/*
+ * One ingest job of a run, during cutover (`sf migrate job status|resume|abort|results`). The job
+ * index in the sf state folder says which run, step, chunk and org a job id belongs to, so these
+ * work from any directory. Whatever they change in the org they also journal in the job's run —
+ * with the run's lock held, exactly as the engine would — so the next `sf migrate resume` sees it.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { Messages, Org, SfError } from '@salesforce/core';
+import type { JobState, JournalEventBody } from '../journal/events.js';
+import { JobIndex, type JobIndexEntry } from '../journal/jobIndex.js';
+import { normalizeSalesforceId } from '../journal/salesforceId.js';
+import { runFolder, type RunFolder } from '../journal/runFolder.js';
+import { acquireRunLock, type RunLock } from '../journal/lock.js';
+import { Journal } from '../journal/journal.js';
+import { applyEvent, findChunk, replayJournal, type ChunkPhase, type ChunkState, type RunState } from '../journal/state.js';
+import { IngestJobClient } from '../bulk/ingestJobClient.js';
+import { BulkApiError } from '../bulk/errors.js';
+import { isTerminalJobState, type IngestJobInfo, type ResultKind } from '../bulk/types.js';
+import type { LoadedManifest, Operation } from '../manifest/types.js';
+import { openRun } from './resumeRun.js';
+import { ChunkDriver } from './chunkDriver.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'job.control');
+
+/** how the job commands reach an org */
+export type JobOrgs = {
+  /** the org of --target-org: only jobs of this org are looked up */
+  target?: { orgId: string; username: string; client: IngestJobClient };
+  /** a client on the org a job was created in (the username of its index entry) */
+  connect(username: string): Promise<IngestJobClient>;
+};
+
+/** JobOrgs on the CLI's authenticated orgs (@salesforce/core), honouring --api-version */
+export async function cliJobOrgs(targetOrg: string | undefined, apiVersion?: string): Promise<JobOrgs> {
+  const target = targetOrg ? await Org.create({ aliasOrUsername: targetOrg }) : undefined;
+  return {
+    ...(target
+      ? {
+          target: {
+            orgId: target.getOrgId(),
+            username: target.getUsername() ?? '',
+            client: new IngestJobClient(target.getConnection(apiVersion)),
+          },
+        }
+      : {}),
+    async connect(username: string): Promise<IngestJobClient> {
+      const org = await Org.create({ aliasOrUsername: username });
+      return new IngestJobClient(org.getConnection(apiVersion));
+    },
+  };
+}
+
+/** where a job sits in its run, from the job index and the run's journal */
+export type JobRunInfo = {
+  runId: string;
+  runDir: string;
+  manifest: string;
+  username: string;
+  step: string;
+  chunk: number;
+  object: string;
+  operation: Operation;
+  /** the chunk's phase in the journal; `aborted` when the chunk has moved on to another job; absent when the run folder is gone */
+  phase?: ChunkPhase | 'aborted';
+  attempt?: number;
+};
+
+export type JobStatusResult = {
+  jobId: string;
+  object: string;
+  operation: Operation;
+  state: JobState;
+  processed: number;
+  failed: number;
+  errorMessage?: string;
+  createdDate?: string;
+  run?: JobRunInfo;
+};
+
+type ResolvedJob = { jobId: string; entry?: JobIndexEntry; client: IngestJobClient };
+
+/**
+ * A job id (15 or 18 characters) with its index entry and a client on its org. With a target org,
+ * only that org's entries count, and a job indexed for another org is refused; without one, the
+ * job must be in the index (its entry names the org).
+ */
+async function resolveJob(jobId: string, orgs: JobOrgs): Promise<ResolvedJob> {
+  const id = normalizeSalesforceId(jobId);
+  if (orgs.target) {
+    const entry = await JobIndex.find(id, { orgId: orgs.target.orgId });
+    if (!entry) {
+      const elsewhere = await JobIndex.find(id);
+      if (elsewhere) {
+        const error = messages.createError('error.JobOfAnotherOrg', [id, elsewhere.username, orgs.target.username], [
+          id,
+          elsewhere.username,
+        ]);
+        error.setData({ jobId: id, username: elsewhere.username, orgId: elsewhere.orgId });
+        throw error;
+      }
+    }
+    return { jobId: id, client: orgs.target.client, ...(entry ? { entry } : {}) };
+  }
+  const entry = await JobIndex.find(id);
+  if (!entry) {
+    const error = messages.createError('error.JobNotIndexed', [id], [id]);
+    error.setData({ jobId: id });
+    throw error;
+  }
+  return { jobId: id, entry, client: await orgs.connect(entry.username) };
+}
+
+function folderOf(entry: JobIndexEntry): RunFolder {
+  return runFolder(dirname(entry.runDir), entry.runId);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false
+  );
+}
+
+function runInfo(entry: JobIndexEntry, chunk?: ChunkState, jobId?: string, journalFound = true): JobRunInfo {
+  const phase = !journalFound ? undefined : chunk && chunk.jobId === jobId ? chunk.phase : 'aborted';
+  return {
+    runId: entry.runId,
+    runDir: entry.runDir,
+    manifest: entry.manifest,
+    username: entry.username,
+    step: entry.step,
+    chunk: entry.chunk,
+    object: entry.object,
+    operation: entry.operation,
+    ...(phase ? { phase } : {}),
+    ...(chunk ? { attempt: chunk.attempt } : {}),
+  };
+}
+
+/** the job's place in its run, read without the lock (the journal may grow meanwhile: a snapshot) */
+async function readRunInfo(entry: JobIndexEntry, jobId: string): Promise<JobRunInfo> {
+  const folder = folderOf(entry);
+  if (!(await exists(folder.journalPath))) return runInfo(entry, undefined, jobId, false);
+  const state = await replayJournal(folder.journalPath);
+  return runInfo(entry, findChunk(state, { step: entry.step, chunk: entry.chunk }), jobId);
+}
+
+async function infoOrNotFound(client: IngestJobClient, jobId: string, entry?: JobIndexEntry): Promise<IngestJobInfo> {
+  try {
+    return await client.info(jobId);
+  } catch (error) {
+    if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND') {
+      const folder = entry ? folderOf(entry) : undefined;
+      const created = messages.createError(
+        'error.JobNotInOrg',
+        [jobId],
+        folder ? [folder.resultsDir(entry!.step)] : [process.cwd()],
+        error
+      );
+      created.setData({ jobId, ...(entry ? { runId: entry.runId } : {}) });
+      throw created;
+    }
+    throw error;
+  }
+}
+
+/** `sf migrate job status`: the org's view of the job, and the run's */
+export async function jobStatus(jobId: string, orgs: JobOrgs): Promise<JobStatusResult> {
+  const job = await resolveJob(jobId, orgs);
+  const info = await infoOrNotFound(job.client, job.jobId, job.entry);
+  return {
+    jobId: job.jobId,
+    object: info.object,
+    operation: info.operation,
+    state: info.state,
+    processed: info.numberRecordsProcessed ?? 0,
+    failed: info.numberRecordsFailed ?? 0,
+    ...(info.errorMessage ? { errorMessage: info.errorMessage } : {}),
+    ...(info.createdDate ? { createdDate: info.createdDate } : {}),
+    ...(job.entry ? { run: await readRunInfo(job.entry, job.jobId) } : {}),
+  };
+}
+
+/** a run opened for writing: its lock held, its journal replayed and open for appending */
+type HeldRun = {
+  folder: RunFolder;
+  state: RunState;
+  /** the run's manifest copy, when asked for */
+  manifest?: LoadedManifest;
+  journal: Journal;
+  record: (body: JournalEventBody) => Promise<void>;
+  release(): Promise<void>;
+};
+
+async function holdRun(entry: JobIndexEntry, warn: (message: string) => void, withManifest = false): Promise<HeldRun> {
+  const folder = folderOf(entry);
+  const lock: RunLock = await acquireRunLock(folder);
+  try {
+    if (lock.tookOver) {
+      warn(messages.getMessage('warning.staleLock', [lock.tookOver.pid, lock.tookOver.host, lock.tookOver.startedAt]));
+    }
+    // replayed only now that the lock is held: no other process can add to it any more
+    const opened = withManifest ? await openRun(dirname(entry.runDir), entry.runId) : undefined;
+    const state = opened?.state ?? (await replayJournal(folder.journalPath));
+    const { journal, tornLine } = await Journal.openForAppend(folder.journalPath);
+    if (tornLine !== undefined) warn(messages.getMessage('warning.tornLine', [folder.journalPath]));
+    return {
+      folder,
+      state,
+      ...(opened ? { manifest: opened.manifest } : {}),
+      journal,
+      record: async (body): Promise<void> => applyEvent(state, await journal.append(body)),
+      release: async (): Promise<void> => {
+        try {
+          await journal.close();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+function resumeCommandOf(entry: JobIndexEntry): string {
+  return `sf migrate resume --manifest ${entry.manifest} --run-id ${entry.runId}`;
+}
+
+export type JobResumeResult = {
+  jobId: string;
+  runId: string;
+  runDir: string;
+  step: string;
+  chunk: number;
+  attempt: number;
+  /** finished: the job ended and its results are saved in the run; waiting: --wait ran out first */
+  status: 'finished' | 'waiting';
+  /** the job's final state */
+  state?: JobState;
+  processed?: number;
+  failed?: number;
+  errorMessage?: string;
+  results?: {
+    /** absolute paths */
+    files: { success: string; failed: string; unprocessed: string };
+    counts: { success: number; failed: number; unprocessed: number };
+  };
+  /** what to run next: this command again when waiting, else the run-level resume */
+  nextCommand: string;
+};
+
+export type JobResumeOptions = {
+  orgs: JobOrgs;
+  /** stops the wait (the --wait budget); the job keeps running in the org */
+  signal?: AbortSignal;
+  onPoll?: (info: IngestJobInfo) => void;
+  onWarning?: (message: string) => void;
+};
+
+const NOT_CLOSED: readonly ChunkPhase[] = ['planned', 'creating', 'created', 'uploaded'];
+
+/**
+ * `sf migrate job resume`: re-attaches to one closed job and finishes it into its run — close it
+ * if the close was announced but not confirmed, poll it to the end, save its results — journaling
+ * each step under the run's lock, so the run-level resume finds the chunk saved.
+ *
+ * @throws SfError `JobNotIndexedError` (the job belongs to no known run), `RunLockedError` (the
+ * run's process is alive), `JobReplacedError` (the chunk moved on to another job),
+ * `JobAlreadySavedError` (nothing left to do), `JobNotClosedError` (only the run-level resume may
+ * decide what happens to a job that was never closed).
+ */
+export async function resumeJob(jobId: string, options: JobResumeOptions): Promise<JobResumeResult> {
+  const job = await resolveJob(jobId, options.orgs);
+  const entry = job.entry;
+  if (!entry) {
+    throw messages.createError('error.JobNotInRun', [job.jobId], [job.jobId]);
+  }
+  const warn = options.onWarning ?? ((): void => {});
+  const held = await holdRun(entry, warn, true);
+  try {
+    const chunk = findChunk(held.state, { step: entry.step, chunk: entry.chunk });
+    const base = {
+      jobId: job.jobId,
+      runId: entry.runId,
+      runDir: held.folder.dir,
+      step: entry.step,
+      chunk: entry.chunk,
+      attempt: chunk?.attempt ?? 0,
+    };
+    if (!chunk || chunk.jobId !== job.jobId) {
+      throw messages.createError('error.JobReplaced', [job.jobId, entry.step, entry.chunk], [resumeCommandOf(entry)]);
+    }
+    if (chunk.phase === 'saved' || chunk.phase === 'deleted') {
+      const next = held.state.finished
+        ? `sf migrate status --manifest ${entry.manifest} --run-id ${entry.runId}`
+        : resumeCommandOf(entry);
+      throw messages.createError('error.JobAlreadySaved', [job.jobId, entry.runId], [next]);
+    }
+    if (NOT_CLOSED.includes(chunk.phase)) {
+      throw messages.createError('error.JobNotClosed', [job.jobId, chunk.phase], [resumeCommandOf(entry)]);
+    }
+    // the poll settings of the step as the run has it (its own manifest copy)
+    const step = held.manifest?.steps.find((candidate) => candidate.id === entry.step);
+    if (!step) throw messages.createError('error.UnknownStep', [entry.runId, entry.step], [resumeCommandOf(entry)]);
+    const driver = new ChunkDriver(job.client, held.folder, held.record);
+
+    if (chunk.phase === 'closing') await driver.close(chunk);
+    if (chunk.phase === 'closed') {
+      const info = await driver.waitToEnd(chunk, step.poll, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onPoll ? { onPoll: options.onPoll } : {}),
+      });
+      if (!info) {
+        return { ...base, status: 'waiting', nextCommand: `sf migrate job resume --job-id ${job.jobId}` };
+      }
+    }
+    const saved = await driver.saveResults(chunk);
+    const finished = chunk.finished!;
+    return {
+      ...base,
+      status: 'finished',
+      state: finished.state,
+      processed: finished.processed,
+      failed: finished.failed,
+      ...(finished.errorMessage ? { errorMessage: finished.errorMessage } : {}),
+      results: saved,
+      nextCommand: resumeCommandOf(entry),
+    };
+  } finally {
+    await held.release();
+  }
+}
+
+export type JobAbortResult = {
+  jobId: string;
+  /** the state the org reported before the abort */
+  previousState: JobState;
+  state: JobState;
+  run?: JobRunInfo;
+  /** the event written to the run's journal; none when the run's own process is alive (it sees the abort on its next poll) or the job is not in a run */
+  journaled: 'job.aborted' | 'job.finished' | 'none';
+  /** the live process that drives the job's run */
+  runLockedBy?: { pid: number; host: string };
+};
+
+function lockOwnerOf(error: unknown): { pid: number; host: string } | undefined {
+  if (!(error instanceof SfError) || error.name !== 'RunLockedError') return undefined;
+  const data = error.data as { pid?: unknown; host?: unknown } | undefined;
+  return { pid: Number(data?.pid ?? 0), host: String(data?.host ?? '') };
+}
+
+/**
+ * `sf migrate job abort`: aborts the job in the org. When its run is not driven by a live
+ * process, the journal learns it too: a job aborted while still Open was never processed, so its
+ * chunk starts again with a fresh job (`job.aborted`); a job aborted after its close may have
+ * processed part of its records, so it is finished as Aborted (`job.finished`) and the run
+ * accounts for its unprocessed records (retrying them when they are retriable).
+ *
+ * @throws SfError `JobAlreadyFinishedError` for a job in JobComplete, Failed or Aborted.
+ */
+export async function abortJob(jobId: string, options: { orgs: JobOrgs; onWarning?: (message: string) => void }): Promise<JobAbortResult> {
+  const job = await resolveJob(jobId, options.orgs);
+  const before = await infoOrNotFound(job.client, job.jobId, job.entry);
+  if (isTerminalJobState(before.state)) {
+    const error = messages.createError('error.JobAlreadyFinished', [job.jobId, before.state], [job.jobId]);
+    error.setData({ jobId: job.jobId, state: before.state });
+    throw error;
+  }
+  const entry = job.entry;
+  let held: HeldRun | undefined;
+  let runLockedBy: { pid: number; host: string } | undefined;
+  if (entry && (await exists(folderOf(entry).journalPath))) {
+    try {
+      held = await holdRun(entry, options.onWarning ?? ((): void => {}));
+    } catch (error) {
+      runLockedBy = lockOwnerOf(error);
+      if (!runLockedBy) throw error;
+    }
+  }
+  try {
+    const after = await job.client.abort(job.jobId);
+    let journaled: JobAbortResult['journaled'] = 'none';
+    let chunk: ChunkState | undefined;
+    if (held && entry) {
+      chunk = findChunk(held.state, { step: entry.step, chunk: entry.chunk });
+      const live: readonly ChunkPhase[] = ['created', 'uploaded', 'closing', 'closed'];
+      if (chunk && chunk.jobId === job.jobId && live.includes(chunk.phase)) {
+        if (before.state === 'Open' && chunk.phase !== 'closed') {
+          await held.record({
+            type: 'job.aborted',
+            step: chunk.step,
+            chunk: chunk.chunk,
+            jobId: job.jobId,
+            reason: messages.getMessage('reason.aborted'),
+          });
+          journaled = 'job.aborted';
+        } else {
+          // counts as they stood when processing stopped
+          const final = await job.client.info(job.jobId);
+          await held.record({
+            type: 'job.finished',
+            step: chunk.step,
+            chunk: chunk.chunk,
+            jobId: job.jobId,
+            state: final.state,
+            processed: final.numberRecordsProcessed ?? 0,
+            failed: final.numberRecordsFailed ?? 0,
+            errorMessage: final.errorMessage ?? messages.getMessage('reason.aborted'),
+          });
+          journaled = 'job.finished';
+        }
+      }
+    }
+    return {
+      jobId: job.jobId,
+      previousState: before.state,
+      state: after.state,
+      ...(entry ? { run: held ? runInfo(entry, chunk, job.jobId) : await readRunInfo(entry, job.jobId) } : {}),
+      journaled,
+      ...(runLockedBy ? { runLockedBy } : {}),
+    };
+  } finally {
+    await held?.release();
+  }
+}
+
+export type JobResultsResult = {
+  jobId: string;
+  state: JobState;
+  outputDir: string;
+  /** absolute paths */
+  files: { success: string; failed: string; unprocessed: string };
+  counts: { success: number; failed: number; unprocessed: number };
+  run?: JobRunInfo;
+  /** the download completed the chunk in its run's journal (`results.saved`) */
+  journaled: boolean;
+};
+
+const KINDS: ReadonlyArray<[keyof JobResultsResult['files'], ResultKind]> = [
+  ['success', 'successful'],
+  ['failed', 'failed'],
+  ['unprocessed', 'unprocessed'],
+];
+
+/**
+ * Saves the results of a chunk the run has seen finish but not saved yet, exactly as the engine
+ * would; undefined when that is not the case or the run's own process is alive (it saves them).
+ */
+async function saveIntoRun(
+  job: ResolvedJob,
+  entry: JobIndexEntry,
+  state: JobState,
+  onWarning?: (message: string) => void
+): Promise<JobResultsResult | undefined> {
+  let held: HeldRun | undefined;
+  try {
+    held = await holdRun(entry, onWarning ?? ((): void => {}));
+  } catch (error) {
+    if (lockOwnerOf(error)) return undefined;
+    throw error;
+  }
+  try {
+    const chunk = findChunk(held.state, { step: entry.step, chunk: entry.chunk });
+    if (!chunk || chunk.jobId !== job.jobId || chunk.phase !== 'finished') return undefined;
+    const saved = await new ChunkDriver(job.client, held.folder, held.record).saveResults(chunk);
+    return {
+      jobId: job.jobId,
+      state,
+      outputDir: held.folder.resultsDir(entry.step),
+      ...saved,
+      run: runInfo(entry, chunk, job.jobId),
+      journaled: true,
+    };
+  } finally {
+    await held.release();
+  }
+}
+
+/**
+ * `sf migrate job results`: streams the three result files of a finished job to `outputDir`
+ * (default: the run folder's results/<step>/ for an indexed job, else the current directory),
+ * named like the engine names them. When they land in the run folder of a chunk whose results
+ * the run has not saved yet, and the run is not driven by a live process, `results.saved` is
+ * journaled so the run does not download them again.
+ *
+ * @throws SfError `JobNotFinishedError` while the job can still change (no final results yet).
+ */
+export async function jobResults(
+  jobId: string,
+  options: { orgs: JobOrgs; outputDir?: string; onWarning?: (message: string) => void }
+): Promise<JobResultsResult> {
+  const job = await resolveJob(jobId, options.orgs);
+  const info = await infoOrNotFound(job.client, job.jobId, job.entry);
+  if (!isTerminalJobState(info.state)) {
+    const error = messages.createError('error.JobNotFinished', [job.jobId, info.state], [job.jobId, job.jobId]);
+    error.setData({ jobId: job.jobId, state: info.state });
+    throw error;
+  }
+  const entry = job.entry;
+  const folder = entry ? folderOf(entry) : undefined;
+  const intoRun = options.outputDir === undefined && folder !== undefined && (await exists(folder.journalPath));
+  if (intoRun && entry) {
+    const saved = await saveIntoRun(job, entry, info.state, options.onWarning);
+    if (saved) return saved;
+  }
+  const outputDir = options.outputDir
+    ? resolve(options.outputDir)
+    : intoRun && entry && folder
+    ? folder.resultsDir(entry.step)
+    : process.cwd();
+  const files = {
+    success: join(outputDir, `${job.jobId}-success.csv`),
+    failed: join(outputDir, `${job.jobId}-failed.csv`),
+    unprocessed: join(outputDir, `${job.jobId}-unprocessed.csv`),
+  };
+  const counts = { success: 0, failed: 0, unprocessed: 0 };
+  for (const [key, kind] of KINDS) {
+    // eslint-disable-next-line no-await-in-loop -- one download at a time, as the engine does
+    counts[key] = (await job.client.saveResults(job.jobId, kind, files[key])).records;
+  }
+  return {
+    jobId: job.jobId,
+    state: info.state,
+    outputDir,
+    files,
+    counts,
+    ...(entry ? { run: await readRunInfo(entry, job.jobId) } : {}),
+    journaled: false,
+  };
+}

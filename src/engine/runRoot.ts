@@ -1,0 +1,21 @@
+/*
+ * Where a manifest's runs live: its `runFolder` (default .sf-migrate/runs beside it). Without a
+ * manifest, the commands look in .sf-migrate/runs of the current directory, which is where runs
+ * land when the manifest sits there. Only `runFolder` is read: resuming or inspecting a run must
+ * not depend on whether today's edits to the manifest still validate (the run has its own copy).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { manifestDefaults } from '../manifest/defaults.js';
+
+export async function runRootOf(manifestPath?: string): Promise<string> {
+  if (!manifestPath) return resolve(manifestDefaults.runFolder);
+  const file = resolve(manifestPath);
+  let declared: unknown;
+  try {
+    declared = (JSON.parse((await readFile(file, 'utf8')).replace(/^\uFEFF/, '')) as { runFolder?: unknown }).runFolder;
+  } catch {
+    declared = undefined;
+  }
+  return resolve(dirname(file), typeof declared === 'string' && declared ? declared : manifestDefaults.runFolder);
+}

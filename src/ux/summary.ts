@@ -1,0 +1,52 @@
+/* The per-step summary table printed at the end of `run`, `resume` and `status`. */
+import type { RunOutcome } from '../engine/outcome.js';
+
+export type SummaryRow = {
+  wave: number;
+  step: string;
+  object: string;
+  operation: string;
+  records: string;
+  succeeded: string;
+  failed: string;
+  errors: string;
+  jobs: number;
+  time: string;
+  gate: string;
+};
+
+const count = (value: number): string => value.toLocaleString('en-US');
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  return minutes < 60 ? `${minutes}m ${seconds % 60}s` : `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+export function summaryTable(outcome: RunOutcome): {
+  data: SummaryRow[];
+  columns: Array<keyof SummaryRow>;
+} {
+  const data = outcome.steps.map((step) => ({
+    wave: step.wave + 1,
+    step: step.step,
+    object: step.object,
+    operation: step.operation,
+    records: count(step.records),
+    succeeded: count(step.succeeded),
+    failed: count(step.failed + step.unprocessed),
+    errors: Object.entries(step.failuresByCode)
+      .sort((a, b) => b[1] - a[1])
+      .map(([code, n]) => `${code} ${count(n)}`)
+      .join(', '),
+    jobs: step.jobs,
+    time: formatDuration(step.durationMs),
+    gate: step.gate,
+  }));
+  return {
+    data,
+    columns: ['wave', 'step', 'object', 'operation', 'records', 'succeeded', 'failed', 'errors', 'jobs', 'time', 'gate'],
+  };
+}
