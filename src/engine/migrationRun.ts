@@ -50,10 +50,18 @@ export type RunOptions = RunTarget & {
   parallelism?: number;
   /** injected for tests; defaults to a client on `connection` */
   client?: IngestJobClient;
+  /**
+   * the user's manifest, when the run's manifest was derived from it (a retry of dead letters):
+   * the run is listed, resumed and indexed under this path
+   */
+  belongsTo?: string;
 };
 
 /** a job whose upload keeps getting interrupted is given up on after this many fresh jobs */
 const MAX_UPLOAD_ATTEMPTS = 6;
+
+/** what a dead letter adds to the uploaded columns (`sf migrate retry` drops them again) */
+export const DEAD_LETTER_COLUMNS = ['sf__ErrorCode', 'sf__ErrorMessage'];
 
 export class MigrationRun extends EventEmitter<EngineEvents> {
   private readonly client: IngestJobClient;
@@ -82,6 +90,11 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     return this.folder.runId;
   }
 
+  /** the manifest the user runs this run with (see RunOptions.belongsTo) */
+  public get manifestPath(): string {
+    return this.options.belongsTo ?? this.manifest.path;
+  }
+
   private get stopped(): boolean {
     return this.stopSignal?.aborted ?? false;
   }
@@ -101,7 +114,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       await run.record({
         type: 'run.started',
         runId: folder.runId,
-        manifest: manifest.path,
+        manifest: options.belongsTo ?? manifest.path,
         manifestSha256,
         username: options.username,
         orgId: options.orgId,
@@ -196,7 +209,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       ...(reason ? { reason } : {}),
       steps: summarizeSteps(this.manifest, this.state),
       ...(status === 'waiting'
-        ? { resumeCommand: `sf migrate resume --manifest ${this.manifest.path} --run-id ${this.runId}` }
+        ? { resumeCommand: `sf migrate resume --manifest ${this.manifestPath} --run-id ${this.runId}` }
         : {}),
     };
   }
@@ -360,7 +373,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       jobId: info.id,
       runId: this.runId,
       runDir: this.folder.dir,
-      manifest: this.manifest.path,
+      manifest: this.manifestPath,
       username: this.options.username,
       orgId: this.options.orgId,
       instanceUrl: this.options.connection.instanceUrl,
@@ -576,7 +589,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           if (!writer) {
             const file =
               writers.size === 0 ? this.folder.deadLetterPath(step.id) : this.folder.deadLetterPath(`${step.id}-${writers.size + 1}`);
-            writer = await AtomicCsvWriter.create(file, [...header, 'sf__ErrorCode', 'sf__ErrorMessage'], step.columnDelimiter, 'LF');
+            writer = await AtomicCsvWriter.create(file, [...header, ...DEAD_LETTER_COLUMNS], step.columnDelimiter, 'LF');
             writers.set(key, writer);
             deadLetters.push(relative(this.folder.dir, file));
           }

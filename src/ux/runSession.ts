@@ -50,7 +50,7 @@ export async function driveRun(command: SfCommand<RunResult>, run: MigrationRun,
 
 function withResumeAction(error: unknown, run: MigrationRun): SfError {
   const sfError = SfError.wrap(error as Error);
-  const resume = messages.getMessage('action.resume', [run.manifest.path, run.runId]);
+  const resume = messages.getMessage('action.resume', [run.manifestPath, run.runId]);
   sfError.actions = [...(sfError.actions ?? []), resume];
   sfError.setData({ ...(typeof sfError.data === 'object' && sfError.data ? sfError.data : {}), runId: run.runId, runDir: run.folder.dir });
   return sfError;

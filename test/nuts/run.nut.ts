@@ -191,7 +191,7 @@ describe('migrate run', () => {
     for (const record of remaining) expect(record.Industry).to.equal('Banking');
   });
 
-  it('stops at a wave gate: failed rows beyond the threshold keep the children from loading', async () => {
+  it('stops at a wave gate (the children do not load); retry resubmits the fixed dead letters and carries on', async () => {
     const rows = accounts(20, 'G');
     rows[3].Name = '';
     rows[7].Name = '';
@@ -217,6 +217,22 @@ describe('migrate run', () => {
       ['G-A-3', 'REQUIRED_FIELD_MISSING'],
       ['G-A-7', 'REQUIRED_FIELD_MISSING'],
     ]);
+
+    // the user fixes the dead letters in place; retry loads them and carries the run on to Contacts
+    const fixed = dead.map((row, i) => (i === 0 ? row : [`Fixed ${row[1]}`, ...row.slice(1)]));
+    writeFileSync(join(result.runDir, 'dead-letter', 'Account.csv'), fixed.map((row) => row.join(',')).join('\n') + '\n');
+    const retried = (
+      await execCmd<RunResult>(`migrate retry --manifest ${manifest} --target-org local --json`, { ensureExitCode: 0, async: true })
+    ).jsonOutput!.result;
+    assertMatchesSchema('schemas/migrate-retry.json', retried);
+    expect(retried.runId).to.not.equal(result.runId);
+    expect(retried.steps.map((step) => [step.step, step.records, step.succeeded])).to.deep.equal([
+      ['Account', 2, 2],
+      ['Contact', 5, 5],
+    ]);
+    const names = org.store.records('Account').map((record) => String(record.Name));
+    expect(names).to.include.members(['Fixed G-A-3', 'Fixed G-A-7']);
+    expect(org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact'))).to.have.length(5);
   });
 
   it('finishes within the threshold with exit code 68', async () => {

@@ -1,0 +1,47 @@
+import { resolve } from 'node:path';
+import { Messages } from '@salesforce/core';
+import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
+import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from '../../flags.js';
+import { runRootOf } from '../../engine/runRoot.js';
+import { retryDeadLetters } from '../../engine/retryRun.js';
+import { driveRun, type RunResult } from '../../ux/runSession.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'retry');
+
+export type RetryResult = RunResult;
+
+export default class Retry extends SfCommand<RetryResult> {
+  public static override readonly summary = messages.getMessage('summary');
+  public static override readonly description = messages.getMessage('description');
+  public static override readonly examples = messages.getMessages('examples');
+
+  public static override readonly flags = {
+    'target-org': Flags.requiredOrg(),
+    'api-version': Flags.orgApiVersion(),
+    manifest: manifestFlag,
+    'run-id': runIdFlag,
+    step: Flags.string({ char: 's', summary: messages.getMessage('flags.step.summary'), multiple: true }),
+    wait: waitFlag,
+    'keep-jobs': keepJobsFlag,
+    concurrency: concurrencyFlag,
+  };
+
+  public async run(): Promise<RetryResult> {
+    const { flags } = await this.parse(Retry);
+    const org = flags['target-org'];
+    const manifest = flags.manifest ? resolve(flags.manifest) : undefined;
+    const run = await retryDeadLetters({
+      root: await runRootOf(manifest),
+      ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
+      ...(manifest ? { manifest } : {}),
+      ...(flags.step ? { steps: flags.step } : {}),
+      connection: org.getConnection(flags['api-version']),
+      username: org.getUsername() ?? '',
+      orgId: org.getOrgId(),
+      keepJobs: flags['keep-jobs'],
+      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+    });
+    return driveRun(this, run, flags.wait);
+  }
+}

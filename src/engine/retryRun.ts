@@ -1,0 +1,119 @@
+/*
+ * `sf migrate retry`: resubmitting the dead letters of a finished run once the user has fixed the
+ * data (in the dead-letter files themselves, or in the org). The retry is a new run of its own —
+ * its own journal, gates and exactly-once guarantees — over a manifest derived from the finished
+ * run: the same steps and settings, each reading its dead-letter files. Those files hold the
+ * columns as uploaded (mapping already applied) plus the two error columns, which are dropped.
+ * Steps that never started (the waves after a failed gate) load their own sources in full, so
+ * "fix the data, retry" also carries a stopped run on to its end.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Messages } from '@salesforce/core';
+import type { Manifest, ResolvedStep, Step } from '../manifest/types.js';
+import { loadManifestOrThrow } from '../manifest/load.js';
+import { ensurePrivateDir, listRuns } from '../journal/runFolder.js';
+import { DEAD_LETTER_COLUMNS, MigrationRun, type RunOptions } from './migrationRun.js';
+import { openRun } from './resumeRun.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
+
+export type RetryOptions = RunOptions & {
+  root: string;
+  /** default: the newest finished run of `manifest` */
+  runId?: string;
+  manifest?: string;
+  /** only these steps (default: every step with dead letters) */
+  steps?: string[];
+};
+
+export async function retryDeadLetters(options: RetryOptions): Promise<MigrationRun> {
+  const runId = options.runId ?? (await newestFinishedRun(options.root, options.manifest));
+  const { folder, state, manifest } = await openRun(options.root, runId);
+  const started = state.started!;
+  if (!state.finished) {
+    throw messages.createError('error.RetryUnfinishedRun', [folder.runId], [manifest.path, folder.runId]);
+  }
+  if (started.orgId !== options.orgId) {
+    throw messages.createError('error.RunOfAnotherOrg', [folder.runId, started.username, options.username], [
+      started.username,
+    ]);
+  }
+  for (const id of options.steps ?? []) {
+    if (!manifest.steps.some((step) => step.id === id)) throw messages.createError('error.UnknownStep', [id]);
+  }
+  const deadLetters = (id: string): string[] => state.steps.get(id)?.finished?.deadLetters ?? [];
+  const neverStarted = (id: string): boolean => (state.steps.get(id)?.status ?? 'pending') === 'pending';
+  const chosen = manifest.steps.filter(
+    (step) =>
+      (options.steps === undefined || options.steps.includes(step.id)) &&
+      (deadLetters(step.id).length > 0 || neverStarted(step.id))
+  );
+  if (chosen.length === 0) throw messages.createError('error.NothingToRetry', [folder.runId]);
+
+  const ids = new Set(chosen.map((step) => step.id));
+  const derived: Manifest = {
+    name: `${manifest.name} (retry of ${folder.runId})`,
+    concurrency: manifest.concurrency,
+    runFolder: options.root,
+    steps: chosen.map((step) =>
+      neverStarted(step.id) ? sourceStep(step, ids) : deadLetterStep(step, ids, deadLetters(step.id), folder.dir)
+    ),
+    waves: manifest.waves.map((wave) => wave.filter((id) => ids.has(id))).filter((wave) => wave.length > 0),
+  };
+  const retries = join(folder.dir, 'retries');
+  await ensurePrivateDir(retries);
+  const derivedPath = join(retries, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(derivedPath, `${JSON.stringify(derived, null, 2)}\n`, { mode: 0o600 });
+  const loaded = await loadManifestOrThrow(derivedPath);
+  return MigrationRun.start(loaded, { ...options, belongsTo: manifest.path });
+}
+
+async function newestFinishedRun(root: string, manifest?: string): Promise<string> {
+  const run = (await listRuns(root)).find(
+    (candidate) => candidate.finished && (manifest === undefined || candidate.manifest === manifest)
+  );
+  if (!run) throw messages.createError('error.NoFinishedRun', [root]);
+  return run.runId;
+}
+
+/** the step as resolved, written out in full, reading its own sources (absolute paths) */
+function sourceStep(step: ResolvedStep, included: Set<string>): Step {
+  return {
+    ...settingsOf(step, included),
+    source: step.files,
+    columnDelimiter: step.columnDelimiter,
+    lineEnding: step.lineEnding,
+    mapping: step.mapping,
+  };
+}
+
+/** the step, reading its dead letters (absolute paths) */
+function deadLetterStep(step: ResolvedStep, included: Set<string>, deadLetters: string[], runDir: string): Step {
+  return {
+    ...settingsOf(step, included),
+    source: deadLetters.map((file) => join(runDir, file)),
+    // dead letters are written with the step's delimiter and LF line endings
+    columnDelimiter: step.columnDelimiter,
+    lineEnding: 'LF',
+    mapping: { drop: DEAD_LETTER_COLUMNS },
+  };
+}
+
+function settingsOf(step: ResolvedStep, included: Set<string>): Omit<Step, 'source'> {
+  return {
+    id: step.id,
+    object: step.object,
+    operation: step.operation,
+    ...(step.externalIdField ? { externalIdField: step.externalIdField } : {}),
+    ...(step.assignmentRuleId ? { assignmentRuleId: step.assignmentRuleId } : {}),
+    maxRecordsPerJob: step.maxRecordsPerJob,
+    maxBytesPerJob: step.maxBytesPerJob,
+    poll: { initial: `${step.poll.initialMs}ms`, max: `${step.poll.maxMs}ms` },
+    failureThreshold: step.failureThreshold,
+    parallelism: step.parallelism,
+    retry: step.retry,
+    dependsOn: step.dependsOn.filter((id) => included.has(id)),
+  };
+}
