@@ -3,9 +3,9 @@
  * --wait budget, the summary table and the exit code. Errors leave with an action that names the
  * exact resume command, since the journal always allows one.
  */
-import { Messages, SfError } from '@salesforce/core';
+import { Messages, SfError, type Org } from '@salesforce/core';
 import type { SfCommand } from '@salesforce/sf-plugins-core';
-import type { MigrationRun } from '../engine/migrationRun.js';
+import type { MigrationRun, RunOptions } from '../engine/migrationRun.js';
 import { ExitCode, type RunOutcome } from '../engine/outcome.js';
 import { attachProgress } from './progress.js';
 import { summaryTable } from './summary.js';
@@ -14,6 +14,23 @@ Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
 
 export type RunResult = RunOutcome & { exitCode: number };
+
+/** the flags `run`, `resume` and `retry` share, turned into the engine's options */
+export function runOptionsOf(flags: {
+  'target-org': Org;
+  'api-version'?: string;
+  'keep-jobs'?: boolean;
+  concurrency?: number;
+}): RunOptions {
+  const org = flags['target-org'];
+  return {
+    connection: org.getConnection(flags['api-version']),
+    username: org.getUsername() ?? '',
+    orgId: org.getOrgId(),
+    keepJobs: flags['keep-jobs'] ?? false,
+    ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+  };
+}
 
 export async function driveRun(command: SfCommand<RunResult>, run: MigrationRun, waitMinutes?: number): Promise<RunResult> {
   const stopProgress = attachProgress(run, { jsonEnabled: command.jsonEnabled() });

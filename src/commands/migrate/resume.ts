@@ -4,7 +4,7 @@ import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
 import { resumeRun } from '../../engine/resumeRun.js';
-import { driveRun, type RunResult } from '../../ux/runSession.js';
+import { driveRun, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'resume');
@@ -28,16 +28,11 @@ export default class Resume extends SfCommand<ResumeResult> {
 
   public async run(): Promise<ResumeResult> {
     const { flags } = await this.parse(Resume);
-    const org = flags['target-org'];
     const run = await resumeRun({
       root: await runRootOf(flags.manifest ? resolve(flags.manifest) : undefined),
       ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
       ...(flags.manifest ? { manifest: resolve(flags.manifest) } : {}),
-      connection: org.getConnection(flags['api-version']),
-      username: org.getUsername() ?? '',
-      orgId: org.getOrgId(),
-      keepJobs: flags['keep-jobs'],
-      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      ...runOptionsOf(flags),
       onWarning: (message) => this.warn(message),
     });
     return driveRun(this, run, flags.wait);

@@ -4,7 +4,7 @@ import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
 import { retryDeadLetters } from '../../engine/retryRun.js';
-import { driveRun, type RunResult } from '../../ux/runSession.js';
+import { driveRun, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'retry');
@@ -29,18 +29,13 @@ export default class Retry extends SfCommand<RetryResult> {
 
   public async run(): Promise<RetryResult> {
     const { flags } = await this.parse(Retry);
-    const org = flags['target-org'];
     const manifest = flags.manifest ? resolve(flags.manifest) : undefined;
     const run = await retryDeadLetters({
       root: await runRootOf(manifest),
       ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
       ...(manifest ? { manifest } : {}),
       ...(flags.step ? { steps: flags.step } : {}),
-      connection: org.getConnection(flags['api-version']),
-      username: org.getUsername() ?? '',
-      orgId: org.getOrgId(),
-      keepJobs: flags['keep-jobs'],
-      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      ...runOptionsOf(flags),
     });
     return driveRun(this, run, flags.wait);
   }

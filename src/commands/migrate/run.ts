@@ -5,7 +5,7 @@ import { loadManifestOrThrow } from '../../manifest/load.js';
 import { findRun } from '../../journal/runFolder.js';
 import { MigrationRun } from '../../engine/migrationRun.js';
 import { resumeRun } from '../../engine/resumeRun.js';
-import { driveRun, type RunResult } from '../../ux/runSession.js';
+import { driveRun, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
@@ -31,13 +31,7 @@ export default class Run extends SfCommand<RunResult> {
     const { flags } = await this.parse(Run);
     const manifest = await loadManifestOrThrow(flags.manifest);
     const org = flags['target-org'];
-    const options = {
-      connection: org.getConnection(flags['api-version']),
-      username: org.getUsername() ?? '',
-      orgId: org.getOrgId(),
-      keepJobs: flags['keep-jobs'],
-      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
-    };
+    const options = runOptionsOf(flags);
     const unfinished = flags.new ? undefined : await findRun(manifest.runFolder, undefined, { manifest: manifest.path });
     let run: MigrationRun;
     if (unfinished) {
