@@ -34,21 +34,28 @@ export class ChunkDriver {
     private readonly record: RecordEvent
   ) {}
 
-  /** from `uploaded` or `closing` to `closed`; the client treats an already-closed job as closed */
+  /**
+   * From `uploaded` or `closing` to `closed`. A refused close (INVALIDJOBSTATE) is looked into: a
+   * job past Open was closed (by a close of ours whose answer or journal line was lost) and is
+   * simply waited for; a job aborted before any record was processed puts the chunk back to
+   * `planned`, to go again in a fresh job (its records never loaded); a job aborted after
+   * processing some is waited for like any other, and its unprocessed rows are retried.
+   */
   public async close(chunk: ChunkState): Promise<void> {
     const jobId = chunk.jobId as string;
-    const resumedClosing = chunk.phase === 'closing';
-    if (!resumedClosing) {
+    if (chunk.phase === 'uploaded') {
       await this.record({ type: 'job.closing', step: chunk.step, chunk: chunk.chunk, jobId });
     }
     try {
       await this.client.close(jobId);
     } catch (error) {
-      // A crash after the PATCH but before `job.closed` was journaled: the close already landed
-      // if the org has moved the job past Open, and only then.
-      if (!(resumedClosing && error instanceof BulkApiError && error.errorCode === 'INVALIDJOBSTATE')) throw error;
+      if (!(error instanceof BulkApiError && error.errorCode === 'INVALIDJOBSTATE')) throw error;
       const info = await this.client.info(jobId);
-      if (!CLOSED_STATES.has(info.state)) throw error;
+      if (info.state === 'Aborted' && (info.numberRecordsProcessed ?? 0) === 0) {
+        await this.record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId, reason: 'aborted before it was closed' });
+        return;
+      }
+      if (!CLOSED_STATES.has(info.state) && info.state !== 'Aborted') throw error;
     }
     await this.record({ type: 'job.closed', step: chunk.step, chunk: chunk.chunk, jobId });
   }

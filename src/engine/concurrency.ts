@@ -6,7 +6,9 @@
 export async function forEachConcurrent<T>(
   items: readonly T[],
   limit: number,
-  work: (item: T) => Promise<void>
+  work: (item: T) => Promise<void>,
+  /** called once, at the first failure: lets the caller tell the running items to wind down */
+  onFailure?: (error: unknown) => void
 ): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
@@ -17,25 +19,14 @@ export async function forEachConcurrent<T>(
         // eslint-disable-next-line no-await-in-loop
         await work(item);
       } catch (error) {
-        failure ??= { error };
+        if (!failure) {
+          failure = { error };
+          onFailure?.(error);
+        }
       }
     }
   };
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => lane());
   await Promise.all(lanes);
   if (failure) throw failure.error;
-}
-
-/** resolves after `ms`, or early (without rejecting) when the signal fires */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

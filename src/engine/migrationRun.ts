@@ -6,8 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { Transform, type Readable } from 'node:stream';
-import { relative } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Messages, type Connection } from '@salesforce/core';
@@ -30,7 +30,7 @@ import { ChunkDriver } from './chunkDriver.js';
 import { crashPoint, crashTestEnabled } from './crashPoints.js';
 import type { EngineEvents } from './events.js';
 import { ExitCode, type RunOutcome, type RunStatus, type StepSummary } from './outcome.js';
-import { AtomicCsvWriter, errorCodeOf, errorMessageOf, readResultRows } from './resultFiles.js';
+import { CsvWriterSet, errorCodeOf, errorMessageOf, readResultRows } from './resultFiles.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
@@ -70,7 +70,10 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   /** jobs this process created: no need to ask the org about them before uploading */
   private readonly freshJobs = new Set<string>();
   private readonly stepStartedAt = new Map<string, number>();
-  private stopSignal?: AbortSignal;
+  /** fires when --wait runs out, or when one step failed and the others should stop with it */
+  private stopSignal: AbortSignal;
+  /** a step that fails stops its wave's other steps at their next safe point, not hours later */
+  private readonly failFast = new AbortController();
 
   private constructor(
     public readonly manifest: LoadedManifest,
@@ -83,6 +86,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   ) {
     super();
     this.client = options.client ?? new IngestJobClient(options.connection);
+    this.stopSignal = this.failFast.signal;
     this.chunkDriver = new ChunkDriver(this.client, folder, (body) => this.record(body));
   }
 
@@ -96,17 +100,18 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   }
 
   private get stopped(): boolean {
-    return this.stopSignal?.aborted ?? false;
+    return this.stopSignal.aborted;
   }
 
   /** creates the run folder, takes its lock and journals `run.started` */
   public static async start(manifest: LoadedManifest, options: RunOptions): Promise<MigrationRun> {
     const files = [...new Set(manifest.steps.flatMap((step) => step.files))];
     const sources = await Promise.all(files.map((file) => fingerprintFile(file)));
-    const manifestSha256 = createHash('sha256')
-      .update(await readFile(manifest.path))
-      .digest('hex');
     const folder = await createRunFolder(manifest.runFolder, manifest.path);
+    // the copy is what resume reads, so its hash is the one to vouch for
+    const manifestSha256 = createHash('sha256')
+      .update(await readFile(folder.manifestCopyPath))
+      .digest('hex');
     const lock = await acquireRunLock(folder);
     try {
       const journal = await Journal.create(folder.journalPath);
@@ -151,7 +156,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
    * 'waiting' at the next safe point: jobs already closed keep processing in the org.
    */
   public async execute(stop?: AbortSignal): Promise<RunOutcome> {
-    this.stopSignal = stop;
+    this.stopSignal = stop ? AbortSignal.any([stop, this.failFast.signal]) : this.failFast.signal;
     this.emit('run.started', {
       runId: this.runId,
       runDir: this.folder.dir,
@@ -182,7 +187,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       this.emit('wave.started', { wave, steps: stepIds });
       const steps = stepIds.map((id) => this.step(id));
       // eslint-disable-next-line no-await-in-loop
-      await forEachConcurrent(steps, concurrency, (step) => this.runStep(step, wave));
+      await forEachConcurrent(steps, concurrency, (step) => this.runStep(step, wave), () => this.failFast.abort());
       if (this.stopped) return this.outcome('waiting');
       const gate = stepIds.every((id) => this.state.steps.get(id)?.finished?.gate === 'passed') ? 'passed' : 'failed';
       // eslint-disable-next-line no-await-in-loop
@@ -251,7 +256,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
       // eslint-disable-next-line no-await-in-loop
-      await forEachConcurrent(round, parallelism, (chunk) => this.driveChunk(step, chunk));
+      await forEachConcurrent(round, parallelism, (chunk) => this.driveChunk(step, chunk), () => this.failFast.abort());
       if (this.stopped) return;
       if (attempt >= step.retry.attempts) break;
       // eslint-disable-next-line no-await-in-loop
@@ -408,8 +413,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       return;
     }
     if (this.stopped) {
-      // not uploaded yet: leave it for resume, which aborts it and starts the chunk afresh
-      return this.abandonJob(chunk, true, 'the --wait budget ran out before its upload');
+      // not uploaded yet: abort it now; resume starts the chunk afresh with a new job
+      return this.abandonJob(chunk, true, 'the run stopped before its upload');
     }
     const header = await this.header(chunk.file, step.columnDelimiter);
     this.progress(step, chunk, 'Uploading');
@@ -447,8 +452,13 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       try {
         await this.client.abort(jobId);
       } catch (error) {
-        // already aborted, failed or gone: in every case it can no longer be closed
         if (!(error instanceof BulkApiError && ['INVALIDJOBSTATE', 'NOT_FOUND'].includes(error.errorCode))) throw error;
+        // refused: fine if it is aborted or gone, but a job someone else closed holds records
+        // that may be processed, and the chunk must not be sent again in a new job
+        const info = await this.infoOrMissing(jobId);
+        if (info && info.state !== 'Aborted') {
+          throw messages.createError('error.JobClosedOutsideRun', [jobId, chunk.step, chunk.chunk, info.state]);
+        }
       }
     }
     await this.record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId, reason });
@@ -461,7 +471,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   /** polls to a terminal state; false when the --wait budget ran out first */
   private async waitForJob(step: ResolvedStep, chunk: ChunkState): Promise<boolean> {
     const info = await this.chunkDriver.waitToEnd(chunk, step.poll, {
-      ...(this.stopSignal ? { signal: this.stopSignal } : {}),
+      signal: this.stopSignal,
       onPoll: (polled) => this.progress(step, chunk, polled.state, polled),
     });
     if (!info) return false;
@@ -479,6 +489,11 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     try {
       await this.client.delete(jobId);
     } catch (error) {
+      // gone already: a crash came between the DELETE and its journal line
+      if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND') {
+        await this.record({ type: 'job.deleted', step: chunk.step, chunk: chunk.chunk, jobId });
+        return;
+      }
       // the results are safe on disk; a job left behind costs nothing but a line in the org's list
       this.emit('warning', messages.getMessage('warning.deleteFailed', [jobId, (error as Error).message]));
       return;
@@ -495,9 +510,9 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   private async planRetryRound(step: ResolvedStep, attempt: number): Promise<number> {
     const state = this.stepState(step.id);
     const alreadyPlanned = state.chunks.some((chunk) => chunk.attempt === attempt);
-    const files = alreadyPlanned
-      ? [...new Set(state.chunks.filter((chunk) => chunk.attempt === attempt).map((chunk) => chunk.file))]
-      : await this.writeRetryFiles(step, attempt);
+    // every file of the round was renamed into place before its first chunk was journaled, so the
+    // folder lists them all, even those a crash kept from being planned
+    const files = alreadyPlanned ? await this.retryFilesOf(step, attempt) : await this.writeRetryFiles(step, attempt);
     for (const file of files) {
       // eslint-disable-next-line no-await-in-loop
       await this.ensurePlanned(step, file, attempt);
@@ -505,39 +520,35 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     return state.chunks.filter((chunk) => chunk.attempt === attempt).length;
   }
 
+  private retryFile(step: ResolvedStep, attempt: number, n: number): string {
+    return join(this.folder.retryDir(step.id), `attempt-${attempt}-${n}.csv`);
+  }
+
+  private async retryFilesOf(step: ResolvedStep, attempt: number): Promise<string[]> {
+    const pattern = new RegExp(`^attempt-${attempt}-(\\d+)\\.csv$`);
+    return (await readdir(this.folder.retryDir(step.id)))
+      .map((name) => Number(pattern.exec(name)?.[1]))
+      .filter((n) => Number.isInteger(n))
+      .sort((a, b) => a - b)
+      .map((n) => this.retryFile(step, attempt, n));
+  }
+
   private async writeRetryFiles(step: ResolvedStep, attempt: number): Promise<string[]> {
     const previous = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt - 1);
     const retryable = new Set(step.retry.codes);
-    const writers = new Map<string, AtomicCsvWriter>();
-    const writerFor = async (header: string[]): Promise<AtomicCsvWriter> => {
-      const key = JSON.stringify(header);
-      let writer = writers.get(key);
-      if (!writer) {
-        const file = `${this.folder.retryDir(step.id)}/attempt-${attempt}-${writers.size + 1}.csv`;
-        writer = await AtomicCsvWriter.create(file, header, step.columnDelimiter, 'LF');
-        writers.set(key, writer);
-      }
-      return writer;
-    };
+    const writers = new CsvWriterSet((n) => this.retryFile(step, attempt, n), [], step.columnDelimiter);
     try {
       for (const chunk of previous) {
         // eslint-disable-next-line no-await-in-loop
         for await (const { row, header, kind } of this.problemRows(step, chunk)) {
           const code = kind === 'failed' ? errorCodeOf(row[1]) : 'UNPROCESSED';
           if (!isRetried(chunk, kind, code, retryable)) continue;
-          const writer = await writerFor(header);
-          await writer.write(kind === 'failed' ? row.slice(2) : row);
+          await writers.write(header, kind === 'failed' ? row.slice(2) : row);
         }
       }
-      const files: string[] = [];
-      for (const [, writer] of writers) {
-        // eslint-disable-next-line no-await-in-loop
-        await writer.commit();
-        files.push(`${this.folder.retryDir(step.id)}/attempt-${attempt}-${files.length + 1}.csv`);
-      }
-      return files;
+      return await writers.commit();
     } catch (error) {
-      await Promise.all([...writers.values()].map((writer) => writer.discard()));
+      await writers.discard();
       throw error;
     }
   }
@@ -568,14 +579,19 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
    */
   private async finishStep(step: ResolvedStep, wave: number): Promise<void> {
     const state = this.stepState(step.id);
-    const lastRound = Math.max(...state.chunks.map((chunk) => chunk.attempt), 0);
+    const lastRound = lastRoundOf(state.chunks);
     const retryable = new Set(step.retry.codes);
     const failuresByCode: Record<string, number> = {};
     let failed = 0;
     let unprocessed = 0;
     let succeeded = 0;
-    const writers = new Map<string, AtomicCsvWriter>();
-    const deadLetters: string[] = [];
+    const writers = new CsvWriterSet(
+      // "X (2).csv": a space and parentheses cannot occur in a step id, so no other step's name
+      (n) => (n === 1 ? this.folder.deadLetterPath(step.id) : this.folder.deadLetterPath(step.id).replace(/\.csv$/, ` (${n}).csv`)),
+      DEAD_LETTER_COLUMNS,
+      step.columnDelimiter
+    );
+    let deadLetters: string[];
     try {
       for (const chunk of state.chunks) {
         succeeded += chunk.results?.counts.success ?? 0;
@@ -584,31 +600,19 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         for await (const { row, header, kind } of this.problemRows(step, chunk)) {
           const code = kind === 'failed' ? errorCodeOf(row[1]) : 'UNPROCESSED';
           if (retriedLater && isRetried(chunk, kind, code, retryable)) continue;
-          const key = JSON.stringify(header);
-          let writer = writers.get(key);
-          if (!writer) {
-            const file =
-              writers.size === 0 ? this.folder.deadLetterPath(step.id) : this.folder.deadLetterPath(`${step.id}-${writers.size + 1}`);
-            writer = await AtomicCsvWriter.create(file, [...header, ...DEAD_LETTER_COLUMNS], step.columnDelimiter, 'LF');
-            writers.set(key, writer);
-            deadLetters.push(relative(this.folder.dir, file));
-          }
           if (kind === 'failed') {
             failed++;
             failuresByCode[code] = (failuresByCode[code] ?? 0) + 1;
-            await writer.write([...row.slice(2), code, errorMessageOf(row[1])]);
+            await writers.write(header, [...row.slice(2), code, errorMessageOf(row[1])]);
           } else {
             unprocessed++;
-            await writer.write([...row, code, chunk.finished?.errorMessage ?? messages.getMessage('reason.unprocessed')]);
+            await writers.write(header, [...row, code, chunk.finished?.errorMessage ?? messages.getMessage('reason.unprocessed')]);
           }
         }
       }
-      for (const writer of writers.values()) {
-        // eslint-disable-next-line no-await-in-loop
-        await writer.commit();
-      }
+      deadLetters = (await writers.commit()).map((file) => relative(this.folder.dir, file));
     } catch (error) {
-      await Promise.all([...writers.values()].map((writer) => writer.discard()));
+      await writers.discard();
       throw error;
     }
 
@@ -678,6 +682,11 @@ function isRetried(chunk: ChunkState, kind: 'failed' | 'unprocessed', code: stri
   return !(chunk.finished?.errorMessage ?? '').startsWith('InvalidBatch');
 }
 
+/** the highest retry round among chunks (no spread: a step can have very many chunks) */
+function lastRoundOf(chunks: ChunkState[]): number {
+  return chunks.reduce((round, chunk) => Math.max(round, chunk.attempt), 0);
+}
+
 export function evaluateGate(
   step: ResolvedStep,
   counts: { records: number; succeeded: number; failed: number; unprocessed: number }
@@ -719,7 +728,7 @@ export function summarizeSteps(manifest: LoadedManifest, state: RunState): StepS
         unprocessed: done?.unprocessed ?? 0,
         failuresByCode: done?.failuresByCode ?? {},
         jobs: known.chunks.length,
-        retryRounds: done?.retryRounds ?? Math.max(0, ...known.chunks.map((chunk) => chunk.attempt)),
+        retryRounds: done?.retryRounds ?? lastRoundOf(known.chunks),
         durationMs: done?.durationMs ?? 0,
         gate: done?.gate ?? 'failed',
         ...(done?.reason ? { gateReason: done.reason } : !done ? { gateReason: messages.getMessage('reason.notFinished') } : {}),

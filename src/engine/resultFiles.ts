@@ -6,6 +6,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
@@ -49,7 +50,6 @@ export class AtomicCsvWriter {
   private readonly tmp: string;
   private readonly stringifier: Stringifier;
   private readonly done: Promise<void>;
-  private count = 0;
 
   public constructor(private readonly file: string, header: string[], delimiter: ColumnDelimiter, lineEnding: LineEnding) {
     this.tmp = `${file}.partial`;
@@ -60,11 +60,11 @@ export class AtomicCsvWriter {
     });
     const out = createWriteStream(this.tmp, { mode: 0o600 });
     this.done = finished(this.stringifier.pipe(out)).then(() => undefined);
+    // a write error (full disk, permissions) surfaces through write() and commit(), never as an
+    // unhandled rejection
+    this.done.catch(() => undefined);
+    out.on('error', (error) => this.stringifier.destroy(error));
     this.stringifier.write(header);
-  }
-
-  public get rows(): number {
-    return this.count;
   }
 
   public static async create(
@@ -78,10 +78,11 @@ export class AtomicCsvWriter {
   }
 
   public async write(row: string[]): Promise<void> {
-    this.count++;
     if (!this.stringifier.write(row)) {
-      await new Promise<void>((resolve) => this.stringifier.once('drain', resolve));
+      // the file's failure ends the wait too, or a full disk would hang the run here
+      await Promise.race([once(this.stringifier, 'drain'), this.done]);
     }
+    if (this.stringifier.destroyed) await this.done;
   }
 
   public async commit(): Promise<void> {
@@ -100,5 +101,43 @@ export class AtomicCsvWriter {
     this.stringifier.destroy();
     await this.done.catch(() => undefined);
     await rm(this.tmp, { force: true });
+  }
+}
+
+/**
+ * One AtomicCsvWriter per distinct header — a step's files may differ in columns — named by
+ * `pathFor(n)` (n from 1) in order of first use, committed or discarded together.
+ */
+export class CsvWriterSet {
+  private readonly writers = new Map<string, { writer: AtomicCsvWriter; file: string }>();
+
+  public constructor(
+    private readonly pathFor: (n: number) => string,
+    private readonly extraColumns: string[],
+    private readonly delimiter: ColumnDelimiter
+  ) {}
+
+  public async write(header: string[], row: string[]): Promise<void> {
+    const key = JSON.stringify(header);
+    let entry = this.writers.get(key);
+    if (!entry) {
+      const file = this.pathFor(this.writers.size + 1);
+      entry = { file, writer: await AtomicCsvWriter.create(file, [...header, ...this.extraColumns], this.delimiter, 'LF') };
+      this.writers.set(key, entry);
+    }
+    await entry.writer.write(row);
+  }
+
+  /** the files written, in order; nothing is under a final name before this resolves */
+  public async commit(): Promise<string[]> {
+    for (const { writer } of this.writers.values()) {
+      // eslint-disable-next-line no-await-in-loop
+      await writer.commit();
+    }
+    return [...this.writers.values()].map(({ file }) => file);
+  }
+
+  public async discard(): Promise<void> {
+    await Promise.all([...this.writers.values()].map(({ writer }) => writer.discard()));
   }
 }

@@ -21,19 +21,24 @@ const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
 
 export type OpenedRun = { folder: RunFolder; state: RunState; manifest: LoadedManifest; torn?: string };
 
-/**
- * Reads a run back from disk without taking it over: used by `status` and, before resuming, by
- * `resume`. The manifest is the copy taken at run start, its paths resolved against the original
- * manifest's folder.
- */
-export async function openRun(root: string, runId?: string, manifestPath?: string): Promise<OpenedRun> {
+/** the folder of a run: `runId`, or the newest unfinished run (of `manifestPath`, when given) */
+export async function locateRun(root: string, runId?: string, manifestPath?: string): Promise<RunFolder> {
   const summary = await findRun(root, runId, manifestPath ? { manifest: manifestPath } : {});
   if (!summary) {
     throw runId
       ? messages.createError('error.RunNotFound', [runId, root])
       : messages.createError('error.NoUnfinishedRun', [root]);
   }
-  const folder = runFolder(root, summary.runId);
+  return runFolder(root, summary.runId);
+}
+
+/**
+ * Reads a run back from disk: replays its journal and loads the manifest copy taken at run start,
+ * its paths resolved against the original manifest's folder. Reading does not take the run over;
+ * a caller that goes on to write must hold the run's lock BEFORE calling this, or it could act on
+ * a state another process has since moved past.
+ */
+export async function readRun(folder: RunFolder): Promise<OpenedRun> {
   let torn: string | undefined;
   const state = await replayJournal(folder.journalPath, {
     onTorn: (line) => {
@@ -53,6 +58,11 @@ export async function openRun(root: string, runId?: string, manifestPath?: strin
   return { folder, state, manifest, ...(torn !== undefined ? { torn } : {}) };
 }
 
+/** locateRun + readRun, for readers such as `status` */
+export async function openRun(root: string, runId?: string, manifestPath?: string): Promise<OpenedRun> {
+  return readRun(await locateRun(root, runId, manifestPath));
+}
+
 export type ResumeOptions = RunOptions & {
   root: string;
   runId?: string;
@@ -62,9 +72,28 @@ export type ResumeOptions = RunOptions & {
 };
 
 export async function resumeRun(options: ResumeOptions): Promise<MigrationRun> {
-  const { folder, state, manifest, torn } = await openRun(options.root, options.runId, options.manifest);
+  const folder = await locateRun(options.root, options.runId, options.manifest);
   const warn = options.onWarning ?? ((): void => {});
-  if (torn !== undefined) warn(messages.getMessage('warning.tornLine', [folder.journalPath]));
+  // the lock first, then the journal: a state read before taking the lock may be stale
+  const lock = await acquireRunLock(folder);
+  try {
+    if (lock.tookOver) warn(takeoverWarning(folder, lock.tookOver));
+    const { state, manifest, torn } = await readRun(folder);
+    if (torn !== undefined) warn(messages.getMessage('warning.tornLine', [folder.journalPath]));
+    await checkResumable(folder, state, manifest, options);
+    const { journal } = await Journal.openForAppend(folder.journalPath);
+    if (journal.lastSeq !== state.lastSeq) {
+      await journal.close();
+      throw messages.createError('error.JournalMovedOn', [folder.journalPath]);
+    }
+    return await MigrationRun.continue(manifest, folder, state, journal, lock, options);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function checkResumable(folder: RunFolder, state: RunState, manifest: LoadedManifest, options: ResumeOptions): Promise<void> {
   const started = state.started!;
   if (state.finished) {
     throw messages.createError('error.RunAlreadyFinished', [folder.runId, state.finished.status], [folder.runId]);
@@ -83,16 +112,5 @@ export async function resumeRun(options: ResumeOptions): Promise<MigrationRun> {
   ];
   if (problems.length > 0) {
     throw messages.createError('error.SourcesChanged', [folder.runId, problems.join(', ')], [manifest.path]);
-  }
-  const lock = await acquireRunLock(folder);
-  try {
-    if (lock.tookOver) {
-      warn(takeoverWarning(folder, lock.tookOver));
-    }
-    const { journal } = await Journal.openForAppend(folder.journalPath);
-    return await MigrationRun.continue(manifest, folder, state, journal, lock, options);
-  } catch (error) {
-    await lock.release();
-    throw error;
   }
 }

@@ -83,4 +83,19 @@ describe('forEachConcurrent', () => {
     expect(started).to.deep.equal([1, 2]);
     expect(settled).to.deep.equal([2]);
   });
+
+  it('tells the caller about the first failure at once, while the others still run', async () => {
+    const events: string[] = [];
+    await forEachConcurrent(
+      [1, 2],
+      2,
+      async (item) => {
+        if (item === 1) throw new Error('first');
+        await new Promise((wake) => setTimeout(wake, 20));
+        events.push('2 settled');
+      },
+      (error) => events.push(`failed: ${(error as Error).message}`)
+    ).catch(() => undefined);
+    expect(events).to.deep.equal(['failed: first', '2 settled']);
+  });
 });
