@@ -14,7 +14,7 @@ out="${BENCH_OUT:-/tmp/sf-migrate-bench}"
 bytes="${1:-1000000000}"
 
 cd "$root"
-tsc -p . >/dev/null || true   # emits even when other modules have type errors
+npm run build >/dev/null
 if [ ! -f "$out/accounts.csv" ] || [ "$(stat -c %s "$out/accounts.csv")" -lt "$bytes" ]; then
   node --import tsx bench/plan-memory.ts --out "$out" --bytes "$bytes"
 fi
