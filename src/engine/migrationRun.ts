@@ -58,7 +58,7 @@ export type RunOptions = RunTarget & {
 };
 
 /** a job whose upload keeps getting interrupted is given up on after this many fresh jobs */
-const MAX_UPLOAD_ATTEMPTS = 6;
+const MAX_UPLOAD_ATTEMPTS = 8;
 
 /** what a dead letter adds to the uploaded columns (`sf migrate retry` drops them again) */
 export const DEAD_LETTER_COLUMNS = ['sf__ErrorCode', 'sf__ErrorMessage'];
