@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { AuthInfo, Connection } from '@salesforce/core';
+import { AuthInfo, Connection, Org } from '@salesforce/core';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../src/local-org/index.js';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
 import { createRunFolder, type RunFolder } from '../../src/journal/runFolder.js';
@@ -193,4 +193,17 @@ export async function buildRun(scaffold: RunSite, stop: ChunkStop): Promise<Buil
     counts: { success: 3, failed: 0, unprocessed: 0 },
   });
   return built;
+}
+
+/** a RunSite in `dir` against a local org registered as `alias` */
+export async function runSite(dir: string, org: LocalOrg, alias = 'local'): Promise<RunSite> {
+  const manifestPath = await writeManifestFixture(dir);
+  const connection = (await Org.create({ aliasOrUsername: alias })).getConnection();
+  return {
+    dir,
+    manifestPath,
+    root: join(dir, '.sf-migrate', 'runs'),
+    org: { username: org.username, orgId: org.orgId, instanceUrl: org.instanceUrl },
+    client: new IngestJobClient(connection),
+  };
 }

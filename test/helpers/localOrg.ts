@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestSession } from '@salesforce/cli-plugins-testkit';
 import { registerLocalOrg, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../src/local-org/index.js';
 
 /**
@@ -19,4 +22,46 @@ export async function startTestOrg(options: LocalOrgOptions & { alias?: string }
     throw error;
   }
   return org;
+}
+
+export type NutOrg = {
+  readonly session: TestSession;
+  readonly org: LocalOrg;
+  /** a fresh folder inside the session for the current test */
+  readonly dir: string;
+};
+
+/**
+ * The mocha hooks every NUT against a local org repeats: a TestSession (HOME in a temp dir), a
+ * local org registered as `alias`, and a fresh folder per test named `<prefix>-<n>`. Call it at
+ * the top of a describe block; read the fields inside tests and hooks.
+ */
+export function useNutOrg(prefix: string, options: LocalOrgOptions & { alias?: string } = {}): NutOrg {
+  let session: TestSession | undefined;
+  let org: LocalOrg | undefined;
+  let dir = '';
+  let counter = 0;
+  before(async () => {
+    session = await TestSession.create({ devhubAuthStrategy: 'NONE' });
+    org = await startTestOrg(options);
+  });
+  after(async () => {
+    await org?.stop();
+    await session?.clean();
+  });
+  beforeEach(() => {
+    dir = join(session!.dir, `${prefix}-${++counter}`);
+    mkdirSync(dir, { recursive: true });
+  });
+  return {
+    get session(): TestSession {
+      return session!;
+    },
+    get org(): LocalOrg {
+      return org!;
+    },
+    get dir(): string {
+      return dir;
+    },
+  };
 }

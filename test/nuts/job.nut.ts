@@ -6,62 +6,32 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
-import { Org } from '@salesforce/core';
+import { execCmd } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
-import type { LocalOrg } from '../../src/local-org/index.js';
 import type { JobStatusResult } from '../../src/commands/migrate/job/status.js';
 import type { JobResumeCommandResult } from '../../src/commands/migrate/job/resume.js';
 import type { JobAbortResult } from '../../src/commands/migrate/job/abort.js';
 import type { JobResultsResult } from '../../src/commands/migrate/job/results.js';
 import type { RunResult } from '../../src/commands/migrate/run.js';
 import type { StatusResult } from '../../src/commands/migrate/status.js';
-import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
-import { startTestOrg } from '../helpers/localOrg.js';
+import { startTestOrg, useNutOrg } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
-import { buildRun, writeManifestFixture, type RunSite } from '../engine/runScaffold.js';
+import { buildRun, runSite } from '../engine/runScaffold.js';
 
 type ErrorOutput = { name: string; message: string; actions?: string[] };
 
 describe('migrate job', () => {
-  let session: TestSession;
-  let org: LocalOrg;
-  let dir: string;
-  let elsewhere: string;
-  let counter = 0;
-
-  before(async () => {
-    session = await TestSession.create({ devhubAuthStrategy: 'NONE' });
-    org = await startTestOrg({ alias: 'local' });
-    elsewhere = join(session.dir, 'elsewhere');
-    mkdirSync(elsewhere, { recursive: true });
-  });
-
-  after(async () => {
-    await org?.stop();
-    await session?.clean();
-  });
-
-  beforeEach(() => {
-    dir = join(session.dir, `job-${++counter}`);
-    mkdirSync(dir, { recursive: true });
-  });
-
-  async function site(): Promise<RunSite> {
-    const manifestPath = await writeManifestFixture(dir);
-    const connection = (await Org.create({ aliasOrUsername: 'local' })).getConnection();
-    return {
-      dir,
-      manifestPath,
-      root: join(dir, '.sf-migrate', 'runs'),
-      org: { username: org.username, orgId: org.orgId, instanceUrl: org.instanceUrl },
-      client: new IngestJobClient(connection),
-    };
-  }
+  const nut = useNutOrg('job', { alias: 'local' });
+  /** the commands run from here, not from the run's folder: they find jobs through the job index */
+  const elsewhere = (): string => {
+    const folder = join(nut.session.dir, 'elsewhere');
+    mkdirSync(folder, { recursive: true });
+    return folder;
+  };
 
   /** runs a command from a folder that is not the run's; { async: true } keeps this process (the org) serving */
   async function sf<T>(command: string, code: number, schema?: string): Promise<T> {
-    const output = (await execCmd<T>(`${command} --json`, { ensureExitCode: code, async: true, cwd: elsewhere })).jsonOutput;
+    const output = (await execCmd<T>(`${command} --json`, { ensureExitCode: code, async: true, cwd: elsewhere() })).jsonOutput;
     expect(output, 'json output').to.not.equal(undefined);
     // errors come as the whole JSON (name, message, actions); results (exit 0, 68, 69) under `result`
     if (output!.result === undefined) return output as unknown as T;
@@ -70,12 +40,12 @@ describe('migrate job', () => {
   }
 
   it('job status: finds a job by its 15-character id from any folder and shows the org`s and the journal`s view', async () => {
-    const built = await buildRun(await site(), 'uploaded');
+    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
     await built.journal.close();
     const result = await sf<JobStatusResult>(`migrate job status --job-id ${built.jobId!.slice(0, 15)}`, 0, 'schemas/migrate-job-status.json');
     expect(result).to.deep.include({ jobId: built.jobId, object: 'Account', operation: 'insert', state: 'Open', processed: 0 });
     expect(result.run).to.deep.include({ runId: built.folder.runId, step: 'Account', chunk: 0, phase: 'uploaded' });
-    const human = (await execCmd(`migrate job status --job-id ${built.jobId!}`, { ensureExitCode: 0, async: true, cwd: elsewhere }))
+    const human = (await execCmd(`migrate job status --job-id ${built.jobId!}`, { ensureExitCode: 0, async: true, cwd: elsewhere() }))
       .shellOutput.stdout;
     expect(human).to.include(`Job ${built.jobId!} (insert Account): Open`).and.include('journal phase uploaded');
 
@@ -87,7 +57,7 @@ describe('migrate job', () => {
       const withDefault = await execCmd<JobStatusResult>(`migrate job status --job-id ${built.jobId!} --json`, {
         ensureExitCode: 0,
         async: true,
-        cwd: elsewhere,
+        cwd: elsewhere(),
         env: { ...process.env, SF_TARGET_ORG: 'other-org' },
       });
       expect(withDefault.jsonOutput?.result.state).to.equal('Open');
@@ -99,24 +69,24 @@ describe('migrate job', () => {
   });
 
   it('job resume: finishes a closed job into its run, and the run-level resume takes it from there', async () => {
-    const built = await buildRun(await site(), 'closed');
+    const built = await buildRun(await runSite(nut.dir, nut.org), 'closed');
     await built.journal.close();
     const result = await sf<JobResumeCommandResult>(`migrate job resume --job-id ${built.jobId!}`, 0, 'schemas/migrate-job-resume.json');
     expect(result).to.deep.include({ status: 'finished', state: 'JobComplete', processed: 3, failed: 0, exitCode: 0 });
     expect(result.results?.counts).to.deep.equal({ success: 3, failed: 0, unprocessed: 0 });
     expect(readFileSync(result.results!.files.success, 'utf8').trim().split('\n')).to.have.length(4);
 
-    const status = await sf<StatusResult>(`migrate status --manifest ${join(dir, 'migration.json')}`, 0);
+    const status = await sf<StatusResult>(`migrate status --manifest ${join(nut.dir, 'migration.json')}`, 0);
     expect(status.jobs[0]).to.deep.include({ jobId: built.jobId, phase: 'saved' });
 
     const again = await sf<ErrorOutput>(`migrate job resume --job-id ${built.jobId!}`, 1);
     expect(again.name).to.equal('JobAlreadySavedError');
-    expect(again.actions?.[0]).to.include(`sf migrate resume --manifest ${join(dir, 'migration.json')} --run-id ${built.folder.runId}`);
+    expect(again.actions?.[0]).to.include(`sf migrate resume --manifest ${join(nut.dir, 'migration.json')} --run-id ${built.folder.runId}`);
 
     // the run continues without touching the job again: no second job for the chunk
-    const before = org.store.count('Account');
+    const before = nut.org.store.count('Account');
     const resumed = await sf<RunResult>(
-      `migrate resume --manifest ${join(dir, 'migration.json')} --run-id ${built.folder.runId} --target-org local`,
+      `migrate resume --manifest ${join(nut.dir, 'migration.json')} --run-id ${built.folder.runId} --target-org local`,
       0
     );
     expect(resumed.status).to.equal('succeeded');
@@ -124,11 +94,11 @@ describe('migrate job', () => {
       ['Account', 3, 1],
       ['Contact', 1, 1],
     ]);
-    expect(org.store.count('Account')).to.equal(before);
+    expect(nut.org.store.count('Account')).to.equal(before);
   });
 
   it('job resume: refuses a job its run never closed', async () => {
-    const built = await buildRun(await site(), 'uploaded');
+    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
     await built.journal.close();
     const refused = await sf<ErrorOutput>(`migrate job resume --job-id ${built.jobId!}`, 1);
     expect(refused.name).to.equal('JobNotClosedError');
@@ -136,7 +106,7 @@ describe('migrate job', () => {
   });
 
   it('job abort: aborts a job that was never closed and journals it, then refuses it as finished', async () => {
-    const built = await buildRun(await site(), 'uploaded');
+    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
     await built.journal.close();
     const result = await sf<JobAbortResult>(`migrate job abort --job-id ${built.jobId!}`, 0, 'schemas/migrate-job-abort.json');
     expect(result).to.deep.include({ previousState: 'Open', state: 'Aborted', journaled: 'job.aborted' });
@@ -150,8 +120,8 @@ describe('migrate job', () => {
   });
 
   it('job results: downloads the three files of a job kept in the org by migrate run --keep-jobs', async () => {
-    writeFileSync(join(dir, 'accounts.csv'), 'Name\nOne\n\nThree\n'.replace('\n\n', '\n""\n'));
-    const manifest = join(dir, 'kept.json');
+    writeFileSync(join(nut.dir, 'accounts.csv'), 'Name\nOne\n\nThree\n'.replace('\n\n', '\n""\n'));
+    const manifest = join(nut.dir, 'kept.json');
     writeFileSync(
       manifest,
       JSON.stringify({
@@ -165,7 +135,7 @@ describe('migrate job', () => {
     const status = await sf<StatusResult>(`migrate status --manifest ${manifest}`, 0);
     const jobId = status.jobs[0].jobId!;
 
-    const out = join(dir, 'out');
+    const out = join(nut.dir, 'out');
     const result = await sf<JobResultsResult>(`migrate job results --job-id ${jobId} --output-dir ${out}`, 0, 'schemas/migrate-job-results.json');
     expect(result).to.deep.include({ jobId, state: 'JobComplete', journaled: false });
     expect(result.counts).to.deep.equal({ success: 2, failed: 1, unprocessed: 0 });

@@ -3,13 +3,12 @@
  * process, for every operation, waves with relationship columns, a gate that stops the run, a
  * step cut into several jobs, result files that match the source, and the org's faults.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
+import { execCmd } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
-import type { LocalOrg } from '../../src/local-org/index.js';
 import type { RunResult } from '../../src/commands/migrate/run.js';
-import { startTestOrg } from '../helpers/localOrg.js';
+import { useNutOrg } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
 
 type Row = Record<string, string>;
@@ -61,29 +60,11 @@ function resultFiles(runDir: string, step: string, kind: 'success' | 'failed' | 
 }
 
 describe('migrate run', () => {
-  let session: TestSession;
-  let org: LocalOrg;
-  let dir: string;
-  let counter = 0;
-
-  before(async () => {
-    session = await TestSession.create({ devhubAuthStrategy: 'NONE' });
-    org = await startTestOrg({ alias: 'local' });
-  });
-
-  after(async () => {
-    await org?.stop();
-    await session?.clean();
-  });
-
-  beforeEach(() => {
-    org.faults.clear();
-    dir = join(session.dir, `case-${++counter}`);
-    mkdirSync(dir, { recursive: true });
-  });
+  const nut = useNutOrg('case', { alias: 'local' });
+  beforeEach(() => nut.org.faults.clear());
 
   function writeManifest(manifest: Record<string, unknown>): string {
-    const file = join(dir, 'migration.json');
+    const file = join(nut.dir, 'migration.json');
     writeFileSync(file, JSON.stringify(manifest, null, 2));
     return file;
   }
@@ -118,9 +99,9 @@ describe('migrate run', () => {
     }));
 
   it('loads two waves, resolving relationship columns through external ids, over several jobs per step', async () => {
-    writeFileSync(join(dir, 'accounts.csv'), csv(accounts(250, 'W'), ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(250, 'W'), ['Name', 'Legacy_Id__c', 'Industry']));
     writeFileSync(
-      join(dir, 'contacts.csv'),
+      join(nut.dir, 'contacts.csv'),
       csv(contacts(400, 'W', 250, 'W'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c'])
     );
     const manifest = writeManifest({
@@ -139,8 +120,8 @@ describe('migrate run', () => {
       ['Contact', 1, 400, 400, 0, 4],
     ]);
 
-    const accountIds = new Map(org.store.records('Account').map((record) => [String(record.Legacy_Id__c), String(record.Id)]));
-    const loaded = org.store.records('Contact').filter((record) => String(record.LastName).startsWith('W Contact'));
+    const accountIds = new Map(nut.org.store.records('Account').map((record) => [String(record.Legacy_Id__c), String(record.Id)]));
+    const loaded = nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('W Contact'));
     expect(loaded).to.have.length(400);
     for (const contact of loaded) {
       const index = Number(String(contact.LastName).split(' ').pop());
@@ -157,18 +138,18 @@ describe('migrate run', () => {
   });
 
   it('runs update, delete and hardDelete over ids from an earlier insert', async () => {
-    writeFileSync(join(dir, 'accounts.csv'), csv(accounts(30, 'U'), ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(30, 'U'), ['Name', 'Legacy_Id__c', 'Industry']));
     const insert = await run(writeManifest({ name: 'insert', steps: [{ object: 'Account', source: 'accounts.csv' }], defaults: { poll: { initial: '100ms', max: '200ms' } } }));
     expect(insert.steps[0].succeeded).to.equal(30);
-    const ids = org.store
+    const ids = nut.org.store
       .records('Account')
       .filter((record) => String(record.Legacy_Id__c).startsWith('U-A-'))
       .map((record) => String(record.Id));
     expect(ids).to.have.length(30);
 
-    writeFileSync(join(dir, 'update.csv'), csv(ids.map((Id) => ({ Id, Industry: 'Banking' })), ['Id', 'Industry']));
-    writeFileSync(join(dir, 'delete.csv'), csv(ids.slice(0, 10).map((Id) => ({ Id })), ['Id']));
-    writeFileSync(join(dir, 'hard.csv'), csv(ids.slice(10, 20).map((Id) => ({ Id })), ['Id']));
+    writeFileSync(join(nut.dir, 'update.csv'), csv(ids.map((Id) => ({ Id, Industry: 'Banking' })), ['Id', 'Industry']));
+    writeFileSync(join(nut.dir, 'delete.csv'), csv(ids.slice(0, 10).map((Id) => ({ Id })), ['Id']));
+    writeFileSync(join(nut.dir, 'hard.csv'), csv(ids.slice(10, 20).map((Id) => ({ Id })), ['Id']));
     const result = await run(
       writeManifest({
         name: 'change',
@@ -186,7 +167,7 @@ describe('migrate run', () => {
       ['delete', 10],
       ['hard', 10],
     ]);
-    const remaining = org.store.records('Account').filter((record) => String(record.Legacy_Id__c).startsWith('U-A-'));
+    const remaining = nut.org.store.records('Account').filter((record) => String(record.Legacy_Id__c).startsWith('U-A-'));
     expect(remaining).to.have.length(10);
     for (const record of remaining) expect(record.Industry).to.equal('Banking');
   });
@@ -195,8 +176,8 @@ describe('migrate run', () => {
     const rows = accounts(20, 'G');
     rows[3].Name = '';
     rows[7].Name = '';
-    writeFileSync(join(dir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
-    writeFileSync(join(dir, 'contacts.csv'), csv(contacts(5, 'G', 20, 'G'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']));
+    writeFileSync(join(nut.dir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.dir, 'contacts.csv'), csv(contacts(5, 'G', 20, 'G'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']));
     const manifest = writeManifest({
       name: 'gate',
       defaults: { poll: { initial: '100ms', max: '200ms' }, failureThreshold: { records: 1 } },
@@ -210,7 +191,7 @@ describe('migrate run', () => {
     expect(result.steps).to.have.length(1);
     expect(result.steps[0]).to.include({ step: 'Account', succeeded: 18, failed: 2, gate: 'failed' });
     expect(result.steps[0].failuresByCode).to.deep.equal({ REQUIRED_FIELD_MISSING: 2 });
-    expect(org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact'))).to.have.length(0);
+    expect(nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact'))).to.have.length(0);
     const dead = readCsv(join(result.runDir, 'dead-letter', 'Account.csv'));
     expect(dead[0]).to.deep.equal(['Name', 'Legacy_Id__c', 'Industry', 'sf__ErrorCode', 'sf__ErrorMessage']);
     expect(dead.slice(1).map((row) => [row[1], row[3]])).to.have.deep.members([
@@ -230,15 +211,15 @@ describe('migrate run', () => {
       ['Account', 2, 2],
       ['Contact', 5, 5],
     ]);
-    const names = org.store.records('Account').map((record) => String(record.Name));
+    const names = nut.org.store.records('Account').map((record) => String(record.Name));
     expect(names).to.include.members(['Fixed G-A-3', 'Fixed G-A-7']);
-    expect(org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact'))).to.have.length(5);
+    expect(nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact'))).to.have.length(5);
   });
 
   it('finishes within the threshold with exit code 68', async () => {
     const rows = accounts(10, 'T');
     rows[0].Name = '';
-    writeFileSync(join(dir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.dir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
     const result = await run(
       writeManifest({
         name: 'threshold',
@@ -252,15 +233,15 @@ describe('migrate run', () => {
   });
 
   it('survives 5% server errors, dropped uploads and an expiring session without losing or duplicating a record', async () => {
-    org.faults.set({
+    nut.org.faults.set({
       seed: 7,
       serverErrorRate: 0.05,
       dropUploadRate: 0.2,
       sessionExpiry: { afterRequests: 25 },
     });
-    writeFileSync(join(dir, 'accounts.csv'), csv(accounts(300, 'F'), ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(300, 'F'), ['Name', 'Legacy_Id__c', 'Industry']));
     writeFileSync(
-      join(dir, 'contacts.csv'),
+      join(nut.dir, 'contacts.csv'),
       csv(contacts(300, 'F', 300, 'F'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c'])
     );
     const result = await run(
@@ -273,10 +254,10 @@ describe('migrate run', () => {
         ],
       })
     );
-    org.faults.clear();
+    nut.org.faults.clear();
     expect(result.status).to.equal('succeeded');
     for (const object of ['Account', 'Contact']) {
-      const legacy = org.store
+      const legacy = nut.org.store
         .records(object)
         .map((record) => String(record.Legacy_Id__c))
         .filter((id) => id.startsWith('F-'));
@@ -286,8 +267,8 @@ describe('migrate run', () => {
   });
 
   it('retries rows that failed with UNABLE_TO_LOCK_ROW in new jobs', async () => {
-    org.faults.set({ seed: 3, lockRowRate: 0.2 });
-    writeFileSync(join(dir, 'accounts.csv'), csv(accounts(200, 'L'), ['Name', 'Legacy_Id__c', 'Industry']));
+    nut.org.faults.set({ seed: 3, lockRowRate: 0.2 });
+    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(200, 'L'), ['Name', 'Legacy_Id__c', 'Industry']));
     const result = await run(
       writeManifest({
         name: 'locks',
@@ -295,11 +276,11 @@ describe('migrate run', () => {
         steps: [{ object: 'Account', source: 'accounts.csv' }],
       })
     );
-    org.faults.clear();
+    nut.org.faults.clear();
     expect(result.status).to.equal('succeeded');
     expect(result.steps[0].retryRounds).to.be.greaterThan(0);
     expect(result.steps[0]).to.include({ records: 200, succeeded: 200, failed: 0 });
-    const legacy = org.store.records('Account').map((record) => String(record.Legacy_Id__c)).filter((id) => id.startsWith('L-'));
+    const legacy = nut.org.store.records('Account').map((record) => String(record.Legacy_Id__c)).filter((id) => id.startsWith('L-'));
     expect(new Set(legacy).size).to.equal(200);
     expect(legacy).to.have.length(200);
   });

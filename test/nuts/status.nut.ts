@@ -3,53 +3,20 @@
  * made by the real `migrate run`, and an interrupted run whose journal is built step by step
  * exactly as the engine writes it, so its job is still live in the org for --refresh.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
-import { Org } from '@salesforce/core';
+import { execCmd } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
-import type { LocalOrg } from '../../src/local-org/index.js';
 import type { StatusResult } from '../../src/commands/migrate/status.js';
 import type { RunResult } from '../../src/commands/migrate/run.js';
-import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
-import { startTestOrg } from '../helpers/localOrg.js';
+import { startTestOrg, useNutOrg } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
-import { buildRun, writeManifestFixture, type RunSite } from '../engine/runScaffold.js';
+import { buildRun, runSite } from '../engine/runScaffold.js';
 
 const SCHEMA = 'schemas/migrate-status.json';
 
 describe('migrate status', () => {
-  let session: TestSession;
-  let org: LocalOrg;
-  let dir: string;
-  let counter = 0;
-
-  before(async () => {
-    session = await TestSession.create({ devhubAuthStrategy: 'NONE' });
-    org = await startTestOrg({ alias: 'local' });
-  });
-
-  after(async () => {
-    await org?.stop();
-    await session?.clean();
-  });
-
-  beforeEach(() => {
-    dir = join(session.dir, `status-${++counter}`);
-    mkdirSync(dir, { recursive: true });
-  });
-
-  async function site(): Promise<RunSite> {
-    const manifestPath = await writeManifestFixture(dir);
-    const connection = (await Org.create({ aliasOrUsername: 'local' })).getConnection();
-    return {
-      dir,
-      manifestPath,
-      root: join(dir, '.sf-migrate', 'runs'),
-      org: { username: org.username, orgId: org.orgId, instanceUrl: org.instanceUrl },
-      client: new IngestJobClient(connection),
-    };
-  }
+  const nut = useNutOrg('status', { alias: 'local' });
 
   // every command runs with { async: true }: a synchronous execCmd would block this process, where the org runs
   async function status(flags: string, code = 0): Promise<StatusResult> {
@@ -60,8 +27,8 @@ describe('migrate status', () => {
   }
 
   it('shows a run made by migrate run: finished, its steps and its jobs', async () => {
-    writeFileSync(join(dir, 'accounts.csv'), 'Name\nA1\nA2\nA3\nA4\nA5\n');
-    const manifest = join(dir, 'migration.json');
+    writeFileSync(join(nut.dir, 'accounts.csv'), 'Name\nA1\nA2\nA3\nA4\nA5\n');
+    const manifest = join(nut.dir, 'migration.json');
     writeFileSync(
       manifest,
       JSON.stringify({
@@ -104,9 +71,9 @@ describe('migrate status', () => {
   });
 
   it('shows an interrupted run and, with --refresh, the live state of its unfinished job', async () => {
-    const built = await buildRun(await site(), 'closed');
+    const built = await buildRun(await runSite(nut.dir, nut.org), 'closed');
     await built.journal.close();
-    const manifest = join(dir, 'migration.json');
+    const manifest = join(nut.dir, 'migration.json');
 
     const offline = await status(`--manifest ${manifest}`);
     expect(offline).to.deep.include({ runId: built.folder.runId, activity: 'interrupted', refreshed: false });
@@ -121,24 +88,24 @@ describe('migrate status', () => {
   });
 
   it('fails with a clear error when there is no run, and when --refresh names another org', async () => {
-    const empty = join(dir, 'empty.json');
+    const empty = join(nut.dir, 'empty.json');
     writeFileSync(empty, JSON.stringify({ name: 'empty', steps: [{ object: 'Account', source: 'none.csv' }] }));
     const none = (await execCmd(`migrate status --manifest ${empty} --json`, { ensureExitCode: 1, async: true }))
       .jsonOutput as unknown as { name: string };
     expect(none.name).to.equal('NoRunsError');
 
-    const built = await buildRun(await site(), 'uploaded');
+    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
     await built.journal.close();
     const other = await startTestOrg({ alias: 'other-org' });
     try {
       const error = (
-        await execCmd(`migrate status --manifest ${join(dir, 'migration.json')} --refresh --target-org other-org --json`, {
+        await execCmd(`migrate status --manifest ${join(nut.dir, 'migration.json')} --refresh --target-org other-org --json`, {
           ensureExitCode: 1,
           async: true,
         })
       ).jsonOutput as unknown as { name: string; actions: string[] };
       expect(error.name).to.equal('RunOfAnotherOrgError');
-      expect(error.actions[0]).to.include(`--target-org ${org.username}`);
+      expect(error.actions[0]).to.include(`--target-org ${nut.org.username}`);
     } finally {
       await other.stop();
     }
