@@ -56,3 +56,12 @@ export const runOrgFlag = Flags.string({
   char: 'o',
   summary: messages.getMessage('flags.run-org.summary'),
 });
+
+/**
+ * --target-org of `validate`: explicit only, so an offline check never quietly turns into a check
+ * against the sf default org.
+ */
+export const preflightOrgFlag = Flags.string({
+  char: 'o',
+  summary: messages.getMessage('flags.preflight-org.summary'),
+});

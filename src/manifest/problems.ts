@@ -32,7 +32,15 @@ export type ProblemCode =
   | 'LineEndingMismatch'
   | 'ParentWithoutStep'
   | 'ParentStepLater'
-  | 'PolymorphicWithoutType';
+  | 'PolymorphicWithoutType'
+  | 'UnknownObject'
+  | 'UnknownField'
+  | 'UnknownRelationship'
+  | 'NotAnExternalId'
+  | 'FieldNotWritable'
+  | 'ExternalIdFieldInvalid'
+  | 'MissingRequiredField'
+  | 'ApiBudget';
 
 export type Problem = {
   severity: ProblemSeverity;

@@ -1,10 +1,13 @@
 /*
- * The whole offline validation of a manifest as one result, for `sf migrate validate` and for CI
- * scripts that read its --json output.
+ * The whole validation of a manifest as one result, for `sf migrate validate` and for CI scripts
+ * that read its --json output: offline always, against an org's describe and limits when given one.
  */
 import { resolve } from 'node:path';
 import { loadManifest } from './load.js';
-import { errorsOf, warningsOf, type Problem } from './problems.js';
+import { preflight, type OrgCheck, type PreflightConnection } from './preflight.js';
+import { errorsOf, sortProblems, warningsOf, type Problem } from './problems.js';
+
+export type { LimitUse, OrgCheck } from './preflight.js';
 
 export type ValidateResult = {
   /** absolute path of the manifest */
@@ -16,17 +19,40 @@ export type ValidateResult = {
   steps: number;
   /** the run order; empty when the manifest has errors */
   waves: string[][];
+  /** with an org: what was checked against it */
+  org?: OrgCheck;
 };
 
-export async function validateManifest(path: string): Promise<ValidateResult> {
+export type ValidateOptions = {
+  /** the org to check the manifest against, after its offline checks pass */
+  connection?: PreflightConnection;
+};
+
+export async function validateManifest(path: string, options: ValidateOptions = {}): Promise<ValidateResult> {
   const { manifest, problems } = await loadManifest(path);
-  const errors = errorsOf(problems);
+  let org: OrgCheck | undefined;
+  let all = problems;
+  const { connection } = options;
+  if (connection && manifest) {
+    const checked = await preflight(manifest, connection);
+    org = checked.org;
+    all = sortProblems([...problems, ...checked.problems]);
+  } else if (connection) {
+    org = {
+      username: connection.getUsername() ?? '',
+      apiVersion: connection.getApiVersion(),
+      checked: false,
+      objects: [],
+    };
+  }
+  const errors = errorsOf(all);
   return {
     manifest: resolve(path),
     valid: errors.length === 0,
     errors,
-    warnings: warningsOf(problems),
+    warnings: warningsOf(all),
     steps: manifest?.steps.length ?? 0,
     waves: manifest?.waves ?? [],
+    ...(org ? { org } : {}),
   };
 }

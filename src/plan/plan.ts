@@ -80,10 +80,15 @@ export type PlanResult = MigrationPlan;
 /** Files read at once: enough to overlap disk and CPU, few enough to keep memory flat. */
 const FILES_AT_ONCE = 4;
 
-export async function buildPlan(manifest: LoadedManifest): Promise<MigrationPlan> {
+export type PlanOptions = {
+  /** called for every job the chunking cuts, with its records (the API budget check counts internal batches) */
+  onJob?: (step: ResolvedStep, records: number) => void;
+};
+
+export async function buildPlan(manifest: LoadedManifest, options: PlanOptions = {}): Promise<MigrationPlan> {
   const stepsById = new Map(manifest.steps.map((step) => [step.id, step]));
   const work = manifest.steps.flatMap((step) => step.files.map((file) => ({ step, file })));
-  const planned = await mapWithLimit(work, FILES_AT_ONCE, ({ step, file }) => planFile(manifest, step, file));
+  const planned = await mapWithLimit(work, FILES_AT_ONCE, ({ step, file }) => planFile(manifest, step, file, options));
   const filesByStep = new Map<string, PlannedFileWithPolls[]>();
   work.forEach(({ step }, i) => filesByStep.set(step.id, [...(filesByStep.get(step.id) ?? []), planned[i]]));
 
@@ -120,7 +125,12 @@ export async function buildPlan(manifest: LoadedManifest): Promise<MigrationPlan
 
 type PlannedFileWithPolls = PlannedFile & { polls: number; apiCalls: number };
 
-async function planFile(manifest: LoadedManifest, step: ResolvedStep, file: string): Promise<PlannedFileWithPolls> {
+async function planFile(
+  manifest: LoadedManifest,
+  step: ResolvedStep,
+  file: string,
+  options: PlanOptions
+): Promise<PlannedFileWithPolls> {
   const header = await readCsvHeader(file, step.columnDelimiter);
   const chunks = planChunks(file, {
     delimiter: step.columnDelimiter,
@@ -140,6 +150,7 @@ async function planFile(manifest: LoadedManifest, step: ResolvedStep, file: stri
   };
   for await (const chunk of chunks) {
     const calls = estimateJobCalls(chunk.records, step.poll);
+    options.onJob?.(step, chunk.records);
     planned.records += chunk.records;
     planned.jobs++;
     planned.polls += calls.polls;

@@ -1,6 +1,7 @@
-import { Messages } from '@salesforce/core';
-import { SfCommand } from '@salesforce/sf-plugins-core';
-import { requiredManifestFlag } from '../../flags.js';
+import { Messages, Org } from '@salesforce/core';
+import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
+import { preflightOrgFlag, requiredManifestFlag } from '../../flags.js';
+import { connectionPreflight } from '../../manifest/preflight.js';
 import type { Problem } from '../../manifest/problems.js';
 import { validateManifest, type ValidateResult } from '../../manifest/validate.js';
 
@@ -16,16 +17,30 @@ export default class Validate extends SfCommand<ValidateResult> {
 
   public static override readonly flags = {
     manifest: requiredManifestFlag,
+    'target-org': preflightOrgFlag,
+    'api-version': Flags.orgApiVersion(),
   };
 
   public async run(): Promise<ValidateResult> {
     const { flags } = await this.parse(Validate);
-    const result = await validateManifest(flags.manifest);
+    const org = flags['target-org'] ? await Org.create({ aliasOrUsername: flags['target-org'] }) : undefined;
+    const result = await validateManifest(flags.manifest, {
+      ...(org
+        ? {
+            connection: connectionPreflight(org.getConnection(flags['api-version'])),
+          }
+        : {}),
+    });
     // The path as the user typed it, so editors and CI annotations can follow path:line:col.
     const shown = flags.manifest;
     const line = (p: Problem): string =>
       `${shown}:${p.line ?? 1}:${p.column ?? 1}  ${p.severity}  ${p.code}  ${p.message}${p.pointer ? ` (${p.pointer})` : ''}`;
     for (const problem of [...result.errors, ...result.warnings]) this.log(line(problem));
+    if (result.org && !result.org.checked) this.log(messages.getMessage('org.skipped', [result.org.username]));
+    else if (result.org)
+      this.log(
+        messages.getMessage('org.checked', [result.org.username, result.org.objects.length, result.org.apiVersion])
+      );
     if (result.valid) {
       this.logSuccess(
         messages.getMessage('summary.valid', [shown, result.steps, result.waves.length, result.warnings.length])
