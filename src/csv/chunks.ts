@@ -49,26 +49,28 @@ export async function* planChunks(file: string, options: ChunkOptions): AsyncGen
 
   for await (const batch of scanRecordBatches(file, options.delimiter)) {
     const ready: ChunkSpec[] = [];
-    for (const record of batch) {
-      fileEnd = record.end;
+    for (let k = 0; k < batch.length; k++) {
+      const start = batch.starts[k];
+      const end = batch.ends[k];
+      fileEnd = end;
       if (!headerSeen) {
         headerSeen = true;
         // The header was read separately (validate, plan, a resumed run); if its size differs, the
         // file is not the one the header describes any more.
-        if (record.end !== header.byteLength) throw sourceChangedError(file, 0, header.byteLength, 0);
+        if (end !== header.byteLength) throw sourceChangedError(file, 0, header.byteLength, 0);
         continue;
       }
-      if (record.blank) continue;
-      const recordBytes = record.end - record.start + perRecordBytes;
+      if (batch.blanks[k] === 1) continue;
+      const recordBytes = end - start + perRecordBytes;
       if (headerBytes + recordBytes > maxBytes) {
         // eslint-disable-next-line no-await-in-loop -- only on the way out with an error
-        const line = await lineAt(file, record.start);
-        throw recordTooLargeError(file, line, record.end - record.start, maxBytes);
+        const line = await lineAt(file, start);
+        throw recordTooLargeError(file, line, end - start, maxBytes);
       }
-      const bytesWithRecord = headerBytes + (record.end - chunkStart) + perRecordBytes * (chunkRecords + 1);
+      const bytesWithRecord = headerBytes + (end - chunkStart) + perRecordBytes * (chunkRecords + 1);
       if (chunkRecords > 0 && (chunkRecords >= maxRecords || bytesWithRecord > maxBytes)) {
-        ready.push({ file, byteStart: chunkStart, byteEnd: record.start, records: chunkRecords });
-        chunkStart = record.start;
+        ready.push({ file, byteStart: chunkStart, byteEnd: start, records: chunkRecords });
+        chunkStart = start;
         chunkRecords = 0;
       }
       chunkRecords++;

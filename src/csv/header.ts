@@ -28,8 +28,8 @@ export async function readCsvHeader(file: string, delimiter: ColumnDelimiter): P
   let unterminatedQuote = false;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const used = scanner.push(chunk, (record) => {
-        header = record;
+      const used = scanner.push(chunk, (start, end, blank) => {
+        header = { start, end, blank };
         return false;
       });
       pieces.push(used === chunk.length ? chunk : chunk.subarray(0, used));

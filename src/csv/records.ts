@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { ColumnDelimiter } from '../manifest/types.js';
 import { unterminatedQuoteError } from './errors.js';
-import { lineAt, RecordScanner, type RecordBoundary } from './scanner.js';
+import { lineAt, RecordBatch, RecordScanner } from './scanner.js';
 
 /** Large reads: the scanner is CPU-bound, and fewer, bigger buffers keep it busy without growing memory. */
 export const READ_BUFFER_BYTES = 256 * 1024;
@@ -13,24 +13,35 @@ export const READ_BUFFER_BYTES = 256 * 1024;
  * an unterminated quoted value is an error naming its line. (Why a hand-written scanner and not
  * csv-parse, with the measurement: see RecordScanner.)
  */
-export async function* scanRecordBatches(file: string, delimiter: ColumnDelimiter): AsyncGenerator<RecordBoundary[]> {
+export async function* scanRecordBatches(file: string, delimiter: ColumnDelimiter): AsyncGenerator<RecordBatch> {
   const scanner = new RecordScanner(delimiter);
-  const stream = createReadStream(file, { highWaterMark: READ_BUFFER_BYTES });
+  // One read buffer and one batch, both refilled in place: the consumer is done with a batch when
+  // it asks for the next, and the scanner keeps offsets, never bytes. A read stream's fresh
+  // buffer per read is external memory V8 frees only at its next GC, which hardly comes when the
+  // scan allocates nothing else: 20-30 MB more peak RSS on a 1 GB file than reusing one.
+  const handle = await open(file, 'r');
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const batch = new RecordBatch();
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const batch: RecordBoundary[] = [];
-      scanner.push(chunk, (record) => {
-        batch.push(record);
-      });
+    for (;;) {
+      // eslint-disable-next-line no-await-in-loop
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      batch.clear();
+      scanner.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), batch.add);
       if (batch.length > 0) yield batch;
     }
   } finally {
-    stream.destroy();
+    await handle.close();
   }
   const end = scanner.end();
   if (end.unterminatedQuoteAt !== undefined)
     throw unterminatedQuoteError(file, await lineAt(file, end.unterminatedQuoteAt));
-  if (end.last) yield [end.last];
+  if (end.last) {
+    batch.clear();
+    batch.add(end.last.start, end.last.end, end.last.blank);
+    yield batch;
+  }
 }
 
 /**
@@ -46,10 +57,10 @@ export async function countRecords(
   let bytes = 0;
   let headerSeen = false;
   for await (const batch of scanRecordBatches(file, delimiter)) {
-    for (const record of batch) {
-      bytes = record.end;
+    for (let k = 0; k < batch.length; k++) {
+      bytes = batch.ends[k];
       if (!headerSeen) headerSeen = true;
-      else if (!record.blank) records++;
+      else if (batch.blanks[k] === 0) records++;
     }
   }
   return { records, bytes };

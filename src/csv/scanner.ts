@@ -11,6 +11,14 @@ export type RecordBoundary = {
   blank: boolean;
 };
 
+/**
+ * Receives each record as three numbers rather than an object: a file of millions of records
+ * would otherwise allocate an object per record, and V8 sometimes pretenures such objects into
+ * the old generation — measured on a 1 GB CSV, peak RSS of `plan` then jumped from ~185 MB to
+ * ~300 MB in about one run in three.
+ */
+export type RecordSink = (start: number, end: number, blank: boolean) => boolean | void;
+
 /** What is left when the input ends: the last record if it had no line ending. */
 export type ScanEnd = {
   last?: RecordBoundary;
@@ -68,7 +76,7 @@ export class RecordScanner {
    * Scans the next bytes and reports each record that ends inside them. `onRecord` may return
    * `false` to stop early; push then returns the index in `bytes` just past that record.
    */
-  public push(bytes: Buffer, onRecord: (record: RecordBoundary) => boolean | void): number {
+  public push(bytes: Buffer, onRecord: RecordSink): number {
     const delimiter = this.delimiter;
     const length = bytes.length;
     const base = this.offset;
@@ -101,7 +109,7 @@ export class RecordScanner {
         if (nextLf !== -1 && nextLf < i) nextLf = bytes.indexOf(LF, i);
         if (nextLf === -1 || nextLf >= stop) break;
         i = nextLf + 1;
-        if (onRecord(this.endRecord(bytes, nextLf)) === false) {
+        if (this.endRecord(bytes, nextLf, onRecord) === false) {
           this.state = FIELD_START;
           this.previousByte = LF;
           this.offset = base + i;
@@ -147,14 +155,14 @@ export class RecordScanner {
     return offset === 3 && this.head[0] === 0xef && this.head[1] === 0xbb && this.head[2] === 0xbf;
   }
 
-  /** The record that the LF at `lf` (an index in `bytes`, pushed at this.offset) ends. */
-  private endRecord(bytes: Buffer, lf: number): RecordBoundary {
+  /** Reports the record that the LF at `lf` (an index in `bytes`, pushed at this.offset) ends. */
+  private endRecord(bytes: Buffer, lf: number, onRecord: RecordSink): boolean | void {
+    const start = this.recordStart;
     const end = this.offset + lf + 1;
-    const size = end - this.recordStart;
+    const size = end - start;
     const before = lf > 0 ? bytes[lf - 1] : this.previousByte;
-    const record = { start: this.recordStart, end, blank: size === 1 || (size === 2 && before === CR) };
     this.recordStart = end;
-    return record;
+    return onRecord(start, end, size === 1 || (size === 2 && before === CR));
   }
 }
 
@@ -170,4 +178,41 @@ export async function lineAt(file: string, offset: number): Promise<number> {
     for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) line++;
   }
   return line;
+}
+
+/**
+ * The records that ended in one buffer, as parallel typed arrays reused from buffer to buffer (see
+ * RecordSink for why not objects). Valid only until the next buffer is scanned.
+ */
+export class RecordBatch {
+  public length = 0;
+  public starts = new Float64Array(4096);
+  public ends = new Float64Array(4096);
+  public blanks = new Uint8Array(4096);
+
+  /** bound, so it can be handed to RecordScanner.push as it is */
+  public readonly add = (start: number, end: number, blank: boolean): void => {
+    if (this.length === this.starts.length) this.grow();
+    this.starts[this.length] = start;
+    this.ends[this.length] = end;
+    this.blanks[this.length] = blank ? 1 : 0;
+    this.length++;
+  };
+
+  public clear(): void {
+    this.length = 0;
+  }
+
+  private grow(): void {
+    const size = this.starts.length * 2;
+    const starts = new Float64Array(size);
+    const ends = new Float64Array(size);
+    const blanks = new Uint8Array(size);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    blanks.set(this.blanks);
+    this.starts = starts;
+    this.ends = ends;
+    this.blanks = blanks;
+  }
 }

@@ -95,7 +95,7 @@ describe('RecordScanner', () => {
       const scanner = new RecordScanner('COMMA');
       const found: RecordBoundary[] = [];
       for (let i = 0; i < bytes.length; i += pieceSize)
-        scanner.push(bytes.subarray(i, i + pieceSize), (r) => void found.push(r));
+        scanner.push(bytes.subarray(i, i + pieceSize), (start, end, blank) => void found.push({ start, end, blank }));
       const last = scanner.end().last;
       if (last) found.push(last);
       return found;
