@@ -27,6 +27,23 @@ export type SavedChunkResults = {
   counts: { success: number; failed: number; unprocessed: number };
 };
 
+/**
+ * Streams a job's three result files to `files`, one after the other: three parallel downloads
+ * per job would multiply the open connections of a wide wave for no gain in a step that has other
+ * jobs to overlap with. Shared by the engine and `sf migrate job results`.
+ */
+export async function downloadResults(
+  client: IngestJobClient,
+  jobId: string,
+  files: SavedChunkResults['files']
+): Promise<SavedChunkResults['counts']> {
+  const success = await client.saveResults(jobId, 'successful', files.success);
+  crashPoint('results.middle');
+  const failed = await client.saveResults(jobId, 'failed', files.failed);
+  const unprocessed = await client.saveResults(jobId, 'unprocessed', files.unprocessed);
+  return { success: success.records, failed: failed.records, unprocessed: unprocessed.records };
+}
+
 export class ChunkDriver {
   public constructor(
     private readonly client: IngestJobClient,
@@ -106,13 +123,7 @@ export class ChunkDriver {
       failed: this.folder.resultFile(chunk.step, jobId, 'failed'),
       unprocessed: this.folder.resultFile(chunk.step, jobId, 'unprocessed'),
     };
-    // one after the other: three parallel downloads per job would multiply the open connections
-    // of a wide wave for no gain in a step that has other jobs to overlap with
-    const success = await this.client.saveResults(jobId, 'successful', files.success);
-    crashPoint('results.middle');
-    const failed = await this.client.saveResults(jobId, 'failed', files.failed);
-    const unprocessed = await this.client.saveResults(jobId, 'unprocessed', files.unprocessed);
-    const counts = { success: success.records, failed: failed.records, unprocessed: unprocessed.records };
+    const counts = await downloadResults(this.client, jobId, files);
     await this.record({
       type: 'results.saved',
       step: chunk.step,

@@ -16,10 +16,10 @@ import { Journal } from '../journal/journal.js';
 import { applyEvent, findChunk, replayJournal, type ChunkPhase, type ChunkState, type RunState } from '../journal/state.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { BulkApiError } from '../bulk/errors.js';
-import { isTerminalJobState, type IngestJobInfo, type ResultKind } from '../bulk/types.js';
+import { isTerminalJobState, type IngestJobInfo } from '../bulk/types.js';
 import type { LoadedManifest, Operation } from '../manifest/types.js';
 import { openRun } from './resumeRun.js';
-import { ChunkDriver } from './chunkDriver.js';
+import { ChunkDriver, downloadResults } from './chunkDriver.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'job.control');
@@ -440,12 +440,6 @@ export type JobResultsResult = {
   journaled: boolean;
 };
 
-const KINDS: ReadonlyArray<[keyof JobResultsResult['files'], ResultKind]> = [
-  ['success', 'successful'],
-  ['failed', 'failed'],
-  ['unprocessed', 'unprocessed'],
-];
-
 /**
  * Saves the results of a chunk the run has seen finish but not saved yet, exactly as the engine
  * would; undefined when that is not the case or the run's own process is alive (it saves them).
@@ -517,11 +511,7 @@ export async function jobResults(
     failed: join(outputDir, `${job.jobId}-failed.csv`),
     unprocessed: join(outputDir, `${job.jobId}-unprocessed.csv`),
   };
-  const counts = { success: 0, failed: 0, unprocessed: 0 };
-  for (const [key, kind] of KINDS) {
-    // eslint-disable-next-line no-await-in-loop -- one download at a time, as the engine does
-    counts[key] = (await job.client.saveResults(job.jobId, kind, files[key])).records;
-  }
+  const counts = await downloadResults(job.client, job.jobId, files);
   return {
     jobId: job.jobId,
     state: info.state,

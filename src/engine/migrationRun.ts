@@ -339,7 +339,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         case 'uploaded':
         case 'closing':
           // eslint-disable-next-line no-await-in-loop
-          await this.closeJob(chunk);
+          await this.chunkDriver.close(chunk);
           break;
         case 'closed':
           if (this.stopped) return;
@@ -369,7 +369,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       operation: step.operation,
       ...(step.externalIdField ? { externalIdFieldName: step.externalIdField } : {}),
       columnDelimiter: step.columnDelimiter,
-      lineEnding: this.uploadLineEnding(step, chunk, header),
+      lineEnding: this.lineEndingOf(step, chunk, header),
       ...(step.assignmentRuleId ? { assignmentRuleId: step.assignmentRuleId } : {}),
     });
     this.freshJobs.add(info.id);
@@ -391,7 +391,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   }
 
   /** source chunks keep the file's own line endings unless mapping re-serialises them */
-  private uploadLineEnding(step: ResolvedStep, chunk: ChunkState, header: CsvHeader): LineEnding {
+  private lineEndingOf(step: ResolvedStep, chunk: ChunkState, header: CsvHeader): LineEnding {
     return uploadLineEnding(header, this.mappingOf(step, chunk), step.lineEnding);
   }
 
@@ -423,7 +423,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         const body = openChunkStream(chunk, {
           header,
           delimiter: step.columnDelimiter,
-          lineEnding: this.uploadLineEnding(step, chunk, header),
+          lineEnding: this.lineEndingOf(step, chunk, header),
           mapping: this.mappingOf(step, chunk),
         });
         return crashTestEnabled ? tapForCrash(body) : body;
@@ -462,10 +462,6 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       }
     }
     await this.record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId, reason });
-  }
-
-  private async closeJob(chunk: ChunkState): Promise<void> {
-    await this.chunkDriver.close(chunk);
   }
 
   /** polls to a terminal state; false when the --wait budget ran out first */
