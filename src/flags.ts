@@ -24,7 +24,11 @@ export const runIdFlag = Flags.string({
   summary: messages.getMessage('flags.run-id.summary'),
 });
 
-const waitUnits = { s: Duration.seconds, m: Duration.minutes, h: Duration.hours } as const;
+const waitUnits = {
+  s: (n: number) => Duration.seconds(n),
+  m: (n: number) => Duration.minutes(n),
+  h: (n: number) => Duration.hours(n),
+} as const;
 
 /**
  * The value of a --wait flag: a bare whole number is minutes, as it always was; "30s", "10m" and

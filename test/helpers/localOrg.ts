@@ -190,8 +190,8 @@ export function useNutSession(prefix: string, orgs: TestOrgOptions[] = [{ alias:
       const exit = new Promise<CliExit>((done) => {
         let stdout = '';
         let stderr = '';
-        child.stdout!.setEncoding('utf8').on('data', (piece: string) => (stdout += piece));
-        child.stderr!.setEncoding('utf8').on('data', (piece: string) => (stderr += piece));
+        child.stdout.setEncoding('utf8').on('data', (piece: string) => (stdout += piece));
+        child.stderr.setEncoding('utf8').on('data', (piece: string) => (stderr += piece));
         child.on('close', (status, signal) => done({ status, signal, stdout, stderr }));
       });
       return { child, exit };

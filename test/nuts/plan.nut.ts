@@ -13,7 +13,7 @@ import { assertMatchesSchema } from '../helpers/resultSchema.js';
 const example = resolve('examples/legacy-crm/migration.json');
 const resultSchema = resolve('schemas/migrate-plan.json');
 
-describe('sf migrate plan', async () => {
+describe('sf migrate plan', () => {
   const nut = useNutSession('plan', []);
   let scratch: string;
 
