@@ -165,7 +165,9 @@ export function useNutSession(prefix: string, orgs: TestOrgOptions[] = [{ alias:
       return testDir;
     },
     get org(): LocalOrg {
-      return started.get(orgs[0].alias)!;
+      const org = orgs.length > 0 ? started.get(orgs[0].alias) : undefined;
+      if (!org) throw new Error(`the session ${prefix} has no org (yet)`);
+      return org;
     },
     orgOf(alias: string): LocalOrg {
       const org = started.get(alias);
