@@ -48,7 +48,8 @@ describe('migrate job', () => {
     const result = await sf<JobStatusResult>(`migrate job status --job-id ${built.jobId!.slice(0, 15)}`, 0, 'schemas/migrate-job-status.json');
     expect(result).to.deep.include({ jobId: built.jobId, object: 'Account', operation: 'insert', state: 'Open', processed: 0 });
     expect(result.run).to.deep.include({ runId: built.folder.runId, step: 'Account', chunk: 0, phase: 'uploaded' });
-    const human = (await nut.sf(`migrate job status --job-id ${built.jobId!}`, { cwd: elsewhere() })).shellOutput.stdout;
+    const human = (await nut.sf(`migrate job status --job-id ${built.jobId!}`, { cwd: elsewhere() })).shellOutput
+      .stdout;
     expect(human).to.include(`Job ${built.jobId!} (insert Account): Open`).and.include('journal phase uploaded');
 
     const other = await nut.startOrg({ alias: 'other-org' });

@@ -1,6 +1,6 @@
 /*
  * `sf migrate resume` and what guards it: the run lock, changed sources, a torn journal line,
- * `run --wait 3s` running out (exit 69 with the exact resume command), and `run` refusing to start a
+ * `run --wait 8s` running out (exit 69 with the exact resume command), and `run` refusing to start a
  * second run beside an unfinished one.
  */
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ type ErrorOutput = { name: string; message: string; actions?: string[]; exitCode
 describe('migrate resume', () => {
   const nut = useNutSession('resume', [
     { alias: 'local' },
-    // 4 records a second: a job of 100 records cannot finish within a --wait of a few seconds
+    // 4 records a second: a job of 140 records cannot finish within a --wait of a few seconds
     { alias: 'slow', recordsPerSecond: 4 },
   ]);
 
@@ -108,7 +108,7 @@ describe('migrate resume', () => {
   });
 
   it('stops waiting after --wait with exit 69 and the resume command, while the lock keeps a second process out', async () => {
-    const records = 100;
+    const records = 140;
     const manifest = prepare('W', records);
     writeFileSync(
       manifest,
@@ -119,8 +119,11 @@ describe('migrate resume', () => {
       })
     );
     const slow = nut.orgOf('slow');
-    // the slow org needs 25 s for the job: --wait 3s runs out long before the job can finish
-    const waiting = nut.spawn(['migrate', 'run', '--manifest', manifest, '--target-org', 'slow', '--wait', '3s', '--json']);
+    // the slow org needs 35 s for the job: --wait 8s runs out long before the job can finish, and not
+    // before a loaded machine has closed the job
+    const waiting = nut.spawn([
+      'migrate', 'run', '--manifest', manifest, '--target-org', 'slow', '--wait', '8s', '--json',
+    ]);
     const journal = (): string => {
       try {
         return readFileSync(join(runFolderOf(nut.testDir), 'journal.jsonl'), 'utf8');
@@ -150,7 +153,10 @@ describe('migrate resume', () => {
     expect(result.resumeCommand).to.equal(`sf migrate resume --manifest ${manifest} --run-id ${result.runId}`);
     expect(legacyIds(slow, 'W').length).to.be.lessThan(records);
 
-    const resumed = await cli<RunResult>(`migrate resume --manifest ${manifest} --run-id ${result.runId} --target-org slow`, 0);
+    const resumed = await cli<RunResult>(
+      `migrate resume --manifest ${manifest} --run-id ${result.runId} --target-org slow`,
+      0
+    );
     expect(resumed.result?.steps[0]).to.include({ records, succeeded: records, jobs: 1 });
     const ids = legacyIds(slow, 'W');
     expect(ids).to.have.length(records);

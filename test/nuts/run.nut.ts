@@ -69,8 +69,8 @@ describe('migrate run', () => {
   }
 
   async function run(manifest: string, code = 0, extra = ''): Promise<RunResult> {
-    const output = (await nut.sf<RunResult>(`migrate run --manifest ${manifest} --target-org local --json ${extra}`, { code }))
-      .jsonOutput;
+    const command = `migrate run --manifest ${manifest} --target-org local --json ${extra}`;
+    const output = (await nut.sf<RunResult>(command, { code })).jsonOutput;
     expect(output, 'json output').to.not.equal(undefined);
     assertMatchesSchema('schemas/migrate-run.json', output!.result);
     return output!.result;
