@@ -1,6 +1,7 @@
 /* Flags that several commands share, defined once so they read and behave the same everywhere. */
 import { Flags } from '@salesforce/sf-plugins-core';
 import { Messages } from '@salesforce/core';
+import { Duration } from '@salesforce/kit';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'flags');
@@ -23,11 +24,34 @@ export const runIdFlag = Flags.string({
   summary: messages.getMessage('flags.run-id.summary'),
 });
 
-export const waitFlag = Flags.integer({
+const waitUnits = {
+  s: (n: number) => Duration.seconds(n),
+  m: (n: number) => Duration.minutes(n),
+  h: (n: number) => Duration.hours(n),
+} as const;
+
+/**
+ * The value of a --wait flag: a bare whole number is minutes, as it always was; "30s", "10m" and
+ * "2h" name their unit, as the manifest's durations do. Flags.duration takes one fixed unit and reads
+ * "30s" as 30 of it (parseInt), so it cannot offer seconds without changing what `--wait 1` means.
+ */
+export function parseWait(input: string): Duration {
+  const match = /^([1-9][0-9]*)(s|m|h)?$/.exec(input.trim());
+  if (!match) throw messages.createError('error.InvalidWait', [input]);
+  return waitUnits[(match[2] ?? 'm') as keyof typeof waitUnits](Number(match[1]));
+}
+
+/** a --wait flag (-w) whose value is a Duration; see parseWait */
+export const waitFlagOf = Flags.custom<Duration>({
   char: 'w',
+  helpValue: '<minutes>|<n>s|<n>h',
+  // eslint-disable-next-line @typescript-eslint/require-await
+  parse: async (input) => parseWait(input),
+});
+
+export const waitFlag = waitFlagOf({
   summary: messages.getMessage('flags.wait.summary'),
   description: messages.getMessage('flags.wait.description'),
-  min: 1,
 });
 
 export const keepJobsFlag = Flags.boolean({

@@ -5,6 +5,7 @@
  */
 import { Messages, SfError, type Org } from '@salesforce/core';
 import type { SfCommand } from '@salesforce/sf-plugins-core';
+import type { Duration } from '@salesforce/kit';
 import type { MigrationRun, RunOptions } from '../engine/migrationRun.js';
 import { ExitCode, type RunOutcome } from '../engine/outcome.js';
 import { attachProgress } from './progress.js';
@@ -32,10 +33,10 @@ export function runOptionsOf(flags: {
   };
 }
 
-export async function driveRun(command: SfCommand<RunResult>, run: MigrationRun, waitMinutes?: number): Promise<RunResult> {
+export async function driveRun(command: SfCommand<RunResult>, run: MigrationRun, wait?: Duration): Promise<RunResult> {
   const stopProgress = attachProgress(run, { jsonEnabled: command.jsonEnabled() });
   run.on('warning', (message) => command.warn(message));
-  const budget = waitMinutes ? AbortSignal.timeout(waitMinutes * 60_000) : undefined;
+  const budget = wait ? AbortSignal.timeout(wait.milliseconds) : undefined;
   let outcome: RunOutcome;
   try {
     outcome = await run.execute(budget);
@@ -55,7 +56,7 @@ export async function driveRun(command: SfCommand<RunResult>, run: MigrationRun,
       command.warn(messages.getMessage('outcome.completedWithFailures', [outcome.runDir]));
       break;
     case 'waiting':
-      command.warn(messages.getMessage('outcome.waiting', [waitMinutes ?? 0, outcome.resumeCommand ?? '']));
+      command.warn(messages.getMessage('outcome.waiting', [wait?.toString() ?? '', outcome.resumeCommand ?? '']));
       break;
     case 'failed':
       command.warn(messages.getMessage('outcome.failed', [outcome.reason ?? '', outcome.runDir]));

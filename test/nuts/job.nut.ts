@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCmd } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
 import type { JobStatusResult } from '../../src/commands/migrate/job/status.js';
 import type { JobResumeCommandResult } from '../../src/commands/migrate/job/resume.js';
@@ -14,24 +13,24 @@ import type { JobAbortResult } from '../../src/commands/migrate/job/abort.js';
 import type { JobResultsResult } from '../../src/commands/migrate/job/results.js';
 import type { RunResult } from '../../src/commands/migrate/run.js';
 import type { StatusResult } from '../../src/commands/migrate/status.js';
-import { startTestOrg, useNutOrg } from '../helpers/localOrg.js';
+import { useNutSession } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
-import { buildRun, runSite } from '../engine/runScaffold.js';
+import { buildRun, runSite, type BuiltRun, type ChunkStop } from '../engine/runScaffold.js';
 
 type ErrorOutput = { name: string; message: string; actions?: string[] };
 
 describe('migrate job', () => {
-  const nut = useNutOrg('job', { alias: 'local' });
+  const nut = useNutSession('job');
   /** the commands run from here, not from the run's folder: they find jobs through the job index */
   const elsewhere = (): string => {
-    const folder = join(nut.session.dir, 'elsewhere');
+    const folder = join(nut.dir, 'elsewhere');
     mkdirSync(folder, { recursive: true });
     return folder;
   };
 
-  /** runs a command from a folder that is not the run's; { async: true } keeps this process (the org) serving */
+  /** runs a command from a folder that is not the run's */
   async function sf<T>(command: string, code: number, schema?: string): Promise<T> {
-    const output = (await execCmd<T>(`${command} --json`, { ensureExitCode: code, async: true, cwd: elsewhere() })).jsonOutput;
+    const output = (await nut.sf<T>(`${command} --json`, { code, cwd: elsewhere() })).jsonOutput;
     expect(output, 'json output').to.not.equal(undefined);
     // errors come as the whole JSON (name, message, actions); results (exit 0, 68, 69) under `result`
     if (output!.result === undefined) return output as unknown as T;
@@ -39,26 +38,28 @@ describe('migrate job', () => {
     return output!.result;
   }
 
+  /** a run stopped at `stop`, with its job recorded in this session's job index */
+  const stoppedRun = async (stop: ChunkStop): Promise<BuiltRun> =>
+    nut.inHome(async () => buildRun(await runSite(nut.testDir, nut.org), stop));
+
   it('job status: finds a job by its 15-character id from any folder and shows the org`s and the journal`s view', async () => {
-    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
+    const built = await stoppedRun('uploaded');
     await built.journal.close();
     const result = await sf<JobStatusResult>(`migrate job status --job-id ${built.jobId!.slice(0, 15)}`, 0, 'schemas/migrate-job-status.json');
     expect(result).to.deep.include({ jobId: built.jobId, object: 'Account', operation: 'insert', state: 'Open', processed: 0 });
     expect(result.run).to.deep.include({ runId: built.folder.runId, step: 'Account', chunk: 0, phase: 'uploaded' });
-    const human = (await execCmd(`migrate job status --job-id ${built.jobId!}`, { ensureExitCode: 0, async: true, cwd: elsewhere() }))
-      .shellOutput.stdout;
+    const human = (await nut.sf(`migrate job status --job-id ${built.jobId!}`, { cwd: elsewhere() })).shellOutput
+      .stdout;
     expect(human).to.include(`Job ${built.jobId!} (insert Account): Open`).and.include('journal phase uploaded');
 
-    const other = await startTestOrg({ alias: 'other-org' });
+    const other = await nut.startOrg({ alias: 'other-org' });
     try {
       const refused = await sf<ErrorOutput>(`migrate job status --job-id ${built.jobId!} --target-org other-org`, 1);
       expect(refused.name).to.equal('JobOfAnotherOrgError');
       // a default org that is another org does not get in the way: the job's own org is used
-      const withDefault = await execCmd<JobStatusResult>(`migrate job status --job-id ${built.jobId!} --json`, {
-        ensureExitCode: 0,
-        async: true,
+      const withDefault = await nut.sf<JobStatusResult>(`migrate job status --job-id ${built.jobId!} --json`, {
         cwd: elsewhere(),
-        env: { ...process.env, SF_TARGET_ORG: 'other-org' },
+        env: { SF_TARGET_ORG: 'other-org' },
       });
       expect(withDefault.jsonOutput?.result.state).to.equal('Open');
     } finally {
@@ -69,24 +70,24 @@ describe('migrate job', () => {
   });
 
   it('job resume: finishes a closed job into its run, and the run-level resume takes it from there', async () => {
-    const built = await buildRun(await runSite(nut.dir, nut.org), 'closed');
+    const built = await stoppedRun('closed');
     await built.journal.close();
     const result = await sf<JobResumeCommandResult>(`migrate job resume --job-id ${built.jobId!}`, 0, 'schemas/migrate-job-resume.json');
     expect(result).to.deep.include({ status: 'finished', state: 'JobComplete', processed: 3, failed: 0, exitCode: 0 });
     expect(result.results?.counts).to.deep.equal({ success: 3, failed: 0, unprocessed: 0 });
     expect(readFileSync(result.results!.files.success, 'utf8').trim().split('\n')).to.have.length(4);
 
-    const status = await sf<StatusResult>(`migrate status --manifest ${join(nut.dir, 'migration.json')}`, 0);
+    const status = await sf<StatusResult>(`migrate status --manifest ${join(nut.testDir, 'migration.json')}`, 0);
     expect(status.jobs[0]).to.deep.include({ jobId: built.jobId, phase: 'saved' });
 
     const again = await sf<ErrorOutput>(`migrate job resume --job-id ${built.jobId!}`, 1);
     expect(again.name).to.equal('JobAlreadySavedError');
-    expect(again.actions?.[0]).to.include(`sf migrate resume --manifest ${join(nut.dir, 'migration.json')} --run-id ${built.folder.runId}`);
+    expect(again.actions?.[0]).to.include(`sf migrate resume --manifest ${join(nut.testDir, 'migration.json')} --run-id ${built.folder.runId}`);
 
     // the run continues without touching the job again: no second job for the chunk
     const before = nut.org.store.count('Account');
     const resumed = await sf<RunResult>(
-      `migrate resume --manifest ${join(nut.dir, 'migration.json')} --run-id ${built.folder.runId} --target-org local`,
+      `migrate resume --manifest ${join(nut.testDir, 'migration.json')} --run-id ${built.folder.runId} --target-org local`,
       0
     );
     expect(resumed.status).to.equal('succeeded');
@@ -98,7 +99,7 @@ describe('migrate job', () => {
   });
 
   it('job resume: refuses a job its run never closed', async () => {
-    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
+    const built = await stoppedRun('uploaded');
     await built.journal.close();
     const refused = await sf<ErrorOutput>(`migrate job resume --job-id ${built.jobId!}`, 1);
     expect(refused.name).to.equal('JobNotClosedError');
@@ -106,7 +107,7 @@ describe('migrate job', () => {
   });
 
   it('job abort: aborts a job that was never closed and journals it, then refuses it as finished', async () => {
-    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
+    const built = await stoppedRun('uploaded');
     await built.journal.close();
     const result = await sf<JobAbortResult>(`migrate job abort --job-id ${built.jobId!}`, 0, 'schemas/migrate-job-abort.json');
     expect(result).to.deep.include({ previousState: 'Open', state: 'Aborted', journaled: 'job.aborted' });
@@ -120,8 +121,8 @@ describe('migrate job', () => {
   });
 
   it('job results: downloads the three files of a job kept in the org by migrate run --keep-jobs', async () => {
-    writeFileSync(join(nut.dir, 'accounts.csv'), 'Name\nOne\n\nThree\n'.replace('\n\n', '\n""\n'));
-    const manifest = join(nut.dir, 'kept.json');
+    writeFileSync(join(nut.testDir, 'accounts.csv'), 'Name\nOne\n\nThree\n'.replace('\n\n', '\n""\n'));
+    const manifest = join(nut.testDir, 'kept.json');
     writeFileSync(
       manifest,
       JSON.stringify({
@@ -135,7 +136,7 @@ describe('migrate job', () => {
     const status = await sf<StatusResult>(`migrate status --manifest ${manifest}`, 0);
     const jobId = status.jobs[0].jobId!;
 
-    const out = join(nut.dir, 'out');
+    const out = join(nut.testDir, 'out');
     const result = await sf<JobResultsResult>(`migrate job results --job-id ${jobId} --output-dir ${out}`, 0, 'schemas/migrate-job-results.json');
     expect(result).to.deep.include({ jobId, state: 'JobComplete', journaled: false });
     expect(result.counts).to.deep.equal({ success: 2, failed: 1, unprocessed: 0 });

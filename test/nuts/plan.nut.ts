@@ -5,26 +5,21 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
 import type { PlanResult } from '../../src/commands/migrate/plan.js';
+import { useNutSession } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
 
 const example = resolve('examples/legacy-crm/migration.json');
 const resultSchema = resolve('schemas/migrate-plan.json');
 
 describe('sf migrate plan', () => {
-  let session: TestSession;
+  const nut = useNutSession('plan', []);
   let scratch: string;
 
-  before(async () => {
-    session = await TestSession.create({ devhubAuthStrategy: 'NONE' });
-    scratch = join(session.dir, 'plan-nut');
+  before(() => {
+    scratch = join(nut.dir, 'plan-nut');
     mkdirSync(join(scratch, 'data'), { recursive: true });
-  });
-
-  after(async () => {
-    await session?.clean();
   });
 
   function writeManifest(name: string, steps: unknown[]): string {
@@ -33,8 +28,8 @@ describe('sf migrate plan', () => {
     return file;
   }
 
-  it('prints the example waves in run order, with steps, records, jobs and totals', () => {
-    const output = execCmd(`migrate plan --manifest ${example}`, { ensureExitCode: 0 }).shellOutput.stdout;
+  it('prints the example waves in run order, with steps, records, jobs and totals', async () => {
+    const output = (await nut.sf(`migrate plan --manifest ${example}`)).shellOutput.stdout;
     const at = (text: string): number => {
       const index = output.indexOf(text);
       expect(index, `"${text}" in:\n${output}`).to.be.greaterThan(-1);
@@ -51,8 +46,8 @@ describe('sf migrate plan', () => {
     at('4 step(s) in 3 wave(s): 4 file(s), 928 record(s)');
   });
 
-  it('returns the same plan as JSON, matching its schema', () => {
-    const result = execCmd<PlanResult>(`migrate plan --manifest ${example} --json`, { ensureExitCode: 0 }).jsonOutput!;
+  it('returns the same plan as JSON, matching its schema', async () => {
+    const result = (await nut.sf<PlanResult>(`migrate plan --manifest ${example} --json`)).jsonOutput!;
     expect(result.status).to.equal(0);
     const plan = result.result;
     assertMatchesSchema(resultSchema, plan);
@@ -82,7 +77,7 @@ describe('sf migrate plan', () => {
     });
   });
 
-  it('computes waves from relationship columns and cuts a file at maxRecordsPerJob', () => {
+  it('computes waves from relationship columns and cuts a file at maxRecordsPerJob', async () => {
     writeFileSync(join(scratch, 'data', 'a.csv'), 'Legacy_Id__c,Name\nA1,"Acme,\nInc."\nA2,Globex\nA3,Initech\n');
     writeFileSync(join(scratch, 'data', 'c.csv'), 'LastName,Account.Legacy_Id__c\r\nSmith,A1\r\nJones,A2\r\n');
     const manifest = writeManifest('implied', [
@@ -90,8 +85,7 @@ describe('sf migrate plan', () => {
       // no dependsOn: only its Account.Legacy_Id__c column puts it after accounts
       { id: 'contacts', object: 'Contact', source: 'data/c.csv', lineEnding: 'CRLF' },
     ]);
-    const plan = execCmd<PlanResult>(`migrate plan --manifest ${manifest} --json`, { ensureExitCode: 0 }).jsonOutput!
-      .result;
+    const plan = (await nut.sf<PlanResult>(`migrate plan --manifest ${manifest} --json`)).jsonOutput!.result;
     assertMatchesSchema(resultSchema, plan);
     expect(plan.waves.map((wave) => wave.steps.map((step) => [step.id, step.records, step.jobs]))).to.deep.equal([
       [['accounts', 3, 2]],
@@ -100,22 +94,22 @@ describe('sf migrate plan', () => {
     expect(plan.implied).to.deep.equal([{ step: 'contacts', dependsOn: 'accounts', column: 'Account.Legacy_Id__c' }]);
   });
 
-  it('refuses an invalid manifest and points to validate', () => {
+  it('refuses an invalid manifest and points to validate', async () => {
     const manifest = writeManifest('cycle', [
       { id: 'a', object: 'Account', source: 'data/a.csv', dependsOn: ['b'] },
       { id: 'b', object: 'Contact', source: 'data/c.csv', lineEnding: 'CRLF', dependsOn: ['a'] },
     ]);
-    const output = execCmd(`migrate plan --manifest ${manifest} --json`, { ensureExitCode: 1 }).jsonOutput!;
+    const output = (await nut.sf(`migrate plan --manifest ${manifest} --json`, { code: 1 })).jsonOutput!;
     expect(output.name).to.equal('InvalidManifestError');
     expect(JSON.stringify(output)).to.include('DependencyCycle');
     expect(JSON.stringify(output)).to.include('sf migrate validate');
   });
 
-  it('fails on a CSV whose quote never closes, naming the file and line', () => {
+  it('fails on a CSV whose quote never closes, naming the file and line', async () => {
     const file = join(scratch, 'data', 'open-quote.csv');
     writeFileSync(file, 'Name,Description\nAcme,fine\nGlobex,"never closed\nInitech,x\n');
     const manifest = writeManifest('open-quote', [{ object: 'Account', source: 'data/open-quote.csv' }]);
-    const output = execCmd(`migrate plan --manifest ${manifest} --json`, { ensureExitCode: 1 }).jsonOutput!;
+    const output = (await nut.sf(`migrate plan --manifest ${manifest} --json`, { code: 1 })).jsonOutput!;
     expect(output.name).to.equal('UnterminatedQuoteError');
     expect(output.message).to.include(file).and.include('line 3');
   });

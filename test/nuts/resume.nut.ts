@@ -1,45 +1,29 @@
 /*
  * `sf migrate resume` and what guards it: the run lock, changed sources, a torn journal line,
- * `run --wait` running out (exit 69 with the exact resume command), and `run` refusing to start a
+ * `run --wait 8s` running out (exit 69 with the exact resume command), and `run` refusing to start a
  * second run beside an unfinished one.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
-import type { LocalOrg } from '../../src/local-org/index.js';
 import type { RunResult } from '../../src/commands/migrate/run.js';
-import { startTestOrg } from '../helpers/localOrg.js';
+import { useNutSession, type LocalOrg } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
 
 type ErrorOutput = { name: string; message: string; actions?: string[]; exitCode: number };
 
 describe('migrate resume', () => {
-  let session: TestSession;
-  let org: LocalOrg;
-  let slow: LocalOrg;
-  let dir: string;
-  let counter = 0;
-
-  before(async () => {
-    session = await TestSession.create({ devhubAuthStrategy: 'NONE' });
-    org = await startTestOrg({ alias: 'local' });
-    // processes a job's 300 records in ~75 s: long enough for --wait 1 to run out
-    slow = await startTestOrg({ alias: 'slow', recordsPerSecond: 4 });
-  });
-
-  after(async () => {
-    await org?.stop();
-    await slow?.stop();
-    await session?.clean();
-  });
+  const nut = useNutSession('resume', [
+    { alias: 'local' },
+    // 4 records a second: a job of 140 records cannot finish within a --wait of a few seconds
+    { alias: 'slow', recordsPerSecond: 4 },
+  ]);
 
   function prepare(prefix: string, records = 60): string {
-    dir = join(session.dir, `${prefix}-${++counter}`);
-    mkdirSync(dir, { recursive: true });
+    const dir = nut.testDir;
     const lines = ['Name,Legacy_Id__c'];
     for (let i = 0; i < records; i++) lines.push(`${prefix} Account ${i},${prefix}-${i}`);
-    writeFileSync(join(dir, 'accounts.csv'), lines.join('\n') + '\n');
+    writeFileSync(join(nut.testDir, 'accounts.csv'), lines.join('\n') + '\n');
     const manifest = join(dir, 'migration.json');
     writeFileSync(
       manifest,
@@ -53,16 +37,12 @@ describe('migrate resume', () => {
   }
 
   async function cli<T>(command: string, code: number, env?: Record<string, string>): Promise<{ result?: T; error?: ErrorOutput; stderr: string }> {
-    const output = await execCmd<T>(`${command} --json`, {
-      ensureExitCode: code,
-      async: true,
-      ...(env ? { env: { ...process.env, ...env } } : {}),
-    });
+    const output = await nut.sf<T>(`${command} --json`, { code, ...(env ? { env } : {}) });
     const json = output.jsonOutput as unknown as { result?: T } & ErrorOutput;
     return { result: json?.result, error: json?.result === undefined ? json : undefined, stderr: output.shellOutput.stderr };
   }
 
-  const crashAt = (point: string): Record<string, string> => ({ SF_MIGRATE_TEST_CRASH: point, NODE_ENV: 'production' });
+  const crashAt = (point: string): Record<string, string> => ({ SF_MIGRATE_TEST_CRASH: point });
 
   function legacyIds(target: LocalOrg, prefix: string): string[] {
     return target.store
@@ -88,7 +68,7 @@ describe('migrate resume', () => {
     assertMatchesSchema('schemas/migrate-resume.json', resumed.result);
     expect(resumed.result).to.include({ status: 'succeeded', exitCode: 0 });
     expect(resumed.result?.steps[0]).to.include({ records: 60, succeeded: 60, failed: 0, jobs: 3 });
-    const ids = legacyIds(org, 'R');
+    const ids = legacyIds(nut.org, 'R');
     expect(ids).to.have.length(60);
     expect(new Set(ids).size).to.equal(60);
 
@@ -101,7 +81,7 @@ describe('migrate resume', () => {
   it('refuses a run whose source file changed, and resumes once it is restored', async () => {
     const manifest = prepare('S');
     await cli(`migrate run --manifest ${manifest} --target-org local`, 137, crashAt('job.uploaded:1'));
-    const source = join(dir, 'accounts.csv');
+    const source = join(nut.testDir, 'accounts.csv');
     const original = readFileSync(source);
     appendFileSync(source, 'S Account extra,S-extra\n');
     const refused = await cli(`migrate resume --manifest ${manifest} --target-org local`, 1);
@@ -110,59 +90,76 @@ describe('migrate resume', () => {
     writeFileSync(source, original);
     const resumed = await cli<RunResult>(`migrate resume --manifest ${manifest} --target-org local`, 0);
     expect(resumed.result?.status).to.equal('succeeded');
-    expect(legacyIds(org, 'S')).to.have.length(60);
+    expect(legacyIds(nut.org, 'S')).to.have.length(60);
   });
 
   it('drops a torn last journal line with a warning and loads every record once', async () => {
     const manifest = prepare('T');
     await cli(`migrate run --manifest ${manifest} --target-org local`, 137, crashAt('job.closed:1'));
-    const journal = join(runFolderOf(dir), 'journal.jsonl');
+    const journal = join(runFolderOf(nut.testDir), 'journal.jsonl');
     // what a power cut in the middle of a write leaves: half a line, no newline
     appendFileSync(journal, '{"type":"job.finished","step":"Account","chu');
     const resumed = await cli<RunResult>(`migrate resume --manifest ${manifest} --target-org local`, 0);
     expect(resumed.result?.status).to.equal('succeeded');
     expect(readFileSync(journal, 'utf8')).to.not.include('"chu\n');
-    const ids = legacyIds(org, 'T');
+    const ids = legacyIds(nut.org, 'T');
     expect(ids).to.have.length(60);
     expect(new Set(ids).size).to.equal(60);
   });
 
   it('stops waiting after --wait with exit 69 and the resume command, while the lock keeps a second process out', async () => {
-    const manifest = prepare('W', 300);
+    const records = 140;
+    const manifest = prepare('W', records);
     writeFileSync(
       manifest,
       JSON.stringify({
         name: 'W',
-        defaults: { maxRecordsPerJob: 300, poll: { initial: '200ms', max: '2s' } },
+        defaults: { maxRecordsPerJob: records, poll: { initial: '200ms', max: '1s' } },
         steps: [{ object: 'Account', source: 'accounts.csv' }],
       })
     );
-    const waiting = cli<RunResult>(`migrate run --manifest ${manifest} --target-org slow --wait 1`, 69);
-    // while that process drives the run, nobody else may
+    const slow = nut.orgOf('slow');
+    // the slow org needs 35 s for the job: --wait 8s runs out long before the job can finish, and not
+    // before a loaded machine has closed the job
+    const waiting = nut.spawn([
+      'migrate', 'run', '--manifest', manifest, '--target-org', 'slow', '--wait', '8s', '--json',
+    ]);
     const journal = (): string => {
       try {
-        return readFileSync(join(runFolderOf(dir), 'journal.jsonl'), 'utf8');
+        return readFileSync(join(runFolderOf(nut.testDir), 'journal.jsonl'), 'utf8');
       } catch {
         return '';
       }
     };
-    for (let i = 0; i < 300 && !journal().includes('"job.closed"'); i++) {
+    for (let i = 0; i < 1200 && !journal().includes('"job.closed"') && waiting.child.exitCode === null; i++) {
       // eslint-disable-next-line no-await-in-loop
       await new Promise((wake) => setTimeout(wake, 100));
     }
-    const locked = await cli(`migrate resume --manifest ${manifest} --target-org slow`, 1);
-    expect(locked.error?.name).to.equal('RunLockedError');
+    expect(journal(), 'the run closed its job').to.include('"job.closed"');
+    // stopped, the process is certainly still there and holds the run's lock: nobody else may drive the run
+    waiting.child.kill('SIGSTOP');
+    try {
+      const locked = await cli(`migrate resume --manifest ${manifest} --target-org slow`, 1);
+      expect(locked.error?.name).to.equal('RunLockedError');
+    } finally {
+      waiting.child.kill('SIGCONT');
+    }
 
-    const { result } = await waiting;
+    const exit = await waiting.exit;
+    expect(exit.status, exit.stdout + exit.stderr).to.equal(69);
+    const result = (JSON.parse(exit.stdout) as { result: RunResult }).result;
     assertMatchesSchema('schemas/migrate-run.json', result);
-    expect(result?.status).to.equal('waiting');
-    expect(result?.resumeCommand).to.equal(`sf migrate resume --manifest ${manifest} --run-id ${result?.runId}`);
-    expect(legacyIds(slow, 'W').length).to.be.lessThan(300);
+    expect(result.status).to.equal('waiting');
+    expect(result.resumeCommand).to.equal(`sf migrate resume --manifest ${manifest} --run-id ${result.runId}`);
+    expect(legacyIds(slow, 'W').length).to.be.lessThan(records);
 
-    const resumed = await cli<RunResult>(`migrate resume --manifest ${manifest} --run-id ${result?.runId} --target-org slow`, 0);
-    expect(resumed.result?.steps[0]).to.include({ records: 300, succeeded: 300, jobs: 1 });
+    const resumed = await cli<RunResult>(
+      `migrate resume --manifest ${manifest} --run-id ${result.runId} --target-org slow`,
+      0
+    );
+    expect(resumed.result?.steps[0]).to.include({ records, succeeded: records, jobs: 1 });
     const ids = legacyIds(slow, 'W');
-    expect(ids).to.have.length(300);
-    expect(new Set(ids).size).to.equal(300);
+    expect(ids).to.have.length(records);
+    expect(new Set(ids).size).to.equal(records);
   });
 });

@@ -5,10 +5,9 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCmd } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
 import type { RunResult } from '../../src/commands/migrate/run.js';
-import { useNutOrg } from '../helpers/localOrg.js';
+import { useNutSession } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
 
 type Row = Record<string, string>;
@@ -60,23 +59,18 @@ function resultFiles(runDir: string, step: string, kind: 'success' | 'failed' | 
 }
 
 describe('migrate run', () => {
-  const nut = useNutOrg('case', { alias: 'local' });
+  const nut = useNutSession('case');
   beforeEach(() => nut.org.faults.clear());
 
   function writeManifest(manifest: Record<string, unknown>): string {
-    const file = join(nut.dir, 'migration.json');
+    const file = join(nut.testDir, 'migration.json');
     writeFileSync(file, JSON.stringify(manifest, null, 2));
     return file;
   }
 
-  // async: the org answers from this process, so a synchronous exec would block it
   async function run(manifest: string, code = 0, extra = ''): Promise<RunResult> {
-    const output = (
-      await execCmd<RunResult>(`migrate run --manifest ${manifest} --target-org local --json ${extra}`, {
-        ensureExitCode: code,
-        async: true,
-      })
-    ).jsonOutput;
+    const command = `migrate run --manifest ${manifest} --target-org local --json ${extra}`;
+    const output = (await nut.sf<RunResult>(command, { code })).jsonOutput;
     expect(output, 'json output').to.not.equal(undefined);
     assertMatchesSchema('schemas/migrate-run.json', output!.result);
     return output!.result;
@@ -99,9 +93,9 @@ describe('migrate run', () => {
     }));
 
   it('loads two waves, resolving relationship columns through external ids, over several jobs per step', async () => {
-    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(250, 'W'), ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.testDir, 'accounts.csv'), csv(accounts(250, 'W'), ['Name', 'Legacy_Id__c', 'Industry']));
     writeFileSync(
-      join(nut.dir, 'contacts.csv'),
+      join(nut.testDir, 'contacts.csv'),
       csv(contacts(400, 'W', 250, 'W'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c'])
     );
     const manifest = writeManifest({
@@ -138,7 +132,7 @@ describe('migrate run', () => {
   });
 
   it('runs update, delete and hardDelete over ids from an earlier insert', async () => {
-    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(30, 'U'), ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.testDir, 'accounts.csv'), csv(accounts(30, 'U'), ['Name', 'Legacy_Id__c', 'Industry']));
     const insert = await run(writeManifest({ name: 'insert', steps: [{ object: 'Account', source: 'accounts.csv' }], defaults: { poll: { initial: '100ms', max: '200ms' } } }));
     expect(insert.steps[0].succeeded).to.equal(30);
     const ids = nut.org.store
@@ -147,9 +141,9 @@ describe('migrate run', () => {
       .map((record) => String(record.Id));
     expect(ids).to.have.length(30);
 
-    writeFileSync(join(nut.dir, 'update.csv'), csv(ids.map((Id) => ({ Id, Industry: 'Banking' })), ['Id', 'Industry']));
-    writeFileSync(join(nut.dir, 'delete.csv'), csv(ids.slice(0, 10).map((Id) => ({ Id })), ['Id']));
-    writeFileSync(join(nut.dir, 'hard.csv'), csv(ids.slice(10, 20).map((Id) => ({ Id })), ['Id']));
+    writeFileSync(join(nut.testDir, 'update.csv'), csv(ids.map((Id) => ({ Id, Industry: 'Banking' })), ['Id', 'Industry']));
+    writeFileSync(join(nut.testDir, 'delete.csv'), csv(ids.slice(0, 10).map((Id) => ({ Id })), ['Id']));
+    writeFileSync(join(nut.testDir, 'hard.csv'), csv(ids.slice(10, 20).map((Id) => ({ Id })), ['Id']));
     const result = await run(
       writeManifest({
         name: 'change',
@@ -176,8 +170,8 @@ describe('migrate run', () => {
     const rows = accounts(20, 'G');
     rows[3].Name = '';
     rows[7].Name = '';
-    writeFileSync(join(nut.dir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
-    writeFileSync(join(nut.dir, 'contacts.csv'), csv(contacts(5, 'G', 20, 'G'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']));
+    writeFileSync(join(nut.testDir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.testDir, 'contacts.csv'), csv(contacts(5, 'G', 20, 'G'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']));
     const manifest = writeManifest({
       name: 'gate',
       defaults: { poll: { initial: '100ms', max: '200ms' }, failureThreshold: { records: 1 } },
@@ -203,7 +197,7 @@ describe('migrate run', () => {
     const fixed = dead.map((row, i) => (i === 0 ? row : [`Fixed ${row[1]}`, ...row.slice(1)]));
     writeFileSync(join(result.runDir, 'dead-letter', 'Account.csv'), fixed.map((row) => row.join(',')).join('\n') + '\n');
     const retried = (
-      await execCmd<RunResult>(`migrate retry --manifest ${manifest} --target-org local --json`, { ensureExitCode: 0, async: true })
+      await nut.sf<RunResult>(`migrate retry --manifest ${manifest} --target-org local --json`)
     ).jsonOutput!.result;
     assertMatchesSchema('schemas/migrate-retry.json', retried);
     expect(retried.runId).to.not.equal(result.runId);
@@ -219,7 +213,7 @@ describe('migrate run', () => {
   it('finishes within the threshold with exit code 68', async () => {
     const rows = accounts(10, 'T');
     rows[0].Name = '';
-    writeFileSync(join(nut.dir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.testDir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
     const result = await run(
       writeManifest({
         name: 'threshold',
@@ -239,9 +233,9 @@ describe('migrate run', () => {
       dropUploadRate: 0.2,
       sessionExpiry: { afterRequests: 25 },
     });
-    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(300, 'F'), ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.testDir, 'accounts.csv'), csv(accounts(300, 'F'), ['Name', 'Legacy_Id__c', 'Industry']));
     writeFileSync(
-      join(nut.dir, 'contacts.csv'),
+      join(nut.testDir, 'contacts.csv'),
       csv(contacts(300, 'F', 300, 'F'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c'])
     );
     const result = await run(
@@ -268,7 +262,7 @@ describe('migrate run', () => {
 
   it('retries rows that failed with UNABLE_TO_LOCK_ROW in new jobs', async () => {
     nut.org.faults.set({ seed: 3, lockRowRate: 0.2 });
-    writeFileSync(join(nut.dir, 'accounts.csv'), csv(accounts(200, 'L'), ['Name', 'Legacy_Id__c', 'Industry']));
+    writeFileSync(join(nut.testDir, 'accounts.csv'), csv(accounts(200, 'L'), ['Name', 'Legacy_Id__c', 'Industry']));
     const result = await run(
       writeManifest({
         name: 'locks',

@@ -5,30 +5,31 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCmd } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
 import type { StatusResult } from '../../src/commands/migrate/status.js';
 import type { RunResult } from '../../src/commands/migrate/run.js';
-import { startTestOrg, useNutOrg } from '../helpers/localOrg.js';
+import { useNutSession } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
-import { buildRun, runSite } from '../engine/runScaffold.js';
+import { buildRun, runSite, type BuiltRun, type ChunkStop } from '../engine/runScaffold.js';
 
 const SCHEMA = 'schemas/migrate-status.json';
 
 describe('migrate status', () => {
-  const nut = useNutOrg('status', { alias: 'local' });
+  const nut = useNutSession('status');
+  /** a run stopped at `stop`, with its job recorded in this session's job index */
+  const stoppedRun = async (stop: ChunkStop): Promise<BuiltRun> =>
+    nut.inHome(async () => buildRun(await runSite(nut.testDir, nut.org), stop));
 
-  // every command runs with { async: true }: a synchronous execCmd would block this process, where the org runs
   async function status(flags: string, code = 0): Promise<StatusResult> {
-    const output = (await execCmd<StatusResult>(`migrate status ${flags} --json`, { ensureExitCode: code, async: true })).jsonOutput;
+    const output = (await nut.sf<StatusResult>(`migrate status ${flags} --json`, { code })).jsonOutput;
     expect(output, 'json output').to.not.equal(undefined);
     assertMatchesSchema(SCHEMA, output!.result);
     return output!.result;
   }
 
   it('shows a run made by migrate run: finished, its steps and its jobs', async () => {
-    writeFileSync(join(nut.dir, 'accounts.csv'), 'Name\nA1\nA2\nA3\nA4\nA5\n');
-    const manifest = join(nut.dir, 'migration.json');
+    writeFileSync(join(nut.testDir, 'accounts.csv'), 'Name\nA1\nA2\nA3\nA4\nA5\n');
+    const manifest = join(nut.testDir, 'migration.json');
     writeFileSync(
       manifest,
       JSON.stringify({
@@ -38,7 +39,7 @@ describe('migrate status', () => {
       })
     );
     const run = (
-      await execCmd<RunResult>(`migrate run --manifest ${manifest} --target-org local --json`, { ensureExitCode: 0, async: true })
+      await nut.sf<RunResult>(`migrate run --manifest ${manifest} --target-org local --json`)
     ).jsonOutput!.result;
 
     const result = await status(`--manifest ${manifest}`);
@@ -65,15 +66,15 @@ describe('migrate status', () => {
     ]);
 
     const human = (
-      await execCmd(`migrate status --manifest ${manifest} --run-id ${run.runId}`, { ensureExitCode: 0, async: true })
+      await nut.sf(`migrate status --manifest ${manifest} --run-id ${run.runId}`)
     ).shellOutput.stdout;
     expect(human).to.include(`Run ${run.runId}`).and.include('finished: succeeded').and.include('Steps').and.include('Jobs');
   });
 
   it('shows an interrupted run and, with --refresh, the live state of its unfinished job', async () => {
-    const built = await buildRun(await runSite(nut.dir, nut.org), 'closed');
+    const built = await stoppedRun('closed');
     await built.journal.close();
-    const manifest = join(nut.dir, 'migration.json');
+    const manifest = join(nut.testDir, 'migration.json');
 
     const offline = await status(`--manifest ${manifest}`);
     expect(offline).to.deep.include({ runId: built.folder.runId, activity: 'interrupted', refreshed: false });
@@ -88,20 +89,19 @@ describe('migrate status', () => {
   });
 
   it('fails with a clear error when there is no run, and when --refresh names another org', async () => {
-    const empty = join(nut.dir, 'empty.json');
+    const empty = join(nut.testDir, 'empty.json');
     writeFileSync(empty, JSON.stringify({ name: 'empty', steps: [{ object: 'Account', source: 'none.csv' }] }));
-    const none = (await execCmd(`migrate status --manifest ${empty} --json`, { ensureExitCode: 1, async: true }))
+    const none = (await nut.sf(`migrate status --manifest ${empty} --json`, { code: 1 }))
       .jsonOutput as unknown as { name: string };
     expect(none.name).to.equal('NoRunsError');
 
-    const built = await buildRun(await runSite(nut.dir, nut.org), 'uploaded');
+    const built = await stoppedRun('uploaded');
     await built.journal.close();
-    const other = await startTestOrg({ alias: 'other-org' });
+    const other = await nut.startOrg({ alias: 'other-org' });
     try {
       const error = (
-        await execCmd(`migrate status --manifest ${join(nut.dir, 'migration.json')} --refresh --target-org other-org --json`, {
-          ensureExitCode: 1,
-          async: true,
+        await nut.sf(`migrate status --manifest ${join(nut.testDir, 'migration.json')} --refresh --target-org other-org --json`, {
+          code: 1,
         })
       ).jsonOutput as unknown as { name: string; actions: string[] };
       expect(error.name).to.equal('RunOfAnotherOrgError');

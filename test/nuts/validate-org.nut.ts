@@ -3,13 +3,11 @@
  * process: the example migration passes, a manifest with org-level defects fails with each problem
  * located, and an org with almost no API requests left gets the ApiBudget problem.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
 import type { ValidateResult } from '../../src/commands/migrate/validate.js';
-import type { LocalOrg } from '../../src/local-org/index.js';
-import { startTestOrg } from '../helpers/localOrg.js';
+import { useNutSession } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
 
 const RESULT_SCHEMA = resolve('schemas/migrate-validate.json');
@@ -17,29 +15,14 @@ const EXAMPLE = resolve('examples/legacy-crm/migration.json');
 const EXAMPLE_SCHEMA = resolve('examples/legacy-crm/schema');
 
 describe('migrate validate --target-org', () => {
-  let session: TestSession;
-  let org: LocalOrg;
-  let tiny: LocalOrg;
+  const nut = useNutSession('validate-org', [
+    { alias: 'local', schemaDir: EXAMPLE_SCHEMA },
+    { alias: 'tiny', schemaDir: EXAMPLE_SCHEMA, dailyApiRequests: 30 },
+  ]);
 
-  before(async () => {
-    session = await TestSession.create({ devhubAuthStrategy: 'NONE' });
-    org = await startTestOrg({ alias: 'local', schemaDir: EXAMPLE_SCHEMA });
-    tiny = await startTestOrg({ alias: 'tiny', schemaDir: EXAMPLE_SCHEMA, dailyApiRequests: 30 });
-  });
-
-  after(async () => {
-    await org?.stop();
-    await tiny?.stop();
-    await session?.clean();
-  });
-
-  // ALWAYS async: the orgs answer from this process, which a synchronous execCmd would block
   async function validate(manifest: string, targetOrg: string, code: number): Promise<ValidateResult> {
     const output = (
-      await execCmd<ValidateResult>(`migrate validate --manifest ${manifest} --target-org ${targetOrg} --json`, {
-        ensureExitCode: code,
-        async: true,
-      })
+      await nut.sf<ValidateResult>(`migrate validate --manifest ${manifest} --target-org ${targetOrg} --json`, { code })
     ).jsonOutput;
     expect(output?.status).to.equal(code);
     assertMatchesSchema(RESULT_SCHEMA, output!.result);
@@ -52,23 +35,22 @@ describe('migrate validate --target-org', () => {
     expect(result.errors).to.deep.equal([]);
     // account-parents upserts Accounts without a Name: rows that would create one are flagged
     expect(result.warnings.map((p) => [p.code, p.pointer])).to.deep.equal([['MissingRequiredField', '/steps/3']]);
-    expect(result.org).to.deep.include({ username: org.username, checked: true });
+    expect(result.org).to.deep.include({ username: nut.org.username, checked: true });
     expect(result.org!.objects).to.have.members(['Account', 'Contact', 'Opportunity']);
     expect(result.org!.limits!.dailyApiRequests!.estimated).to.be.greaterThan(0);
     expect(result.org!.limits!.dailyBulkApiBatches!.estimated).to.be.greaterThan(0);
 
     // (the testkit keeps stdout of an async command only when it exits 0)
     const human = (
-      await execCmd(`migrate validate --manifest ${EXAMPLE} --target-org local`, { ensureExitCode: 0, async: true })
+      await nut.sf(`migrate validate --manifest ${EXAMPLE} --target-org local`)
     ).shellOutput.stdout;
     expect(human).to.contain(`${EXAMPLE}:48:5  warning  MissingRequiredField`);
-    expect(human).to.contain(`Checked against ${org.username}: 3 object(s) described`);
+    expect(human).to.contain(`Checked against ${nut.org.username}: 3 object(s) described`);
     expect(human).to.match(/is valid: 4 step\(s\) in 3 wave\(s\), 1 warning\(s\)/);
   });
 
   it('fails on an unknown field, an unknown object, bad relationship columns and a field it cannot create', async () => {
-    const dir = join(session.dir, 'broken');
-    mkdirSync(dir, { recursive: true });
+    const dir = nut.testDir;
     writeFileSync(join(dir, 'accounts.csv'), 'Legacy_Id__c,Name,Nmae\nA1,Acme,x\n');
     writeFileSync(join(dir, 'widgets.csv'), 'Legacy_Id__c,Name\nW1,Widget\n');
     writeFileSync(

@@ -1,6 +1,6 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { jobIdFlag, runOrgFlag } from '../../../flags.js';
+import { jobIdFlag, runOrgFlag, waitFlagOf } from '../../../flags.js';
 import { cliJobOrgs, resumeJob, type JobResumeResult } from '../../../engine/jobControl.js';
 import { ExitCode } from '../../../engine/outcome.js';
 
@@ -18,7 +18,7 @@ export default class JobResume extends SfCommand<JobResumeCommandResult> {
     'target-org': runOrgFlag,
     'api-version': Flags.orgApiVersion(),
     'job-id': jobIdFlag,
-    wait: Flags.integer({ char: 'w', summary: messages.getMessage('flags.wait.summary'), min: 1 }),
+    wait: waitFlagOf({ summary: messages.getMessage('flags.wait.summary') }),
   };
 
   public async run(): Promise<JobResumeCommandResult> {
@@ -30,7 +30,7 @@ export default class JobResume extends SfCommand<JobResumeCommandResult> {
     try {
       result = await resumeJob(jobId, {
         orgs: await cliJobOrgs(flags['target-org'], flags['api-version']),
-        ...(flags.wait ? { signal: AbortSignal.timeout(flags.wait * 60_000) } : {}),
+        ...(flags.wait ? { signal: AbortSignal.timeout(flags.wait.milliseconds) } : {}),
         onPoll: (info) => {
           if (!polling) this.spinner.start(messages.getMessage('spinner.polling', [jobId]));
           polling = true;
@@ -46,7 +46,7 @@ export default class JobResume extends SfCommand<JobResumeCommandResult> {
       if (polling) this.spinner.stop();
     }
     if (result.status === 'waiting') {
-      this.warn(messages.getMessage('line.waiting', [result.jobId, flags.wait ?? 0, result.nextCommand]));
+      this.warn(messages.getMessage('line.waiting', [result.jobId, flags.wait?.toString() ?? '', result.nextCommand]));
       process.exitCode = ExitCode.waiting;
       return { ...result, exitCode: ExitCode.waiting };
     }

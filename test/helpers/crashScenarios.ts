@@ -1,0 +1,172 @@
+/*
+ * The exactly-once promise under SIGKILL, shared by test/nuts/crash-<n>.nut.ts. A two-wave insert
+ * migration (with rows failing UNABLE_TO_LOCK_ROW, so retry rounds happen too) is killed at a chosen
+ * point of the journal protocol — right after each kind of journal line, in the middle of an
+ * upload, after a poll, in the middle of saving results, between waves — then resumed (sometimes
+ * killed again), and resumed to the end. The org must then hold every source record exactly once,
+ * and the run's result files must account for every record. The scenarios are cut into parts, one
+ * per NUT file, so the parts run in parallel, each against an org of its own.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { useNutSession, type CliExit, type NutSession } from './localOrg.js';
+
+const RECORDS = 120;
+const PER_JOB = 40;
+
+type KillPoint = [point: string, nth: number];
+
+/** [point, nth] for the first run, and optionally for the first resume */
+export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?]> = [
+  [['run.started', 1]],
+  [['wave.started', 1]],
+  [['step.started', 1]],
+  [['chunk.planned', 1]],
+  [['chunk.planned', 3]],
+  [['job.creating', 1]],
+  [['job.creating', 3], ['job.created', 1]],
+  [['job.created', 1]],
+  [['job.created', 2], ['upload.middle', 1]],
+  [['upload.middle', 1]],
+  [['upload.middle', 3], ['job.uploaded', 1]],
+  [['job.uploaded', 1]],
+  [['job.uploaded', 3]],
+  [['job.closing', 1]],
+  [['job.closing', 2], ['job.closed', 1]],
+  [['job.closed', 1]],
+  [['job.closed', 3]],
+  [['poll', 1]],
+  [['poll', 4], ['poll', 2]],
+  [['job.finished', 1]],
+  [['job.finished', 3], ['results.middle', 1]],
+  [['results.middle', 1]],
+  [['results.middle', 3]],
+  [['results.saved', 1]],
+  [['results.saved', 3], ['job.deleted', 1]],
+  [['job.deleted', 1]],
+  [['job.deleted', 3]],
+  [['step.finished', 1]],
+  [['wave.finished', 1]],
+  [['wave.started', 2], ['step.started', 1]],
+  [['step.started', 2], ['job.created', 2]],
+  [['step.finished', 2]],
+  [['run.finished', 1]],
+];
+
+/** how many NUT files the scenarios are spread over (test/nuts/crash-1.nut.ts … crash-<PARTS>.nut.ts) */
+export const CRASH_PARTS = 4;
+
+function prepare(nut: NutSession, prefix: string): string {
+  const dir = nut.testDir;
+  const accounts = ['Name,Legacy_Id__c'];
+  const contacts = ['LastName,Legacy_Id__c,Account.Legacy_Id__c'];
+  for (let i = 0; i < RECORDS; i++) {
+    accounts.push(`"${prefix} Account ${i}, Ltd.",${prefix}-A-${i}`);
+    contacts.push(`${prefix} Contact ${i},${prefix}-C-${i},${prefix}-A-${i}`);
+  }
+  writeFileSync(join(dir, 'accounts.csv'), accounts.join('\n') + '\n');
+  writeFileSync(join(dir, 'contacts.csv'), contacts.join('\r\n') + '\r\n');
+  const manifest = join(dir, 'migration.json');
+  writeFileSync(
+    manifest,
+    JSON.stringify({
+      name: prefix,
+      defaults: {
+        maxRecordsPerJob: PER_JOB,
+        poll: { initial: '50ms', max: '100ms' },
+        parallelism: 2,
+        retry: { attempts: 6 },
+      },
+      steps: [
+        { object: 'Account', source: 'accounts.csv' },
+        { object: 'Contact', source: 'contacts.csv', lineEnding: 'CRLF' },
+      ],
+    })
+  );
+  return manifest;
+}
+
+function assertExactlyOnce(nut: NutSession, prefix: string, runDir: string): void {
+  for (const [object, tag] of [
+    ['Account', 'A'],
+    ['Contact', 'C'],
+  ] as const) {
+    const ids = nut.org.store
+      .records(object)
+      .map((record) => String(record.Legacy_Id__c))
+      .filter((id) => id.startsWith(`${prefix}-${tag}-`));
+    expect(ids, `${object} records`).to.have.length(RECORDS);
+    expect(new Set(ids).size, `${object} distinct`).to.equal(RECORDS);
+    // the saved success results name every record exactly once too
+    const dir = join(runDir, 'results', object);
+    const succeeded = readdirSync(dir)
+      .filter((name) => name.endsWith('-success.csv'))
+      .flatMap((name) => readFileSync(join(dir, name), 'utf8').split(/\r?\n/).slice(1))
+      .filter((line) => line.length > 0)
+      .map((line) => new RegExp(`${prefix}-${tag}-\\d+`).exec(line)?.[0]);
+    expect(succeeded, `${object} success rows`).to.have.length(RECORDS);
+    expect(new Set(succeeded).size, `${object} success rows distinct`).to.equal(RECORDS);
+  }
+}
+
+/** the describe block of part `part` (1-based) of CRASH_PARTS: every CRASH_PARTS-th scenario */
+export function describeCrashScenarios(part: number): void {
+  describe(`crash and resume, part ${part} of ${CRASH_PARTS}: every record lands exactly once`, function () {
+    this.timeout(15 * 60_000);
+    const nut = useNutSession(`crash-${part}`);
+    before(() => nut.org.faults.set({ seed: 10 + part, lockRowRate: 0.05 }));
+
+    /** the CLI with --json, killing itself at `crash` when given (SF_MIGRATE_TEST_CRASH) */
+    const cli = (args: string[], crash?: KillPoint): Promise<CliExit> =>
+      nut.spawn([...args, '--json'], crash ? { env: { SF_MIGRATE_TEST_CRASH: `${crash[0]}:${crash[1]}` } } : {}).exit;
+
+    if (part === 1) {
+      it(`the parts together keep every kill point (${crashScenarios.length})`, () => {
+        expect(crashScenarios.length).to.be.at.least(33);
+      });
+    }
+
+    for (const [index, [first, second]] of crashScenarios.entries()) {
+      // interleaved, so the slow scenarios (late kill points) spread over the parts
+      if (index % CRASH_PARTS !== part - 1) continue;
+      const label = [first, second]
+        .filter((point): point is KillPoint => point !== undefined)
+        .map(([point, nth]) => `${point}#${nth}`)
+        .join(' then ');
+      it(`killed at ${label}`, async () => {
+        const prefix = `K${index}`;
+        const manifest = prepare(nut, prefix);
+        const target = ['--manifest', manifest, '--target-org', 'local'];
+        const killed = await cli(['migrate', 'run', ...target], first);
+        expect(killed.signal, `first run should be killed at ${label}: ${killed.stdout}${killed.stderr}`).to.equal(
+          'SIGKILL'
+        );
+        if (second) {
+          const again = await cli(['migrate', 'resume', ...target], second);
+          expect(again.signal, `resume should be killed at ${label}: ${again.stdout}${again.stderr}`).to.equal(
+            'SIGKILL'
+          );
+        }
+        const resumed = await cli(['migrate', 'resume', ...target]);
+        let runDir: string;
+        if (first[0] === 'run.finished') {
+          // nothing left to do: no unfinished run, and resuming the run by id says it is finished
+          expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(1);
+          expect((JSON.parse(resumed.stdout) as { name: string }).name).to.equal('NoUnfinishedRunError');
+          const runs = join(nut.testDir, '.sf-migrate', 'runs');
+          const [runId] = readdirSync(runs);
+          runDir = join(runs, runId);
+          const byId = await cli(['migrate', 'resume', ...target, '--run-id', runId]);
+          expect((JSON.parse(byId.stdout) as { name: string }).name).to.equal('RunAlreadyFinishedError');
+        } else {
+          expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(0);
+          const result = JSON.parse(resumed.stdout) as { result: { status: string; runDir: string } };
+          expect(result.result.status).to.equal('succeeded');
+          runDir = result.result.runDir;
+        }
+        assertExactlyOnce(nut, prefix, runDir);
+      });
+    }
+  });
+}
