@@ -86,7 +86,9 @@ function errnoOf(error: unknown): ErrnoLike | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const { code, path } = current as Partial<ErrnoLike>;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && typeof path === 'string') return current as ErrnoLike;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && (typeof path === 'string' || FS_EXPLAINED.has(code))) {
+      return current as ErrnoLike;
+    }
     current = current.cause;
   }
   return undefined;
@@ -94,10 +96,23 @@ function errnoOf(error: unknown): ErrnoLike | undefined {
 
 function fileSystemError(error: unknown, context: ErrorContext): SfError | undefined {
   const errno = errnoOf(error);
-  if (!errno?.path) return undefined;
-  const file = resolve(errno.path);
+  if (!errno) return undefined;
   const syscall = messages.getMessage(`syscall.${SYSCALLS.has(errno.syscall ?? '') ? errno.syscall! : 'other'}`);
   const explained = messages.getMessage(`fs.${FS_EXPLAINED.has(errno.code) ? errno.code : 'other'}`);
+  if (!errno.path) {
+    // node leaves the path out of some errors (a read of a folder opened as a file): say what it can
+    const runFolder = context.run?.runDir ?? context.manifest?.runFolder ?? context.runRoot ?? '-';
+    const sfError = new SfError(
+      messages.getMessage('error.FileSystemNoPath', [syscall, explained, errno.code, runFolder]),
+      'FileSystemError',
+      [messages.getMessage('error.FileSystem.actions.noPath', [nextStep(context)])],
+      errno
+    );
+    sfError.code = errno.code;
+    sfError.setData({ code: errno.code, ...(errno.syscall ? { syscall: errno.syscall } : {}) });
+    return sfError;
+  }
+  const file = resolve(errno.path);
   const key = manifestKeyOf(file, context);
   const message = key
     ? messages.getMessage('error.FileSystem', [syscall, file, key, explained, errno.code])

@@ -49,8 +49,8 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
     const child = spawn(process.execPath, [bin, ...args], { env, cwd: session.dir });
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (piece: string) => (stdout += piece));
-    child.stderr!.setEncoding('utf8').on('data', (piece: string) => (stderr += piece));
+    child.stdout.setEncoding('utf8').on('data', (piece: string) => (stdout += piece));
+    child.stderr.setEncoding('utf8').on('data', (piece: string) => (stderr += piece));
     const exited = new Promise<Exit>((done) => child.on('close', (status, signal) => done({ status, signal, stdout, stderr })));
     return { child, output: () => stdout + stderr, exited };
   }
