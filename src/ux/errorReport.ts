@@ -197,8 +197,9 @@ function networkError(error: unknown, context: ErrorContext): SfError | undefine
   const sfError = new SfError(
     messages.getMessage('error.NetworkFailure', [instance, (error as Error).message]),
     'NetworkFailureError',
-    messages.getMessages('error.NetworkFailure.actions', [instance, nextStep(context)]),
-    error as Error
+    messages.getMessages('error.NetworkFailure.actions', [instance, nextStep(context)])
+    // no cause: undici's "fetch failed" is a TypeError, and sf maps any TypeError in the cause
+    // chain to exit code 10; `data` keeps the code, the request and the attempts
   );
   sfError.code = code;
   sfError.exitCode = NETWORK_FAILURE_EXIT_CODE;

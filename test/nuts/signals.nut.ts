@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
-import type { LocalOrg } from '../../src/local-org/index.js';
+import { registerLocalOrg, startLocalOrg, type LocalOrg } from '../../src/local-org/index.js';
 import { startTestOrg } from '../helpers/localOrg.js';
 
 const RECORDS = 90;
@@ -205,5 +205,40 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
     expect(output).to.not.match(STACK_FRAME);
     await resumeToTheEnd(manifest, runId);
     assertExactlyOnce(prefix);
+  });
+
+  it('an org that stops answering ends the run with exit 75, naming its URL and the resume command', async () => {
+    const prefix = 'SN';
+    const { dir, manifest } = prepare(prefix);
+    // an org of its own that keeps its records and jobs on disk, so it can come back on its port
+    const dataDir = join(session.dir, 'flaky-org');
+    let flaky = await startLocalOrg({ dataDir, recordsPerSecond: 15 });
+    const port = flaky.port;
+    try {
+      await registerLocalOrg(flaky, { alias: 'flaky' });
+      const running = cli(['migrate', 'run', '--manifest', manifest, '--target-org', 'flaky', '--json']);
+      const runId = await journalLine(dir, 'job.closed', running);
+      await flaky.stop();
+      const exit = await running.exited;
+      const output = exit.stdout + exit.stderr;
+      expect(exit.status, output).to.equal(75);
+      const error = JSON.parse(exit.stdout) as { status: number; name: string; message: string; actions: string[] };
+      expect(error.status).to.equal(75);
+      expect(error.name).to.equal('NetworkFailureError');
+      expect(error.message).to.include(`http://127.0.0.1:${port}`);
+      expect(error.actions.join('\n')).to.include(`sf migrate resume --manifest ${manifest} --run-id ${runId}`);
+      expect(output).to.not.match(STACK_FRAME);
+      flaky = await startLocalOrg({ dataDir, port, recordsPerSecond: 15 });
+      const resumed = await cli(['migrate', 'resume', '--manifest', manifest, '--run-id', runId, '--target-org', 'flaky', '--json'])
+        .exited;
+      expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(0);
+      for (const object of ['Account', 'Contact']) {
+        const ids = flaky.store.records(object).map((record) => String(record.Legacy_Id__c));
+        expect(ids, object).to.have.length(RECORDS);
+        expect(new Set(ids).size, object).to.equal(RECORDS);
+      }
+    } finally {
+      await flaky.stop();
+    }
   });
 });

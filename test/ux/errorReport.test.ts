@@ -127,10 +127,15 @@ describe('network failures', () => {
   it('exit with their own code, naming the instance URL and the resume command', () => {
     const refused = new BulkApiError(
       { method: 'GET', path: '/services/data/v62.0/jobs/ingest/750x', status: 0, errorCode: 'ECONNREFUSED', serverMessage: 'refused', attempts: 5 },
-      socket('ECONNREFUSED')
+      new TypeError('fetch failed', { cause: socket('ECONNREFUSED') })
     );
     const error = actionableError(refused, context);
     expect(error.exitCode).to.equal(NETWORK_FAILURE_EXIT_CODE);
+    // sf turns any TypeError in the cause chain (undici's "fetch failed" is one) into exit code 10
+    for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+      expect(cause, 'a TypeError in the cause chain').to.not.be.instanceOf(TypeError);
+      expect(cause.stack ?? '').to.not.include('TypeError');
+    }
     expect(NETWORK_FAILURE_EXIT_CODE).to.not.be.oneOf([0, 1, 2, 68, 69, 130, 143]);
     expect(error.name).to.equal('NetworkFailureError');
     expect(error.message).to.include('https://acme.my.salesforce.com');
