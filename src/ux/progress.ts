@@ -18,7 +18,10 @@ export function waveLabel(wave: number, steps: string[]): string {
 }
 
 /** subscribes a display to the run's events; returns a function that closes it */
-export function attachProgress(run: MigrationRun, options: { jsonEnabled: boolean }): (failed: boolean) => void {
+export function attachProgress(
+  run: MigrationRun,
+  options: { jsonEnabled: boolean }
+): (status: 'completed' | 'failed' | 'paused') => void {
   const waves = run.manifest.waves;
   const stages = [...waves.map((steps, wave) => waveLabel(wave, steps)), messages.getMessage('stage.results')];
   const display = new MultiStageOutput<Record<string, string>>({
@@ -88,6 +91,9 @@ export function attachProgress(run: MigrationRun, options: { jsonEnabled: boolea
       ]),
     });
   });
-  run.on('run.finished', () => display.goto(messages.getMessage('stage.results')));
-  return (failed: boolean) => display.stop(failed ? 'failed' : 'completed');
+  // a run stopped by --wait or a signal has not reached its results: its wave stays the last stage
+  run.on('run.finished', (outcome) => {
+    if (outcome.status !== 'waiting') display.goto(messages.getMessage('stage.results'));
+  });
+  return (status: 'completed' | 'failed' | 'paused') => display.stop(status);
 }

@@ -95,10 +95,10 @@ export abstract class RunSessionCommand extends SfCommand<RunResult> {
     try {
       outcome = await run.execute(AbortSignal.any(stops));
     } catch (error) {
-      stopProgress(true);
+      stopProgress('failed');
       throw error;
     }
-    stopProgress(outcome.status === 'failed');
+    stopProgress(outcome.status === 'failed' ? 'failed' : outcome.status === 'waiting' ? 'paused' : 'completed');
     const table = summaryTable(outcome);
     this.table({ data: table.data, columns: table.columns, title: messages.getMessage('summary.title') });
     // a run that reached its end before the signal took effect reports that end, not the signal
