@@ -60,7 +60,9 @@ export function resumeCommandOf(run: { manifestPath: string; runId: string }): s
 }
 
 /** the error to show: file-system and network failures explained, every text printable */
-export function actionableError(error: unknown, context: ErrorContext): SfError {
+export function actionableError(thrown: unknown, context: ErrorContext): SfError {
+  // an upload stopped by its own body (the source) says more through the body's own SfError
+  const error = thrown instanceof UploadInterruptedError && thrown.origin === 'body' && thrown.cause instanceof SfError ? thrown.cause : thrown;
   const sfError = fileSystemError(error, context) ?? networkError(error, context) ?? SfError.wrap(error as Error);
   if (context.run) {
     const resume = resumeCommandOf(context.run);

@@ -103,6 +103,14 @@ describe('actionableError', () => {
     expect(manifestKeyOf(join(dir, 'accounts.csv'), derived)).to.equal('the source of step "Account"');
   });
 
+  it('shows the SfError that stopped an upload from reading its source, not the interrupted upload', () => {
+    const changed = new SfError('accounts.csv changed since the run began', 'SourceChangedError');
+    const upload = new UploadInterruptedError({ jobId: '750x', bytesSent: 5, status: 0, reason: 'changed', origin: 'body' }, changed);
+    expect(actionableError(upload, context).name).to.equal('SourceChangedError');
+    const network = new UploadInterruptedError({ jobId: '750x', bytesSent: 5, status: 0, reason: 'reset', origin: 'network' }, changed);
+    expect(actionableError(network, context).name).to.not.equal('SourceChangedError');
+  });
+
   it('leaves an SfError of the library as it is, adding the resume command', () => {
     const own = new SfError('Wave 2 did not pass', 'GateError', ['Fix the data']);
     const error = actionableError(own, context);
