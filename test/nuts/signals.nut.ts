@@ -12,7 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
 import { registerLocalOrg, startLocalOrg, type LocalOrg } from '../../src/local-org/index.js';
+import type { ResumeResult } from '../../src/commands/migrate/resume.js';
 import { startTestOrg } from '../helpers/localOrg.js';
+import { assertMatchesSchema } from '../helpers/resultSchema.js';
 
 const RECORDS = 90;
 const PER_JOB = 30;
@@ -186,7 +188,7 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
     expect((await first.exited).status).to.equal(130);
     const journal = join(dir, '.sf-migrate', 'runs', runId, 'journal.jsonl');
     const linesBefore = readFileSync(journal, 'utf8').split('\n').length;
-    const resuming = cli(['migrate', 'resume', '--manifest', manifest, '--run-id', runId, '--target-org', 'local']);
+    const resuming = cli(['migrate', 'resume', '--manifest', manifest, '--run-id', runId, '--target-org', 'local', '--json']);
     // wait until the resume has journaled a job of its own
     let ended = false;
     void resuming.exited.then(() => (ended = true));
@@ -201,7 +203,11 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
     const exit = await resuming.exited;
     const output = exit.stdout + exit.stderr;
     expect(exit.status, output).to.equal(130);
-    expect(output).to.include(`sf migrate resume --manifest ${manifest} --run-id ${runId}`);
+    const json = JSON.parse(exit.stdout) as { status: number; result: ResumeResult };
+    expect(json.status).to.equal(130);
+    assertMatchesSchema('schemas/migrate-resume.json', json.result);
+    expect(json.result).to.include({ status: 'waiting', exitCode: 130 });
+    expect(json.result.resumeCommand).to.equal(`sf migrate resume --manifest ${manifest} --run-id ${runId}`);
     expect(output).to.not.match(STACK_FRAME);
     await resumeToTheEnd(manifest, runId);
     assertExactlyOnce(prefix);
