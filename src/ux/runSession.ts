@@ -110,7 +110,7 @@ export abstract class RunSessionCommand extends SfCommand<RunResult> {
     } else {
       switch (outcome.status) {
         case 'succeeded':
-          this.logSuccess(messages.getMessage('outcome.succeeded', [outcome.runDir]));
+          this.logSuccess(printable(messages.getMessage('outcome.succeeded', [outcome.runDir])));
           break;
         case 'completedWithFailures':
           this.warn(messages.getMessage('outcome.completedWithFailures', [outcome.runDir]));
