@@ -298,6 +298,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       lineEnding: uploadLineEnding(header, mapping, step.lineEnding),
     });
     for await (const spec of chunks) {
+      if (this.stopped) return; // resume re-cuts the file the same way and adds the missing chunks
       const existing = known.get(spec.byteStart);
       if (existing) {
         if (existing.byteEnd !== spec.byteEnd || existing.records !== spec.records) {

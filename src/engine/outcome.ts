@@ -1,7 +1,8 @@
 /*
  * The shape of a run's outcome, shared by `run`, `resume` and `status`, and the exit codes the
  * commands map it to (DESIGN §5): 0 done, 1 failed, 68 finished with record failures within
- * thresholds, 69 still running when --wait expired.
+ * thresholds, 69 still running when --wait expired; 75 the org could not be reached; 130/143
+ * stopped by SIGINT/SIGTERM. Every code is documented in the README and the commands' help.
  */
 import type { Operation } from '../manifest/types.js';
 
@@ -47,3 +48,17 @@ export const ExitCode = {
   completedWithFailures: 68,
   waiting: 69,
 } as const satisfies Record<RunStatus, number>;
+
+/**
+ * The org could not be reached (refused, unknown host, reset or timed out after the client's
+ * retries): sysexits' EX_TEMPFAIL, "try again later". Not 2, which oclif uses for bad flags.
+ */
+export const NETWORK_FAILURE_EXIT_CODE = 75;
+
+/** stopped by a signal: 128 + the signal's number, as a shell reports a process it killed */
+export const SignalExitCode = {
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+
+export type InterruptSignal = keyof typeof SignalExitCode;

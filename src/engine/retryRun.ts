@@ -18,6 +18,7 @@ import { openRun } from './resumeRun.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
+const retryMessages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'retry');
 
 export type RetryOptions = RunOptions & {
   root: string;
@@ -40,11 +41,21 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
       started.username,
     ]);
   }
-  for (const id of options.steps ?? []) {
-    if (!manifest.steps.some((step) => step.id === id)) throw messages.createError('error.UnknownStep', [id]);
-  }
   const deadLetters = (id: string): string[] => state.steps.get(id)?.finished?.deadLetters ?? [];
   const neverStarted = (id: string): boolean => (state.steps.get(id)?.status ?? 'pending') === 'pending';
+  const unknown = (options.steps ?? []).filter((id) => !manifest.steps.some((step) => step.id === id));
+  if (unknown.length > 0) {
+    // a typo in --step: the run is fine, so the way on is the right id, never a new run
+    const ids = manifest.steps.map((step) => step.id);
+    const retryable = ids.filter((id) => deadLetters(id).length > 0 || neverStarted(id));
+    const error = retryMessages.createError(
+      'error.UnknownStep',
+      [folder.runId, unknown.join('", "'), ids.join(', '), retryable.length > 0 ? retryable.join(', ') : '-'],
+      [manifest.path, folder.runId, retryable[0] ?? ids[0], manifest.path, folder.runId]
+    );
+    error.setData({ unknown, steps: ids, retryable });
+    throw error;
+  }
   const chosen = manifest.steps.filter(
     (step) =>
       (options.steps === undefined || options.steps.includes(step.id)) &&

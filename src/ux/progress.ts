@@ -6,6 +6,7 @@
 import { MultiStageOutput } from '@oclif/multi-stage-output';
 import { Messages } from '@salesforce/core';
 import type { MigrationRun } from '../engine/migrationRun.js';
+import { printable } from './printable.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'progress');
@@ -13,27 +14,30 @@ const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'progress')
 type StepCounts = { records: number; chunks: Map<number, { processed: number; failed: number; done: boolean }> };
 
 export function waveLabel(wave: number, steps: string[]): string {
-  return messages.getMessage('stage.wave', [wave + 1, steps.join(', ')]);
+  return printable(messages.getMessage('stage.wave', [wave + 1, steps.join(', ')]));
 }
 
 /** subscribes a display to the run's events; returns a function that closes it */
-export function attachProgress(run: MigrationRun, options: { jsonEnabled: boolean }): (failed: boolean) => void {
+export function attachProgress(
+  run: MigrationRun,
+  options: { jsonEnabled: boolean }
+): (status: 'completed' | 'failed' | 'paused') => void {
   const waves = run.manifest.waves;
   const stages = [...waves.map((steps, wave) => waveLabel(wave, steps)), messages.getMessage('stage.results')];
   const display = new MultiStageOutput<Record<string, string>>({
     jsonEnabled: options.jsonEnabled,
     stages,
-    title: messages.getMessage('title', [run.manifest.name, run.runId]),
+    title: printable(messages.getMessage('title', [run.manifest.name, run.runId])),
     showElapsedTime: true,
     showStageTime: true,
     preStagesBlock: [
-      { type: 'static-key-value', label: messages.getMessage('label.runFolder'), get: () => run.folder.dir },
+      { type: 'static-key-value', label: messages.getMessage('label.runFolder'), get: () => printable(run.folder.dir) },
     ],
     stageSpecificBlock: waves.flatMap((steps, wave) =>
       steps.map((step) => ({
         stage: waveLabel(wave, steps),
         type: 'dynamic-key-value' as const,
-        label: step,
+        label: printable(step),
         get: (data?: Record<string, string>): string | undefined => data?.[step],
       }))
     ),
@@ -87,6 +91,9 @@ export function attachProgress(run: MigrationRun, options: { jsonEnabled: boolea
       ]),
     });
   });
-  run.on('run.finished', () => display.goto(messages.getMessage('stage.results')));
-  return (failed: boolean) => display.stop(failed ? 'failed' : 'completed');
+  // a run stopped by --wait or a signal has not reached its results: its wave stays the last stage
+  run.on('run.finished', (outcome) => {
+    if (outcome.status !== 'waiting') display.goto(messages.getMessage('stage.results'));
+  });
+  return (status: 'completed' | 'failed' | 'paused') => display.stop(status);
 }

@@ -1,5 +1,6 @@
 /* The per-step summary table printed at the end of `run`, `resume` and `status`. */
 import type { RunOutcome } from '../engine/outcome.js';
+import { printableDeep } from './printable.js';
 
 export type SummaryRow = {
   wave: number;
@@ -46,7 +47,8 @@ export function summaryTable(outcome: RunOutcome): {
     gate: step.gate,
   }));
   return {
-    data,
+    // error codes come from the org's sf__Error values, step ids from the manifest
+    data: printableDeep(data),
     columns: ['wave', 'step', 'object', 'operation', 'records', 'succeeded', 'failed', 'errors', 'jobs', 'time', 'gate'],
   };
 }

@@ -1,21 +1,23 @@
 import { resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
-import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
+import { Flags } from '@salesforce/sf-plugins-core';
 import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
 import { resumeRun } from '../../engine/resumeRun.js';
-import { driveRun, runOptionsOf, type RunResult } from '../../ux/runSession.js';
+import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'resume');
 
 export type ResumeResult = RunResult;
 
-export default class Resume extends SfCommand<ResumeResult> {
+// eslint-disable-next-line sf-plugin/only-extend-SfCommand -- adds no flags: signals and error reports
+export default class Resume extends RunSessionCommand {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
 
+  // eslint-disable-next-line sf-plugin/spread-base-flags -- RunSessionCommand declares no flags
   public static override readonly flags = {
     'target-org': Flags.requiredOrg(),
     'api-version': Flags.orgApiVersion(),
@@ -28,13 +30,14 @@ export default class Resume extends SfCommand<ResumeResult> {
 
   public async run(): Promise<ResumeResult> {
     const { flags } = await this.parse(Resume);
+    this.errorContext.runRoot = await runRootOf(flags.manifest ? resolve(flags.manifest) : undefined);
     const run = await resumeRun({
-      root: await runRootOf(flags.manifest ? resolve(flags.manifest) : undefined),
+      root: this.errorContext.runRoot,
       ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
       ...(flags.manifest ? { manifest: resolve(flags.manifest) } : {}),
       ...runOptionsOf(flags),
       onWarning: (message) => this.warn(message),
     });
-    return driveRun(this, run, flags.wait);
+    return this.drive(run, flags.wait);
   }
 }

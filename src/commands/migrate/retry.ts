@@ -1,21 +1,23 @@
 import { resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
-import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
+import { Flags } from '@salesforce/sf-plugins-core';
 import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
 import { retryDeadLetters } from '../../engine/retryRun.js';
-import { driveRun, runOptionsOf, type RunResult } from '../../ux/runSession.js';
+import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'retry');
 
 export type RetryResult = RunResult;
 
-export default class Retry extends SfCommand<RetryResult> {
+// eslint-disable-next-line sf-plugin/only-extend-SfCommand -- adds no flags: signals and error reports
+export default class Retry extends RunSessionCommand {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
 
+  // eslint-disable-next-line sf-plugin/spread-base-flags -- RunSessionCommand declares no flags
   public static override readonly flags = {
     'target-org': Flags.requiredOrg(),
     'api-version': Flags.orgApiVersion(),
@@ -30,13 +32,14 @@ export default class Retry extends SfCommand<RetryResult> {
   public async run(): Promise<RetryResult> {
     const { flags } = await this.parse(Retry);
     const manifest = flags.manifest ? resolve(flags.manifest) : undefined;
+    this.errorContext.runRoot = await runRootOf(manifest);
     const run = await retryDeadLetters({
-      root: await runRootOf(manifest),
+      root: this.errorContext.runRoot,
       ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
       ...(manifest ? { manifest } : {}),
       ...(flags.step ? { steps: flags.step } : {}),
       ...runOptionsOf(flags),
     });
-    return driveRun(this, run, flags.wait);
+    return this.drive(run, flags.wait);
   }
 }

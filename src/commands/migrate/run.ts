@@ -1,22 +1,24 @@
 import { Messages } from '@salesforce/core';
-import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
+import { Flags } from '@salesforce/sf-plugins-core';
 import { concurrencyFlag, keepJobsFlag, requiredManifestFlag, waitFlag } from '../../flags.js';
 import { loadManifestOrThrow } from '../../manifest/load.js';
 import { findRun } from '../../journal/runFolder.js';
 import { MigrationRun } from '../../engine/migrationRun.js';
 import { resumeRun } from '../../engine/resumeRun.js';
-import { driveRun, runOptionsOf, type RunResult } from '../../ux/runSession.js';
+import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
 
 export type { RunResult };
 
-export default class Run extends SfCommand<RunResult> {
+// eslint-disable-next-line sf-plugin/only-extend-SfCommand -- adds no flags: signals and error reports
+export default class Run extends RunSessionCommand {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
 
+  // eslint-disable-next-line sf-plugin/spread-base-flags -- RunSessionCommand declares no flags
   public static override readonly flags = {
     'target-org': Flags.requiredOrg(),
     'api-version': Flags.orgApiVersion(),
@@ -30,6 +32,7 @@ export default class Run extends SfCommand<RunResult> {
   public async run(): Promise<RunResult> {
     const { flags } = await this.parse(Run);
     const manifest = await loadManifestOrThrow(flags.manifest);
+    this.errorContext.manifest = manifest;
     const org = flags['target-org'];
     const options = runOptionsOf(flags);
     const unfinished = flags.new ? undefined : await findRun(manifest.runFolder, undefined, { manifest: manifest.path });
@@ -56,6 +59,6 @@ export default class Run extends SfCommand<RunResult> {
     } else {
       run = await MigrationRun.start(manifest, options);
     }
-    return driveRun(this, run, flags.wait);
+    return this.drive(run, flags.wait);
   }
 }
