@@ -4,6 +4,10 @@
  * thresholds, 69 still running when --wait expired.
  */
 import type { Operation } from '../manifest/types.js';
+import type { JobState } from '../journal/events.js';
+
+/** a job that ended Failed or Aborted with an error of its own (e.g. `InvalidBatch : …`), not a row's */
+export type JobError = { jobId: string; state: JobState; errorMessage: string };
 
 export type StepSummary = {
   step: string;
@@ -19,6 +23,8 @@ export type StepSummary = {
   unprocessed: number;
   /** failed records by Salesforce status code, e.g. { "REQUIRED_FIELD_MISSING": 3 } */
   failuresByCode: Record<string, number>;
+  /** jobs that failed as a whole; their rows are in the dead letters with the job's error */
+  jobErrors?: JobError[];
   jobs: number;
   /** retry rounds run for rows that failed with a retryable code */
   retryRounds: number;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { evaluateGate } from '../../src/engine/migrationRun.js';
+import { evaluateGate } from '../../src/engine/stepAccounting.js';
 import { errorCodeOf, errorMessageOf } from '../../src/engine/resultFiles.js';
 import { forEachConcurrent } from '../../src/engine/concurrency.js';
 import type { ResolvedStep } from '../../src/manifest/types.js';
