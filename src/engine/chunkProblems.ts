@@ -63,7 +63,10 @@ export async function* problemRows(
 /** the chunk's rows exactly as its job was sent them (mapped), as unprocessed rows */
 async function* uploadedRows(step: ResolvedStep, chunk: ChunkState, planner: ChunkPlanner): AsyncGenerator<ProblemRow> {
   const body = (await planner.uploadBody(step, chunk))();
-  const parser = body.pipe(parse({ delimiter: delimiterCharacter(step.columnDelimiter), relaxColumnCount: true }));
+  // relaxed: these rows may be the very ones the org refused to parse, and they must still be read
+  const parser = body.pipe(
+    parse({ delimiter: delimiterCharacter(step.columnDelimiter), relaxColumnCount: true, relaxQuotes: true })
+  );
   body.on('error', (error) => parser.destroy(error));
   let header: string[] | undefined;
   for await (const row of parser as AsyncIterable<string[]>) {
