@@ -22,7 +22,7 @@ export const DEAD_LETTER_COLUMNS = ['sf__ErrorCode', 'sf__ErrorMessage'];
 type StepFinished = Extract<JournalEventBody, { type: 'step.finished' }>;
 
 /** the highest retry round among chunks (no spread: a step can have very many chunks) */
-export function lastRoundOf(chunks: ChunkState[]): number {
+function lastRoundOf(chunks: ChunkState[]): number {
   return chunks.reduce((round, chunk) => Math.max(round, chunk.attempt), 0);
 }
 

@@ -170,7 +170,7 @@ function expectCurrentJob(event: ChunkEvent & { jobId: string }, chunk: MutableC
 }
 
 /** phases of a job that was created and has not ended */
-export const LIVE_JOB_PHASES: readonly ChunkPhase[] = ['created', 'uploaded', 'closing', 'closed'] satisfies LiveJobPhase[];
+const LIVE_JOB_PHASES: readonly ChunkPhase[] = ['created', 'uploaded', 'closing', 'closed'] satisfies LiveJobPhase[];
 
 /** whether the chunk's current job exists and has not ended */
 export function hasLiveJob(chunk: ChunkState): chunk is ChunkWithLiveJob {
