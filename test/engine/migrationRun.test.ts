@@ -15,7 +15,7 @@ import { replayJournal, type RunState } from '../../src/journal/state.js';
 import { readJournal } from '../../src/journal/journal.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import type { LocalOrgOptions } from '../../src/local-org/index.js';
-import { createScaffold, type Scaffold } from './runScaffold.js';
+import { buildRun, createScaffold, type Scaffold } from './runScaffold.js';
 
 type StepSpec = Record<string, unknown> & { object: string; source: string };
 
@@ -236,7 +236,7 @@ describe('MigrationRun against the local org', function () {
     expect(closed.map((event) => 'chunk' in event && event.chunk).sort()).to.deep.equal([0, 1]);
   });
 
-  it('continues a replayed state from each chunk phase without sending a chunk twice', async () => {
+  it('a run stopped between chunks resumes where it stopped, sending no chunk twice', async () => {
     const { path, runOptions } = await site(
       [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 1, parallelism: 1 }],
       { 'a.csv': 'Name\nOne\nTwo\nThree\n' }
@@ -260,5 +260,41 @@ describe('MigrationRun against the local org', function () {
     expect(names('Account')).to.deep.equal(['One', 'Three', 'Two']);
     const after = await replayJournal(run.folder.journalPath);
     expect(after.steps.get('Account')!.chunks.every((chunk) => chunk.abandonedJobIds.length === 0)).to.equal(true);
+  });
+
+  describe('MigrationRun.continue from a replayed journal', () => {
+    async function resumeBuilt(stop: 'created' | 'uploaded'): Promise<{ jobId: string; outcome: RunOutcome; state: RunState }> {
+      scaffold = await createScaffold();
+      const built = await buildRun(scaffold, stop);
+      await built.journal.close();
+      const run = await resumeRun({
+        connection: scaffold.connection,
+        username: scaffold.org.username,
+        orgId: scaffold.org.orgId,
+        root: scaffold.root,
+        runId: built.folder.runId,
+      });
+      const outcome = await run.execute();
+      return { jobId: built.jobId!, outcome, state: await replayJournal(built.folder.journalPath) };
+    }
+
+    it('aborts a job whose upload was never journaled and loads the chunk in a fresh job', async () => {
+      const { jobId, outcome, state } = await resumeBuilt('created');
+      expect(outcome.status).to.equal('succeeded');
+      const [chunk] = state.steps.get('Account')!.chunks;
+      expect(chunk.abandonedJobIds).to.deep.equal([jobId]);
+      expect(chunk.jobId).to.not.equal(jobId);
+      expect((await scaffold!.client.info(jobId)).state).to.equal('Aborted');
+      expect(names('Account')).to.deep.equal(['Acme', 'Globex', 'Initech']);
+      expect(names('Contact')).to.deep.equal(['Smith']);
+    });
+
+    it('closes a job whose upload was journaled: the same job, never a second one', async () => {
+      const { jobId, outcome, state } = await resumeBuilt('uploaded');
+      expect(outcome.status).to.equal('succeeded');
+      const [chunk] = state.steps.get('Account')!.chunks;
+      expect(chunk).to.deep.include({ jobId, phase: 'deleted', abandonedJobIds: [] });
+      expect(names('Account')).to.deep.equal(['Acme', 'Globex', 'Initech']);
+    });
   });
 });
