@@ -270,12 +270,15 @@ export class ChunkLifecycle {
     const body = await this.context.planner.uploadBody(step, chunk);
     this.progress(chunk, 'Uploading');
     try {
-      const { bytes } = await this.context.client.upload(jobId, () => (crashTestEnabled ? tapForCrash(body()) : body()));
+      const { bytes } = await this.context.client.upload(jobId, () =>
+        crashTestEnabled ? tapForCrash(body()) : body()
+      );
       await this.context.record({ type: 'job.uploaded', step: step.id, chunk: chunk.chunk, jobId, bytes });
     } catch (error) {
       // a body that cannot be read (the source file) fails the same way every time: stop
       if (!(error instanceof UploadInterruptedError) || !isRetryable(error)) throw error;
-      this.context.onWarning?.(messages.getMessage('warning.uploadInterrupted', [step.id, chunk.chunk, jobId, error.message]));
+      const warning = messages.getMessage('warning.uploadInterrupted', [step.id, chunk.chunk, jobId, error.message]);
+      this.context.onWarning?.(warning);
       await this.abandonJob(chunk, true, error.message);
     }
   }

@@ -3,6 +3,7 @@
  * round and for the step's dead letters: the failed rows (with their sf__Error) and the rows the
  * job never processed. Streamed row by row: a step's results can be far larger than memory.
  */
+import { join } from 'node:path';
 import { parse } from 'csv-parse';
 import type { ResolvedStep } from '../manifest/types.js';
 import type { ChunkState } from '../journal/state.js';
@@ -32,7 +33,8 @@ export type ProblemSources = { folder: RunFolder; planner: ChunkPlanner };
 function missesRows(chunk: ChunkState): boolean {
   if (chunk.finished?.state !== 'Failed' || !chunk.results) return false;
   const { counts } = chunk.results;
-  return chunk.finished.processed === 0 && counts.success === 0 && counts.failed === 0 && counts.unprocessed < chunk.records;
+  if (chunk.finished.processed > 0 || counts.success > 0 || counts.failed > 0) return false;
+  return counts.unprocessed < chunk.records;
 }
 
 /** the failed and unprocessed rows of a chunk, with the uploaded header of each */
@@ -48,7 +50,8 @@ export async function* problemRows(
   }
   for (const kind of ['failed', 'unprocessed'] as const) {
     let header: string[] | undefined;
-    const file = `${sources.folder.dir}/${kind === 'failed' ? chunk.results.files.failed : chunk.results.files.unprocessed}`;
+    const { files } = chunk.results;
+    const file = join(sources.folder.dir, kind === 'failed' ? files.failed : files.unprocessed);
     // eslint-disable-next-line no-await-in-loop -- rows of one file, then the next
     for await (const row of readResultRows(file, step.columnDelimiter)) {
       if (!header) {

@@ -357,7 +357,9 @@ export async function resumeJob(jobId: string, options: JobResumeOptions): Promi
         }
         default:
           // the close found the job aborted before it processed anything: the chunk goes again in a new job
-          throw messages.createError('error.JobReplaced', [job.jobId, entry.step, entry.chunk], [resumeCommandOf(entry)]);
+          throw messages.createError('error.JobReplaced', [job.jobId, entry.step, entry.chunk], [
+            resumeCommandOf(entry),
+          ]);
       }
     }
     /* eslint-enable no-await-in-loop */
