@@ -16,6 +16,7 @@ import type {
   ChunkWithLiveJob,
   ChunkWithoutJob,
   FinishedChunk,
+  FinishedJob,
   SavedChunk,
 } from '../journal/state.js';
 import type { RunFolder } from '../journal/runFolder.js';
@@ -199,6 +200,35 @@ export class ChunkLifecycle {
     });
     this.progress(chunk, info.state, info);
     return info;
+  }
+
+  /**
+   * Finishes a job whose close the run announced or saw: close it (when only announced), wait for
+   * its end, save its results. 'waiting' when `signal` stopped the wait (the job keeps running);
+   * 'abandoned' when the close found it aborted before it processed anything (the chunk is back to
+   * `planned`, to go again in a fresh job).
+   */
+  public async finishClosedJob(
+    chunk: ChunkIn<'closing' | 'closed' | 'finished'>,
+    poll: PollSettings,
+    options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {}
+  ): Promise<{ finished: FinishedJob; results: SavedChunkResults } | 'waiting' | 'abandoned'> {
+    /* eslint-disable no-await-in-loop -- one phase after the other */
+    for (;;) {
+      switch (chunk.phase) {
+        case 'closing':
+          await this.close(chunk);
+          break;
+        case 'closed':
+          if (!(await this.waitToEnd(chunk, poll, options))) return 'waiting';
+          break;
+        case 'finished':
+          return { finished: chunk.finished, results: await this.saveResults(chunk) };
+        default:
+          return 'abandoned';
+      }
+    }
+    /* eslint-enable no-await-in-loop */
   }
 
   /** downloads the three result files into the run folder and journals `results.saved` */

@@ -281,8 +281,6 @@ export type JobResumeOptions = {
   onWarning?: (message: string) => void;
 };
 
-const NOT_CLOSED: readonly ChunkPhase[] = ['planned', 'creating', 'created', 'uploaded'];
-
 /**
  * `sf migrate job resume`: re-attaches to one closed job and finishes it into its run — close it
  * if the close was announced but not confirmed, poll it to the end, save its results — journaling
@@ -320,49 +318,34 @@ export async function resumeJob(jobId: string, options: JobResumeOptions): Promi
         : resumeCommandOf(entry);
       throw messages.createError('error.JobAlreadySaved', [job.jobId, entry.runId], [next]);
     }
-    if (NOT_CLOSED.includes(chunk.phase)) {
+    if (chunk.phase !== 'closing' && chunk.phase !== 'closed' && chunk.phase !== 'finished') {
       throw messages.createError('error.JobNotClosed', [job.jobId, chunk.phase], [resumeCommandOf(entry)]);
     }
     // the poll settings of the step as the run has it (its own manifest copy)
     const step = held.manifest?.steps.find((candidate) => candidate.id === entry.step);
     if (!step) throw messages.createError('error.UnknownStep', [entry.runId, entry.step], [resumeCommandOf(entry)]);
-    const lifecycle = lifecycleOf(job, entry, held);
-    /* eslint-disable no-await-in-loop -- one phase after the other */
-    for (;;) {
-      switch (chunk.phase) {
-        case 'closing':
-          await lifecycle.close(chunk);
-          break;
-        case 'closed': {
-          const info = await lifecycle.waitToEnd(chunk, step.poll, {
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(options.onPoll ? { onPoll: options.onPoll } : {}),
-          });
-          if (!info) return { ...base, status: 'waiting', nextCommand: `sf migrate job resume --job-id ${job.jobId}` };
-          break;
-        }
-        case 'finished': {
-          const finished = chunk.finished;
-          const saved = await lifecycle.saveResults(chunk);
-          return {
-            ...base,
-            status: 'finished',
-            state: finished.state,
-            processed: finished.processed,
-            failed: finished.failed,
-            ...(finished.errorMessage ? { errorMessage: finished.errorMessage } : {}),
-            results: saved,
-            nextCommand: resumeCommandOf(entry),
-          };
-        }
-        default:
-          // the close found the job aborted before it processed anything: the chunk goes again in a new job
-          throw messages.createError('error.JobReplaced', [job.jobId, entry.step, entry.chunk], [
-            resumeCommandOf(entry),
-          ]);
-      }
+    const ended = await lifecycleOf(job, entry, held).finishClosedJob(chunk, step.poll, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onPoll ? { onPoll: options.onPoll } : {}),
+    });
+    if (ended === 'waiting') {
+      return { ...base, status: 'waiting', nextCommand: `sf migrate job resume --job-id ${job.jobId}` };
     }
-    /* eslint-enable no-await-in-loop */
+    if (ended === 'abandoned') {
+      // the close found the job aborted before it processed anything: the chunk goes again in a new job
+      throw messages.createError('error.JobReplaced', [job.jobId, entry.step, entry.chunk], [resumeCommandOf(entry)]);
+    }
+    const { finished, results } = ended;
+    return {
+      ...base,
+      status: 'finished',
+      state: finished.state,
+      processed: finished.processed,
+      failed: finished.failed,
+      ...(finished.errorMessage ? { errorMessage: finished.errorMessage } : {}),
+      results,
+      nextCommand: resumeCommandOf(entry),
+    };
   } finally {
     await held.release();
   }
