@@ -206,11 +206,11 @@ describe('MigrationRun against the local org', function () {
     const { path, runOptions } = await site(
       [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 10 }],
       { 'a.csv': `Name\n${rows(20, 'Wait')}\n` },
-      { org: { recordsPerSecond: 40 } }
+      { org: { recordsPerSecond: 4 } }
     );
     const run = await startRun(path, runOptions);
     const wait = new AbortController();
-    // the budget runs out as soon as the first job is seen processing
+    // the budget runs out as soon as a job is seen processing (each takes the slow org 2.5 s)
     run.on('job.progress', (progress) => {
       if (progress.state === 'InProgress' || progress.state === 'UploadComplete') wait.abort();
     });
