@@ -15,6 +15,7 @@ import { replayJournal, type RunState } from '../../src/journal/state.js';
 import { readJournal } from '../../src/journal/journal.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import type { LocalOrgOptions } from '../../src/local-org/index.js';
+import { summaryTable } from '../../src/ux/summary.js';
 import { buildRun, createScaffold, type Scaffold } from './runScaffold.js';
 
 type StepSpec = Record<string, unknown> & { object: string; source: string };
@@ -165,6 +166,9 @@ describe('MigrationRun against the local org', function () {
     expect(lines[3]).to.match(/^Initech,plain,UNPROCESSED,InvalidBatch : /);
     // InvalidBatch would fail again: no retry round
     expect(summary.retryRounds).to.equal(0);
+    // the summary table says why the job failed, once
+    const [row] = summaryTable(outcome).data;
+    expect(row.errors).to.equal(`job ${summary.jobErrors![0].jobId} Failed: ${summary.jobErrors![0].errorMessage}`);
   });
 
   it('stops the other steps of a wave when one step fails, and starts no later wave', async () => {
