@@ -13,13 +13,22 @@ import { normalizeSalesforceId } from '../journal/salesforceId.js';
 import { runFolder, type RunFolder } from '../journal/runFolder.js';
 import { acquireRunLock, type RunLock } from '../journal/lock.js';
 import { Journal } from '../journal/journal.js';
-import { applyEvent, findChunk, replayJournal, type ChunkPhase, type ChunkState, type RunState } from '../journal/state.js';
+import {
+  applyEvent,
+  findChunk,
+  hasLiveJob,
+  replayJournal,
+  type ChunkPhase,
+  type ChunkState,
+  type RunState,
+} from '../journal/state.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { BulkApiError } from '../bulk/errors.js';
 import { isTerminalJobState, type IngestJobInfo } from '../bulk/types.js';
 import type { LoadedManifest, Operation } from '../manifest/types.js';
 import { openRun } from './resumeRun.js';
-import { ChunkDriver, downloadResults } from './chunkDriver.js';
+import { ChunkLifecycle, downloadResults } from './chunkLifecycle.js';
+import { ChunkPlanner } from './chunkPlanner.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'job.control');
@@ -226,6 +235,17 @@ async function holdRun(entry: JobIndexEntry, warn: (message: string) => void, wi
   }
 }
 
+/** the chunk lifecycle of the engine, on a run held for writing, for one job of it */
+function lifecycleOf(job: ResolvedJob, entry: JobIndexEntry, held: HeldRun): ChunkLifecycle {
+  return new ChunkLifecycle({
+    client: job.client,
+    folder: held.folder,
+    record: held.record,
+    planner: new ChunkPlanner(held.state, held.record),
+    run: entry,
+  });
+}
+
 function resumeCommandOf(entry: JobIndexEntry): string {
   return `sf migrate resume --manifest ${entry.manifest} --run-id ${entry.runId}`;
 }
@@ -260,8 +280,6 @@ export type JobResumeOptions = {
   onPoll?: (info: IngestJobInfo) => void;
   onWarning?: (message: string) => void;
 };
-
-const NOT_CLOSED: readonly ChunkPhase[] = ['planned', 'creating', 'created', 'uploaded'];
 
 /**
  * `sf migrate job resume`: re-attaches to one closed job and finishes it into its run — close it
@@ -300,26 +318,24 @@ export async function resumeJob(jobId: string, options: JobResumeOptions): Promi
         : resumeCommandOf(entry);
       throw messages.createError('error.JobAlreadySaved', [job.jobId, entry.runId], [next]);
     }
-    if (NOT_CLOSED.includes(chunk.phase)) {
+    if (chunk.phase !== 'closing' && chunk.phase !== 'closed' && chunk.phase !== 'finished') {
       throw messages.createError('error.JobNotClosed', [job.jobId, chunk.phase], [resumeCommandOf(entry)]);
     }
     // the poll settings of the step as the run has it (its own manifest copy)
     const step = held.manifest?.steps.find((candidate) => candidate.id === entry.step);
     if (!step) throw messages.createError('error.UnknownStep', [entry.runId, entry.step], [resumeCommandOf(entry)]);
-    const driver = new ChunkDriver(job.client, held.folder, held.record);
-
-    if (chunk.phase === 'closing') await driver.close(chunk);
-    if (chunk.phase === 'closed') {
-      const info = await driver.waitToEnd(chunk, step.poll, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onPoll ? { onPoll: options.onPoll } : {}),
-      });
-      if (!info) {
-        return { ...base, status: 'waiting', nextCommand: `sf migrate job resume --job-id ${job.jobId}` };
-      }
+    const ended = await lifecycleOf(job, entry, held).finishClosedJob(chunk, step.poll, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onPoll ? { onPoll: options.onPoll } : {}),
+    });
+    if (ended === 'waiting') {
+      return { ...base, status: 'waiting', nextCommand: `sf migrate job resume --job-id ${job.jobId}` };
     }
-    const saved = await driver.saveResults(chunk);
-    const finished = chunk.finished!;
+    if (ended === 'abandoned') {
+      // the close found the job aborted before it processed anything: the chunk goes again in a new job
+      throw messages.createError('error.JobReplaced', [job.jobId, entry.step, entry.chunk], [resumeCommandOf(entry)]);
+    }
+    const { finished, results } = ended;
     return {
       ...base,
       status: 'finished',
@@ -327,7 +343,7 @@ export async function resumeJob(jobId: string, options: JobResumeOptions): Promi
       processed: finished.processed,
       failed: finished.failed,
       ...(finished.errorMessage ? { errorMessage: finished.errorMessage } : {}),
-      results: saved,
+      results,
       nextCommand: resumeCommandOf(entry),
     };
   } finally {
@@ -387,8 +403,7 @@ export async function abortJob(jobId: string, options: { orgs: JobOrgs; onWarnin
     let chunk: ChunkState | undefined;
     if (held && entry) {
       chunk = findChunk(held.state, { step: entry.step, chunk: entry.chunk });
-      const live: readonly ChunkPhase[] = ['created', 'uploaded', 'closing', 'closed'];
-      if (chunk && chunk.jobId === job.jobId && live.includes(chunk.phase)) {
+      if (chunk && chunk.jobId === job.jobId && hasLiveJob(chunk)) {
         if (before.state === 'Open' && chunk.phase !== 'closed') {
           await held.record({
             type: 'job.aborted',
@@ -460,7 +475,7 @@ async function saveIntoRun(
   try {
     const chunk = findChunk(held.state, { step: entry.step, chunk: entry.chunk });
     if (!chunk || chunk.jobId !== job.jobId || chunk.phase !== 'finished') return undefined;
-    const saved = await new ChunkDriver(job.client, held.folder, held.record).saveResults(chunk);
+    const saved = await lifecycleOf(job, entry, held).saveResults(chunk);
     return {
       jobId: job.jobId,
       state,

@@ -1,36 +1,31 @@
 /*
- * One migration run: waves in order, a wave's steps in parallel, a step's chunks in parallel, and
- * every chunk driven through the ingest-job protocol of DESIGN §4 with the journal written ahead
- * of each side effect. The same code starts a run and resumes one: a chunk simply continues from
- * the phase its journal lines left it in.
+ * One migration run: waves in order, a wave's steps in parallel, a step's chunks in parallel
+ * (each driven by ChunkLifecycle through the ingest-job protocol of DESIGN §4), then the step's
+ * retry rounds (retryRounds) and its books (stepAccounting). The same code starts a run and
+ * resumes one: a chunk simply continues from the phase its journal lines left it in.
  */
 import { EventEmitter } from 'node:events';
-import { Transform, type Readable } from 'node:stream';
-import { join, relative } from 'node:path';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Messages, type Connection } from '@salesforce/core';
-import type { ColumnDelimiter, LineEnding, LoadedManifest, ResolvedStep } from '../manifest/types.js';
-import type { JournalEventBody, JobState } from '../journal/events.js';
+import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
+import type { JournalEventBody } from '../journal/events.js';
 import { Journal } from '../journal/journal.js';
-import { applyEvent, emptyRunState, type ChunkState, type RunState, type StepState } from '../journal/state.js';
+import { applyEvent, emptyRunState, type RunState, type StepState } from '../journal/state.js';
 import { createRunFolder, type RunFolder } from '../journal/runFolder.js';
 import { acquireRunLock, type RunLock } from '../journal/lock.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
-import { JobIndex } from '../journal/jobIndex.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
-import { UploadInterruptedError, BulkApiError, isRetryable } from '../bulk/errors.js';
-import type { IngestJobInfo } from '../bulk/types.js';
-import { readCsvHeader, type CsvHeader } from '../csv/header.js';
-import { planChunks } from '../csv/chunks.js';
-import { openChunkStream, uploadLineEnding } from '../csv/upload.js';
 import { forEachConcurrent } from './concurrency.js';
-import { ChunkDriver } from './chunkDriver.js';
-import { crashPoint, crashTestEnabled } from './crashPoints.js';
+import { ChunkLifecycle } from './chunkLifecycle.js';
+import { ChunkPlanner } from './chunkPlanner.js';
+import { planRetryRound } from './retryRounds.js';
+import type { ProblemSources } from './chunkProblems.js';
+import { accountStep, summarizeSteps } from './stepAccounting.js';
+import { crashPoint } from './crashPoints.js';
 import type { EngineEvents } from './events.js';
-import { ExitCode, type RunOutcome, type RunStatus, type StepSummary } from './outcome.js';
-import { CsvWriterSet, errorCodeOf, errorMessageOf, readResultRows } from './resultFiles.js';
+import { ExitCode, type RunOutcome, type RunStatus } from './outcome.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
@@ -57,18 +52,9 @@ export type RunOptions = RunTarget & {
   belongsTo?: string;
 };
 
-/** a job whose upload keeps getting interrupted is given up on after this many fresh jobs */
-const MAX_UPLOAD_ATTEMPTS = 8;
-
-/** what a dead letter adds to the uploaded columns (`sf migrate retry` drops them again) */
-export const DEAD_LETTER_COLUMNS = ['sf__ErrorCode', 'sf__ErrorMessage'];
-
 export class MigrationRun extends EventEmitter<EngineEvents> {
-  private readonly client: IngestJobClient;
-  private readonly chunkDriver: ChunkDriver;
-  private readonly headers = new Map<string, Promise<CsvHeader>>();
-  /** jobs this process created: no need to ask the org about them before uploading */
-  private readonly freshJobs = new Set<string>();
+  private readonly planner: ChunkPlanner;
+  private readonly lifecycle: ChunkLifecycle;
   private readonly stepStartedAt = new Map<string, number>();
   /** fires when --wait runs out, or when one step failed and the others should stop with it */
   private stopSignal: AbortSignal;
@@ -85,9 +71,26 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     public readonly resumed: boolean
   ) {
     super();
-    this.client = options.client ?? new IngestJobClient(options.connection);
     this.stopSignal = this.failFast.signal;
-    this.chunkDriver = new ChunkDriver(this.client, folder, (body) => this.record(body));
+    const record = (body: JournalEventBody): Promise<void> => this.record(body);
+    this.planner = new ChunkPlanner(state, record);
+    this.lifecycle = new ChunkLifecycle({
+      client: options.client ?? new IngestJobClient(options.connection),
+      folder,
+      record,
+      planner: this.planner,
+      run: {
+        runId: folder.runId,
+        runDir: folder.dir,
+        manifest: this.manifestPath,
+        username: options.username,
+        orgId: options.orgId,
+        instanceUrl: options.connection.instanceUrl,
+      },
+      ...(options.keepJobs ? { keepJobs: true } : {}),
+      onProgress: (progress): boolean => this.emit('job.progress', progress),
+      onWarning: (message): boolean => this.emit('warning', message),
+    });
   }
 
   public get runId(): string {
@@ -97,6 +100,10 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   /** the manifest the user runs this run with (see RunOptions.belongsTo) */
   public get manifestPath(): string {
     return this.options.belongsTo ?? this.manifest.path;
+  }
+
+  private get problemSources(): ProblemSources {
+    return { folder: this.folder, planner: this.planner };
   }
 
   private get stopped(): boolean {
@@ -240,7 +247,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     this.stepStartedAt.set(step.id, this.stepStartedAt.get(step.id) ?? Date.now());
     for (const file of step.files) {
       // eslint-disable-next-line no-await-in-loop
-      await this.ensurePlanned(step, file, 0);
+      await this.planner.ensurePlanned(step, file, 0, this.stopSignal);
     }
     const sourceChunks = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === 0);
     this.emit('step.started', {
@@ -256,396 +263,26 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
       // eslint-disable-next-line no-await-in-loop
-      await forEachConcurrent(round, parallelism, (chunk) => this.driveChunk(step, chunk), () => this.failFast.abort());
+      await forEachConcurrent(
+        round,
+        parallelism,
+        (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal),
+        () => this.failFast.abort()
+      );
       if (this.stopped) return;
       if (attempt >= step.retry.attempts) break;
       // eslint-disable-next-line no-await-in-loop
-      const planned = await this.planRetryRound(step, attempt + 1);
+      const planned = await planRetryRound(step, this.stepState(step.id), attempt + 1, this.problemSources);
       if (planned === 0) break;
     }
     await this.finishStep(step, wave);
   }
 
-  /** the header of a file, read once per run */
-  private header(file: string, delimiter: ColumnDelimiter): Promise<CsvHeader> {
-    let header = this.headers.get(file);
-    if (!header) {
-      header = readCsvHeader(file, delimiter);
-      this.headers.set(file, header);
-    }
-    return header;
-  }
-
-  /**
-   * Journals the chunks of one file. Chunking is deterministic, so after a crash in the middle of
-   * planning the same cut is made again: chunks already journaled must match it exactly, and only
-   * the missing ones are added.
-   */
-  private async ensurePlanned(step: ResolvedStep, file: string, attempt: number): Promise<void> {
-    const header = await this.header(file, step.columnDelimiter);
-    const known = new Map(
-      this.stepState(step.id)
-        .chunks.filter((chunk) => chunk.file === file && chunk.attempt === attempt)
-        .map((chunk) => [chunk.byteStart, chunk])
-    );
-    const mapping = this.mappingOf(step, { attempt });
-    const chunks = planChunks(file, {
-      delimiter: step.columnDelimiter,
-      header,
-      maxRecords: step.maxRecordsPerJob,
-      maxBytes: step.maxBytesPerJob,
-      mapping,
-      lineEnding: uploadLineEnding(header, mapping, step.lineEnding),
-    });
-    for await (const spec of chunks) {
-      if (this.stopped) return; // resume re-cuts the file the same way and adds the missing chunks
-      const existing = known.get(spec.byteStart);
-      if (existing) {
-        if (existing.byteEnd !== spec.byteEnd || existing.records !== spec.records) {
-          throw messages.createError('error.ChunkingChanged', [file, spec.byteStart]);
-        }
-        continue;
-      }
-      await this.record({
-        type: 'chunk.planned',
-        step: step.id,
-        chunk: this.stepState(step.id).chunks.length,
-        file,
-        byteStart: spec.byteStart,
-        byteEnd: spec.byteEnd,
-        records: spec.records,
-        attempt,
-      });
-    }
-  }
-
-  /** drives one chunk from whatever phase it is in to its end */
-  private async driveChunk(step: ResolvedStep, chunk: ChunkState): Promise<void> {
-    let uploadAttempts = 0;
-    for (;;) {
-      switch (chunk.phase) {
-        case 'planned':
-        case 'creating':
-          if (this.stopped) return;
-          if (++uploadAttempts > MAX_UPLOAD_ATTEMPTS) {
-            throw messages.createError('error.UploadKeepsFailing', [step.id, chunk.chunk, MAX_UPLOAD_ATTEMPTS]);
-          }
-          // eslint-disable-next-line no-await-in-loop
-          await this.createJob(step, chunk);
-          break;
-        case 'created':
-          // eslint-disable-next-line no-await-in-loop
-          await this.uploadOrRecover(step, chunk);
-          break;
-        case 'uploaded':
-        case 'closing':
-          // eslint-disable-next-line no-await-in-loop
-          await this.chunkDriver.close(chunk);
-          break;
-        case 'closed':
-          if (this.stopped) return;
-          // eslint-disable-next-line no-await-in-loop
-          if (!(await this.waitForJob(step, chunk))) return;
-          break;
-        case 'finished':
-          // eslint-disable-next-line no-await-in-loop
-          await this.saveResults(step, chunk);
-          break;
-        case 'saved':
-          if (this.options.keepJobs) return;
-          // eslint-disable-next-line no-await-in-loop
-          await this.deleteJob(chunk);
-          return;
-        case 'deleted':
-          return;
-      }
-    }
-  }
-
-  private async createJob(step: ResolvedStep, chunk: ChunkState): Promise<void> {
-    if (chunk.phase === 'planned') await this.record({ type: 'job.creating', step: step.id, chunk: chunk.chunk });
-    const header = await this.header(chunk.file, step.columnDelimiter);
-    const info = await this.client.create({
-      object: step.object,
-      operation: step.operation,
-      ...(step.externalIdField ? { externalIdFieldName: step.externalIdField } : {}),
-      columnDelimiter: step.columnDelimiter,
-      lineEnding: this.lineEndingOf(step, chunk, header),
-      ...(step.assignmentRuleId ? { assignmentRuleId: step.assignmentRuleId } : {}),
-    });
-    this.freshJobs.add(info.id);
-    await this.record({ type: 'job.created', step: step.id, chunk: chunk.chunk, jobId: info.id });
-    await JobIndex.record({
-      jobId: info.id,
-      runId: this.runId,
-      runDir: this.folder.dir,
-      manifest: this.manifestPath,
-      username: this.options.username,
-      orgId: this.options.orgId,
-      instanceUrl: this.options.connection.instanceUrl,
-      step: step.id,
-      chunk: chunk.chunk,
-      object: step.object,
-      operation: step.operation,
-      createdAt: new Date().toISOString(),
-    });
-  }
-
-  /** source chunks keep the file's own line endings unless mapping re-serialises them */
-  private lineEndingOf(step: ResolvedStep, chunk: ChunkState, header: CsvHeader): LineEnding {
-    return uploadLineEnding(header, this.mappingOf(step, chunk), step.lineEnding);
-  }
-
-  /** retry files already hold the uploaded (mapped) columns */
-  private mappingOf(step: ResolvedStep, chunk: { attempt: number }): ResolvedStep['mapping'] {
-    return chunk.attempt === 0 ? step.mapping : {};
-  }
-
-  private async uploadOrRecover(step: ResolvedStep, chunk: ChunkState): Promise<void> {
-    const jobId = chunk.jobId as string;
-    if (!this.freshJobs.has(jobId)) {
-      // Resumed between create and a journaled upload: whatever reached the job is unknown, so it
-      // must never be closed. Abort it and let the chunk start again with a fresh job.
-      const info = await this.infoOrMissing(jobId);
-      if (info && info.state !== 'Open' && info.state !== 'Aborted') {
-        throw messages.createError('error.JobClosedOutsideRun', [jobId, step.id, chunk.chunk, info.state]);
-      }
-      await this.abandonJob(chunk, info?.state === 'Open', 'resumed before its upload was journaled');
-      return;
-    }
-    if (this.stopped) {
-      // not uploaded yet: abort it now; resume starts the chunk afresh with a new job
-      return this.abandonJob(chunk, true, 'the run stopped before its upload');
-    }
-    const header = await this.header(chunk.file, step.columnDelimiter);
-    this.progress(step, chunk, 'Uploading');
-    try {
-      const { bytes } = await this.client.upload(jobId, () => {
-        const body = openChunkStream(chunk, {
-          header,
-          delimiter: step.columnDelimiter,
-          lineEnding: this.lineEndingOf(step, chunk, header),
-          mapping: this.mappingOf(step, chunk),
-        });
-        return crashTestEnabled ? tapForCrash(body) : body;
-      });
-      await this.record({ type: 'job.uploaded', step: step.id, chunk: chunk.chunk, jobId, bytes });
-    } catch (error) {
-      // a body that cannot be read (the source file) fails the same way every time: stop
-      if (!(error instanceof UploadInterruptedError) || !isRetryable(error)) throw error;
-      this.emit('warning', messages.getMessage('warning.uploadInterrupted', [step.id, chunk.chunk, jobId, error.message]));
-      await this.abandonJob(chunk, true, error.message);
-    }
-  }
-
-  private async infoOrMissing(jobId: string): Promise<IngestJobInfo | undefined> {
-    try {
-      return await this.client.info(jobId);
-    } catch (error) {
-      if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND') return undefined;
-      throw error;
-    }
-  }
-
-  private async abandonJob(chunk: ChunkState, abortInOrg: boolean, reason: string): Promise<void> {
-    const jobId = chunk.jobId as string;
-    if (abortInOrg) {
-      try {
-        await this.client.abort(jobId);
-      } catch (error) {
-        if (!(error instanceof BulkApiError && ['INVALIDJOBSTATE', 'NOT_FOUND'].includes(error.errorCode))) throw error;
-        // refused: fine if it is aborted or gone, but a job someone else closed holds records
-        // that may be processed, and the chunk must not be sent again in a new job
-        const info = await this.infoOrMissing(jobId);
-        if (info && info.state !== 'Aborted') {
-          throw messages.createError('error.JobClosedOutsideRun', [jobId, chunk.step, chunk.chunk, info.state]);
-        }
-      }
-    }
-    await this.record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId, reason });
-  }
-
-  /** polls to a terminal state; false when the --wait budget ran out first */
-  private async waitForJob(step: ResolvedStep, chunk: ChunkState): Promise<boolean> {
-    const info = await this.chunkDriver.waitToEnd(chunk, step.poll, {
-      signal: this.stopSignal,
-      onPoll: (polled) => this.progress(step, chunk, polled.state, polled),
-    });
-    if (!info) return false;
-    this.progress(step, chunk, info.state, info);
-    return true;
-  }
-
-  private async saveResults(step: ResolvedStep, chunk: ChunkState): Promise<void> {
-    this.progress(step, chunk, 'Saving');
-    await this.chunkDriver.saveResults(chunk);
-  }
-
-  private async deleteJob(chunk: ChunkState): Promise<void> {
-    const jobId = chunk.jobId as string;
-    try {
-      await this.client.delete(jobId);
-    } catch (error) {
-      // gone already: a crash came between the DELETE and its journal line
-      if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND') {
-        await this.record({ type: 'job.deleted', step: chunk.step, chunk: chunk.chunk, jobId });
-        return;
-      }
-      // the results are safe on disk; a job left behind costs nothing but a line in the org's list
-      this.emit('warning', messages.getMessage('warning.deleteFailed', [jobId, (error as Error).message]));
-      return;
-    }
-    await this.record({ type: 'job.deleted', step: chunk.step, chunk: chunk.chunk, jobId });
-  }
-
-  /**
-   * Builds retry round `attempt` from the saved results of round `attempt - 1`: rows that failed
-   * with a retryable code, and the unprocessed rows of jobs that failed for a reason other than
-   * their content. Their files are written before any of their chunks is journaled, so a round
-   * with journaled chunks always has complete files; a round without is simply written again.
-   */
-  private async planRetryRound(step: ResolvedStep, attempt: number): Promise<number> {
-    const state = this.stepState(step.id);
-    const alreadyPlanned = state.chunks.some((chunk) => chunk.attempt === attempt);
-    // every file of the round was renamed into place before its first chunk was journaled, so the
-    // folder lists them all, even those a crash kept from being planned
-    const files = alreadyPlanned ? await this.retryFilesOf(step, attempt) : await this.writeRetryFiles(step, attempt);
-    for (const file of files) {
-      // eslint-disable-next-line no-await-in-loop
-      await this.ensurePlanned(step, file, attempt);
-    }
-    return state.chunks.filter((chunk) => chunk.attempt === attempt).length;
-  }
-
-  private retryFile(step: ResolvedStep, attempt: number, n: number): string {
-    return join(this.folder.retryDir(step.id), `attempt-${attempt}-${n}.csv`);
-  }
-
-  private async retryFilesOf(step: ResolvedStep, attempt: number): Promise<string[]> {
-    const pattern = new RegExp(`^attempt-${attempt}-(\\d+)\\.csv$`);
-    return (await readdir(this.folder.retryDir(step.id)))
-      .map((name) => Number(pattern.exec(name)?.[1]))
-      .filter((n) => Number.isInteger(n))
-      .sort((a, b) => a - b)
-      .map((n) => this.retryFile(step, attempt, n));
-  }
-
-  private async writeRetryFiles(step: ResolvedStep, attempt: number): Promise<string[]> {
-    const previous = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt - 1);
-    const retryable = new Set(step.retry.codes);
-    const writers = new CsvWriterSet((n) => this.retryFile(step, attempt, n), [], step.columnDelimiter);
-    try {
-      for (const chunk of previous) {
-        // eslint-disable-next-line no-await-in-loop
-        for await (const { row, header, kind } of this.problemRows(step, chunk)) {
-          const code = kind === 'failed' ? errorCodeOf(row[1]) : 'UNPROCESSED';
-          if (!isRetried(chunk, kind, code, retryable)) continue;
-          await writers.write(header, kind === 'failed' ? row.slice(2) : row);
-        }
-      }
-      return await writers.commit();
-    } catch (error) {
-      await writers.discard();
-      throw error;
-    }
-  }
-
-  /** the failed and unprocessed rows of a chunk, with the uploaded header of each */
-  private async *problemRows(
-    step: ResolvedStep,
-    chunk: ChunkState
-  ): AsyncGenerator<{ row: string[]; header: string[]; kind: 'failed' | 'unprocessed' }> {
-    if (!chunk.results) return;
-    for (const kind of ['failed', 'unprocessed'] as const) {
-      let header: string[] | undefined;
-      const file = `${this.folder.dir}/${kind === 'failed' ? chunk.results.files.failed : chunk.results.files.unprocessed}`;
-      // eslint-disable-next-line no-await-in-loop -- rows of one file, then the next
-      for await (const row of readResultRows(file, step.columnDelimiter)) {
-        if (!header) {
-          header = kind === 'failed' ? row.slice(2) : row;
-          continue;
-        }
-        yield { row, header, kind };
-      }
-    }
-  }
-
-  /**
-   * Accounts for every source record of the step (succeeded, failed for good, or unprocessed),
-   * writes the dead letters, and applies the step's failure threshold: the wave gate.
-   */
   private async finishStep(step: ResolvedStep, wave: number): Promise<void> {
-    const state = this.stepState(step.id);
-    const lastRound = lastRoundOf(state.chunks);
-    const retryable = new Set(step.retry.codes);
-    const failuresByCode: Record<string, number> = {};
-    let failed = 0;
-    let unprocessed = 0;
-    let succeeded = 0;
-    const writers = new CsvWriterSet(
-      // "X (2).csv": a space and parentheses cannot occur in a step id, so no other step's name
-      (n) => (n === 1 ? this.folder.deadLetterPath(step.id) : this.folder.deadLetterPath(step.id).replace(/\.csv$/, ` (${n}).csv`)),
-      DEAD_LETTER_COLUMNS,
-      step.columnDelimiter
-    );
-    let deadLetters: string[];
-    try {
-      for (const chunk of state.chunks) {
-        succeeded += chunk.results?.counts.success ?? 0;
-        const retriedLater = chunk.attempt < lastRound;
-        // eslint-disable-next-line no-await-in-loop
-        for await (const { row, header, kind } of this.problemRows(step, chunk)) {
-          const code = kind === 'failed' ? errorCodeOf(row[1]) : 'UNPROCESSED';
-          if (retriedLater && isRetried(chunk, kind, code, retryable)) continue;
-          if (kind === 'failed') {
-            failed++;
-            failuresByCode[code] = (failuresByCode[code] ?? 0) + 1;
-            await writers.write(header, [...row.slice(2), code, errorMessageOf(row[1])]);
-          } else {
-            unprocessed++;
-            await writers.write(header, [...row, code, chunk.finished?.errorMessage ?? messages.getMessage('reason.unprocessed')]);
-          }
-        }
-      }
-      deadLetters = (await writers.commit()).map((file) => relative(this.folder.dir, file));
-    } catch (error) {
-      await writers.discard();
-      throw error;
-    }
-
-    const records = state.chunks.filter((chunk) => chunk.attempt === 0).reduce((sum, chunk) => sum + chunk.records, 0);
-    const gate = evaluateGate(step, { records, succeeded, failed, unprocessed });
     const startedAt = this.stepStartedAt.get(step.id) ?? Date.now();
-    await this.record({
-      type: 'step.finished',
-      step: step.id,
-      records,
-      succeeded,
-      failed,
-      unprocessed,
-      jobs: state.chunks.length,
-      gate: gate.passed ? 'passed' : 'failed',
-      ...(gate.reason ? { reason: gate.reason } : {}),
-      failuresByCode,
-      retryRounds: lastRound,
-      durationMs: Date.now() - startedAt,
-      deadLetters,
-    });
+    await this.record(await accountStep(step, this.stepState(step.id), this.problemSources, Date.now() - startedAt));
     const summary = summarizeSteps(this.manifest, this.state).find((candidate) => candidate.step === step.id);
     if (summary) this.emit('step.finished', { ...summary, wave });
-  }
-
-  private progress(step: ResolvedStep, chunk: ChunkState, state: JobState | 'Uploading' | 'Saving', info?: IngestJobInfo): void {
-    this.emit('job.progress', {
-      step: step.id,
-      chunk: chunk.chunk,
-      attempt: chunk.attempt,
-      jobId: chunk.jobId ?? '',
-      state,
-      records: chunk.records,
-      processed: info?.numberRecordsProcessed ?? 0,
-      failed: info?.numberRecordsFailed ?? 0,
-    });
   }
 
   /** write-ahead: the line is on disk before the caller goes on to the side effect it announces */
@@ -654,86 +291,6 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     applyEvent(this.state, event);
     crashPoint(body.type);
   }
-}
-
-/** passes the upload through and crashes (in the crash test only) once its first bytes went out */
-function tapForCrash(body: Readable): Readable {
-  let first = true;
-  const tap = new Transform({
-    transform(data: Buffer, _encoding, callback): void {
-      callback(null, data);
-      if (first) setImmediate(() => crashPoint('upload.middle'));
-      first = false;
-    },
-  });
-  body.on('error', (error) => tap.destroy(error));
-  return body.pipe(tap);
-}
-
-/**
- * Whether a failed or unprocessed row of `chunk` goes into the next retry round. Rows of a job
- * that failed on its content (InvalidBatch: a bad header, a bad delete file) would fail again.
- */
-function isRetried(chunk: ChunkState, kind: 'failed' | 'unprocessed', code: string, retryable: Set<string>): boolean {
-  if (kind === 'failed') return retryable.has(code);
-  return !(chunk.finished?.errorMessage ?? '').startsWith('InvalidBatch');
-}
-
-/** the highest retry round among chunks (no spread: a step can have very many chunks) */
-function lastRoundOf(chunks: ChunkState[]): number {
-  return chunks.reduce((round, chunk) => Math.max(round, chunk.attempt), 0);
-}
-
-export function evaluateGate(
-  step: ResolvedStep,
-  counts: { records: number; succeeded: number; failed: number; unprocessed: number }
-): { passed: boolean; reason?: string } {
-  const accounted = counts.succeeded + counts.failed + counts.unprocessed;
-  if (accounted !== counts.records) {
-    return { passed: false, reason: messages.getMessage('reason.unaccounted', [counts.records, accounted]) };
-  }
-  const bad = counts.failed + counts.unprocessed;
-  const { percent, records } = step.failureThreshold;
-  if (records !== undefined && bad > records) {
-    return { passed: false, reason: messages.getMessage('reason.thresholdRecords', [bad, records]) };
-  }
-  if (percent !== undefined && counts.records > 0 && (bad / counts.records) * 100 > percent) {
-    const share = ((bad / counts.records) * 100).toFixed(2);
-    return { passed: false, reason: messages.getMessage('reason.thresholdPercent', [bad, share, percent]) };
-  }
-  return { passed: true };
-}
-
-/** the per-step summary of a run, from its journal state alone */
-export function summarizeSteps(manifest: LoadedManifest, state: RunState): StepSummary[] {
-  const summaries: StepSummary[] = [];
-  for (const [wave, ids] of manifest.waves.entries()) {
-    for (const id of ids) {
-      const step = manifest.steps.find((candidate) => candidate.id === id);
-      const known = state.steps.get(id);
-      if (!step || !known) continue;
-      const done = known.finished;
-      const sourceRecords = known.chunks.filter((chunk) => chunk.attempt === 0).reduce((sum, chunk) => sum + chunk.records, 0);
-      summaries.push({
-        step: id,
-        object: step.object,
-        operation: step.operation,
-        wave,
-        records: done?.records ?? sourceRecords,
-        succeeded: done?.succeeded ?? known.chunks.reduce((sum, chunk) => sum + (chunk.results?.counts.success ?? 0), 0),
-        failed: done?.failed ?? 0,
-        unprocessed: done?.unprocessed ?? 0,
-        failuresByCode: done?.failuresByCode ?? {},
-        jobs: known.chunks.length,
-        retryRounds: done?.retryRounds ?? lastRoundOf(known.chunks),
-        durationMs: done?.durationMs ?? 0,
-        gate: done?.gate ?? 'failed',
-        ...(done?.reason ? { gateReason: done.reason } : !done ? { gateReason: messages.getMessage('reason.notFinished') } : {}),
-        ...(done?.deadLetters?.length ? { deadLetter: done.deadLetters.join(', ') } : {}),
-      });
-    }
-  }
-  return summaries;
 }
 
 export function exitCodeOf(outcome: RunOutcome): number {

@@ -5,6 +5,10 @@
  * stopped by SIGINT/SIGTERM. Every code is documented in the README and the commands' help.
  */
 import type { Operation } from '../manifest/types.js';
+import type { JobState } from '../journal/events.js';
+
+/** a job that ended Failed or Aborted with an error of its own (e.g. `InvalidBatch : …`), not a row's */
+export type JobError = { jobId: string; state: JobState; errorMessage: string };
 
 export type StepSummary = {
   step: string;
@@ -20,6 +24,8 @@ export type StepSummary = {
   unprocessed: number;
   /** failed records by Salesforce status code, e.g. { "REQUIRED_FIELD_MISSING": 3 } */
   failuresByCode: Record<string, number>;
+  /** jobs that failed as a whole; their rows are in the dead letters with the job's error */
+  jobErrors?: JobError[];
   jobs: number;
   /** retry rounds run for rows that failed with a retryable code */
   retryRounds: number;

@@ -1,7 +1,7 @@
 /*
- * Reading a step's saved result files after its jobs finished: which failed rows are retried,
- * which are dead letters, and the counts by error code. Everything streams row by row — a step's
- * results can be far larger than memory.
+ * The CSV files of a run folder: saved result files read back row by row, their sf__Error split
+ * into code and message, and retry files and dead letters written atomically. Everything streams
+ * row by row — a step's results can be far larger than memory.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';

@@ -13,7 +13,8 @@ import { Messages } from '@salesforce/core';
 import type { Manifest, ResolvedStep, Step } from '../manifest/types.js';
 import { loadManifestOrThrow } from '../manifest/load.js';
 import { ensurePrivateDir, listRuns } from '../journal/runFolder.js';
-import { DEAD_LETTER_COLUMNS, MigrationRun, type RunOptions } from './migrationRun.js';
+import { MigrationRun, type RunOptions } from './migrationRun.js';
+import { DEAD_LETTER_COLUMNS } from './stepAccounting.js';
 import { openRun } from './resumeRun.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Messages } from '@salesforce/core';
 import type { JobState } from '../journal/events.js';
-import type { ChunkPhase, ChunkState, RunState } from '../journal/state.js';
+import { hasLiveJob, type ChunkPhase, type ChunkState, type RunState } from '../journal/state.js';
 import { listRuns, type RunFolder } from '../journal/runFolder.js';
 import { isProcessAlive } from '../journal/lock.js';
 import { readJournalEnds } from '../journal/journal.js';
@@ -17,7 +17,7 @@ import { BulkApiError } from '../bulk/errors.js';
 import type { LoadedManifest, Operation } from '../manifest/types.js';
 import type { StepSummary } from './outcome.js';
 import { openRun } from './resumeRun.js';
-import { summarizeSteps } from './migrationRun.js';
+import { summarizeSteps } from './stepAccounting.js';
 import { forEachConcurrent } from './concurrency.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -109,7 +109,6 @@ export type RunStatusOptions = {
   refresh?: (run: { username: string; orgId: string }) => Promise<OrgAccess>;
 };
 
-const LIVE_PHASES: readonly ChunkPhase[] = ['created', 'uploaded', 'closing', 'closed'];
 const REFRESH_CONCURRENCY = 8;
 
 /**
@@ -230,10 +229,10 @@ export async function runStatus(options: RunStatusOptions): Promise<StatusResult
     if (normalizeSalesforceId(access.orgId) !== normalizeSalesforceId(started.orgId)) {
       throw messages.createError('error.RunOfAnotherOrg', [folder.runId, started.username], [started.username]);
     }
-    const unfinished = jobs.filter((job) => job.jobId !== undefined && LIVE_PHASES.includes(job.phase));
+    const unfinished = chunks.flatMap((chunk, i) => (hasLiveJob(chunk) ? [{ jobId: chunk.jobId, job: jobs[i] }] : []));
     const live = new Map<JobStatus, LiveJobInfo>();
-    await forEachConcurrent(unfinished, REFRESH_CONCURRENCY, async (job) => {
-      live.set(job, await liveInfo(access.client, job.jobId as string));
+    await forEachConcurrent(unfinished, REFRESH_CONCURRENCY, async ({ jobId, job }) => {
+      live.set(job, await liveInfo(access.client, jobId));
     });
     for (const [job, info] of live) Object.assign(job, { live: info });
   }

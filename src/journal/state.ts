@@ -23,7 +23,21 @@ export type EventOf<T extends JournalEventType> = Extract<JournalEvent, { type: 
 export type ChunkPhase =
   'planned' | 'creating' | 'created' | 'uploaded' | 'closing' | 'closed' | 'finished' | 'saved' | 'deleted';
 
-export type ChunkState = {
+/** phases before the chunk has a job */
+export type JoblessPhase = 'planned' | 'creating';
+/** phases of a job that was created and has not ended yet */
+export type LiveJobPhase = 'created' | 'uploaded' | 'closing' | 'closed';
+
+/** what `job.finished` said of the chunk's job */
+export type FinishedJob = { state: JobState; processed: number; failed: number; errorMessage?: string };
+
+/** the result files `results.saved` journaled, relative to the run folder, and their record counts */
+export type SavedResults = {
+  files: { success: string; failed: string; unprocessed: string };
+  counts: { success: number; failed: number; unprocessed: number };
+};
+
+type ChunkBase = {
   step: string;
   chunk: number;
   file: string;
@@ -32,17 +46,35 @@ export type ChunkState = {
   records: number;
   attempt: number;
   retryOf?: ChunkRef;
-  phase: ChunkPhase;
-  /** the chunk's current job: set by job.created, cleared by job.aborted */
-  jobId?: string;
   /** jobs created for this chunk then aborted before they were closed (and orphans found on resume) */
   abandonedJobIds: string[];
-  finished?: { state: JobState; processed: number; failed: number; errorMessage?: string };
-  results?: {
-    files: { success: string; failed: string; unprocessed: string };
-    counts: { success: number; failed: number; unprocessed: number };
-  };
 };
+
+/**
+ * A chunk, by phase: `jobId` (the chunk's current job, set by job.created, cleared by job.aborted)
+ * exists exactly when a job does, `finished` once job.finished was journaled, `results` once the
+ * result files were saved. The fields a phase does not have are typed `never`, so reading them on
+ * the union still type-checks (as undefined) while a narrowed phase guarantees them. One member
+ * per phase (the conditional types distribute), so a `switch` on `phase` narrows to exactly one.
+ */
+type PerPhase<P extends ChunkPhase, Fields> = P extends ChunkPhase ? ChunkBase & { phase: P } & Fields : never;
+export type ChunkWithoutJob = PerPhase<JoblessPhase, { jobId?: never; finished?: never; results?: never }>;
+export type ChunkWithLiveJob = PerPhase<LiveJobPhase, { jobId: string; finished?: never; results?: never }>;
+export type FinishedChunk = PerPhase<'finished', { jobId: string; finished: FinishedJob; results?: never }>;
+export type SavedChunk = PerPhase<'saved', { jobId: string; finished: FinishedJob; results: SavedResults }>;
+/** deleted from `saved`, or straight from `finished` (a job deleted before its results were saved) */
+export type DeletedChunk = PerPhase<'deleted', { jobId: string; finished: FinishedJob; results?: SavedResults }>;
+
+export type ChunkState = ChunkWithoutJob | ChunkWithLiveJob | FinishedChunk | SavedChunk | DeletedChunk;
+
+/** a chunk in one of the phases `P` */
+export type ChunkIn<P extends ChunkPhase> = Extract<ChunkState, { phase: P }>;
+
+/**
+ * The reducer's view of a chunk: every field writable. Each member of ChunkState is assignable to
+ * it, and the transitions below keep the fields consistent with the phase they set.
+ */
+type MutableChunk = ChunkBase & { phase: ChunkPhase; jobId?: string; finished?: FinishedJob; results?: SavedResults };
 
 export type StepState = {
   id: string;
@@ -118,32 +150,38 @@ export function findChunk(state: RunState, ref: ChunkRef): ChunkState | undefine
 
 type ChunkEvent = Extract<JournalEvent, ChunkRef>;
 
-function chunkOf(state: RunState, event: ChunkEvent): ChunkState {
+function chunkOf(state: RunState, event: ChunkEvent): MutableChunk {
   const step = stepOf(state, event, event.step);
   const index = chunkIndex(step.chunks, event.chunk);
   if (index < 0) impossible(event, 'unknownChunk', [event.step, event.chunk]);
   return step.chunks[index];
 }
 
-function expectPhase(event: ChunkEvent, chunk: ChunkState, allowed: readonly ChunkPhase[]): void {
+function expectPhase(event: ChunkEvent, chunk: MutableChunk, allowed: readonly ChunkPhase[]): void {
   if (!allowed.includes(chunk.phase)) {
     impossible(event, 'wrongPhase', [chunk.chunk, chunk.step, chunk.phase, allowed.join(', ')]);
   }
 }
 
-function expectCurrentJob(event: ChunkEvent & { jobId: string }, chunk: ChunkState): void {
+function expectCurrentJob(event: ChunkEvent & { jobId: string }, chunk: MutableChunk): void {
   if (chunk.jobId !== event.jobId) {
     impossible(event, 'jobMismatch', [chunk.chunk, chunk.step, chunk.jobId ?? '(none)', event.jobId]);
   }
 }
 
-const LIVE_JOB_PHASES: readonly ChunkPhase[] = ['created', 'uploaded', 'closing', 'closed'];
+/** phases of a job that was created and has not ended */
+const LIVE_JOB_PHASES: readonly ChunkPhase[] = ['created', 'uploaded', 'closing', 'closed'] satisfies LiveJobPhase[];
+
+/** whether the chunk's current job exists and has not ended */
+export function hasLiveJob(chunk: ChunkState): chunk is ChunkWithLiveJob {
+  return LIVE_JOB_PHASES.includes(chunk.phase);
+}
 
 function planChunk(state: RunState, event: EventOf<'chunk.planned'>): void {
   const step = stepOf(state, event, event.step);
   const index = chunkIndex(step.chunks, event.chunk);
   if (index >= 0) impossible(event, 'chunkExists', [event.chunk, event.step]);
-  const chunk: ChunkState = {
+  const chunk: ChunkWithoutJob = {
     step: event.step,
     chunk: event.chunk,
     file: event.file,

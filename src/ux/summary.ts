@@ -38,10 +38,13 @@ export function summaryTable(outcome: RunOutcome): {
     records: count(step.records),
     succeeded: count(step.succeeded),
     failed: count(step.failed + step.unprocessed),
-    errors: Object.entries(step.failuresByCode)
-      .sort((a, b) => b[1] - a[1])
-      .map(([code, n]) => `${code} ${count(n)}`)
-      .join(', '),
+    errors: [
+      ...Object.entries(step.failuresByCode)
+        .sort((a, b) => b[1] - a[1])
+        .map(([code, n]) => `${code} ${count(n)}`),
+      // a job that failed as a whole says why once, not once per row
+      ...(step.jobErrors ?? []).map((job) => `job ${job.jobId} ${job.state}: ${job.errorMessage}`),
+    ].join(', '),
     jobs: step.jobs,
     time: formatDuration(step.durationMs),
     gate: step.gate,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { evaluateGate } from '../../src/engine/migrationRun.js';
+import { evaluateGate, fitToHeader } from '../../src/engine/stepAccounting.js';
 import { errorCodeOf, errorMessageOf } from '../../src/engine/resultFiles.js';
 import { forEachConcurrent } from '../../src/engine/concurrency.js';
 import type { ResolvedStep } from '../../src/manifest/types.js';
@@ -97,5 +97,13 @@ describe('forEachConcurrent', () => {
       (error) => events.push(`failed: ${(error as Error).message}`)
     ).catch(() => undefined);
     expect(events).to.deep.equal(['failed: first', '2 settled']);
+  });
+});
+
+describe('fitToHeader', () => {
+  it('folds the cells beyond the header into the last column and pads short rows', () => {
+    expect(fitToHeader(['a', 'b', 'c', 'd'], 2, ';')).to.deep.equal(['a', 'b;c;d']);
+    expect(fitToHeader(['a'], 3, ',')).to.deep.equal(['a', '', '']);
+    expect(fitToHeader(['a', 'b'], 2, ',')).to.deep.equal(['a', 'b']);
   });
 });

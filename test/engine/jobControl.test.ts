@@ -121,6 +121,17 @@ describe('jobControl', () => {
       expect(types.slice(-4)).to.deep.equal(['job.closing', 'job.closed', 'job.finished', 'results.saved']);
     });
 
+    it('journals a job found aborted before its announced close as abandoned, and says the chunk moved on', async () => {
+      const run = await buildRun(scaffold, 'closing');
+      await run.journal.close();
+      // aborted in Setup while still Open: nothing was processed, so the chunk must go again
+      await scaffold.client.abort(run.jobId!);
+      const replaced = await failure(resumeJob(run.jobId!, { orgs }));
+      expect(replaced.name).to.equal('JobReplacedError');
+      const chunk = await chunkOf(run.folder);
+      expect(chunk).to.deep.include({ phase: 'planned', abandonedJobIds: [run.jobId] });
+    });
+
     it('refuses a job its run never closed, a job already saved, and a run another process holds', async () => {
       const uploaded = await buildRun(scaffold, 'uploaded');
       await uploaded.journal.close();

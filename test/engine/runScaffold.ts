@@ -31,6 +31,8 @@ export type RunSite = {
 export type Scaffold = RunSite & {
   home: string;
   org: LocalOrg;
+  /** a Connection to the local org, as --target-org gives the engine one */
+  connection: Connection;
   cleanup(): Promise<void>;
 };
 
@@ -85,6 +87,7 @@ export async function createScaffold(orgOptions: LocalOrgOptions = {}): Promise<
     dir,
     home,
     org,
+    connection,
     client: new IngestJobClient(connection, { retry: { attempts: 1 } }),
     manifestPath,
     root: join(dir, '.sf-migrate', 'runs'),

@@ -1,0 +1,385 @@
+/*
+ * The whole life of one chunk's ingest job, each phase journaled ahead of its side effect as
+ * DESIGN §4 says: create, upload (or, after a crash, recover), close, poll to the end, save the
+ * three result files, delete — and abandon a job that must never be closed. The engine drives
+ * every chunk of a run through `drive`; `sf migrate job resume` drives one closed job through
+ * `close`, `waitToEnd` and `saveResults`. Both must write the same events and files, or a later
+ * resume would not recognise what the other did.
+ */
+import { relative } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { Messages } from '@salesforce/core';
+import type { JobState, JournalEventBody } from '../journal/events.js';
+import type {
+  ChunkIn,
+  ChunkState,
+  ChunkWithLiveJob,
+  ChunkWithoutJob,
+  FinishedChunk,
+  FinishedJob,
+  SavedChunk,
+} from '../journal/state.js';
+import type { RunFolder } from '../journal/runFolder.js';
+import { JobIndex, type JobIndexEntry } from '../journal/jobIndex.js';
+import type { IngestJobClient } from '../bulk/ingestJobClient.js';
+import type { IngestJobInfo } from '../bulk/types.js';
+import { BulkApiError, UploadInterruptedError, isRetryable } from '../bulk/errors.js';
+import type { ResolvedStep } from '../manifest/types.js';
+import { crashPoint, crashTestEnabled } from './crashPoints.js';
+import type { ChunkPlanner } from './chunkPlanner.js';
+import type { EngineEvents } from './events.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
+
+/** appends an event to the run's journal (durably) and applies it to the run state */
+export type RecordEvent = (body: JournalEventBody) => Promise<void>;
+
+export type PollSettings = { initialMs: number; maxMs: number };
+
+export type SavedChunkResults = {
+  /** absolute paths */
+  files: { success: string; failed: string; unprocessed: string };
+  counts: { success: number; failed: number; unprocessed: number };
+};
+
+export type JobProgress = EngineEvents['job.progress'][0];
+
+export type ChunkLifecycleContext = {
+  client: IngestJobClient;
+  folder: RunFolder;
+  record: RecordEvent;
+  planner: ChunkPlanner;
+  /** what every job-index entry of the run repeats */
+  run: Pick<JobIndexEntry, 'runId' | 'runDir' | 'manifest' | 'username' | 'orgId' | 'instanceUrl'>;
+  /** keep jobs in the org after their results are saved */
+  keepJobs?: boolean;
+  onProgress?: (progress: JobProgress) => void;
+  onWarning?: (message: string) => void;
+};
+
+/** a job whose upload keeps getting interrupted is given up on after this many fresh jobs */
+const MAX_UPLOAD_ATTEMPTS = 8;
+
+/** states a job can only reach through UploadComplete */
+const CLOSED_STATES = new Set(['UploadComplete', 'InProgress', 'JobComplete', 'Failed']);
+
+/**
+ * Streams a job's three result files to `files`, one after the other: three parallel downloads
+ * per job would multiply the open connections of a wide wave for no gain in a step that has other
+ * jobs to overlap with. Shared by the engine and `sf migrate job results`.
+ */
+export async function downloadResults(
+  client: IngestJobClient,
+  jobId: string,
+  files: SavedChunkResults['files']
+): Promise<SavedChunkResults['counts']> {
+  const success = await client.saveResults(jobId, 'successful', files.success);
+  crashPoint('results.middle');
+  const failed = await client.saveResults(jobId, 'failed', files.failed);
+  const unprocessed = await client.saveResults(jobId, 'unprocessed', files.unprocessed);
+  return { success: success.records, failed: failed.records, unprocessed: unprocessed.records };
+}
+
+export class ChunkLifecycle {
+  /** jobs this process created: no need to ask the org about them before uploading */
+  private readonly freshJobs = new Set<string>();
+
+  public constructor(private readonly context: ChunkLifecycleContext) {}
+
+  /**
+   * Drives one chunk from whatever phase it is in to its end. `signal` (the --wait budget, or
+   * another step's failure) stops it at the next safe point: before a job is created, before an
+   * upload (the job is aborted), or during the wait for a closed job (it keeps running in the org).
+   */
+  public async drive(step: ResolvedStep, chunk: ChunkState, signal: AbortSignal): Promise<void> {
+    let uploadAttempts = 0;
+    /* eslint-disable no-await-in-loop -- one phase after the other */
+    for (;;) {
+      switch (chunk.phase) {
+        case 'planned':
+        case 'creating':
+          if (signal.aborted) return;
+          if (++uploadAttempts > MAX_UPLOAD_ATTEMPTS) {
+            throw messages.createError('error.UploadKeepsFailing', [step.id, chunk.chunk, MAX_UPLOAD_ATTEMPTS]);
+          }
+          await this.createJob(step, chunk);
+          break;
+        case 'created':
+          await this.uploadOrRecover(step, chunk, signal);
+          break;
+        case 'uploaded':
+        case 'closing':
+          await this.close(chunk);
+          break;
+        case 'closed':
+          if (signal.aborted) return;
+          if (!(await this.waitToEnd(chunk, step.poll, { signal }))) return;
+          break;
+        case 'finished':
+          await this.saveResults(chunk);
+          break;
+        case 'saved':
+          if (this.context.keepJobs) return;
+          await this.deleteJob(chunk);
+          return;
+        case 'deleted':
+          return;
+      }
+    }
+    /* eslint-enable no-await-in-loop */
+  }
+
+  /**
+   * From `uploaded` or `closing` to `closed`. A refused close (INVALIDJOBSTATE) is looked into: a
+   * job past Open was closed (by a close of ours whose answer or journal line was lost) and is
+   * simply waited for; a job aborted before any record was processed puts the chunk back to
+   * `planned`, to go again in a fresh job (its records never loaded); a job aborted after
+   * processing some is waited for like any other, and its unprocessed rows are retried.
+   */
+  public async close(chunk: ChunkIn<'uploaded' | 'closing'>): Promise<void> {
+    const { jobId } = chunk;
+    if (chunk.phase === 'uploaded') {
+      await this.context.record({ type: 'job.closing', step: chunk.step, chunk: chunk.chunk, jobId });
+    }
+    try {
+      await this.context.client.close(jobId);
+    } catch (error) {
+      if (!(error instanceof BulkApiError && error.errorCode === 'INVALIDJOBSTATE')) throw error;
+      const info = await this.context.client.info(jobId);
+      if (info.state === 'Aborted' && (info.numberRecordsProcessed ?? 0) === 0) {
+        await this.context.record({
+          type: 'job.aborted',
+          step: chunk.step,
+          chunk: chunk.chunk,
+          jobId,
+          reason: 'aborted before it was closed',
+        });
+        return;
+      }
+      if (!CLOSED_STATES.has(info.state) && info.state !== 'Aborted') throw error;
+    }
+    await this.context.record({ type: 'job.closed', step: chunk.step, chunk: chunk.chunk, jobId });
+  }
+
+  /**
+   * Polls a closed job to a terminal state and journals `job.finished`. Resolves undefined when
+   * `signal` stopped the wait first (nothing journaled: the job keeps running in the org).
+   */
+  public async waitToEnd(
+    chunk: ChunkIn<'closed'>,
+    poll: PollSettings,
+    options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {}
+  ): Promise<IngestJobInfo | undefined> {
+    const { jobId } = chunk;
+    let info: IngestJobInfo;
+    try {
+      info = await this.context.client.poll(jobId, {
+        initialMs: poll.initialMs,
+        maxMs: poll.maxMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onPoll: (polled) => {
+          this.progress(chunk, polled.state, polled);
+          options.onPoll?.(polled);
+          crashPoint('poll');
+        },
+      });
+    } catch (error) {
+      if (options.signal?.aborted) return undefined;
+      throw error;
+    }
+    await this.context.record({
+      type: 'job.finished',
+      step: chunk.step,
+      chunk: chunk.chunk,
+      jobId,
+      state: info.state,
+      processed: info.numberRecordsProcessed ?? 0,
+      failed: info.numberRecordsFailed ?? 0,
+      ...(info.errorMessage ? { errorMessage: info.errorMessage } : {}),
+    });
+    this.progress(chunk, info.state, info);
+    return info;
+  }
+
+  /**
+   * Finishes a job whose close the run announced or saw: close it (when only announced), wait for
+   * its end, save its results. 'waiting' when `signal` stopped the wait (the job keeps running);
+   * 'abandoned' when the close found it aborted before it processed anything (the chunk is back to
+   * `planned`, to go again in a fresh job).
+   */
+  public async finishClosedJob(
+    chunk: ChunkIn<'closing' | 'closed' | 'finished'>,
+    poll: PollSettings,
+    options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {}
+  ): Promise<{ finished: FinishedJob; results: SavedChunkResults } | 'waiting' | 'abandoned'> {
+    /* eslint-disable no-await-in-loop -- one phase after the other */
+    for (;;) {
+      switch (chunk.phase) {
+        case 'closing':
+          await this.close(chunk);
+          break;
+        case 'closed':
+          if (!(await this.waitToEnd(chunk, poll, options))) return 'waiting';
+          break;
+        case 'finished':
+          return { finished: chunk.finished, results: await this.saveResults(chunk) };
+        default:
+          return 'abandoned';
+      }
+    }
+    /* eslint-enable no-await-in-loop */
+  }
+
+  /** downloads the three result files into the run folder and journals `results.saved` */
+  public async saveResults(chunk: FinishedChunk | SavedChunk): Promise<SavedChunkResults> {
+    const { jobId } = chunk;
+    const { folder } = this.context;
+    this.progress(chunk, 'Saving');
+    const files = {
+      success: folder.resultFile(chunk.step, jobId, 'success'),
+      failed: folder.resultFile(chunk.step, jobId, 'failed'),
+      unprocessed: folder.resultFile(chunk.step, jobId, 'unprocessed'),
+    };
+    const counts = await downloadResults(this.context.client, jobId, files);
+    await this.context.record({
+      type: 'results.saved',
+      step: chunk.step,
+      chunk: chunk.chunk,
+      jobId,
+      files: {
+        success: relative(folder.dir, files.success),
+        failed: relative(folder.dir, files.failed),
+        unprocessed: relative(folder.dir, files.unprocessed),
+      },
+      counts,
+    });
+    return { files, counts };
+  }
+
+  private async createJob(step: ResolvedStep, chunk: ChunkWithoutJob): Promise<void> {
+    const { client, record, planner, run } = this.context;
+    if (chunk.phase === 'planned') await record({ type: 'job.creating', step: step.id, chunk: chunk.chunk });
+    const info = await client.create({
+      object: step.object,
+      operation: step.operation,
+      ...(step.externalIdField ? { externalIdFieldName: step.externalIdField } : {}),
+      columnDelimiter: step.columnDelimiter,
+      lineEnding: await planner.lineEndingOf(step, chunk),
+      ...(step.assignmentRuleId ? { assignmentRuleId: step.assignmentRuleId } : {}),
+    });
+    this.freshJobs.add(info.id);
+    await record({ type: 'job.created', step: step.id, chunk: chunk.chunk, jobId: info.id });
+    await JobIndex.record({
+      ...run,
+      jobId: info.id,
+      step: step.id,
+      chunk: chunk.chunk,
+      object: step.object,
+      operation: step.operation,
+      createdAt: new Date().toISOString(),
+    });
+  }
+
+  private async uploadOrRecover(step: ResolvedStep, chunk: ChunkIn<'created'>, signal: AbortSignal): Promise<void> {
+    const { jobId } = chunk;
+    if (!this.freshJobs.has(jobId)) {
+      // Resumed between create and a journaled upload: whatever reached the job is unknown, so it
+      // must never be closed. Abort it and let the chunk start again with a fresh job.
+      const info = await this.infoOrMissing(jobId);
+      if (info && info.state !== 'Open' && info.state !== 'Aborted') {
+        throw messages.createError('error.JobClosedOutsideRun', [jobId, step.id, chunk.chunk, info.state]);
+      }
+      await this.abandonJob(chunk, info?.state === 'Open', 'resumed before its upload was journaled');
+      return;
+    }
+    if (signal.aborted) {
+      // not uploaded yet: abort it now; resume starts the chunk afresh with a new job
+      return this.abandonJob(chunk, true, 'the run stopped before its upload');
+    }
+    const body = await this.context.planner.uploadBody(step, chunk);
+    this.progress(chunk, 'Uploading');
+    try {
+      const { bytes } = await this.context.client.upload(jobId, () =>
+        crashTestEnabled ? tapForCrash(body()) : body()
+      );
+      await this.context.record({ type: 'job.uploaded', step: step.id, chunk: chunk.chunk, jobId, bytes });
+    } catch (error) {
+      // a body that cannot be read (the source file) fails the same way every time: stop
+      if (!(error instanceof UploadInterruptedError) || !isRetryable(error)) throw error;
+      const warning = messages.getMessage('warning.uploadInterrupted', [step.id, chunk.chunk, jobId, error.message]);
+      this.context.onWarning?.(warning);
+      await this.abandonJob(chunk, true, error.message);
+    }
+  }
+
+  private async infoOrMissing(jobId: string): Promise<IngestJobInfo | undefined> {
+    try {
+      return await this.context.client.info(jobId);
+    } catch (error) {
+      if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  /** gives up a job that was never closed: aborted in the org (when asked), the chunk back to `planned` */
+  private async abandonJob(chunk: ChunkWithLiveJob, abortInOrg: boolean, reason: string): Promise<void> {
+    const { jobId } = chunk;
+    if (abortInOrg) {
+      try {
+        await this.context.client.abort(jobId);
+      } catch (error) {
+        if (!(error instanceof BulkApiError && ['INVALIDJOBSTATE', 'NOT_FOUND'].includes(error.errorCode))) throw error;
+        // refused: fine if it is aborted or gone, but a job someone else closed holds records
+        // that may be processed, and the chunk must not be sent again in a new job
+        const info = await this.infoOrMissing(jobId);
+        if (info && info.state !== 'Aborted') {
+          throw messages.createError('error.JobClosedOutsideRun', [jobId, chunk.step, chunk.chunk, info.state]);
+        }
+      }
+    }
+    await this.context.record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId, reason });
+  }
+
+  private async deleteJob(chunk: SavedChunk): Promise<void> {
+    const { jobId } = chunk;
+    try {
+      await this.context.client.delete(jobId);
+    } catch (error) {
+      // the results are safe on disk; a job left behind costs nothing but a line in the org's list
+      if (!(error instanceof BulkApiError && error.errorCode === 'NOT_FOUND')) {
+        this.context.onWarning?.(messages.getMessage('warning.deleteFailed', [jobId, (error as Error).message]));
+        return;
+      }
+      // gone already: a crash came between the DELETE and its journal line
+    }
+    await this.context.record({ type: 'job.deleted', step: chunk.step, chunk: chunk.chunk, jobId });
+  }
+
+  private progress(chunk: ChunkState, state: JobState | 'Uploading' | 'Saving', info?: IngestJobInfo): void {
+    this.context.onProgress?.({
+      step: chunk.step,
+      chunk: chunk.chunk,
+      attempt: chunk.attempt,
+      jobId: chunk.jobId ?? '',
+      state,
+      records: chunk.records,
+      processed: info?.numberRecordsProcessed ?? 0,
+      failed: info?.numberRecordsFailed ?? 0,
+    });
+  }
+}
+
+/** passes the upload through and crashes (in the crash test only) once its first bytes went out */
+function tapForCrash(body: Readable): Readable {
+  let first = true;
+  const tap = new Transform({
+    transform(data: Buffer, _encoding, callback): void {
+      callback(null, data);
+      if (first) setImmediate(() => crashPoint('upload.middle'));
+      first = false;
+    },
+  });
+  body.on('error', (error) => tap.destroy(error));
+  return body.pipe(tap);
+}

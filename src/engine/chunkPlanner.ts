@@ -1,0 +1,108 @@
+/*
+ * Chunks of a step's files: cut and journaled (`chunk.planned`), and read back as each job's
+ * upload. Source chunks (round 0) are sent through the step's column mapping; the files of retry
+ * rounds already hold the uploaded columns and are sent as they are.
+ */
+import type { Readable } from 'node:stream';
+import { Messages } from '@salesforce/core';
+import type { ColumnDelimiter, LineEnding, ResolvedStep } from '../manifest/types.js';
+import type { ChunkState, RunState, StepState } from '../journal/state.js';
+import { readCsvHeader, type CsvHeader } from '../csv/header.js';
+import { planChunks } from '../csv/chunks.js';
+import { openChunkStream, uploadLineEnding } from '../csv/upload.js';
+import type { RecordEvent } from './chunkLifecycle.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
+
+/** the part of a chunk its upload is read from */
+export type ChunkSource = Pick<ChunkState, 'file' | 'byteStart' | 'byteEnd' | 'records' | 'attempt'>;
+
+export class ChunkPlanner {
+  private readonly headers = new Map<string, Promise<CsvHeader>>();
+
+  public constructor(private readonly state: RunState, private readonly record: RecordEvent) {}
+
+  /** the header of a file, read once per run */
+  public header(file: string, delimiter: ColumnDelimiter): Promise<CsvHeader> {
+    let header = this.headers.get(file);
+    if (!header) {
+      header = readCsvHeader(file, delimiter);
+      this.headers.set(file, header);
+    }
+    return header;
+  }
+
+  /** retry files already hold the uploaded (mapped) columns */
+  // eslint-disable-next-line class-methods-use-this -- one place says which chunks are mapped
+  public mappingOf(step: ResolvedStep, chunk: { attempt: number }): ResolvedStep['mapping'] {
+    return chunk.attempt === 0 ? step.mapping : {};
+  }
+
+  /** source chunks keep the file's own line endings unless mapping re-serialises them */
+  public async lineEndingOf(step: ResolvedStep, chunk: ChunkSource): Promise<LineEnding> {
+    const header = await this.header(chunk.file, step.columnDelimiter);
+    return uploadLineEnding(header, this.mappingOf(step, chunk), step.lineEnding);
+  }
+
+  /** a fresh stream of the chunk exactly as its job is sent it: the (mapped) header, then its records */
+  public async uploadBody(step: ResolvedStep, chunk: ChunkSource): Promise<() => Readable> {
+    const header = await this.header(chunk.file, step.columnDelimiter);
+    const options = {
+      header,
+      delimiter: step.columnDelimiter,
+      lineEnding: await this.lineEndingOf(step, chunk),
+      mapping: this.mappingOf(step, chunk),
+    };
+    return () => openChunkStream(chunk, options);
+  }
+
+  /**
+   * Journals the chunks of one file. Chunking is deterministic, so after a crash in the middle of
+   * planning the same cut is made again: chunks already journaled must match it exactly, and only
+   * the missing ones are added. A stopped run (`signal`) leaves the rest of the cut to its resume.
+   */
+  public async ensurePlanned(step: ResolvedStep, file: string, attempt: number, signal?: AbortSignal): Promise<void> {
+    const header = await this.header(file, step.columnDelimiter);
+    const known = new Map(
+      this.stepState(step.id)
+        .chunks.filter((chunk) => chunk.file === file && chunk.attempt === attempt)
+        .map((chunk) => [chunk.byteStart, chunk])
+    );
+    const mapping = this.mappingOf(step, { attempt });
+    const chunks = planChunks(file, {
+      delimiter: step.columnDelimiter,
+      header,
+      maxRecords: step.maxRecordsPerJob,
+      maxBytes: step.maxBytesPerJob,
+      mapping,
+      lineEnding: uploadLineEnding(header, mapping, step.lineEnding),
+    });
+    for await (const spec of chunks) {
+      if (signal?.aborted) return;
+      const existing = known.get(spec.byteStart);
+      if (existing) {
+        if (existing.byteEnd !== spec.byteEnd || existing.records !== spec.records) {
+          throw messages.createError('error.ChunkingChanged', [file, spec.byteStart]);
+        }
+        continue;
+      }
+      await this.record({
+        type: 'chunk.planned',
+        step: step.id,
+        chunk: this.stepState(step.id).chunks.length,
+        file,
+        byteStart: spec.byteStart,
+        byteEnd: spec.byteEnd,
+        records: spec.records,
+        attempt,
+      });
+    }
+  }
+
+  private stepState(id: string): StepState {
+    const state = this.state.steps.get(id);
+    if (!state) throw messages.createError('error.UnknownStep', [id]);
+    return state;
+  }
+}
