@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { readdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Messages, type Connection } from '@salesforce/core';
+import { Messages, SfError, type Connection } from '@salesforce/core';
 import type { ColumnDelimiter, LineEnding, LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import type { JournalEventBody, JobState } from '../journal/events.js';
 import { Journal } from '../journal/journal.js';
@@ -23,7 +23,7 @@ import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { UploadInterruptedError, BulkApiError, isRetryable } from '../bulk/errors.js';
 import type { IngestJobInfo } from '../bulk/types.js';
 import { readCsvHeader, type CsvHeader } from '../csv/header.js';
-import { planChunks } from '../csv/chunks.js';
+import { planChunks, type SourceStat } from '../csv/chunks.js';
 import { openChunkStream, uploadLineEnding } from '../csv/upload.js';
 import { forEachConcurrent } from './concurrency.js';
 import { ChunkDriver } from './chunkDriver.js';
@@ -70,6 +70,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   /** jobs this process created: no need to ask the org about them before uploading */
   private readonly freshJobs = new Set<string>();
   private readonly stepStartedAt = new Map<string, number>();
+  /** each file's size and mtime when planning checked its bytes: an upload first checks they still hold */
+  private readonly plannedStats = new Map<string, SourceStat>();
   /** fires when --wait runs out, or when one step failed and the others should stop with it */
   private stopSignal: AbortSignal;
   /** a step that fails stops its wave's other steps at their next safe point, not hours later */
@@ -296,6 +298,9 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       maxBytes: step.maxBytesPerJob,
       mapping,
       lineEnding: uploadLineEnding(header, mapping, step.lineEnding),
+      fingerprint: this.state.started?.sources.find((source) => source.file === file),
+      hashChunks: true,
+      onVerified: (stat) => this.plannedStats.set(file, stat),
     });
     for await (const spec of chunks) {
       const existing = known.get(spec.byteStart);
@@ -313,6 +318,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         byteStart: spec.byteStart,
         byteEnd: spec.byteEnd,
         records: spec.records,
+        ...(spec.sha256 ? { sha256: spec.sha256 } : {}),
         attempt,
       });
     }
@@ -425,12 +431,20 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           delimiter: step.columnDelimiter,
           lineEnding: this.lineEndingOf(step, chunk, header),
           mapping: this.mappingOf(step, chunk),
+          expect: this.plannedStats.get(chunk.file),
         });
         return crashTestEnabled ? tapForCrash(body) : body;
       });
       await this.record({ type: 'job.uploaded', step: step.id, chunk: chunk.chunk, jobId, bytes });
     } catch (error) {
-      // a body that cannot be read (the source file) fails the same way every time: stop
+      if (error instanceof UploadInterruptedError && error.origin === 'body') {
+        // The source no longer reads as planned (or cannot be read): it would fail the same way in
+        // any job, so the run stops. The body never ended, so the job holds no complete upload;
+        // abort it now (if that fails, resume aborts it, as it never closes a job it did not see
+        // uploaded). Its cause (SourceChanged) is what the user must act on.
+        await this.abandonJob(chunk, true, error.message).catch(() => undefined);
+        throw error.cause instanceof SfError ? error.cause : error;
+      }
       if (!(error instanceof UploadInterruptedError) || !isRetryable(error)) throw error;
       this.emit('warning', messages.getMessage('warning.uploadInterrupted', [step.id, chunk.chunk, jobId, error.message]));
       await this.abandonJob(chunk, true, error.message);

@@ -32,6 +32,8 @@ export type ChunkState = {
   records: number;
   attempt: number;
   retryOf?: ChunkRef;
+  /** of the chunk's bytes as planned (chunk.planned) */
+  sha256?: string;
   phase: ChunkPhase;
   /** the chunk's current job: set by job.created, cleared by job.aborted */
   jobId?: string;
@@ -152,6 +154,7 @@ function planChunk(state: RunState, event: EventOf<'chunk.planned'>): void {
     records: event.records,
     attempt: event.attempt,
     ...(event.retryOf ? { retryOf: { step: event.retryOf.step, chunk: event.retryOf.chunk } } : {}),
+    ...(event.sha256 ? { sha256: event.sha256 } : {}),
     phase: 'planned',
     abandonedJobIds: [],
   };
