@@ -1,10 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import type { ColumnDelimiter, ColumnMapping, LineEnding } from '../manifest/types.js';
 import { recordTooLargeError, sourceChangedError } from './errors.js';
 import type { CsvHeader } from './header.js';
 import { RangeHasher } from './rangeHasher.js';
-import { scanRecordBatches } from './records.js';
+import { openSource, scanRecordBatches } from './records.js';
 import { lineAt, type RecordBatch } from './scanner.js';
 import { uploadSizeOverhead } from './upload.js';
 
@@ -62,7 +61,7 @@ export type ChunkOptions = {
  * run was started to load, and loading the old part silently would leave them out unnoticed.
  */
 export async function* planChunks(file: string, options: ChunkOptions): AsyncGenerator<ChunkSpec> {
-  const handle = await open(file, 'r');
+  const handle = await openSource(file);
   try {
     const stat = await handle.stat();
     const { fingerprint } = options;
@@ -134,11 +133,11 @@ class ChunkCutter {
 
   /** the chunks that end in this batch's bytes */
   public async take(batch: RecordBatch): Promise<ChunkSpec[]> {
-    const { header, maxRecords, maxBytes, headerBytes, perRecordBytes } = this;
+    const { maxRecords, maxBytes } = this;
     const ready: ChunkSpec[] = [];
     this.hasher?.beginBuffer(batch.bytes, batch.offset);
-    if (this.headerHash && batch.offset < header.byteLength) {
-      this.headerHash.update(batch.bytes.subarray(0, header.byteLength - batch.offset));
+    if (this.headerHash && batch.offset < this.header.byteLength) {
+      this.headerHash.update(batch.bytes.subarray(0, this.header.byteLength - batch.offset));
     }
     for (let k = 0; k < batch.length; k++) {
       const start = batch.starts[k];
@@ -149,25 +148,24 @@ class ChunkCutter {
         this.checkHeader(end);
         continue;
       }
-      // what the chunk's upload would be with this line in it
-      const bytesWith = (records: number): number => headerBytes + (end - this.chunkStart) + perRecordBytes * records;
       if (batch.blanks[k] === 1) {
-        if (bytesWith(this.chunkRecords) > maxBytes) {
+        if (this.uploadBytes(end, this.chunkRecords) > maxBytes) {
           if (this.chunkRecords > 0) ready.push(this.cut(start));
           // blank lines alone do not fit: they are left out, as they carry no record
-          if (bytesWith(0) > maxBytes) this.skipTo(end);
+          if (this.uploadBytes(end, 0) > maxBytes) this.skipTo(end);
         }
         this.hasher?.settle();
         continue;
       }
-      if (headerBytes + (end - start) + perRecordBytes > maxBytes) {
+      if (this.headerBytes + (end - start) + this.perRecordBytes > maxBytes) {
         // eslint-disable-next-line no-await-in-loop -- only on the way out with an error
         const line = await lineAt(this.file, start);
         throw recordTooLargeError(this.file, line, end - start, maxBytes);
       }
-      if (this.chunkRecords > 0 && (this.chunkRecords >= maxRecords || bytesWith(this.chunkRecords + 1) > maxBytes)) {
+      const records = this.chunkRecords;
+      if (records > 0 && (records >= maxRecords || this.uploadBytes(end, records + 1) > maxBytes)) {
         ready.push(this.cut(start));
-      } else if (this.chunkRecords === 0 && bytesWith(1) > maxBytes) {
+      } else if (records === 0 && this.uploadBytes(end, 1) > maxBytes) {
         // the blank lines before the chunk's first record do not fit with it
         this.skipTo(start);
       }
@@ -183,6 +181,11 @@ class ChunkCutter {
     if (this.chunkRecords === 0) return undefined;
     const sha256 = this.hasher?.finish().toString('hex');
     return { file: this.file, byteStart: this.chunkStart, byteEnd: this.fileEnd, records: this.chunkRecords, ...(sha256 ? { sha256 } : {}) };
+  }
+
+  /** the upload of the current chunk if it ran to `end` and held `records` records */
+  private uploadBytes(end: number, records: number): number {
+    return this.headerBytes + (end - this.chunkStart) + this.perRecordBytes * records;
   }
 
   private checkHeader(end: number): void {

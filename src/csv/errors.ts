@@ -48,4 +48,4 @@ export function sourceChangedError(
   return csvError('SourceChanged', [file, text], { file, change: reason.key, ...data });
 }
 
-export type SourceChangeKind = 'grew' | 'shrank' | 'content' | 'header' | 'modified' | 'short' | 'range';
+export type SourceChangeKind = 'missing' | 'grew' | 'shrank' | 'content' | 'header' | 'modified' | 'short' | 'range';

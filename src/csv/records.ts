@@ -1,10 +1,20 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ColumnDelimiter } from '../manifest/types.js';
-import { unterminatedQuoteError } from './errors.js';
+import { sourceChangedError, unterminatedQuoteError } from './errors.js';
 import { lineAt, RecordBatch, RecordScanner } from './scanner.js';
 
 /** Large reads: the scanner is CPU-bound, and fewer, bigger buffers keep it busy without growing memory. */
 export const READ_BUFFER_BYTES = 256 * 1024;
+
+/** Opens a source file to read it; one that is gone (deleted or renamed during a run) is a SourceChanged error. */
+export async function openSource(file: string): Promise<FileHandle> {
+  try {
+    return await open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw sourceChangedError(file, { key: 'missing', tokens: [] });
+    throw error;
+  }
+}
 
 export type ScanOptions = {
   /** an open handle on `file` to read from (the caller closes it), so a stat of it and the scan see one file */

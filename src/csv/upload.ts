@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
@@ -8,7 +8,7 @@ import type { ChunkSpec, SourceStat } from './chunks.js';
 import { delimiterCharacter, UTF8_BOM } from './delimiters.js';
 import { sourceChangedError } from './errors.js';
 import type { CsvHeader } from './header.js';
-import { READ_BUFFER_BYTES } from './records.js';
+import { openSource, READ_BUFFER_BYTES } from './records.js';
 
 export type UploadOptions = {
   header: CsvHeader;
@@ -101,7 +101,7 @@ export function openChunkStream(chunk: ChunkSpec, options: UploadOptions): Reada
 }
 
 async function* copyBytes(chunk: ChunkSpec, header: CsvHeader, expect?: SourceStat): AsyncGenerator<Buffer> {
-  const handle = await open(chunk.file, 'r');
+  const handle = await openSource(chunk.file);
   try {
     await checkStat(handle, chunk.file, expect);
     const headerBytes = await readHeader(handle, chunk.file, header);
@@ -117,7 +117,7 @@ async function* reserialize(chunk: ChunkSpec, options: UploadOptions): AsyncGene
   const { header, delimiter, lineEnding, mapping } = options;
   const columns = outputColumns(header, mapping);
   const serialize = serializer(delimiter, lineEnding);
-  const handle = await open(chunk.file, 'r');
+  const handle = await openSource(chunk.file);
   try {
     await checkStat(handle, chunk.file, options.expect);
     // the columns come from `header`: the file must still begin with it

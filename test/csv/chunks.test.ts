@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { SfError } from '@salesforce/core';
 import { planChunks, type ChunkOptions, type ChunkSpec } from '../../src/csv/chunks.js';
@@ -288,6 +288,13 @@ describe('planChunks', () => {
       const file = folder.write('truncated.csv', original);
       const error = await planError(file, () => writeFileSync(file, original.slice(0, 20)));
       expect(error.data).to.deep.include({ file, change: 'shrank' });
+    });
+
+    it('stops naming the file when it is gone', async () => {
+      const file = folder.write('gone.csv', original);
+      const error = await planError(file, () => rmSync(file));
+      expect(error.data).to.deep.include({ file, change: 'missing' });
+      expect(error.message).to.contain(file);
     });
 
     it('stops when the file was replaced by one of the same size, even with its old mtime', async () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
@@ -237,6 +237,15 @@ describe('openChunkStream', () => {
         appendFileSync(file, '4000,Appended,x\n');
         const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping, expect: stat }));
         expect(error?.data).to.deep.include({ file, change: 'modified' });
+        expect(error?.message).to.contain(file);
+        expect(received.length).to.equal(0);
+      });
+
+      it(`fails naming the file when it is gone (${how})`, async () => {
+        const { file, header, chunk } = await planned('gone.csv', big);
+        rmSync(file);
+        const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping }));
+        expect(error?.data).to.deep.include({ file, change: 'missing' });
         expect(error?.message).to.contain(file);
         expect(received.length).to.equal(0);
       });

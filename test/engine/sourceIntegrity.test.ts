@@ -4,7 +4,7 @@
  * moment (listeners of the engine's own events run before it goes on, so no timing is involved),
  * then checks the org: no record of the changed content, and no job closed with it.
  */
-import { appendFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +204,7 @@ describe('a source changed during a run (issue 9.4)', function () {
       ['rows appended', (): void => appendFileSync(accounts, 'Appended\n'), 'modified'],
       ['a half line being written', (): void => appendFileSync(accounts, 'Halfwr'), 'modified'],
       ['cut short', (): void => writeFileSync(accounts, ACCOUNTS.slice(0, 20)), 'modified'],
+      ['deleted', (): void => rmSync(accounts), 'missing'],
       // same size and mtime: only the chunk's hash, checked before its last bytes go out, tells
       ['replaced by a file of the same size and mtime', (): void => writeSource(accounts, SHOUTED), 'range'],
     ] as const) {
