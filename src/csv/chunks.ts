@@ -180,7 +180,8 @@ class ChunkCutter {
   public finish(): ChunkSpec | undefined {
     if (this.chunkRecords === 0) return undefined;
     const sha256 = this.hasher?.finish().toString('hex');
-    return { file: this.file, byteStart: this.chunkStart, byteEnd: this.fileEnd, records: this.chunkRecords, ...(sha256 ? { sha256 } : {}) };
+    const chunk = { file: this.file, byteStart: this.chunkStart, byteEnd: this.fileEnd, records: this.chunkRecords };
+    return sha256 ? { ...chunk, sha256 } : chunk;
   }
 
   /** the upload of the current chunk if it ran to `end` and held `records` records */

@@ -11,7 +11,9 @@ export async function openSource(file: string): Promise<FileHandle> {
   try {
     return await open(file, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw sourceChangedError(file, { key: 'missing', tokens: [] });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw sourceChangedError(file, { key: 'missing', tokens: [] });
+    }
     throw error;
   }
 }

@@ -233,7 +233,8 @@ class RangeReader {
       throw sourceChangedError(file, { key: 'short', tokens: [byteEnd, this.chunk.records] }, data);
     }
     const sha256 = this.hash.digest('hex');
-    if ((this.chunk.sha256 !== undefined && sha256 !== this.chunk.sha256) || (records !== undefined && records !== this.chunk.records)) {
+    const otherBytes = this.chunk.sha256 !== undefined && sha256 !== this.chunk.sha256;
+    if (otherBytes || (records !== undefined && records !== this.chunk.records)) {
       throw sourceChangedError(file, { key: 'range', tokens: [byteStart, byteEnd, this.chunk.records] }, data);
     }
   }

@@ -214,7 +214,8 @@ describe('planChunks', () => {
         const chunks = await chunksOf(content.toString(), { maxRecords, hashChunks: true });
         expect(chunks.reduce((sum, chunk) => sum + chunk.records, 0)).to.equal(40);
         for (const chunk of chunks) {
-          expect(chunk.sha256, `${maxRecords}: ${chunk.byteStart}`).to.equal(sha256(content.subarray(chunk.byteStart, chunk.byteEnd)));
+          const bytes = content.subarray(chunk.byteStart, chunk.byteEnd);
+          expect(chunk.sha256, `${maxRecords}: ${chunk.byteStart}`).to.equal(sha256(bytes));
         }
       }
     });
@@ -227,7 +228,15 @@ describe('planChunks', () => {
     async function plan(file: string, onVerified?: ChunkOptions['onVerified']): Promise<ChunkSpec[]> {
       const header = await readCsvHeader(file, 'COMMA');
       return drain(
-        planChunks(file, { delimiter: 'COMMA', header, maxRecords: 1, maxBytes: 1e6, fingerprint, hashChunks: true, onVerified })
+        planChunks(file, {
+          delimiter: 'COMMA',
+          header,
+          maxRecords: 1,
+          maxBytes: 1e6,
+          fingerprint,
+          hashChunks: true,
+          onVerified,
+        })
       );
     }
 

@@ -45,7 +45,9 @@ function hashRanges(
   batch.clear();
   if (end.last) batch.add(end.last.start, end.last.end, end.last.blank);
   take(Buffer.alloc(0), content.length, content.length);
-  if (content.length > rangeStart) ranges.push({ start: rangeStart, end: content.length, sha256: hasher.finish().toString('hex') });
+  if (content.length > rangeStart) {
+    ranges.push({ start: rangeStart, end: content.length, sha256: hasher.finish().toString('hex') });
+  }
   return ranges;
 }
 

@@ -176,7 +176,9 @@ describe('openChunkStream', () => {
     const rows = Array.from({ length: 4000 }, (_, k) => `${k},Name ${k},${'d'.repeat(240)}\n`);
     const big = `Id,Name,Description\n${rows.join('')}`;
 
-    async function planned(name: string, content: string): Promise<{ file: string; header: CsvHeader; chunk: ChunkSpec; stat: SourceStat }> {
+    type Planned = { file: string; header: CsvHeader; chunk: ChunkSpec; stat: SourceStat };
+
+    async function planned(name: string, content: string): Promise<Planned> {
       const file = folder.write(name, content);
       const header = await readCsvHeader(file, 'COMMA');
       let stat: SourceStat | undefined;
@@ -192,6 +194,13 @@ describe('openChunkStream', () => {
       return { file, header, chunk: chunks[0], stat: stat! };
     }
 
+    const upload = (header: CsvHeader, mapping: ColumnMapping): UploadOptions => ({
+      header,
+      delimiter: 'COMMA',
+      lineEnding: 'LF',
+      mapping,
+    });
+
     /** rewrites the file with `content` and gives it back (about) the mtime it had */
     function replaceKeepingMtime(file: string, content: string): void {
       const { atime, mtime } = statSync(file);
@@ -204,7 +213,7 @@ describe('openChunkStream', () => {
 
       it(`sends an unchanged chunk whole (${how})`, async () => {
         const { header, chunk, stat } = await planned('unchanged.csv', big);
-        const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping, expect: stat }));
+        const { received, error } = await pull(openChunkStream(chunk, { ...upload(header, mapping), expect: stat }));
         expect(error).to.equal(undefined);
         expect(parseUpload(received, 'COMMA')).to.have.length(4001);
       });
@@ -214,9 +223,10 @@ describe('openChunkStream', () => {
         // the last record edited: the change is only seen once every byte was read (no `expect`:
         // this is the check that holds when the size and mtime tell nothing)
         replaceKeepingMtime(file, big.replace('3999,Name 3999', '3999,Evil 3999'));
-        const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping }));
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
         expect(error?.code).to.equal('SourceChanged');
-        expect(error?.data).to.deep.include({ file, change: 'range', byteStart: chunk.byteStart, byteEnd: chunk.byteEnd });
+        const { byteStart, byteEnd } = chunk;
+        expect(error?.data).to.deep.include({ file, change: 'range', byteStart, byteEnd });
         const text = received.toString();
         expect(text).to.not.contain('Evil');
         // the last piece was held back: the body stops short of the chunk's last records
@@ -227,7 +237,7 @@ describe('openChunkStream', () => {
       it(`fails a chunk cut short before it sends its last piece (${how})`, async () => {
         const { file, header, chunk } = await planned('cut.csv', big);
         writeFileSync(file, big.slice(0, big.length - 100));
-        const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping }));
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
         expect(error?.data).to.deep.include({ file, change: 'short' });
         expect(received.toString()).to.not.contain('3998,');
       });
@@ -235,7 +245,7 @@ describe('openChunkStream', () => {
       it(`fails before reading a byte when the size or mtime moved since planning (${how})`, async () => {
         const { file, header, chunk, stat } = await planned('appended.csv', big);
         appendFileSync(file, '4000,Appended,x\n');
-        const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping, expect: stat }));
+        const { received, error } = await pull(openChunkStream(chunk, { ...upload(header, mapping), expect: stat }));
         expect(error?.data).to.deep.include({ file, change: 'modified' });
         expect(error?.message).to.contain(file);
         expect(received.length).to.equal(0);
@@ -244,7 +254,7 @@ describe('openChunkStream', () => {
       it(`fails naming the file when it is gone (${how})`, async () => {
         const { file, header, chunk } = await planned('gone.csv', big);
         rmSync(file);
-        const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping }));
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
         expect(error?.data).to.deep.include({ file, change: 'missing' });
         expect(error?.message).to.contain(file);
         expect(received.length).to.equal(0);
@@ -253,7 +263,7 @@ describe('openChunkStream', () => {
       it(`fails when the header is no longer the one planned with (${how})`, async () => {
         const { file, header, chunk } = await planned('header.csv', big);
         replaceKeepingMtime(file, big.replace('Id,Name,Description', 'Name,Id,Description'));
-        const { received, error } = await pull(openChunkStream(chunk, { header, delimiter: 'COMMA', lineEnding: 'LF', mapping }));
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
         expect(error?.data).to.deep.include({ file, change: 'header' });
         expect(received.length).to.equal(0);
       });

@@ -158,7 +158,11 @@ describe('a source changed during a run (issue 9.4)', function () {
     for (const [title, change, kind] of [
       ['rows appended', (): void => appendFileSync(contacts, 'Appended\nAlso\n'), 'grew'],
       ['a half line being written', (): void => appendFileSync(contacts, 'Halfwr'), 'grew'],
-      ['replaced by a file of the same size and mtime', (): void => writeSource(contacts, CONTACTS.replace('Jones', 'Evils')), 'content'],
+      [
+        'replaced by a file of the same size and mtime',
+        (): void => writeSource(contacts, CONTACTS.replace('Jones', 'Evils')),
+        'content',
+      ],
       ['cut short', (): void => writeFileSync(contacts, CONTACTS.slice(0, 12)), 'shrank'],
     ] as const) {
       it(`stops before loading anything of it: ${title}`, async () => {
