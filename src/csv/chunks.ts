@@ -1,9 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import type { ColumnDelimiter, ColumnMapping, LineEnding } from '../manifest/types.js';
 import { recordTooLargeError, sourceChangedError } from './errors.js';
 import type { CsvHeader } from './header.js';
 import { RangeHasher } from './rangeHasher.js';
-import { openSource, scanRecordBatches } from './records.js';
+import { openSource, READ_BUFFER_BYTES, scanRecordBatches } from './records.js';
 import { lineAt, type RecordBatch } from './scanner.js';
 import { uploadSizeOverhead } from './upload.js';
 
@@ -75,29 +76,55 @@ export async function* planChunks(file: string, options: ChunkOptions): AsyncGen
     // chunk of a changed file would have to be planned the same way again when the run resumes.
     const waiting = fingerprint ? new WaitingChunks(file) : undefined;
     let bytesRead = 0;
-    for await (const batch of scanRecordBatches(file, options.delimiter, { handle, limit: fingerprint?.size })) {
-      fileHash?.update(batch.bytes);
-      bytesRead += batch.bytes.length;
-      const ready = await cutter.take(batch);
-      if (waiting) ready.forEach((chunk) => waiting.add(chunk));
-      else yield* ready;
+    try {
+      for await (const batch of scanRecordBatches(file, options.delimiter, { handle, limit: fingerprint?.size })) {
+        fileHash?.update(batch.bytes);
+        bytesRead += batch.bytes.length;
+        const ready = await cutter.take(batch);
+        if (waiting) ready.forEach((chunk) => waiting.add(chunk));
+        else yield* ready;
+      }
+    } catch (error) {
+      // A record too large or a quote never closed in a file that changed: the change is what to
+      // report, or the user would fix a line only to find the run refuses the edited file.
+      if (fingerprint && fileHash) {
+        bytesRead += await hashRest(handle, fileHash, bytesRead, fingerprint.size);
+        checkFingerprint(file, fingerprint, bytesRead, fileHash);
+      }
+      throw error;
     }
     const last = cutter.finish();
-    if (fingerprint && fileHash) {
-      if (bytesRead < fingerprint.size) {
-        throw sourceChangedError(file, { key: 'shrank', tokens: [bytesRead, fingerprint.size] }, { size: bytesRead });
-      }
-      const found = fileHash.digest('hex');
-      if (found !== fingerprint.sha256) {
-        throw sourceChangedError(file, { key: 'content', tokens: [fingerprint.sha256, found] }, { sha256: found });
-      }
-    }
+    if (fingerprint && fileHash) checkFingerprint(file, fingerprint, bytesRead, fileHash);
     options.onVerified?.({ size: stat.size, mtimeMs: stat.mtimeMs });
     if (waiting) yield* waiting.drain();
     if (last) yield last;
   } finally {
     await handle.close();
   }
+}
+
+function checkFingerprint(file: string, fingerprint: { size: number; sha256: string }, bytesRead: number, hash: Hash): void {
+  if (bytesRead < fingerprint.size) {
+    throw sourceChangedError(file, { key: 'shrank', tokens: [bytesRead, fingerprint.size] }, { size: bytesRead });
+  }
+  const found = hash.digest('hex');
+  if (found !== fingerprint.sha256) {
+    throw sourceChangedError(file, { key: 'content', tokens: [fingerprint.sha256, found] }, { sha256: found });
+  }
+}
+
+/** feeds `hash` the bytes [from, to) of the file (what a scan stopped by an error left unread); returns how many */
+async function hashRest(handle: FileHandle, hash: Hash, from: number, to: number): Promise<number> {
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  let position = from;
+  while (position < to) {
+    // eslint-disable-next-line no-await-in-loop
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, to - position), position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return position - from;
 }
 
 /** The cutting rules of planChunks, fed one scanned buffer at a time. */

@@ -317,6 +317,23 @@ describe('planChunks', () => {
       expect(error.message).to.contain(fingerprint.sha256);
     });
 
+    it('reports the change, not the broken line, when a changed file no longer scans', async () => {
+      const file = folder.write('quote.csv', original);
+      const error = await planError(file, () => writeFileSync(file, original.replace('Globex', '"lobex')));
+      expect(error.data).to.deep.include({ file, change: 'content' });
+      // an unchanged file with the same flaw is reported as it is
+      const broken = 'Id,Name\n1,"Acme\n';
+      const unchanged = folder.write('broken.csv', broken);
+      const header = await readCsvHeader(unchanged, 'COMMA');
+      const brokenPrint = { size: Buffer.byteLength(broken), sha256: sha256(broken) };
+      try {
+        await drain(planChunks(unchanged, { delimiter: 'COMMA', header, maxRecords: 1, maxBytes: 1e6, fingerprint: brokenPrint }));
+        expect.fail('expected UnterminatedQuote');
+      } catch (caught) {
+        expect((caught as SfError).code).to.equal('UnterminatedQuote');
+      }
+    });
+
     it('stops when the header changed after it was read, at the same length', async () => {
       const file = folder.write('header.csv', original);
       const header = await readCsvHeader(file, 'COMMA');
