@@ -103,7 +103,9 @@ export async function* planChunks(file: string, options: ChunkOptions): AsyncGen
   }
 }
 
-function checkFingerprint(file: string, fingerprint: { size: number; sha256: string }, bytesRead: number, hash: Hash): void {
+type Fingerprint = NonNullable<ChunkOptions['fingerprint']>;
+
+function checkFingerprint(file: string, fingerprint: Fingerprint, bytesRead: number, hash: Hash): void {
   if (bytesRead < fingerprint.size) {
     throw sourceChangedError(file, { key: 'shrank', tokens: [bytesRead, fingerprint.size] }, { size: bytesRead });
   }

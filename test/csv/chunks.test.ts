@@ -327,7 +327,8 @@ describe('planChunks', () => {
       const header = await readCsvHeader(unchanged, 'COMMA');
       const brokenPrint = { size: Buffer.byteLength(broken), sha256: sha256(broken) };
       try {
-        await drain(planChunks(unchanged, { delimiter: 'COMMA', header, maxRecords: 1, maxBytes: 1e6, fingerprint: brokenPrint }));
+        const options = { delimiter: 'COMMA', header, maxRecords: 1, maxBytes: 1e6, fingerprint: brokenPrint } as const;
+        await drain(planChunks(unchanged, options));
         expect.fail('expected UnterminatedQuote');
       } catch (caught) {
         expect((caught as SfError).code).to.equal('UnterminatedQuote');
