@@ -35,6 +35,17 @@ export function recordTooLargeError(file: string, line: number, recordBytes: num
   return csvError('RecordTooLarge', [line, file, recordBytes, maxBytes], { file, line, recordBytes, maxBytes }, [line]);
 }
 
-export function sourceChangedError(file: string, byteStart: number, byteEnd: number, records: number): SfError {
-  return csvError('SourceChanged', [file, byteStart, byteEnd, records], { file, byteStart, byteEnd, records });
+/**
+ * A source file that no longer reads as the run saw it. `reason` is one of the `sourceChanged.*`
+ * messages (see the functions below), `data` says where, for scripts.
+ */
+export function sourceChangedError(
+  file: string,
+  reason: { key: SourceChangeKind; tokens: Array<string | number> },
+  data: Record<string, string | number> = {}
+): SfError {
+  const text = messages.getMessage(`sourceChanged.${reason.key}`, reason.tokens.map(String));
+  return csvError('SourceChanged', [file, text], { file, change: reason.key, ...data });
 }
+
+export type SourceChangeKind = 'missing' | 'grew' | 'shrank' | 'content' | 'header' | 'modified' | 'short' | 'range';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
@@ -11,6 +12,11 @@ export type CsvHeader = {
   lineEnding: LineEnding;
   /** bytes of BOM + header record + its line ending = the offset where data starts */
   byteLength: number;
+  /**
+   * SHA-256 of those bytes: planning and every upload check that the file still starts with them,
+   * so the columns a run maps values to are the ones its chunks were cut under
+   */
+  sha256?: string;
 };
 
 /**
@@ -56,7 +62,13 @@ export async function readCsvHeader(file: string, delimiter: ColumnDelimiter): P
 
   const lineEnding: LineEnding =
     content.length >= 2 && content[content.length - 1] === 0x0a && content[content.length - 2] === CR ? 'CRLF' : 'LF';
-  return { columns: parseColumns(file, text, delimiter), bom, lineEnding, byteLength: bytes.length };
+  return {
+    columns: parseColumns(file, text, delimiter),
+    bom,
+    lineEnding,
+    byteLength: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 function stripLineEnding(record: Buffer): Buffer {

@@ -72,6 +72,11 @@ export class RecordScanner {
     return this.offset;
   }
 
+  /** where the record being read began; equals `position` when the bytes pushed so far end on a record boundary */
+  public get pendingRecordStart(): number {
+    return this.recordStart;
+  }
+
   /**
    * Scans the next bytes and reports each record that ends inside them. `onRecord` may return
    * `false` to stop early; push then returns the index in `bytes` just past that record.
@@ -182,13 +187,20 @@ export async function lineAt(file: string, offset: number): Promise<number> {
 
 /**
  * The records that ended in one buffer, as parallel typed arrays reused from buffer to buffer (see
- * RecordSink for why not objects). Valid only until the next buffer is scanned.
+ * RecordSink for why not objects), with the buffer itself so a consumer can hash what was read
+ * without reading it again. Valid only until the next buffer is scanned.
  */
 export class RecordBatch {
   public length = 0;
   public starts = new Float64Array(4096);
   public ends = new Float64Array(4096);
   public blanks = new Uint8Array(4096);
+  /** the bytes scanned (empty for the last record of an input without a final line ending) */
+  public bytes: Buffer = Buffer.alloc(0);
+  /** the file offset of bytes[0] */
+  public offset = 0;
+  /** where the record still open after these bytes began (offset + bytes.length when none is) */
+  public pendingStart = 0;
 
   /** bound, so it can be handed to RecordScanner.push as it is */
   public readonly add = (start: number, end: number, blank: boolean): void => {

@@ -1,14 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import type { ColumnDelimiter, ColumnMapping, LineEnding } from '../manifest/types.js';
-import type { ChunkSpec } from './chunks.js';
+import type { ChunkSpec, SourceStat } from './chunks.js';
 import { delimiterCharacter, UTF8_BOM } from './delimiters.js';
 import { sourceChangedError } from './errors.js';
 import type { CsvHeader } from './header.js';
-import { READ_BUFFER_BYTES } from './records.js';
+import { openSource, READ_BUFFER_BYTES } from './records.js';
 
 export type UploadOptions = {
   header: CsvHeader;
@@ -16,6 +16,8 @@ export type UploadOptions = {
   /** the line ending declared on the ingest job */
   lineEnding: LineEnding;
   mapping: ColumnMapping;
+  /** the file's size and mtime when its chunks were planned (planChunks' `onVerified`) */
+  expect?: SourceStat;
 };
 
 /** Where each uploaded column's value comes from: a source column, or a constant. */
@@ -81,67 +83,64 @@ export function uploadSizeOverhead(
  * The BOM is never sent. Every call re-reads the file, so an interrupted upload is sent again from
  * the file, never from memory. With nothing to map the bytes are copied as they are; otherwise
  * each record is parsed and written again with correct quoting, streaming either way.
+ *
+ * The file must still read as planned, or the stream fails with SourceChanged: its size and mtime
+ * are checked against `expect` before anything is read, its header against `header.sha256`, and
+ * the chunk's bytes, hashed as they are read, against `chunk.sha256`. That last check can only be
+ * made once every byte was read, so the last piece of the body is held back until it passed: a
+ * request body that fails never ends, and the org never receives a complete upload of bytes that
+ * differ from the ones planned.
  */
 export function openChunkStream(chunk: ChunkSpec, options: UploadOptions): Readable {
-  const { header, mapping, lineEnding, delimiter } = options;
+  const { header, mapping, lineEnding } = options;
   // a byte stream, not an object stream, so an HTTP request body buffers bytes, not pieces
   if (isPureByteCopy(header, mapping, lineEnding)) {
-    return Readable.from(copyBytes(chunk, header), { objectMode: false });
+    return Readable.from(copyBytes(chunk, header, options.expect), { objectMode: false });
   }
-  return Readable.from(reserialize(chunk, header, delimiter, lineEnding, mapping), { objectMode: false });
+  return Readable.from(reserialize(chunk, options), { objectMode: false });
 }
 
-async function* copyBytes(chunk: ChunkSpec, header: CsvHeader): AsyncGenerator<Buffer> {
-  const headerStart = header.bom ? UTF8_BOM.length : 0;
-  const headerBytes = Buffer.alloc(header.byteLength - headerStart);
-  const handle = await open(chunk.file, 'r');
+async function* copyBytes(chunk: ChunkSpec, header: CsvHeader, expect?: SourceStat): AsyncGenerator<Buffer> {
+  const handle = await openSource(chunk.file);
   try {
-    const { bytesRead } = await handle.read(headerBytes, 0, headerBytes.length, headerStart);
-    if (bytesRead !== headerBytes.length) throw sourceChangedError(chunk.file, 0, header.byteLength, 0);
+    await checkStat(handle, chunk.file, expect);
+    const headerBytes = await readHeader(handle, chunk.file, header);
+    yield headerBytes.subarray(header.bom ? UTF8_BOM.length : 0);
+    const range = new RangeReader(handle, chunk);
+    yield* heldBackUntil(range.read(), () => range.verify());
   } finally {
     await handle.close();
   }
-  yield headerBytes;
+}
 
-  let copied = 0;
-  const stream = createReadStream(chunk.file, {
-    start: chunk.byteStart,
-    end: chunk.byteEnd - 1,
-    highWaterMark: READ_BUFFER_BYTES,
-  });
+async function* reserialize(chunk: ChunkSpec, options: UploadOptions): AsyncGenerator<Buffer> {
+  const { header, delimiter, lineEnding, mapping } = options;
+  const columns = outputColumns(header, mapping);
+  const serialize = serializer(delimiter, lineEnding);
+  const handle = await openSource(chunk.file);
   try {
-    for await (const bytes of stream as AsyncIterable<Buffer>) {
-      copied += bytes.length;
-      yield bytes;
-    }
+    await checkStat(handle, chunk.file, options.expect);
+    // the columns come from `header`: the file must still begin with it
+    await readHeader(handle, chunk.file, header);
+    yield Buffer.from(serialize([columns.map((column) => column.name)]));
+    const range = new RangeReader(handle, chunk);
+    let count = 0;
+    yield* heldBackUntil(
+      serializedBatches(Readable.from(range.read()), columns, delimiter, serialize, () => count++),
+      () => range.verify(count)
+    );
   } finally {
-    stream.destroy();
-  }
-  if (copied !== chunk.byteEnd - chunk.byteStart) {
-    throw sourceChangedError(chunk.file, chunk.byteStart, chunk.byteEnd, chunk.records);
+    await handle.close();
   }
 }
 
-async function* reserialize(
-  chunk: ChunkSpec,
-  header: CsvHeader,
+async function* serializedBatches(
+  source: Readable,
+  columns: OutputColumn[],
   delimiter: ColumnDelimiter,
-  lineEnding: LineEnding,
-  mapping: ColumnMapping
+  serialize: (rows: string[][]) => string,
+  onRecord: () => void
 ): AsyncGenerator<Buffer> {
-  const columns = outputColumns(header, mapping);
-  const serialize = serializer(delimiter, lineEnding);
-  yield Buffer.from(serialize([columns.map((column) => column.name)]));
-
-  const source = createReadStream(chunk.file, {
-    start: chunk.byteStart,
-    end: chunk.byteEnd - 1,
-    highWaterMark: READ_BUFFER_BYTES,
-  });
-  let bytesRead = 0;
-  source.on('data', (bytes: Buffer | string) => {
-    bytesRead += Buffer.byteLength(bytes);
-  });
   const records = source.pipe(
     parse({
       delimiter: delimiterCharacter(delimiter),
@@ -153,12 +152,12 @@ async function* reserialize(
       bom: false,
     })
   );
-  let count = 0;
+  source.on('error', (error) => records.destroy(error));
   let batch: string[][] = [];
   let batchChars = 0;
   try {
     for await (const values of records as AsyncIterable<string[]>) {
-      count++;
+      onRecord();
       const row = columns.map((column) => ('constant' in column ? column.constant : (values[column.source] ?? '')));
       batch.push(row);
       batchChars += row.reduce((total, value) => total + value.length + 1, 0);
@@ -172,8 +171,73 @@ async function* reserialize(
     source.destroy();
   }
   if (batch.length > 0) yield Buffer.from(serialize(batch));
-  if (count !== chunk.records || bytesRead !== chunk.byteEnd - chunk.byteStart)
-    throw sourceChangedError(chunk.file, chunk.byteStart, chunk.byteEnd, chunk.records);
+}
+
+/** Passes `pieces` on one behind; the last goes only if `check` (which throws otherwise) passes first. */
+async function* heldBackUntil(pieces: AsyncIterable<Buffer>, check: () => void): AsyncGenerator<Buffer> {
+  let held: Buffer | undefined;
+  for await (const piece of pieces) {
+    if (held) yield held;
+    held = piece;
+  }
+  check();
+  if (held) yield held;
+}
+
+/** the quick check: a file whose size or mtime moved since planning was written to during the run */
+async function checkStat(handle: FileHandle, file: string, expect: SourceStat | undefined): Promise<void> {
+  if (!expect) return;
+  const now = await handle.stat();
+  if (now.size === expect.size && now.mtimeMs === expect.mtimeMs) return;
+  const tokens = [expect.size, now.size, new Date(expect.mtimeMs).toISOString(), new Date(now.mtimeMs).toISOString()];
+  throw sourceChangedError(file, { key: 'modified', tokens }, { size: now.size });
+}
+
+/** the header record's bytes (with the BOM), checked against the header the run read */
+async function readHeader(handle: FileHandle, file: string, header: CsvHeader): Promise<Buffer> {
+  const bytes = Buffer.alloc(header.byteLength);
+  const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
+  const sameBytes =
+    bytesRead === bytes.length &&
+    (header.sha256 === undefined || createHash('sha256').update(bytes).digest('hex') === header.sha256);
+  if (!sameBytes) throw sourceChangedError(file, { key: 'header', tokens: [header.byteLength] });
+  return bytes;
+}
+
+/** Reads a chunk's byte range in fresh buffers, hashing and counting what it read. */
+class RangeReader {
+  private readonly hash = createHash('sha256');
+  private bytesRead = 0;
+
+  public constructor(private readonly handle: FileHandle, private readonly chunk: ChunkSpec) {}
+
+  public async *read(): AsyncGenerator<Buffer> {
+    const { byteStart, byteEnd } = this.chunk;
+    while (byteStart + this.bytesRead < byteEnd) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER_BYTES, byteEnd - byteStart - this.bytesRead));
+      // eslint-disable-next-line no-await-in-loop
+      const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, byteStart + this.bytesRead);
+      if (bytesRead === 0) return;
+      const bytes = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+      this.hash.update(bytes);
+      this.bytesRead += bytesRead;
+      yield bytes;
+    }
+  }
+
+  /** throws SourceChanged unless the range was read whole, as planned (and held `records`, when counted) */
+  public verify(records?: number): void {
+    const { file, byteStart, byteEnd } = this.chunk;
+    const data = { byteStart, byteEnd, records: this.chunk.records };
+    if (this.bytesRead !== byteEnd - byteStart) {
+      throw sourceChangedError(file, { key: 'short', tokens: [byteEnd, this.chunk.records] }, data);
+    }
+    const sha256 = this.hash.digest('hex');
+    const otherBytes = this.chunk.sha256 !== undefined && sha256 !== this.chunk.sha256;
+    if (otherBytes || (records !== undefined && records !== this.chunk.records)) {
+      throw sourceChangedError(file, { key: 'range', tokens: [byteStart, byteEnd, this.chunk.records] }, data);
+    }
+  }
 }
 
 function outputColumns(header: CsvHeader, mapping: ColumnMapping): OutputColumn[] {

@@ -8,7 +8,7 @@
  */
 import { relative } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { Messages } from '@salesforce/core';
+import { Messages, SfError } from '@salesforce/core';
 import type { JobState, JournalEventBody } from '../journal/events.js';
 import type {
   ChunkIn,
@@ -305,7 +305,14 @@ export class ChunkLifecycle {
       );
       await this.context.record({ type: 'job.uploaded', step: step.id, chunk: chunk.chunk, jobId, bytes });
     } catch (error) {
-      // a body that cannot be read (the source file) fails the same way every time: stop
+      if (error instanceof UploadInterruptedError && error.origin === 'body') {
+        // The source no longer reads as planned (or cannot be read): it would fail the same way in
+        // any job, so the run stops. The body never ended, so the job holds no complete upload;
+        // abort it now (if that fails, resume aborts it, as it never closes a job it did not see
+        // uploaded). Its cause (SourceChanged) is what the user must act on.
+        await this.abandonJob(chunk, true, error.message).catch(() => undefined);
+        throw error.cause instanceof SfError ? error.cause : error;
+      }
       if (!(error instanceof UploadInterruptedError) || !isRetryable(error)) throw error;
       const warning = messages.getMessage('warning.uploadInterrupted', [step.id, chunk.chunk, jobId, error.message]);
       this.context.onWarning?.(warning);

@@ -8,7 +8,7 @@ import { Messages } from '@salesforce/core';
 import type { ColumnDelimiter, LineEnding, ResolvedStep } from '../manifest/types.js';
 import type { ChunkState, RunState, StepState } from '../journal/state.js';
 import { readCsvHeader, type CsvHeader } from '../csv/header.js';
-import { planChunks } from '../csv/chunks.js';
+import { planChunks, type SourceStat } from '../csv/chunks.js';
 import { openChunkStream, uploadLineEnding } from '../csv/upload.js';
 import type { RecordEvent } from './chunkLifecycle.js';
 
@@ -20,6 +20,8 @@ export type ChunkSource = Pick<ChunkState, 'file' | 'byteStart' | 'byteEnd' | 'r
 
 export class ChunkPlanner {
   private readonly headers = new Map<string, Promise<CsvHeader>>();
+  /** each file's size and mtime when planning checked its bytes: an upload first checks they still hold */
+  private readonly plannedStats = new Map<string, SourceStat>();
 
   public constructor(private readonly state: RunState, private readonly record: RecordEvent) {}
 
@@ -53,6 +55,7 @@ export class ChunkPlanner {
       delimiter: step.columnDelimiter,
       lineEnding: await this.lineEndingOf(step, chunk),
       mapping: this.mappingOf(step, chunk),
+      expect: this.plannedStats.get(chunk.file),
     };
     return () => openChunkStream(chunk, options);
   }
@@ -77,15 +80,26 @@ export class ChunkPlanner {
       maxBytes: step.maxBytesPerJob,
       mapping,
       lineEnding: uploadLineEnding(header, mapping, step.lineEnding),
+      fingerprint: this.state.started?.sources.find((source) => source.file === file),
+      hashChunks: true,
+      onVerified: (stat) => this.plannedStats.set(file, stat),
     });
+    // known chunks in file order; `next` is the first that ends after the current spec starts
+    const ordered = [...known.values()].sort((a, b) => a.byteStart - b.byteStart);
+    let next = 0;
     for await (const spec of chunks) {
       if (signal?.aborted) return;
+      while (next < ordered.length && ordered[next].byteEnd <= spec.byteStart) next++;
       const existing = known.get(spec.byteStart);
       if (existing) {
         if (existing.byteEnd !== spec.byteEnd || existing.records !== spec.records) {
           throw messages.createError('error.ChunkingChanged', [file, spec.byteStart]);
         }
         continue;
+      }
+      // a new chunk over bytes a journaled chunk already covers would send those records twice
+      if (next < ordered.length && ordered[next].byteStart < spec.byteEnd) {
+        throw messages.createError('error.ChunkingChanged', [file, spec.byteStart]);
       }
       await this.record({
         type: 'chunk.planned',
@@ -95,6 +109,7 @@ export class ChunkPlanner {
         byteStart: spec.byteStart,
         byteEnd: spec.byteEnd,
         records: spec.records,
+        ...(spec.sha256 ? { sha256: spec.sha256 } : {}),
         attempt,
       });
     }

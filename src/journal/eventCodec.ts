@@ -60,6 +60,7 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
     records: req('count'),
     attempt: req('count'),
     retryOf: opt({ shape: chunkRef }),
+    sha256: opt('string'),
   },
   'job.creating': { ...chunkRef },
   'job.created': { ...chunkRef, jobId: req('id') },

@@ -37,6 +37,11 @@ export type JournalEventBody =
       attempt: number;
       /** the chunk whose failed rows this retries */
       retryOf?: ChunkRef;
+      /**
+       * SHA-256 (hex) of the bytes [byteStart, byteEnd) when planned: the upload sends them only if
+       * they still match (absent in older journals)
+       */
+      sha256?: string;
     })
   | (ChunkRef & { type: 'job.creating' })
   | (ChunkRef & { type: 'job.created'; jobId: string })

@@ -46,6 +46,8 @@ type ChunkBase = {
   records: number;
   attempt: number;
   retryOf?: ChunkRef;
+  /** of the chunk's bytes as planned (chunk.planned) */
+  sha256?: string;
   /** jobs created for this chunk then aborted before they were closed (and orphans found on resume) */
   abandonedJobIds: string[];
 };
@@ -190,6 +192,7 @@ function planChunk(state: RunState, event: EventOf<'chunk.planned'>): void {
     records: event.records,
     attempt: event.attempt,
     ...(event.retryOf ? { retryOf: { step: event.retryOf.step, chunk: event.retryOf.chunk } } : {}),
+    ...(event.sha256 ? { sha256: event.sha256 } : {}),
     phase: 'planned',
     abandonedJobIds: [],
   };

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { SfError } from '@salesforce/core';
 import { readCsvHeader } from '../../src/csv/header.js';
 import { delimiterCharacter } from '../../src/csv/delimiters.js';
 import { ALL_DELIMITERS, scratchFolder } from './csvFixtures.js';
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 describe('readCsvHeader', () => {
   const folder = scratchFolder();
@@ -24,6 +27,7 @@ describe('readCsvHeader', () => {
       bom: false,
       lineEnding: 'LF',
       byteLength: 18,
+      sha256: sha256('Name,Legacy_Id__c\n'),
     });
   });
 
@@ -35,6 +39,7 @@ describe('readCsvHeader', () => {
       bom: true,
       lineEnding: 'CRLF',
       byteLength: 3 + 17 + 2,
+      sha256: sha256('\ufeffName,Legacy_Id__c\r\n'),
     });
   });
 
@@ -52,6 +57,7 @@ describe('readCsvHeader', () => {
       bom: false,
       lineEnding: 'LF',
       byteLength: 2,
+      sha256: sha256('Id'),
     });
   });
 

@@ -1,7 +1,9 @@
+import { appendFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import { SfError } from '@salesforce/core';
-import { planChunks, type ChunkSpec } from '../../src/csv/chunks.js';
+import { planChunks, type ChunkOptions, type ChunkSpec, type SourceStat } from '../../src/csv/chunks.js';
 import { delimiterCharacter } from '../../src/csv/delimiters.js';
 import { readCsvHeader, type CsvHeader } from '../../src/csv/header.js';
 import {
@@ -16,14 +18,7 @@ import { ALL_DELIMITERS, randomCsv, scratchFolder, seededRandom } from './csvFix
 
 async function collectChunks(
   file: string,
-  options: {
-    delimiter: ColumnDelimiter;
-    header: CsvHeader;
-    maxRecords: number;
-    maxBytes: number;
-    mapping?: ColumnMapping;
-    lineEnding?: LineEnding;
-  }
+  options: ChunkOptions
 ): Promise<ChunkSpec[]> {
   const chunks: ChunkSpec[] = [];
   for await (const chunk of planChunks(file, options)) chunks.push(chunk);
@@ -162,6 +157,116 @@ describe('openChunkStream', () => {
       } catch (error) {
         expect((error as SfError).code, JSON.stringify(mapping)).to.equal('SourceChanged');
       }
+    }
+  });
+
+  describe('sends only the bytes that were planned', () => {
+    /** reads a body to its end or its error, keeping what came before the error */
+    async function pull(stream: Readable): Promise<{ received: Buffer; error?: SfError }> {
+      const pieces: Buffer[] = [];
+      try {
+        for await (const piece of stream) pieces.push(piece as Buffer);
+        return { received: Buffer.concat(pieces) };
+      } catch (error) {
+        return { received: Buffer.concat(pieces), error: error as SfError };
+      }
+    }
+
+    // about 1 MB in one chunk: the upload reads it in several pieces
+    const rows = Array.from({ length: 4000 }, (_, k) => `${k},Name ${k},${'d'.repeat(240)}\n`);
+    const big = `Id,Name,Description\n${rows.join('')}`;
+
+    type Planned = { file: string; header: CsvHeader; chunk: ChunkSpec; stat: SourceStat };
+
+    async function planned(name: string, content: string): Promise<Planned> {
+      const file = folder.write(name, content);
+      const header = await readCsvHeader(file, 'COMMA');
+      let stat: SourceStat | undefined;
+      const chunks = await collectChunks(file, {
+        delimiter: 'COMMA',
+        header,
+        maxRecords: 1e6,
+        maxBytes: 1e8,
+        hashChunks: true,
+        onVerified: (checked) => (stat = checked),
+      });
+      expect(chunks).to.have.length(1);
+      return { file, header, chunk: chunks[0], stat: stat! };
+    }
+
+    const upload = (header: CsvHeader, mapping: ColumnMapping): UploadOptions => ({
+      header,
+      delimiter: 'COMMA',
+      lineEnding: 'LF',
+      mapping,
+    });
+
+    /** rewrites the file with `content` and gives it back (about) the mtime it had */
+    function replaceKeepingMtime(file: string, content: string): void {
+      const { atime, mtime } = statSync(file);
+      writeFileSync(file, content);
+      utimesSync(file, atime, mtime);
+    }
+
+    for (const mapping of [{}, { rename: { Name: 'LastName' } }] as ColumnMapping[]) {
+      const how = Object.keys(mapping).length === 0 ? 'copied' : 're-serialised';
+
+      it(`sends an unchanged chunk whole (${how})`, async () => {
+        const { header, chunk, stat } = await planned('unchanged.csv', big);
+        const { received, error } = await pull(openChunkStream(chunk, { ...upload(header, mapping), expect: stat }));
+        expect(error).to.equal(undefined);
+        expect(parseUpload(received, 'COMMA')).to.have.length(4001);
+      });
+
+      it(`never ends the body of a chunk whose bytes changed at the same size (${how})`, async () => {
+        const { file, header, chunk } = await planned('edited.csv', big);
+        // the last record edited: the change is only seen once every byte was read (no `expect`:
+        // this is the check that holds when the size and mtime tell nothing)
+        replaceKeepingMtime(file, big.replace('3999,Name 3999', '3999,Evil 3999'));
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
+        expect(error?.code).to.equal('SourceChanged');
+        const { byteStart, byteEnd } = chunk;
+        expect(error?.data).to.deep.include({ file, change: 'range', byteStart, byteEnd });
+        const text = received.toString();
+        expect(text).to.not.contain('Evil');
+        // the last piece was held back: the body stops short of the chunk's last records
+        expect(text).to.not.contain('3999,');
+        expect(parseUpload(received, 'COMMA').length).to.be.greaterThan(1);
+      });
+
+      it(`fails a chunk cut short before it sends its last piece (${how})`, async () => {
+        const { file, header, chunk } = await planned('cut.csv', big);
+        writeFileSync(file, big.slice(0, big.length - 100));
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
+        expect(error?.data).to.deep.include({ file, change: 'short' });
+        expect(received.toString()).to.not.contain('3998,');
+      });
+
+      it(`fails before reading a byte when the size or mtime moved since planning (${how})`, async () => {
+        const { file, header, chunk, stat } = await planned('appended.csv', big);
+        appendFileSync(file, '4000,Appended,x\n');
+        const { received, error } = await pull(openChunkStream(chunk, { ...upload(header, mapping), expect: stat }));
+        expect(error?.data).to.deep.include({ file, change: 'modified' });
+        expect(error?.message).to.contain(file);
+        expect(received.length).to.equal(0);
+      });
+
+      it(`fails naming the file when it is gone (${how})`, async () => {
+        const { file, header, chunk } = await planned('gone.csv', big);
+        rmSync(file);
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
+        expect(error?.data).to.deep.include({ file, change: 'missing' });
+        expect(error?.message).to.contain(file);
+        expect(received.length).to.equal(0);
+      });
+
+      it(`fails when the header is no longer the one planned with (${how})`, async () => {
+        const { file, header, chunk } = await planned('header.csv', big);
+        replaceKeepingMtime(file, big.replace('Id,Name,Description', 'Name,Id,Description'));
+        const { received, error } = await pull(openChunkStream(chunk, upload(header, mapping)));
+        expect(error?.data).to.deep.include({ file, change: 'header' });
+        expect(received.length).to.equal(0);
+      });
     }
   });
 
