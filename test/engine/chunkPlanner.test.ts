@@ -37,8 +37,9 @@ describe('ChunkPlanner.ensurePlanned', () => {
   let file: string;
   let state: RunState;
   let seq: number;
-  const record = async (body: JournalEventBody): Promise<void> => {
+  const record = (body: JournalEventBody): Promise<void> => {
     applyEvent(state, { ...body, seq: ++seq, time: new Date().toISOString() });
+    return Promise.resolve();
   };
 
   beforeEach(async () => {
