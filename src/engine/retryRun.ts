@@ -15,6 +15,7 @@ import { loadManifestOrThrow } from '../manifest/load.js';
 import { ensurePrivateDir, listRuns } from '../journal/runFolder.js';
 import { DEAD_LETTER_COLUMNS, MigrationRun, type RunOptions } from './migrationRun.js';
 import { openRun } from './resumeRun.js';
+import { shellQuote } from './commandLines.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
@@ -33,7 +34,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   const { folder, state, manifest } = await openRun(options.root, runId);
   const started = state.started!;
   if (!state.finished) {
-    throw messages.createError('error.RetryUnfinishedRun', [folder.runId], [manifest.path, folder.runId]);
+    throw messages.createError('error.RetryUnfinishedRun', [folder.runId], [shellQuote(manifest.path), folder.runId]);
   }
   if (started.orgId !== options.orgId) {
     throw messages.createError('error.RunOfAnotherOrg', [folder.runId, started.username, options.username], [

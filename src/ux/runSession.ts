@@ -7,6 +7,7 @@ import { Messages, SfError, type Org } from '@salesforce/core';
 import type { SfCommand } from '@salesforce/sf-plugins-core';
 import type { MigrationRun, RunOptions } from '../engine/migrationRun.js';
 import { ExitCode, type RunOutcome } from '../engine/outcome.js';
+import { shellQuote } from '../engine/commandLines.js';
 import { attachProgress } from './progress.js';
 import { summaryTable } from './summary.js';
 
@@ -67,7 +68,7 @@ export async function driveRun(command: SfCommand<RunResult>, run: MigrationRun,
 
 function withResumeAction(error: unknown, run: MigrationRun): SfError {
   const sfError = SfError.wrap(error as Error);
-  const resume = messages.getMessage('action.resume', [run.manifestPath, run.runId]);
+  const resume = messages.getMessage('action.resume', [shellQuote(run.manifestPath), shellQuote(run.runId)]);
   sfError.actions = [...(sfError.actions ?? []), resume];
   sfError.setData({ ...(typeof sfError.data === 'object' && sfError.data ? sfError.data : {}), runId: run.runId, runDir: run.folder.dir });
   return sfError;

@@ -1,0 +1,91 @@
+/*
+ * One run per manifest, whatever the timing. "Is there an unfinished run of this manifest?" and
+ * "create a run folder, lock it and journal run.started" must be one atomic step, or two starts
+ * of the same manifest both find nothing and both load every record. The manifest lock makes it
+ * one: a lock file in the runs root, named after the manifest's path, taken before the check and
+ * held until the new run is on disk (its folder, owner file, lock and run.started). Starts queue
+ * behind it, so the second one then finds the first run and refuses with "unfinished run".
+ * It is held for milliseconds (the sources are fingerprinted before it is taken), so waiting for
+ * it is cheap; a crashed holder's lock is taken over like a stale run lock.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Messages, SfError } from '@salesforce/core';
+import { acquireRunLock, type LockedPath } from './lock.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
+
+/**
+ * How long a start waits for another start of the same manifest. Holding the lock takes a listing
+ * of the runs root and a few small synced writes; two minutes covers a slow network disk, and a
+ * holder that keeps it longer is stuck, which the error then says.
+ */
+const MAX_WAIT_MS = 120_000;
+
+/** the lock file of a manifest in its runs root: hidden, so listRuns never takes it for a run */
+export function manifestLockPath(root: string, manifest: string): string {
+  return join(root, `.manifest-${createHash('sha256').update(manifest).digest('hex').slice(0, 16)}.lock`);
+}
+
+const isBusy = (error: unknown): boolean =>
+  error instanceof SfError && (error.name === 'RunLockedError' || error.name === 'RunLockContendedError');
+
+/**
+ * Runs `critical` while holding the lock `target`, waiting (up to two minutes) while another holder
+ * has it. The lock is released when `critical` settles.
+ *
+ * @throws `timedOut(error)` of the lock's last `RunLockedError` / `RunLockContendedError` when
+ * the wait ran out (by default that error itself).
+ */
+export async function whileHolding<T>(
+  target: LockedPath,
+  critical: () => Promise<T>,
+  timedOut: (error: SfError) => Error = (error): Error => error
+): Promise<T> {
+  const deadline = Date.now() + MAX_WAIT_MS;
+  let pause = 10;
+  for (;;) {
+    let lock;
+    try {
+      // eslint-disable-next-line no-await-in-loop -- each attempt waits for the holder before it
+      lock = await acquireRunLock(target);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (Date.now() >= deadline) throw timedOut(error as SfError);
+      // jittered, so queued holders do not retry in lockstep
+      // eslint-disable-next-line no-await-in-loop
+      await sleep(pause + Math.floor(Math.random() * pause));
+      pause = Math.min(pause * 2, 250);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line no-await-in-loop -- the loop ends here
+      return await critical();
+    } finally {
+      // eslint-disable-next-line no-await-in-loop
+      await lock.release();
+    }
+  }
+}
+
+/**
+ * Runs `critical` while holding the lock of `manifest` (an absolute path) in `root`, waiting for
+ * other holders first.
+ *
+ * @throws SfError `ManifestLockedError` when another process held it for longer than two minutes.
+ */
+export async function withManifestLock<T>(root: string, manifest: string, critical: () => Promise<T>): Promise<T> {
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const target: LockedPath = { runId: manifest, lockPath: manifestLockPath(root, manifest) };
+  return whileHolding(target, critical, (busy) => {
+    const data = busy.data as { pid?: number; host?: string } | undefined;
+    const failure = messages.createError('error.ManifestLocked', [manifest, data?.pid ?? '?', data?.host ?? '?'], [
+      target.lockPath,
+    ]);
+    failure.setData({ manifest, lockPath: target.lockPath, ...(data ?? {}) });
+    return failure;
+  });
+}
