@@ -19,6 +19,12 @@
  *
  * Open jobs found only in the org's list are left alone: nothing ties them to this run (another
  * run of this user may be about to upload to one), and a job never closed loads nothing.
+ *
+ * The same lost tail can leave a job the journal does know behind the org: journaled as created
+ * (not uploaded) while the org has it closed, or gone. Closed, it is brought forward to
+ * `job.closed` (else the engine would refuse it as closed outside the run); gone while the journal
+ * has not saved its results, it was deleted after loading (the engine deletes a job only after
+ * saving its results), so the resume is refused: starting its chunk again would load it twice.
  */
 import { Messages, SfError } from '@salesforce/core';
 import type { LoadedManifest } from '../manifest/types.js';
@@ -136,6 +142,12 @@ const neverLoaded = (info: IngestJobInfo): boolean =>
 export async function reconcileJobs(options: ReconcileOptions): Promise<ReconcileReport> {
   const report: ReconcileReport = { abandoned: [], adopted: [] };
   const refused: Array<{ stray: Stray; state: string }> = [];
+  for (const chunk of liveChunks(options.state)) {
+    // eslint-disable-next-line no-await-in-loop -- one job at a time: each may journal events
+    const outcome = await catchUp(options, chunk);
+    if (outcome.kind === 'adopted') report.adopted.push(chunk.jobId!);
+    else if (outcome.kind === 'refused') refused.push({ stray: strayOf(chunk), state: outcome.state });
+  }
   for (const stray of await findStrays(options, knownJobs(options.state))) {
     // eslint-disable-next-line no-await-in-loop -- one job at a time: each may journal events
     const outcome = await settle(options, stray);
@@ -157,6 +169,33 @@ function isAdoptable(manifest: LoadedManifest, chunk: ChunkState, info: IngestJo
     step.object.toLowerCase() === info.object.toLowerCase() &&
     step.operation === info.operation
   );
+}
+
+/** chunks whose current job the journal has not seen finish and save (phases created to finished) */
+function* liveChunks(state: RunState): Generator<ChunkState> {
+  const live = new Set(['created', 'uploaded', 'closing', 'closed', 'finished']);
+  for (const step of state.steps.values()) {
+    for (const chunk of step.chunks) if (chunk.jobId !== undefined && live.has(chunk.phase)) yield chunk;
+  }
+}
+
+const strayOf = (chunk: ChunkState): Stray => ({
+  jobId: chunk.jobId!,
+  entry: { step: chunk.step, chunk: chunk.chunk } as JobIndexEntry,
+});
+
+/** a job the journal knows, checked against the org: see the top of this file */
+async function catchUp(options: ReconcileOptions, chunk: ChunkState): Promise<Settled> {
+  const jobId = chunk.jobId!;
+  const info = await infoOrGone(options.client, jobId);
+  if (!info) return { kind: 'refused', state: messages.getMessage('reason.strayDeleted') };
+  if (chunk.phase !== 'created' || neverLoaded(info) || info.state === 'Open') return { kind: 'left' };
+  const ref = { step: chunk.step, chunk: chunk.chunk };
+  // see settle: the size of the upload is not known any more
+  await options.record({ type: 'job.uploaded', ...ref, jobId, bytes: 0 });
+  await options.record({ type: 'job.closing', ...ref, jobId });
+  await options.record({ type: 'job.closed', ...ref, jobId });
+  return { kind: 'adopted' };
 }
 
 type Settled = { kind: 'abandoned' | 'adopted' | 'left' } | { kind: 'refused'; state: string };
@@ -187,7 +226,7 @@ async function settle(options: ReconcileOptions, stray: Stray): Promise<Settled>
   if (chunk.phase === 'planned') await record({ type: 'job.creating', ...ref });
   await record({ type: 'job.created', ...ref, jobId });
   // how many bytes went up is not known any more (its line was lost); the job was closed, so the
-  // upload completed
+  // upload completed (the count is informational: nothing reads it back)
   await record({ type: 'job.uploaded', ...ref, jobId, bytes: 0 });
   await record({ type: 'job.closing', ...ref, jobId });
   await record({ type: 'job.closed', ...ref, jobId });
