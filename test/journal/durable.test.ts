@@ -47,9 +47,9 @@ describe('durable files', () => {
 
   it('leaves the old file untouched, and no temporary file, when the write fails', async () => {
     writeFileSync(tmp.path('kept.csv'), 'old\n');
-    const failure = await writeAtomically(tmp.path('kept.csv'), async (temporary) => {
+    const failure = await writeAtomically(tmp.path('kept.csv'), (temporary) => {
       writeFileSync(temporary, 'half');
-      throw new Error('disk full');
+      return Promise.reject(new Error('disk full'));
     }).then(
       () => undefined,
       (error: unknown) => error as Error
