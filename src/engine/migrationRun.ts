@@ -154,6 +154,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         if (unfinished) throw unfinishedRunError(unfinished.runId, owner, options.username);
       }
       const folder = await createRunFolder(manifest.runFolder, manifest.path, undefined, owner);
+      // the window where a folder exists without a journal, with the manifest lock held
+      crashPoint('run.folder');
       return begin(await openRunForWriting(folder, { create: true }));
     });
   }

@@ -7,12 +7,12 @@
  * Steps that never started (the waves after a failed gate) load their own sources in full, so
  * "fix the data, retry" also carries a stopped run on to its end.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Messages } from '@salesforce/core';
 import type { Manifest, ResolvedStep, Step } from '../manifest/types.js';
 import { loadManifestOrThrow } from '../manifest/load.js';
 import { ensurePrivateDir, listRuns } from '../journal/runFolder.js';
+import { writeFileAtomically } from '../journal/durable.js';
 import { DEAD_LETTER_COLUMNS, MigrationRun, type RunOptions } from './migrationRun.js';
 import { openRun } from './resumeRun.js';
 import { shellQuote } from './commandLines.js';
@@ -66,7 +66,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   const retries = join(folder.dir, 'retries');
   await ensurePrivateDir(retries);
   const derivedPath = join(retries, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(derivedPath, `${JSON.stringify(derived, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomically(derivedPath, `${JSON.stringify(derived, null, 2)}\n`);
   const loaded = await loadManifestOrThrow(derivedPath);
   return MigrationRun.start(loaded, { ...options, belongsTo: manifest.path });
 }

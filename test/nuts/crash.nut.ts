@@ -19,6 +19,8 @@ const PER_JOB = 40;
 
 /** [point, nth] for the first run, and optionally for the first resume */
 const scenarios: Array<[[string, number], [string, number]?]> = [
+  [['run.folder', 1]],
+  [['run.folder', 1], ['run.started', 1]],
   [['run.started', 1]],
   [['wave.started', 1]],
   [['step.started', 1]],
