@@ -12,7 +12,7 @@ import { Global } from '@salesforce/core';
 import type { Operation } from '../manifest/types.js';
 import { normalizeSalesforceId } from './salesforceId.js';
 import { errnoOf, writeAtomically } from './durable.js';
-import { whileHolding } from './manifestLock.js';
+import { whileHolding } from './lock.js';
 
 export { toEighteen, normalizeSalesforceId } from './salesforceId.js';
 
@@ -46,7 +46,6 @@ const FIELDS: ReadonlyArray<keyof JobIndexEntry> = [
   'operation',
   'createdAt',
 ];
-
 
 function parseEntry(line: string): JobIndexEntry | undefined {
   try {
@@ -106,24 +105,7 @@ export class JobIndex {
     for (const field of FIELDS) stored[field] = entry[field];
     stored.jobId = normalizeSalesforceId(entry.jobId);
     stored.orgId = normalizeSalesforceId(entry.orgId);
-    await inTurn(() => whileHolding(JobIndex.lock(), async () => {
-      if (!pruneChecked) {
-        pruneChecked = true;
-        await JobIndex.pruneHeld(Date.now() - RETENTION_MS);
-      }
-      const handle = await open(file, 'a+', 0o600);
-      try {
-        // a file made by hand or by an older version: it names customer runs, keep it private
-        if (((await handle.stat()).mode & 0o077) !== 0) await handle.chmod(0o600);
-        // a line torn by a crash would swallow this entry: end it first
-        const { size } = await handle.stat();
-        const last = size > 0 ? (await handle.read(Buffer.alloc(1), 0, 1, size - 1)).buffer[0] : NEWLINE;
-        await handle.write(`${last === NEWLINE ? '' : '\n'}${JSON.stringify(stored)}\n`);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-    }));
+    await inTurn(() => whileHolding(JobIndex.lock(), () => JobIndex.appendHeld(stored)));
   }
 
   /**
@@ -206,6 +188,26 @@ export class JobIndex {
 
   private static lock(): { runId: string; lockPath: string } {
     return { runId: 'job index', lockPath: `${JobIndex.path()}.lock` };
+  }
+
+  /** record, the lock held */
+  private static async appendHeld(stored: Record<string, unknown>): Promise<void> {
+    if (!pruneChecked) {
+      pruneChecked = true;
+      await JobIndex.pruneHeld(Date.now() - RETENTION_MS);
+    }
+    const handle = await open(JobIndex.path(), 'a+', 0o600);
+    try {
+      // a file made by hand or by an older version: it names customer runs, keep it private
+      if (((await handle.stat()).mode & 0o077) !== 0) await handle.chmod(0o600);
+      // a line torn by a crash would swallow this entry: end it first
+      const { size } = await handle.stat();
+      const last = size > 0 ? (await handle.read(Buffer.alloc(1), 0, 1, size - 1)).buffer[0] : NEWLINE;
+      await handle.write(`${last === NEWLINE ? '' : '\n'}${JSON.stringify(stored)}\n`);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
   }
 
   /** prune, the lock held */

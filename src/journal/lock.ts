@@ -7,8 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
-import { Messages } from '@salesforce/core';
+import { Messages, SfError } from '@salesforce/core';
 import type { RunFolder } from './runFolder.js';
 import { errnoOf, syncDirectory, temporaryPathFor } from './durable.js';
 
@@ -217,5 +218,53 @@ async function takeOver(folder: LockedPath, stale: string, tempPath: string): Pr
     return true;
   } finally {
     await unlink(marker).catch(() => undefined);
+  }
+}
+
+/**
+ * How long `whileHolding` waits for another holder. The locks it is used for (a manifest's, while
+ * a run starts; the job index's, while an entry is appended) are held for milliseconds; two
+ * minutes covers a slow network disk, and a holder that keeps one longer is stuck.
+ */
+const MAX_WAIT_MS = 120_000;
+
+const isBusy = (error: unknown): boolean =>
+  error instanceof SfError && (error.name === 'RunLockedError' || error.name === 'RunLockContendedError');
+
+/**
+ * Runs `critical` while holding the lock `target`, waiting (up to two minutes) while another holder
+ * has it. The lock is released when `critical` settles.
+ *
+ * @throws `timedOut(error)` of the lock's last `RunLockedError` / `RunLockContendedError` when
+ * the wait ran out (by default that error itself).
+ */
+export async function whileHolding<T>(
+  target: LockedPath,
+  critical: () => Promise<T>,
+  timedOut: (error: SfError) => Error = (error): Error => error
+): Promise<T> {
+  const deadline = Date.now() + MAX_WAIT_MS;
+  let pause = 10;
+  for (;;) {
+    let lock;
+    try {
+      // eslint-disable-next-line no-await-in-loop -- each attempt waits for the holder before it
+      lock = await acquireRunLock(target);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (Date.now() >= deadline) throw timedOut(error as SfError);
+      // jittered, so queued holders do not retry in lockstep
+      // eslint-disable-next-line no-await-in-loop
+      await sleep(pause + Math.floor(Math.random() * pause));
+      pause = Math.min(pause * 2, 250);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line no-await-in-loop -- the loop ends here
+      return await critical();
+    } finally {
+      // eslint-disable-next-line no-await-in-loop
+      await lock.release();
+    }
   }
 }

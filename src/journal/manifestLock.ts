@@ -6,69 +6,21 @@
  * held until the new run is on disk (its folder, owner file, lock and run.started). Starts queue
  * behind it, so the second one then finds the first run and refuses with "unfinished run".
  * It is held for milliseconds (the sources are fingerprinted before it is taken), so waiting for
- * it is cheap; a crashed holder's lock is taken over like a stale run lock.
+ * it is cheap (up to two minutes, see whileHolding); a crashed holder's lock is taken over like a
+ * stale run lock.
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Messages, SfError } from '@salesforce/core';
-import { acquireRunLock, type LockedPath } from './lock.js';
+import { Messages } from '@salesforce/core';
+import { whileHolding, type LockedPath } from './lock.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
 
-/**
- * How long a start waits for another start of the same manifest. Holding the lock takes a listing
- * of the runs root and a few small synced writes; two minutes covers a slow network disk, and a
- * holder that keeps it longer is stuck, which the error then says.
- */
-const MAX_WAIT_MS = 120_000;
-
 /** the lock file of a manifest in its runs root: hidden, so listRuns never takes it for a run */
 export function manifestLockPath(root: string, manifest: string): string {
   return join(root, `.manifest-${createHash('sha256').update(manifest).digest('hex').slice(0, 16)}.lock`);
-}
-
-const isBusy = (error: unknown): boolean =>
-  error instanceof SfError && (error.name === 'RunLockedError' || error.name === 'RunLockContendedError');
-
-/**
- * Runs `critical` while holding the lock `target`, waiting (up to two minutes) while another holder
- * has it. The lock is released when `critical` settles.
- *
- * @throws `timedOut(error)` of the lock's last `RunLockedError` / `RunLockContendedError` when
- * the wait ran out (by default that error itself).
- */
-export async function whileHolding<T>(
-  target: LockedPath,
-  critical: () => Promise<T>,
-  timedOut: (error: SfError) => Error = (error): Error => error
-): Promise<T> {
-  const deadline = Date.now() + MAX_WAIT_MS;
-  let pause = 10;
-  for (;;) {
-    let lock;
-    try {
-      // eslint-disable-next-line no-await-in-loop -- each attempt waits for the holder before it
-      lock = await acquireRunLock(target);
-    } catch (error) {
-      if (!isBusy(error)) throw error;
-      if (Date.now() >= deadline) throw timedOut(error as SfError);
-      // jittered, so queued holders do not retry in lockstep
-      // eslint-disable-next-line no-await-in-loop
-      await sleep(pause + Math.floor(Math.random() * pause));
-      pause = Math.min(pause * 2, 250);
-      continue;
-    }
-    try {
-      // eslint-disable-next-line no-await-in-loop -- the loop ends here
-      return await critical();
-    } finally {
-      // eslint-disable-next-line no-await-in-loop
-      await lock.release();
-    }
-  }
 }
 
 /**
