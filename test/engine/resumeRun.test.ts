@@ -116,6 +116,20 @@ describe('resumeRun', () => {
     expect(site.org.store.count('Contact')).to.equal(1);
   });
 
+  it('lets exactly one of several simultaneous resumes of a run go ahead', async () => {
+    const manifest = await loadManifestOrThrow(site.manifestPath);
+    const first = await MigrationRun.start(manifest, site.options);
+    expect((await first.execute(AbortSignal.abort())).status).to.equal('waiting');
+    const settled = await Promise.allSettled(Array.from({ length: 6 }, () => resume()));
+    const resumed = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    expect(resumed).to.have.length(1);
+    for (const result of settled) {
+      if (result.status === 'rejected') expect((result.reason as SfError).name).to.equal('RunLockedError');
+    }
+    expect((await resumed[0].execute()).status).to.equal('succeeded');
+    expectLoadedOnce(site);
+  });
+
   it('warns which parts of the manifest changed since the run began, and goes on from its copy', async () => {
     const manifest = await loadManifestOrThrow(site.manifestPath);
     const first = await MigrationRun.start(manifest, site.options);
