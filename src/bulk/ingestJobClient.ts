@@ -321,8 +321,13 @@ export class IngestJobClient extends EventEmitter {
     }
   }
 
-  /** The id of the user this client acts as (OpenID Connect userinfo), e.g. to pick its jobs from `list`. */
+  /**
+   * The id of the user this client acts as, e.g. to pick its jobs from `list`: from the CLI's auth
+   * record when it has one, else from the OpenID Connect userinfo endpoint.
+   */
   public async currentUserId(): Promise<string> {
+    const known = this.connection.getAuthInfoFields().userId;
+    if (typeof known === 'string' && known.length > 0) return known;
     const url = new URL('/services/oauth2/userinfo', this.connection.instanceUrl);
     const info = (await this.withRetry(async () => this.sendJson('GET', url))) as { user_id?: unknown } | undefined;
     if (typeof info?.user_id !== 'string') throw new Error(`GET ${url.pathname} answered without a user_id`);
