@@ -129,7 +129,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         const manifestSha256 = createHash('sha256')
           .update(await readFile(opened.folder.manifestCopyPath))
           .digest('hex');
-        const run = new MigrationRun(manifest, opened.folder, opened.journal, opened.state, opened.lock, options, false);
+        const { folder, journal, state, lock } = opened;
+        const run = new MigrationRun(manifest, folder, journal, state, lock, options, false);
         await run.record({
           type: 'run.started',
           runId: opened.folder.runId,
@@ -164,7 +165,11 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
    * continues a run opened for writing whose journal was replayed into `opened.state`; the caller
    * has checked the org, the manifest and the sources, and reconciled the org's jobs with the journal
    */
-  public static async continue(manifest: LoadedManifest, opened: WritableRun, options: RunOptions): Promise<MigrationRun> {
+  public static async continue(
+    manifest: LoadedManifest,
+    opened: WritableRun,
+    options: RunOptions
+  ): Promise<MigrationRun> {
     const run = new MigrationRun(manifest, opened.folder, opened.journal, opened.state, opened.lock, options, true);
     await run.record({ type: 'run.resumed', pid: process.pid, host: hostname() });
     return run;

@@ -248,7 +248,12 @@ function unknownJobsError(options: ReconcileOptions, refused: Array<{ stray: Str
     .map(({ stray, state }) =>
       stray.entry
         ? messages.getMessage('strayJob.indexed', [stray.jobId, state, stray.entry.step, stray.entry.chunk])
-        : messages.getMessage('strayJob.listed', [stray.jobId, state, stray.info?.object ?? '?', stray.info?.createdDate ?? '?'])
+        : messages.getMessage('strayJob.listed', [
+            stray.jobId,
+            state,
+            stray.info?.object ?? '?',
+            stray.info?.createdDate ?? '?',
+          ])
     )
     .join('; ');
   const first = refused[0].stray.jobId;
