@@ -95,7 +95,11 @@ export async function resumeRun(options: ResumeOptions): Promise<MigrationRun> {
   // the lock first, then the journal: a state read before taking the lock may be stale
   const held = await openRunForWriting(folder, { onWarning: warn, create: summary.journal === 'missing' });
   try {
-    if (!held.state.started) return await startInPlace(held, options);
+    if (!held.state.started) {
+      // events without a run.started first are not a lost tail: nothing to start in place
+      if (held.state.events > 0) throw messages.createError('error.RunNeverStarted', [folder.dir]);
+      return await startInPlace(held, options);
+    }
     const { state } = held;
     const manifest = await loadRunManifest(folder, state);
     await checkResumable(folder, state, manifest, options);
