@@ -10,15 +10,15 @@
  * the Connection's current token, and refresh through `connection.refreshAuth()` on a 401.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Connection, SFDX_HTTP_HEADERS } from '@salesforce/core';
 import type { JsonMap } from '@salesforce/ts-types';
+import { writeAtomically } from '../journal/durable.js';
 import { DEFAULT_RETRY_POLICY, nextPollDelay, retryDelay, type RetryPolicy, type Sleep, sleep } from './backoff.js';
 import { CsvRecordCounter } from './csvRecordCounter.js';
 import {
@@ -305,18 +305,8 @@ export class IngestJobClient extends EventEmitter {
    */
   public async saveResults(jobId: string, kind: ResultKind, file: string): Promise<SavedResults> {
     const url = this.jobUrl(`/${jobId}/${RESULT_PATHS[kind]}`);
-    const folder = dirname(file);
-    await mkdir(folder, { recursive: true, mode: 0o700 });
-    const partial = join(folder, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
-    try {
-      const saved = await this.withRetry(async () => this.downloadOnce(jobId, kind, url, partial));
-      await rename(partial, file);
-      await syncFolder(folder);
-      return saved;
-    } catch (error) {
-      await rm(partial, { force: true });
-      throw error;
-    }
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    return writeAtomically(file, (partial) => this.withRetry(async () => this.downloadOnce(jobId, kind, url, partial)));
   }
 
   /** Every ingest job the org lists (all pages, following nextRecordsUrl). */
@@ -329,6 +319,19 @@ export class IngestJobClient extends EventEmitter {
       for (const record of page?.records ?? []) yield record;
       url = page?.done === false && page.nextRecordsUrl ? new URL(page.nextRecordsUrl, this.connection.instanceUrl) : undefined;
     }
+  }
+
+  /**
+   * The id of the user this client acts as, e.g. to pick its jobs from `list`: from the CLI's auth
+   * record when it has one, else from the OpenID Connect userinfo endpoint.
+   */
+  public async currentUserId(): Promise<string> {
+    const known = this.connection.getAuthInfoFields().userId;
+    if (typeof known === 'string' && known.length > 0) return known;
+    const url = new URL('/services/oauth2/userinfo', this.connection.instanceUrl);
+    const info = (await this.withRetry(async () => this.sendJson('GET', url))) as { user_id?: unknown } | undefined;
+    if (typeof info?.user_id !== 'string') throw new Error(`GET ${url.pathname} answered without a user_id`);
+    return info.user_id;
   }
 
   private jobUrl(suffix: string): URL {
@@ -509,8 +512,8 @@ export class IngestJobClient extends EventEmitter {
       let counter: CsvRecordCounter | undefined;
       const writeToDisk = async (response: IncomingMessage): Promise<void> => {
         counter = new CsvRecordCounter();
-        // flush: fsync before close, so after the rename the file is complete on disk
-        await pipeline(response, counter, createWriteStream(partial, { mode: 0o600, flush: true }));
+        // committed (fsync, rename, folder fsync) by saveResults once the whole body is in
+        await pipeline(response, counter, createWriteStream(partial, { mode: 0o600 }));
         const announced = Number(response.headers['content-length']);
         if (Number.isFinite(announced) && announced !== counter.bytes) {
           throw resultsTruncatedError(kind, jobId, counter.bytes, announced);
@@ -536,18 +539,5 @@ export class IngestJobClient extends EventEmitter {
       const { errorCode, message } = parseErrorBody(outcome.status, outcome.text);
       throw new BulkApiError({ method: 'GET', path, status: outcome.status, errorCode, serverMessage: message, jobId });
     }
-  }
-}
-
-/** Makes a rename durable; folders cannot be fsynced everywhere (Windows), and there it is skipped. */
-async function syncFolder(folder: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(folder, 'r');
-    await handle.sync();
-  } catch {
-    // best effort: the file itself is already fsynced
-  } finally {
-    await handle?.close();
   }
 }

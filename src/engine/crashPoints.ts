@@ -8,7 +8,8 @@
  */
 /**
  * A journal event type, or one of: 'upload.middle' (part of an upload body has been sent), 'poll'
- * (a status poll returned), 'results.middle' (one of a job's three result files is saved).
+ * (a status poll returned), 'results.middle' (one of a job's three result files is saved),
+ * 'run.folder' (a new run's folder, owner file and manifest copy exist, its journal does not yet).
  */
 export type CrashPoint = string;
 

@@ -5,30 +5,22 @@
  * with the run's lock held, exactly as the engine would — so the next `sf migrate resume` sees it.
  */
 import { dirname, join, resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
 import { Messages, Org, SfError } from '@salesforce/core';
-import type { JobState, JournalEventBody } from '../journal/events.js';
+import type { JobState } from '../journal/events.js';
 import { JobIndex, type JobIndexEntry } from '../journal/jobIndex.js';
 import { normalizeSalesforceId } from '../journal/salesforceId.js';
 import { runFolder, type RunFolder } from '../journal/runFolder.js';
-import { acquireRunLock, type RunLock } from '../journal/lock.js';
-import { Journal } from '../journal/journal.js';
-import {
-  applyEvent,
-  findChunk,
-  hasLiveJob,
-  replayJournal,
-  type ChunkPhase,
-  type ChunkState,
-  type RunState,
-} from '../journal/state.js';
+import { exists } from '../journal/durable.js';
+import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
+import { findChunk, hasLiveJob, replayJournal, type ChunkPhase, type ChunkState } from '../journal/state.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { BulkApiError } from '../bulk/errors.js';
 import { isTerminalJobState, type IngestJobInfo } from '../bulk/types.js';
 import type { LoadedManifest, Operation } from '../manifest/types.js';
-import { openRun } from './resumeRun.js';
+import { loadRunManifest } from './resumeRun.js';
 import { ChunkLifecycle, downloadResults } from './chunkLifecycle.js';
 import { ChunkPlanner } from './chunkPlanner.js';
+import { jobCommand, resumeCommand, statusCommand } from './commandLines.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'job.control');
@@ -125,13 +117,6 @@ function folderOf(entry: JobIndexEntry): RunFolder {
   return runFolder(dirname(entry.runDir), entry.runId);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false
-  );
-}
-
 function runInfo(entry: JobIndexEntry, chunk?: ChunkState, jobId?: string, journalFound = true): JobRunInfo {
   const phase = !journalFound ? undefined : chunk && chunk.jobId === jobId ? chunk.phase : 'aborted';
   return {
@@ -192,45 +177,17 @@ export async function jobStatus(jobId: string, orgs: JobOrgs): Promise<JobStatus
   };
 }
 
-/** a run opened for writing: its lock held, its journal replayed and open for appending */
-type HeldRun = {
-  folder: RunFolder;
-  state: RunState;
-  /** the run's manifest copy, when asked for */
-  manifest?: LoadedManifest;
-  journal: Journal;
-  record: (body: JournalEventBody) => Promise<void>;
-  release(): Promise<void>;
-};
+/** a run opened for writing (see openRunForWriting), with its manifest copy when asked for */
+type HeldRun = WritableRun & { manifest?: LoadedManifest };
 
 async function holdRun(entry: JobIndexEntry, warn: (message: string) => void, withManifest = false): Promise<HeldRun> {
-  const folder = folderOf(entry);
-  const lock: RunLock = await acquireRunLock(folder);
+  const held = await openRunForWriting(folderOf(entry), { onWarning: warn });
+  if (!withManifest) return held;
   try {
-    if (lock.tookOver) {
-      warn(messages.getMessage('warning.staleLock', [lock.tookOver.pid, lock.tookOver.host, lock.tookOver.startedAt]));
-    }
-    // replayed only now that the lock is held: no other process can add to it any more
-    const opened = withManifest ? await openRun(dirname(entry.runDir), entry.runId) : undefined;
-    const state = opened?.state ?? (await replayJournal(folder.journalPath));
-    const { journal, tornLine } = await Journal.openForAppend(folder.journalPath);
-    if (tornLine !== undefined) warn(messages.getMessage('warning.tornLine', [folder.journalPath]));
-    return {
-      folder,
-      state,
-      ...(opened ? { manifest: opened.manifest } : {}),
-      journal,
-      record: async (body): Promise<void> => applyEvent(state, await journal.append(body)),
-      release: async (): Promise<void> => {
-        try {
-          await journal.close();
-        } finally {
-          await lock.release();
-        }
-      },
-    };
+    // the poll settings of the step as the run has it: its own manifest copy
+    return { ...held, manifest: await loadRunManifest(held.folder, held.state) };
   } catch (error) {
-    await lock.release();
+    await held.release();
     throw error;
   }
 }
@@ -247,7 +204,7 @@ function lifecycleOf(job: ResolvedJob, entry: JobIndexEntry, held: HeldRun): Chu
 }
 
 function resumeCommandOf(entry: JobIndexEntry): string {
-  return `sf migrate resume --manifest ${entry.manifest} --run-id ${entry.runId}`;
+  return resumeCommand(entry.manifest, entry.runId);
 }
 
 export type JobResumeResult = {
@@ -314,7 +271,7 @@ export async function resumeJob(jobId: string, options: JobResumeOptions): Promi
     }
     if (chunk.phase === 'saved' || chunk.phase === 'deleted') {
       const next = held.state.finished
-        ? `sf migrate status --manifest ${entry.manifest} --run-id ${entry.runId}`
+        ? statusCommand(entry.manifest, entry.runId)
         : resumeCommandOf(entry);
       throw messages.createError('error.JobAlreadySaved', [job.jobId, entry.runId], [next]);
     }
@@ -329,7 +286,7 @@ export async function resumeJob(jobId: string, options: JobResumeOptions): Promi
       ...(options.onPoll ? { onPoll: options.onPoll } : {}),
     });
     if (ended === 'waiting') {
-      return { ...base, status: 'waiting', nextCommand: `sf migrate job resume --job-id ${job.jobId}` };
+      return { ...base, status: 'waiting', nextCommand: jobCommand('resume', job.jobId) };
     }
     if (ended === 'abandoned') {
       // the close found the job aborted before it processed anything: the chunk goes again in a new job

@@ -12,9 +12,11 @@ import { Messages, type Connection } from '@salesforce/core';
 import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import type { JournalEventBody } from '../journal/events.js';
 import { Journal } from '../journal/journal.js';
-import { applyEvent, emptyRunState, type RunState, type StepState } from '../journal/state.js';
-import { createRunFolder, type RunFolder } from '../journal/runFolder.js';
-import { acquireRunLock, type RunLock } from '../journal/lock.js';
+import { applyEvent, type RunState, type StepState } from '../journal/state.js';
+import { createRunFolder, findRun, type RunFolder } from '../journal/runFolder.js';
+import type { RunLock } from '../journal/lock.js';
+import { withManifestLock } from '../journal/manifestLock.js';
+import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { forEachConcurrent } from './concurrency.js';
@@ -26,6 +28,8 @@ import { accountStep, summarizeSteps } from './stepAccounting.js';
 import { crashPoint } from './crashPoints.js';
 import type { EngineEvents } from './events.js';
 import { ExitCode, type RunOutcome, type RunStatus } from './outcome.js';
+import { unfinishedRunError } from './runRoot.js';
+import { resumeCommand } from './commandLines.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
@@ -110,50 +114,71 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     return this.stopSignal.aborted;
   }
 
-  /** creates the run folder, takes its lock and journals `run.started` */
-  public static async start(manifest: LoadedManifest, options: RunOptions): Promise<MigrationRun> {
+  /**
+   * Starts a new run: fingerprints the sources, then, holding the manifest's lock (so that of
+   * concurrent starts of one manifest exactly one goes ahead), refuses when an unfinished run of
+   * the manifest exists (unless `beside`, i.e. --new), creates the run folder, opens it for
+   * writing and journals `run.started`. With `opened`, the run folder exists already and its
+   * journal holds nothing (a run that never got as far as run.started): it is started in place.
+   *
+   * @throws SfError `UnfinishedRunError` naming the unfinished run.
+   */
+  public static async start(
+    manifest: LoadedManifest,
+    options: RunOptions,
+    startOptions: { beside?: boolean; opened?: WritableRun } = {}
+  ): Promise<MigrationRun> {
     const files = [...new Set(manifest.steps.flatMap((step) => step.files))];
     const sources = await Promise.all(files.map((file) => fingerprintFile(file)));
-    const folder = await createRunFolder(manifest.runFolder, manifest.path);
-    // the copy is what resume reads, so its hash is the one to vouch for
-    const manifestSha256 = createHash('sha256')
-      .update(await readFile(folder.manifestCopyPath))
-      .digest('hex');
-    const lock = await acquireRunLock(folder);
-    try {
-      const journal = await Journal.create(folder.journalPath);
-      const run = new MigrationRun(manifest, folder, journal, emptyRunState(), lock, options, false);
-      await run.record({
-        type: 'run.started',
-        runId: folder.runId,
-        manifest: options.belongsTo ?? manifest.path,
-        manifestSha256,
-        username: options.username,
-        orgId: options.orgId,
-        instanceUrl: options.connection.instanceUrl,
-        apiVersion: options.connection.getApiVersion(),
-        sources,
-      });
-      return run;
-    } catch (error) {
-      await lock.release();
-      throw error;
-    }
+    const owner = options.belongsTo ?? manifest.path;
+    const begin = async (opened: WritableRun): Promise<MigrationRun> => {
+      try {
+        // the copy is what resume reads, so its hash is the one to vouch for
+        const manifestSha256 = createHash('sha256')
+          .update(await readFile(opened.folder.manifestCopyPath))
+          .digest('hex');
+        const { folder, journal, state, lock } = opened;
+        const run = new MigrationRun(manifest, folder, journal, state, lock, options, false);
+        await run.record({
+          type: 'run.started',
+          runId: opened.folder.runId,
+          manifest: owner,
+          manifestSha256,
+          username: options.username,
+          orgId: options.orgId,
+          instanceUrl: options.connection.instanceUrl,
+          apiVersion: options.connection.getApiVersion(),
+          sources,
+        });
+        return run;
+      } catch (error) {
+        await opened.release();
+        throw error;
+      }
+    };
+    if (startOptions.opened) return begin(startOptions.opened);
+    return withManifestLock(manifest.runFolder, owner, async () => {
+      if (!startOptions.beside) {
+        const unfinished = await findRun(manifest.runFolder, undefined, { manifest: owner });
+        if (unfinished) throw unfinishedRunError(unfinished.runId, owner, options.username);
+      }
+      const folder = await createRunFolder(manifest.runFolder, manifest.path, undefined, owner);
+      // the window where a folder exists without a journal, with the manifest lock held
+      crashPoint('run.folder');
+      return begin(await openRunForWriting(folder, { create: true }));
+    });
   }
 
   /**
-   * continues a run whose journal was replayed into `state`; the caller has checked the org, the
-   * manifest and the sources, and holds the lock
+   * continues a run opened for writing whose journal was replayed into `opened.state`; the caller
+   * has checked the org, the manifest and the sources, and reconciled the org's jobs with the journal
    */
   public static async continue(
     manifest: LoadedManifest,
-    folder: RunFolder,
-    state: RunState,
-    journal: Journal,
-    lock: RunLock,
+    opened: WritableRun,
     options: RunOptions
   ): Promise<MigrationRun> {
-    const run = new MigrationRun(manifest, folder, journal, state, lock, options, true);
+    const run = new MigrationRun(manifest, opened.folder, opened.journal, opened.state, opened.lock, options, true);
     await run.record({ type: 'run.resumed', pid: process.pid, host: hostname() });
     return run;
   }
@@ -221,7 +246,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       ...(reason ? { reason } : {}),
       steps: summarizeSteps(this.manifest, this.state),
       ...(status === 'waiting'
-        ? { resumeCommand: `sf migrate resume --manifest ${this.manifestPath} --run-id ${this.runId}` }
+        ? { resumeCommand: resumeCommand(this.manifestPath, this.runId) }
         : {}),
     };
   }

@@ -4,7 +4,7 @@
  * row by row — a step's results can be far larger than memory.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
@@ -12,6 +12,7 @@ import { parse } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
 import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
+import { commitTemporary, discardTemporary, exists, temporaryPathFor } from '../journal/durable.js';
 
 /** `REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --` → `REQUIRED_FIELD_MISSING` */
 export function errorCodeOf(sfError: string): string {
@@ -31,11 +32,7 @@ type Row = string[];
 
 /** streams the records of a result CSV: its header first, then each row */
 export async function* readResultRows(file: string, delimiter: ColumnDelimiter): AsyncGenerator<Row> {
-  const exists = await stat(file).then(
-    () => true,
-    () => false
-  );
-  if (!exists) return;
+  if (!(await exists(file))) return;
   const parser = createReadStream(file).pipe(
     parse({ delimiter: delimiterCharacter(delimiter), relaxColumnCount: true, bom: true })
   );
@@ -43,8 +40,8 @@ export async function* readResultRows(file: string, delimiter: ColumnDelimiter):
 }
 
 /**
- * A CSV written through a temporary file and renamed into place after fsync, so a crash never
- * leaves a half-written file under the final name and a rerun writes it again from scratch.
+ * A CSV written through a temporary file and committed (fsync, rename, folder fsync) at the end,
+ * so a crash never leaves a half-written file under the final name and a rerun writes it again.
  */
 export class AtomicCsvWriter {
   private readonly tmp: string;
@@ -52,7 +49,7 @@ export class AtomicCsvWriter {
   private readonly done: Promise<void>;
 
   public constructor(private readonly file: string, header: string[], delimiter: ColumnDelimiter, lineEnding: LineEnding) {
-    this.tmp = `${file}.partial`;
+    this.tmp = temporaryPathFor(file);
     this.stringifier = stringify({
       delimiter: delimiterCharacter(delimiter),
       // eslint-disable-next-line camelcase -- csv-stringify's option name
@@ -88,19 +85,13 @@ export class AtomicCsvWriter {
   public async commit(): Promise<void> {
     this.stringifier.end();
     await this.done;
-    const handle = await open(this.tmp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(this.tmp, this.file);
+    await commitTemporary(this.tmp, this.file);
   }
 
   public async discard(): Promise<void> {
     this.stringifier.destroy();
     await this.done.catch(() => undefined);
-    await rm(this.tmp, { force: true });
+    await discardTemporary(this.tmp);
   }
 }
 

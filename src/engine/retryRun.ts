@@ -7,15 +7,16 @@
  * Steps that never started (the waves after a failed gate) load their own sources in full, so
  * "fix the data, retry" also carries a stopped run on to its end.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Messages } from '@salesforce/core';
 import type { Manifest, ResolvedStep, Step } from '../manifest/types.js';
 import { loadManifestOrThrow } from '../manifest/load.js';
 import { ensurePrivateDir, listRuns } from '../journal/runFolder.js';
+import { writeFileAtomically } from '../journal/durable.js';
 import { MigrationRun, type RunOptions } from './migrationRun.js';
 import { DEAD_LETTER_COLUMNS } from './stepAccounting.js';
 import { openRun } from './resumeRun.js';
+import { shellQuote } from './commandLines.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
@@ -35,7 +36,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   const { folder, state, manifest } = await openRun(options.root, runId);
   const started = state.started!;
   if (!state.finished) {
-    throw messages.createError('error.RetryUnfinishedRun', [folder.runId], [manifest.path, folder.runId]);
+    throw messages.createError('error.RetryUnfinishedRun', [folder.runId], [shellQuote(manifest.path), folder.runId]);
   }
   if (started.orgId !== options.orgId) {
     throw messages.createError('error.RunOfAnotherOrg', [folder.runId, started.username, options.username], [
@@ -52,7 +53,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     const error = retryMessages.createError(
       'error.UnknownStep',
       [folder.runId, unknown.join('", "'), ids.join(', '), retryable.length > 0 ? retryable.join(', ') : '-'],
-      [manifest.path, folder.runId, retryable[0] ?? ids[0], manifest.path, folder.runId]
+      [shellQuote(manifest.path), folder.runId, shellQuote(retryable[0] ?? ids[0]), shellQuote(manifest.path), folder.runId]
     );
     error.setData({ unknown, steps: ids, retryable });
     throw error;
@@ -77,7 +78,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   const retries = join(folder.dir, 'retries');
   await ensurePrivateDir(retries);
   const derivedPath = join(retries, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(derivedPath, `${JSON.stringify(derived, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomically(derivedPath, `${JSON.stringify(derived, null, 2)}\n`);
   const loaded = await loadManifestOrThrow(derivedPath);
   return MigrationRun.start(loaded, { ...options, belongsTo: manifest.path });
 }

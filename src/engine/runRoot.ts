@@ -6,7 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { Messages, type SfError } from '@salesforce/core';
 import { manifestDefaults } from '../manifest/defaults.js';
+import { resumeCommand, runCommand } from './commandLines.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
 
 export async function runRootOf(manifestPath?: string): Promise<string> {
   if (!manifestPath) return resolve(manifestDefaults.runFolder);
@@ -18,4 +23,17 @@ export async function runRootOf(manifestPath?: string): Promise<string> {
     declared = undefined;
   }
   return resolve(dirname(file), typeof declared === 'string' && declared ? declared : manifestDefaults.runFolder);
+}
+
+/**
+ * The refusal to start a run beside an unfinished one of the same manifest (`run` without `--new`,
+ * and `retry`), with the two commands that go on from there.
+ */
+export function unfinishedRunError(runId: string, manifest: string, username: string): SfError {
+  const error = messages.createError('error.UnfinishedRun', [runId], [
+    resumeCommand(manifest, runId),
+    runCommand(manifest, username, { new: true }),
+  ]);
+  error.setData({ runId, manifest });
+  return error;
 }

@@ -19,6 +19,7 @@ import type { StepSummary } from './outcome.js';
 import { openRun } from './resumeRun.js';
 import { summarizeSteps } from './stepAccounting.js';
 import { forEachConcurrent } from './concurrency.js';
+import { resumeCommand } from './commandLines.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'status');
@@ -256,7 +257,7 @@ export async function runStatus(options: RunStatusOptions): Promise<StatusResult
     steps,
     jobs,
     ...(activity === 'interrupted'
-      ? { resumeCommand: `sf migrate resume --manifest ${started.manifest} --run-id ${folder.runId}` }
+      ? { resumeCommand: resumeCommand(started.manifest, folder.runId) }
       : {}),
   };
 }

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Messages, SfError } from '@salesforce/core';
 import type { SourceFingerprint } from './events.js';
+import { errnoOf } from './durable.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
@@ -21,9 +22,6 @@ const STABLE_READ_ATTEMPTS = 3;
  */
 const RACY_WINDOW_MS = 2000;
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -91,7 +89,7 @@ export async function findChangedSources(
       // eslint-disable-next-line no-await-in-loop -- one file at a time bounds the I/O a resume causes
       current = await stat(fingerprint.file);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') {
+      if (errnoOf(error) === 'ENOENT' || errnoOf(error) === 'ENOTDIR') {
         changes.push({ file: fingerprint.file, reason: 'missing' });
         continue;
       }

@@ -1,14 +1,18 @@
 /*
  * Which run and org a job id belongs to, kept in the sf state folder so the per-job commands work
- * from any directory. Append-only, one JSON entry a line; several runs (processes) may append at
- * once, which O_APPEND keeps whole for lines this small.
+ * from any directory, and so resume can find jobs of its run that a damaged journal lost. One JSON
+ * entry a line, appended under a small lock file so that pruning (which rewrites the file) never
+ * loses an entry another process appends meanwhile.
  */
+import { createReadStream } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Global } from '@salesforce/core';
 import type { Operation } from '../manifest/types.js';
 import { normalizeSalesforceId } from './salesforceId.js';
+import { errnoOf, writeAtomically } from './durable.js';
+import { whileHolding } from './lock.js';
 
 export { toEighteen, normalizeSalesforceId } from './salesforceId.js';
 
@@ -43,10 +47,6 @@ const FIELDS: ReadonlyArray<keyof JobIndexEntry> = [
   'createdAt',
 ];
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
-
 function parseEntry(line: string): JobIndexEntry | undefined {
   try {
     const value = JSON.parse(line) as Partial<JobIndexEntry>;
@@ -62,6 +62,28 @@ function parseEntry(line: string): JobIndexEntry | undefined {
 }
 
 const NEWLINE = 0x0a;
+
+/**
+ * Entries older than this are dropped. Salesforce deletes a finished ingest job 7 days after it
+ * ends (reference: "Terminal jobs vanish after 7 days"), so an older entry can no longer lead a
+ * `job` command to its job; its run, if unfinished, is resumed from its own folder and journal.
+ * Thirty days keeps entries well past that (a cutover postponed by weeks still finds them)
+ * while the file cannot grow without bound on a machine that runs migrations for years.
+ */
+export const JOB_INDEX_RETENTION_DAYS = 30;
+const RETENTION_MS = JOB_INDEX_RETENTION_DAYS * 24 * 60 * 60 * 1000;
+
+/** checked once per process: pruning reads the whole file */
+let pruneChecked = false;
+
+/** writers of this process take turns before the file lock, which only tells processes apart */
+let turns: Promise<unknown> = Promise.resolve();
+
+function inTurn<T>(work: () => Promise<T>): Promise<T> {
+  const mine = turns.then(work);
+  turns = mine.catch(() => undefined);
+  return mine;
+}
 
 const sameFifteen = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
 
@@ -83,16 +105,41 @@ export class JobIndex {
     for (const field of FIELDS) stored[field] = entry[field];
     stored.jobId = normalizeSalesforceId(entry.jobId);
     stored.orgId = normalizeSalesforceId(entry.orgId);
-    const handle = await open(file, 'a+', 0o600);
+    await inTurn(() => whileHolding(JobIndex.lock(), () => JobIndex.appendHeld(stored)));
+  }
+
+  /**
+   * Drops entries created before `before` (ms since the epoch; default: the retention period ago)
+   * and damaged lines. The kept entries are written to a new file that replaces the index in one
+   * rename, under the index's lock, so readers see the old file or the new one and no append is
+   * lost. Resolves to the number of entries dropped.
+   */
+  public static async prune(before: number = Date.now() - RETENTION_MS): Promise<number> {
+    await mkdir(join(JobIndex.path(), '..'), { recursive: true, mode: 0o700 });
+    return inTurn(() => whileHolding(JobIndex.lock(), () => JobIndex.pruneHeld(before)));
+  }
+
+  /**
+   * Every readable entry, oldest first, streamed. With `runId`, only that run's. Damaged lines (a
+   * crash while appending) are skipped.
+   */
+  public static async *entries(options: { runId?: string } = {}): AsyncGenerator<JobIndexEntry> {
+    let handle;
     try {
-      // a file made by hand or by an older version: it names customer runs, keep it private
-      if (((await handle.stat()).mode & 0o077) !== 0) await handle.chmod(0o600);
-      // a line torn by a crash would swallow this entry: end it first
-      const { size } = await handle.stat();
-      const last = size > 0 ? (await handle.read(Buffer.alloc(1), 0, 1, size - 1)).buffer[0] : NEWLINE;
-      await handle.write(`${last === NEWLINE ? '' : '\n'}${JSON.stringify(stored)}\n`);
-      await handle.datasync();
+      handle = await open(JobIndex.path(), 'r');
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return;
+      throw error;
+    }
+    const lines = createInterface({ input: handle.createReadStream(), crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (options.runId !== undefined && !line.includes(options.runId)) continue;
+        const entry = parseEntry(line);
+        if (entry && (options.runId === undefined || entry.runId === options.runId)) yield entry;
+      }
     } finally {
+      lines.close();
       await handle.close();
     }
   }
@@ -117,7 +164,7 @@ export class JobIndex {
     try {
       handle = await open(JobIndex.path(), 'r');
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
+      if (errnoOf(error) === 'ENOENT') return undefined;
       throw error;
     }
     const lines = createInterface({ input: handle.createReadStream(), crlfDelay: Infinity });
@@ -137,5 +184,56 @@ export class JobIndex {
       await handle.close();
     }
     return found;
+  }
+
+  private static lock(): { runId: string; lockPath: string } {
+    return { runId: 'job index', lockPath: `${JobIndex.path()}.lock` };
+  }
+
+  /** record, the lock held */
+  private static async appendHeld(stored: Record<string, unknown>): Promise<void> {
+    if (!pruneChecked) {
+      pruneChecked = true;
+      await JobIndex.pruneHeld(Date.now() - RETENTION_MS);
+    }
+    const handle = await open(JobIndex.path(), 'a+', 0o600);
+    try {
+      // a file made by hand or by an older version: it names customer runs, keep it private
+      if (((await handle.stat()).mode & 0o077) !== 0) await handle.chmod(0o600);
+      // a line torn by a crash would swallow this entry: end it first
+      const { size } = await handle.stat();
+      const last = size > 0 ? (await handle.read(Buffer.alloc(1), 0, 1, size - 1)).buffer[0] : NEWLINE;
+      await handle.write(`${last === NEWLINE ? '' : '\n'}${JSON.stringify(stored)}\n`);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** prune, the lock held */
+  private static async pruneHeld(before: number): Promise<number> {
+    const file = JobIndex.path();
+    const oldest = await JobIndex.entries()[Symbol.asyncIterator]().next();
+    // entries are appended in time order: an index whose first entry is recent has nothing to drop
+    if (oldest.done === true || Date.parse(oldest.value.createdAt) >= before) return 0;
+    let dropped = 0;
+    await writeAtomically(file, async (temporary) => {
+      const out = await open(temporary, 'wx', 0o600);
+      try {
+        const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+        for await (const line of lines) {
+          const entry = parseEntry(line);
+          const createdAt = entry ? Date.parse(entry.createdAt) : NaN;
+          if (!entry || !(createdAt >= before)) {
+            dropped++;
+            continue;
+          }
+          await out.write(`${line}\n`);
+        }
+      } finally {
+        await out.close();
+      }
+    });
+    return dropped;
   }
 }

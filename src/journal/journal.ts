@@ -10,6 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Messages, SfError } from '@salesforce/core';
 import type { JournalEvent, JournalEventBody } from './events.js';
 import { EventShapeError, readEventLine, toStoredEvent } from './eventCodec.js';
+import { errnoOf, syncDirectory } from './durable.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
@@ -44,27 +45,13 @@ export function tornLineWarning(file: string, tornLine: string): string {
 /** The run id is the name of the run folder holding the journal; error actions use it. */
 const runIdOf = (file: string): string => basename(dirname(file));
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
 
 function excerpt(line: string): string {
   return line.length > TORN_EXCERPT_CHARS ? `${line.slice(0, TORN_EXCERPT_CHARS)}…` : line;
 }
 
-/** The directory entry of a new file is durable only once its directory is synced. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function writeError(file: string, cause: unknown): SfError {
-  const code = errorCode(cause);
+  const code = errnoOf(cause);
   const error =
     code === 'ENOSPC' || code === 'EDQUOT'
       ? messages.createError('error.JournalDiskFull', [file], [runIdOf(file)], cause as Error)
@@ -112,11 +99,12 @@ export class Journal {
     try {
       handle = await (options.openFile ?? defaultOpenFile)(file, 'wx', 0o600);
     } catch (error) {
-      if (errorCode(error) === 'EEXIST') {
+      if (errnoOf(error) === 'EEXIST') {
         throw messages.createError('error.JournalExists', [file], [runIdOf(file)], error as Error);
       }
       throw error;
     }
+    // the directory entry of a new file is durable only once its directory is synced
     await syncDirectory(dirname(file));
     return new Journal(file, handle, 0, 0);
   }

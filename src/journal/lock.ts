@@ -7,11 +7,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { Messages } from '@salesforce/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname } from 'node:path';
+import { Messages, SfError } from '@salesforce/core';
 import type { RunFolder } from './runFolder.js';
+import { errnoOf, syncDirectory, temporaryPathFor } from './durable.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
+
+/** what a lock guards: a run folder, or anything else named like one in messages */
+export type LockedPath = Pick<RunFolder, 'runId' | 'lockPath'>;
 
 export type LockOwner = { pid: number; host: string; startedAt: string };
 
@@ -45,9 +51,6 @@ const MAX_ATTEMPTS = 8;
 /** lock files held by this process: a lock naming our own pid but not in here is a stale one from a reused pid */
 const heldHere = new Set<string>();
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
 
 type LockFileContent = LockOwner & { nonce: string };
 
@@ -75,7 +78,7 @@ export function isProcessAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return errorCode(error) === 'EPERM';
+    return errnoOf(error) === 'EPERM';
   }
 }
 
@@ -93,14 +96,14 @@ async function readIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
+    if (errnoOf(error) === 'ENOENT') return undefined;
     throw error;
   }
 }
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
-function lockedError(folder: RunFolder, owner: LockOwner): Error {
+function lockedError(folder: LockedPath, owner: LockOwner): Error {
   const error = messages.createError(
     'error.RunLocked',
     [folder.runId, owner.pid, owner.host, owner.startedAt],
@@ -121,12 +124,12 @@ function lockedError(folder: RunFolder, owner: LockOwner): Error {
  * over, reported in `tookOver`. Concurrent takers are serialised by an exclusive marker file
  * named after the stale lock's content, so exactly one of them wins.
  */
-export async function acquireRunLock(folder: RunFolder): Promise<RunLock> {
+export async function acquireRunLock(folder: LockedPath): Promise<RunLock> {
   const host = hostname();
   const nonce = randomBytes(8).toString('hex');
   const mine: LockFileContent = { pid: process.pid, host, startedAt: new Date().toISOString(), nonce };
   const content = `${JSON.stringify(mine)}\n`;
-  const tempPath = `${folder.lockPath}.${process.pid}.${nonce}.tmp`;
+  const tempPath = temporaryPathFor(folder.lockPath);
   await writePrivateFile(tempPath, content);
 
   const release = async (): Promise<void> => {
@@ -134,20 +137,32 @@ export async function acquireRunLock(folder: RunFolder): Promise<RunLock> {
     const current = await readIfExists(folder.lockPath);
     if (current !== undefined && parseOwner(current)?.nonce === nonce) {
       await unlink(folder.lockPath).catch((error: unknown) => {
-        if (errorCode(error) !== 'ENOENT') throw error;
+        if (errnoOf(error) !== 'ENOENT') throw error;
       });
     }
   };
 
   try {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let linked = false;
       try {
         // eslint-disable-next-line no-await-in-loop -- each attempt depends on what the last one found
         await link(tempPath, folder.lockPath);
-        heldHere.add(folder.lockPath);
-        return { release };
+        linked = true;
       } catch (error) {
-        if (errorCode(error) !== 'EEXIST') throw error;
+        if (errnoOf(error) !== 'EEXIST') throw error;
+      }
+      if (linked) {
+        heldHere.add(folder.lockPath);
+        try {
+          // the lock survives a power cut only once its directory entry does
+          // eslint-disable-next-line no-await-in-loop -- the loop ends here
+          await syncDirectory(dirname(folder.lockPath));
+        } catch (error) {
+          await release(); // eslint-disable-line no-await-in-loop -- the loop ends here
+          throw error;
+        }
+        return { release };
       }
       // eslint-disable-next-line no-await-in-loop
       const existing = await readIfExists(folder.lockPath);
@@ -180,12 +195,12 @@ export async function acquireRunLock(folder: RunFolder): Promise<RunLock> {
  * the rename replaces the lock in one step, so a plain acquirer never finds the path free.
  * Resolves false when the lock changed under us (the caller looks again).
  */
-async function takeOver(folder: RunFolder, stale: string, tempPath: string): Promise<boolean> {
+async function takeOver(folder: LockedPath, stale: string, tempPath: string): Promise<boolean> {
   const marker = `${folder.lockPath}.takeover-${sha(stale)}`;
   try {
     await writePrivateFile(marker, `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
   } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error;
+    if (errnoOf(error) !== 'EEXIST') throw error;
     const age = await stat(marker).then(
       (s) => Date.now() - s.mtimeMs,
       () => 0
@@ -199,8 +214,57 @@ async function takeOver(folder: RunFolder, stale: string, tempPath: string): Pro
   try {
     if ((await readIfExists(folder.lockPath)) !== stale) return false;
     await rename(tempPath, folder.lockPath);
+    await syncDirectory(dirname(folder.lockPath));
     return true;
   } finally {
     await unlink(marker).catch(() => undefined);
+  }
+}
+
+/**
+ * How long `whileHolding` waits for another holder. The locks it is used for (a manifest's, while
+ * a run starts; the job index's, while an entry is appended) are held for milliseconds; two
+ * minutes covers a slow network disk, and a holder that keeps one longer is stuck.
+ */
+const MAX_WAIT_MS = 120_000;
+
+const isBusy = (error: unknown): boolean =>
+  error instanceof SfError && (error.name === 'RunLockedError' || error.name === 'RunLockContendedError');
+
+/**
+ * Runs `critical` while holding the lock `target`, waiting (up to two minutes) while another holder
+ * has it. The lock is released when `critical` settles.
+ *
+ * @throws `timedOut(error)` of the lock's last `RunLockedError` / `RunLockContendedError` when
+ * the wait ran out (by default that error itself).
+ */
+export async function whileHolding<T>(
+  target: LockedPath,
+  critical: () => Promise<T>,
+  timedOut: (error: SfError) => Error = (error): Error => error
+): Promise<T> {
+  const deadline = Date.now() + MAX_WAIT_MS;
+  let pause = 10;
+  for (;;) {
+    let lock;
+    try {
+      // eslint-disable-next-line no-await-in-loop -- each attempt waits for the holder before it
+      lock = await acquireRunLock(target);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (Date.now() >= deadline) throw timedOut(error as SfError);
+      // jittered, so queued holders do not retry in lockstep
+      // eslint-disable-next-line no-await-in-loop
+      await sleep(pause + Math.floor(Math.random() * pause));
+      pause = Math.min(pause * 2, 250);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line no-await-in-loop -- the loop ends here
+      return await critical();
+    } finally {
+      // eslint-disable-next-line no-await-in-loop
+      await lock.release();
+    }
   }
 }

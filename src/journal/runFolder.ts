@@ -5,10 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Messages } from '@salesforce/core';
 import { readJournalEnds } from './journal.js';
+import { errnoOf, syncDirectory, writeFileAtomically } from './durable.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
@@ -21,6 +22,8 @@ export type RunFolder = {
   dir: string;
   journalPath: string;
   manifestCopyPath: string;
+  /** owner.json: which manifest the run belongs to, written before the journal exists */
+  ownerPath: string;
   lockPath: string;
   /** results/<step> */
   resultsDir(step: string): string;
@@ -64,6 +67,7 @@ export function runFolder(root: string, runId: string): RunFolder {
     dir,
     journalPath: join(dir, 'journal.jsonl'),
     manifestCopyPath: join(dir, 'manifest.json'),
+    ownerPath: join(dir, 'owner.json'),
     lockPath: join(dir, 'lock'),
     resultsDir: (step) => join(dir, 'results', segment('Step id', step)),
     resultFile: (step, jobId, kind) =>
@@ -73,9 +77,6 @@ export function runFolder(root: string, runId: string): RunFolder {
   };
 }
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
 
 /** mkdir -p, owner-only for every folder it creates (results/<step>, dead-letter, retry/<step>). */
 export async function ensurePrivateDir(dir: string): Promise<void> {
@@ -83,13 +84,21 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 }
 
 /**
- * Creates a run folder under `root` (created too if needed), owner-only, and copies the manifest
- * into it byte for byte as manifest.json (0o600, synced): resume reads that copy, so editing the
- * manifest mid-run does not change the run. Without `runId` a new id is chosen.
+ * Creates a run folder under `root` (created too if needed), owner-only; writes owner.json naming
+ * the manifest the run belongs to (`owner`, default `manifestPath`), then copies the manifest into
+ * it byte for byte as manifest.json (0o600, synced): resume reads that copy, so editing the
+ * manifest mid-run does not change the run. Without `runId` a new id is chosen. The owner file
+ * comes first so that a folder whose journal is later lost or damaged is still known to belong to
+ * its manifest (`findRun`), and no second run of that manifest starts beside it.
  *
  * @throws SfError `RunExistsError` when `runId` is given and its folder exists.
  */
-export async function createRunFolder(root: string, manifestPath: string, runId?: string): Promise<RunFolder> {
+export async function createRunFolder(
+  root: string,
+  manifestPath: string,
+  runId?: string,
+  owner: string = manifestPath
+): Promise<RunFolder> {
   await ensurePrivateDir(root);
   let folder: RunFolder | undefined;
   for (let attempt = 0; folder === undefined; attempt++) {
@@ -99,8 +108,8 @@ export async function createRunFolder(root: string, manifestPath: string, runId?
       await mkdir(candidate.dir, { mode: 0o700 });
       folder = candidate;
     } catch (error) {
-      if (errorCode(error) !== 'EEXIST' || runId !== undefined || attempt >= 20) {
-        if (errorCode(error) === 'EEXIST') {
+      if (errnoOf(error) !== 'EEXIST' || runId !== undefined || attempt >= 20) {
+        if (errnoOf(error) === 'EEXIST') {
           throw messages.createError('error.RunExists', [candidate.runId, root], [candidate.runId], error as Error);
         }
         throw error;
@@ -108,6 +117,14 @@ export async function createRunFolder(root: string, manifestPath: string, runId?
     }
   }
   try {
+    await syncDirectory(root);
+    const record: RunOwner = {
+      manifest: owner,
+      runId: folder.runId,
+      createdAt: new Date().toISOString(),
+      copyOf: manifestPath,
+    };
+    await writeFileAtomically(folder.ownerPath, `${JSON.stringify(record)}\n`);
     await copyFile(manifestPath, folder.manifestCopyPath, constants.COPYFILE_EXCL);
     await chmod(folder.manifestCopyPath, 0o600);
     const handle = await open(folder.manifestCopyPath, 'r+');
@@ -116,11 +133,41 @@ export async function createRunFolder(root: string, manifestPath: string, runId?
     } finally {
       await handle.close();
     }
+    await syncDirectory(folder.dir);
   } catch (error) {
     await rm(folder.dir, { recursive: true, force: true });
     throw error;
   }
   return folder;
+}
+
+/** owner.json of a run folder */
+export type RunOwner = {
+  /** the manifest the run belongs to (listed, resumed and refused beside under this path) */
+  manifest: string;
+  runId: string;
+  createdAt: string;
+  /** the file manifest.json was copied from: `manifest` itself, or a manifest derived from it (a retry) */
+  copyOf?: string;
+};
+
+/** the owner file of a run folder; undefined when it is missing or unreadable (older runs have none) */
+export async function readRunOwner(folder: RunFolder): Promise<RunOwner | undefined> {
+  try {
+    const value = JSON.parse(await readFile(folder.ownerPath, 'utf8')) as Partial<RunOwner>;
+    if (typeof value.manifest === 'string' && typeof value.createdAt === 'string') {
+      return {
+        manifest: value.manifest,
+        runId: folder.runId,
+        createdAt: value.createdAt,
+        ...(typeof value.copyOf === 'string' ? { copyOf: value.copyOf } : {}),
+      };
+    }
+  } catch {
+    // a crash while it was written leaves none (it is renamed into place whole); anything else
+    // unreadable is treated the same: the journal or the caller says what the folder is
+  }
+  return undefined;
 }
 
 /** One run as listed from its folder, read from the first and last events of its journal only. */
@@ -144,11 +191,19 @@ export type RunSummary = {
   torn?: boolean;
   /** the journal could not be read: the reason */
   unreadable?: string;
+  /**
+   * the journal does not say the run started although the folder belongs to a manifest (its
+   * owner file): `missing` (no journal file) or `empty` (no complete event: lost or cut to nothing)
+   */
+  journal?: 'missing' | 'empty';
+  /** when the folder was made (owner.json), for runs whose journal cannot say */
+  createdAt?: string;
 };
 
 async function summarizeRun(root: string, runId: string): Promise<RunSummary> {
   const folder = runFolder(root, runId);
   const summary: RunSummary = { runId, dir: folder.dir, finished: false };
+  let missing = false;
   try {
     const ends = await readJournalEnds(folder.journalPath);
     const { first, last } = ends;
@@ -168,8 +223,18 @@ async function summarizeRun(root: string, runId: string): Promise<RunSummary> {
     }
     if (ends.tornLine !== undefined) summary.torn = true;
   } catch (error) {
-    // a folder whose journal was never created is a run that never started, not a damaged one
-    if (errorCode(error) !== 'ENOENT') summary.unreadable = error instanceof Error ? error.message : String(error);
+    if (errnoOf(error) === 'ENOENT') missing = true;
+    else summary.unreadable = error instanceof Error ? error.message : String(error);
+  }
+  if (summary.startedAt === undefined) {
+    // a journal that lost its start still belongs to the manifest its owner file names; a folder
+    // with neither a journal nor an owner file never got as far as creating a job
+    const owner = await readRunOwner(folder);
+    if (owner) {
+      summary.manifest ??= owner.manifest;
+      summary.createdAt = owner.createdAt;
+      if (summary.unreadable === undefined) summary.journal = missing ? 'missing' : 'empty';
+    }
   }
   return summary;
 }
@@ -185,7 +250,7 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
   try {
     entries = await readdir(root, { withFileTypes: true });
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return [];
+    if (errnoOf(error) === 'ENOENT') return [];
     throw error;
   }
   const ids = entries
@@ -195,7 +260,7 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
     ids.map(async (id) => {
       const summary = await summarizeRun(root, id);
       // a run without a readable start sorts by when its folder last changed
-      const key = summary.startedAt ?? (await stat(summary.dir)).mtime.toISOString();
+      const key = summary.startedAt ?? summary.createdAt ?? (await stat(summary.dir)).mtime.toISOString();
       return { summary, key };
     })
   );
@@ -206,9 +271,11 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
 
 /**
  * With `runId`: that run, or undefined when it has no folder. Without: the newest unfinished run
- * that started (its journal has run.started) or whose journal cannot be read (so resume reports
- * the damage instead of silently picking an older run), optionally only runs of `manifest` (the
- * path recorded in run.started; several manifests in one folder share a runs root).
+ * that started (its journal has run.started), whose journal cannot be read, or whose journal is
+ * missing or empty while its owner file names its manifest (so resume reports or repairs the
+ * damage instead of silently picking an older run, and `run` never starts beside it), optionally
+ * only runs of `manifest` (the path recorded in run.started or owner.json; several manifests in
+ * one folder share a runs root).
  */
 export async function findRun(
   root: string,
@@ -220,7 +287,7 @@ export async function findRun(
     try {
       if (!(await stat(folder.dir)).isDirectory()) return undefined;
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
+      if (errnoOf(error) === 'ENOENT') return undefined;
       throw error;
     }
     return summarizeRun(root, runId);
@@ -229,7 +296,7 @@ export async function findRun(
   return runs.find(
     (run) =>
       !run.finished &&
-      (run.startedAt !== undefined || run.unreadable !== undefined) &&
+      (run.startedAt !== undefined || run.unreadable !== undefined || run.journal !== undefined) &&
       (options.manifest === undefined || run.manifest === undefined || run.manifest === options.manifest)
   );
 }

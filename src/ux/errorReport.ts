@@ -12,6 +12,7 @@ import { Messages, SfError } from '@salesforce/core';
 import type { LoadedManifest } from '../manifest/types.js';
 import { BulkApiError, UploadInterruptedError, networkErrorCode } from '../bulk/errors.js';
 import { NETWORK_FAILURE_EXIT_CODE } from '../engine/outcome.js';
+import { resumeCommand } from '../engine/commandLines.js';
 import { printable } from './printable.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -56,7 +57,7 @@ const SYSCALLS = new Set(['open', 'read', 'write', 'mkdir', 'rename', 'unlink', 
 const NAME_RESOLUTION_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
 
 export function resumeCommandOf(run: { manifestPath: string; runId: string }): string {
-  return `sf migrate resume --manifest ${run.manifestPath} --run-id ${run.runId}`;
+  return resumeCommand(run.manifestPath, run.runId);
 }
 
 /** the error to show: file-system and network failures explained, every text printable */

@@ -5,7 +5,7 @@
  * then checks the org: no record of the changed content, and no job closed with it.
  */
 import { appendFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -35,8 +35,13 @@ describe('a source changed during a run (issue 9.4)', function () {
   let accounts: string;
   let contacts: string;
 
+  // one HOME (so one job index) for every run of this file, as for one user: resume tells this
+  // run's jobs from the earlier runs' jobs in the org by the index
+  let home: string;
   before(async () => {
     realHome = process.env.HOME;
+    home = await mkdtemp(join(tmpdir(), 'sf-migrate-integrity-home-'));
+    process.env.HOME = home;
     org = await startLocalOrg();
     const authInfo = await AuthInfo.create({
       accessTokenOptions: {
@@ -65,6 +70,8 @@ describe('a source changed during a run (issue 9.4)', function () {
 
   after(async () => {
     await org.stop();
+    process.env.HOME = realHome;
+    await rm(home, { recursive: true, force: true });
   });
 
   /** every job the engine closed */
@@ -75,8 +82,6 @@ describe('a source changed during a run (issue 9.4)', function () {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sf-migrate-integrity-'));
-    process.env.HOME = join(dir, 'home');
-    await mkdir(join(dir, 'home'));
     accounts = join(dir, 'accounts.csv');
     contacts = join(dir, 'contacts.csv');
     writeSource(accounts, ACCOUNTS);
@@ -96,7 +101,6 @@ describe('a source changed during a run (issue 9.4)', function () {
   });
 
   afterEach(async () => {
-    process.env.HOME = realHome;
     await rm(dir, { recursive: true, force: true });
   });
 

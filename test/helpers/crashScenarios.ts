@@ -19,6 +19,8 @@ type KillPoint = [point: string, nth: number];
 
 /** [point, nth] for the first run, and optionally for the first resume */
 export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?]> = [
+  [['run.folder', 1]],
+  [['run.folder', 1], ['run.started', 1]],
   [['run.started', 1]],
   [['wave.started', 1]],
   [['step.started', 1]],
@@ -123,7 +125,7 @@ export function describeCrashScenarios(part: number): void {
 
     if (part === 1) {
       it(`the parts together keep every kill point (${crashScenarios.length})`, () => {
-        expect(crashScenarios.length).to.be.at.least(33);
+        expect(crashScenarios.length).to.be.at.least(35);
       });
     }
 

@@ -1,9 +1,15 @@
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { SfError } from '@salesforce/core';
-import { JobIndex, normalizeSalesforceId, toEighteen, type JobIndexEntry } from '../../src/journal/jobIndex.js';
+import {
+  JOB_INDEX_RETENTION_DAYS,
+  JobIndex,
+  normalizeSalesforceId,
+  toEighteen,
+  type JobIndexEntry,
+} from '../../src/journal/jobIndex.js';
 import { ACCESS_TOKEN, ORG_ID, scratch } from './journalFixtures.js';
 
 describe('toEighteen', () => {
@@ -143,4 +149,58 @@ describe('JobIndex', () => {
       process.env.HOME = tmp.dir;
     }
   });
+
+  describe('pruning', () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    const at = (daysAgo: number): string => new Date(Date.now() - daysAgo * DAY).toISOString();
+    const ids = (entries: JobIndexEntry[]): string[] => entries.map((one) => one.jobId);
+    const all = async (options: { runId?: string } = {}): Promise<JobIndexEntry[]> => {
+      const found: JobIndexEntry[] = [];
+      for await (const one of JobIndex.entries(options)) found.push(one);
+      return found;
+    };
+
+    beforeEach(() => {
+      process.env.HOME = tmp.path(`prune-home-${Math.random().toString(16).slice(2)}`);
+    });
+    afterEach(() => {
+      process.env.HOME = tmp.dir;
+    });
+
+    it(`drops entries older than ${JOB_INDEX_RETENTION_DAYS} days and damaged lines, in one rename`, async () => {
+      await JobIndex.record(entry({ jobId: '7505g00000OlD01', createdAt: at(JOB_INDEX_RETENTION_DAYS + 5) }));
+      appendFileSync(JobIndex.path(), 'not json\n');
+      await JobIndex.record(entry({ jobId: '7505g00000NeW02', createdAt: at(JOB_INDEX_RETENTION_DAYS - 1) }));
+      await JobIndex.record(entry({ jobId: '7505g00000NeW03', createdAt: at(0) }));
+      expect(await JobIndex.prune()).to.equal(2);
+      expect(ids(await all())).to.deep.equal([toEighteen('7505g00000NeW02'), toEighteen('7505g00000NeW03')]);
+      expect(statSync(JobIndex.path()).mode & 0o777).to.equal(0o600);
+      // nothing but the index (and no lock) is left in its folder: no temporary file
+      expect(readdirSync(join(JobIndex.path(), '..'))).to.deep.equal(['job-index.jsonl']);
+      // a second prune finds nothing to drop
+      expect(await JobIndex.prune()).to.equal(0);
+    });
+
+    it('loses no entry recorded while it prunes', async () => {
+      await JobIndex.record(entry({ jobId: '7505g00000OlD01', createdAt: at(JOB_INDEX_RETENTION_DAYS + 1) }));
+      const fresh = Array.from({ length: 12 }, (_, n) => `7505g00000Cc${String(n).padStart(3, '0')}`);
+      const [dropped] = await Promise.all([
+        JobIndex.prune(),
+        ...fresh.map((jobId) => JobIndex.record(entry({ jobId, createdAt: at(0) }))),
+      ]);
+      expect(dropped).to.equal(1);
+      expect(ids(await all())).to.have.members(fresh.map((jobId) => toEighteen(jobId)));
+    });
+
+    it('lists the entries of one run', async () => {
+      await JobIndex.record(entry({ jobId: '7505g00000RuN01', runId: 'run-a', createdAt: at(0) }));
+      await JobIndex.record(entry({ jobId: '7505g00000RuN02', runId: 'run-b', createdAt: at(0) }));
+      await JobIndex.record(entry({ jobId: '7505g00000RuN03', runId: 'run-a', createdAt: at(0) }));
+      expect(ids(await all({ runId: 'run-a' }))).to.deep.equal([
+        toEighteen('7505g00000RuN01'),
+        toEighteen('7505g00000RuN03'),
+      ]);
+    });
+  });
+
 });

@@ -9,6 +9,7 @@ import {
   createRunFolder,
   ensurePrivateDir,
   findRun,
+  readRunOwner,
   listRuns,
   newRunId,
   runFolder,
@@ -90,6 +91,21 @@ describe('run folder', () => {
       expect(statSync(folder.dir).mode & 0o777).to.equal(0o700);
       expect(statSync(folder.manifestCopyPath).mode & 0o777).to.equal(0o600);
       expect(readFileSync(folder.manifestCopyPath).equals(manifestBytes)).to.equal(true);
+    });
+
+    it('writes an owner file naming the manifest before anything else', async () => {
+      const root = tmp.path('owner', 'runs');
+      const folder = await createRunFolder(root, manifest, undefined, '/work/cutover/migration.json');
+      expect(statSync(folder.ownerPath).mode & 0o777).to.equal(0o600);
+      const owner = await readRunOwner(folder);
+      expect(owner).to.deep.include({
+        manifest: '/work/cutover/migration.json',
+        runId: folder.runId,
+        copyOf: manifest,
+      });
+      expect(Number.isNaN(Date.parse(owner!.createdAt))).to.equal(false);
+      // the owner file and the copy only: no temporary file left behind
+      expect(readdirSync(folder.dir).sort()).to.deep.equal(['manifest.json', 'owner.json']);
     });
 
     it('uses a given run id once', async () => {
@@ -221,6 +237,34 @@ describe('run folder', () => {
       expect(found?.runId).to.equal('damaged');
       expect(found?.unreadable).to.match(/line 1/);
     });
+
+    for (const damage of ['missing', 'empty', 'cut inside its first line'] as const) {
+      it(`keeps a run whose journal is ${damage} with its manifest (owner file)`, async () => {
+        const other = tmp.path(`runs-${damage.replace(/ /g, '-')}`);
+        const manifestCopy = tmp.path('owner-manifest.json');
+        writeFileSync(manifestCopy, '{}');
+        // an older finished run of the same manifest, which must not be picked instead
+        const older = runFolder(other, 'older');
+        await mkdir(older.dir, { recursive: true });
+        const journal = await Journal.create(older.journalPath);
+        for (const body of finishedRun(1)) {
+          // eslint-disable-next-line no-await-in-loop
+          await journal.append(body.type === 'run.started' ? { ...body, manifest: '/work/m.json' } : body);
+        }
+        await journal.close();
+        const folder = await createRunFolder(other, manifestCopy, 'damaged', '/work/m.json');
+        if (damage === 'empty') writeFileSync(folder.journalPath, '');
+        if (damage === 'cut inside its first line') writeFileSync(folder.journalPath, '{"seq":1,"time":"20');
+        const found = await findRun(other, undefined, { manifest: '/work/m.json' });
+        expect(found).to.deep.include({
+          runId: 'damaged',
+          finished: false,
+          manifest: '/work/m.json',
+          journal: damage === 'missing' ? 'missing' : 'empty',
+        });
+        expect(await findRun(other, undefined, { manifest: '/work/other.json' })).to.equal(undefined);
+      });
+    }
 
     it('lists nothing under a missing root', async () => {
       expect(await listRuns(tmp.path('nowhere'))).to.deep.equal([]);

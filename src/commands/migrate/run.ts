@@ -5,6 +5,7 @@ import { loadManifestOrThrow } from '../../manifest/load.js';
 import { findRun } from '../../journal/runFolder.js';
 import { MigrationRun } from '../../engine/migrationRun.js';
 import { resumeRun } from '../../engine/resumeRun.js';
+import { unfinishedRunError } from '../../engine/runRoot.js';
 import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -42,13 +43,7 @@ export default class Run extends RunSessionCommand {
         !this.jsonEnabled() &&
         Boolean(process.stdin.isTTY) &&
         (await this.confirm({ message: messages.getMessage('prompt.resume', [unfinished.runId]) }));
-      if (!resume) {
-        throw messages.createError(
-          'error.UnfinishedRun',
-          [unfinished.runId],
-          [manifest.path, unfinished.runId, manifest.path, org.getUsername() ?? '<org>']
-        );
-      }
+      if (!resume) throw unfinishedRunError(unfinished.runId, manifest.path, org.getUsername() ?? '<org>');
       run = await resumeRun({
         ...options,
         root: manifest.runFolder,
@@ -57,7 +52,8 @@ export default class Run extends RunSessionCommand {
         onWarning: (message) => this.warn(message),
       });
     } else {
-      run = await MigrationRun.start(manifest, options);
+      // checked again, atomically, under the manifest's lock: a run started meanwhile is refused
+      run = await MigrationRun.start(manifest, options, { beside: flags.new });
     }
     return this.drive(run, flags.wait);
   }

@@ -1,0 +1,274 @@
+/*
+ * Resume trusts the journal, and checks it. A journal whose tail was lost (cut at a line boundary
+ * by a disk that acknowledged an fsync it did not keep) looks like a run that stopped earlier than
+ * it did: replaying it alone would create a second job for a chunk whose first job already loaded
+ * its rows. Before a resume acts, the jobs this run created are looked for where the journal
+ * cannot lose them — the job index (an entry per job, with its step and chunk) and the org's own
+ * list of ingest jobs — and every job the journal does not know is settled first:
+ *
+ * - never closed (Open, or Aborted having processed nothing): it never loaded a row. An Open one
+ *   the index ties to this run is aborted; either way it is journaled as abandoned when its chunk
+ *   is known, and the chunk goes again in a fresh job as usual.
+ * - closed (UploadComplete, InProgress, JobComplete, Failed, or Aborted after processing rows):
+ *   its rows may be in the org. When the index names its chunk, the journal has that chunk
+ *   waiting for a job, and the job's object and operation are the step's, it is adopted: the
+ *   journal is brought up to `job.closed` and the run polls it and saves its results like any
+ *   other. Otherwise the resume is refused with an error naming each such job.
+ * - gone from the org although the index has it: it was deleted, which the engine only does after
+ *   saving results, so it loaded; refused likewise.
+ *
+ * Open jobs found only in the org's list are left alone: nothing ties them to this run (another
+ * run of this user may be about to upload to one), and a job never closed loads nothing.
+ *
+ * The same lost tail can leave a job the journal does know behind the org: journaled as created
+ * (not uploaded) while the org has it closed, or gone. Closed, it is brought forward to
+ * `job.closed` (else the engine would refuse it as closed outside the run); gone while the journal
+ * has not saved its results, it was deleted after loading (the engine deletes a job only after
+ * saving its results), so the resume is refused: starting its chunk again would load it twice.
+ */
+import { Messages, SfError } from '@salesforce/core';
+import type { LoadedManifest } from '../manifest/types.js';
+import type { JournalEventBody } from '../journal/events.js';
+import { JobIndex, type JobIndexEntry } from '../journal/jobIndex.js';
+import { findChunk, type ChunkState, type RunState } from '../journal/state.js';
+import type { RunFolder } from '../journal/runFolder.js';
+import type { IngestJobClient } from '../bulk/ingestJobClient.js';
+import { BulkApiError } from '../bulk/errors.js';
+import type { IngestJobInfo } from '../bulk/types.js';
+import { jobCommand, runCommand } from './commandLines.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
+
+/**
+ * How far before the journal's last event the org's list is searched. A job is created a moment
+ * before its `job.created` line is written, and the org's clock is not this machine's: five
+ * minutes covers both without reaching far into the jobs the journal does account for.
+ */
+const CLOCK_MARGIN_MS = 5 * 60 * 1000;
+
+const fifteen = (id: string): string => id.slice(0, 15);
+
+export type ReconcileOptions = {
+  folder: RunFolder;
+  state: RunState;
+  manifest: LoadedManifest;
+  client: IngestJobClient;
+  /** the time of the journal's last event (or of the run folder's creation when it has none) */
+  journalEndsAt: string;
+  /** appends an event durably and applies it to `state` */
+  record: (body: JournalEventBody) => Promise<void>;
+  onWarning?: (message: string) => void;
+  /** for the refusal's advice */
+  manifestPath: string;
+  username: string;
+};
+
+export type ReconcileReport = {
+  /** jobs the journal now records as abandoned (never closed) */
+  abandoned: string[];
+  /** closed jobs adopted into their chunks */
+  adopted: string[];
+};
+
+type Stray = { jobId: string; entry?: JobIndexEntry; info?: IngestJobInfo };
+
+/** every job id the journal knows, by its first 15 characters (the org may answer either form) */
+function knownJobs(state: RunState): Set<string> {
+  const known = new Set<string>();
+  for (const step of state.steps.values()) {
+    for (const chunk of step.chunks) {
+      if (chunk.jobId) known.add(fifteen(chunk.jobId));
+      for (const id of chunk.abandonedJobIds) known.add(fifteen(id));
+    }
+  }
+  return known;
+}
+
+async function infoOrGone(client: IngestJobClient, jobId: string): Promise<IngestJobInfo | undefined> {
+  try {
+    return await client.info(jobId);
+  } catch (error) {
+    if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/** jobs of this run the journal does not know: from the job index, then from the org's list */
+async function findStrays(options: ReconcileOptions, known: Set<string>): Promise<Stray[]> {
+  const strays = new Map<string, Stray>();
+  /** jobs the index gives to other runs: never this run's, whatever the org's list says */
+  const otherRuns = new Set<string>();
+  const since = Date.parse(options.journalEndsAt) - CLOCK_MARGIN_MS;
+  for await (const entry of JobIndex.entries()) {
+    const id = fifteen(entry.jobId);
+    if (entry.runId === options.folder.runId) {
+      if (!known.has(id)) strays.set(id, { jobId: entry.jobId, entry });
+    } else if (Date.parse(entry.createdAt) >= since - CLOCK_MARGIN_MS) {
+      otherRuns.add(id);
+    }
+  }
+  let userId: string | undefined;
+  try {
+    userId = await options.client.currentUserId();
+  } catch (error) {
+    options.onWarning?.(messages.getMessage('warning.orgJobsUnchecked', [(error as Error).message]));
+  }
+  if (userId !== undefined) {
+    const objects = new Set(options.manifest.steps.map((step) => `${step.object.toLowerCase()}/${step.operation}`));
+    for await (const info of options.client.list({ jobType: 'V2Ingest' })) {
+      const id = fifteen(info.id);
+      if (known.has(id) || otherRuns.has(id)) continue;
+      if (!info.createdById || fifteen(info.createdById) !== fifteen(userId)) continue;
+      if (!objects.has(`${info.object.toLowerCase()}/${info.operation}`)) continue;
+      if (!info.createdDate || !(Date.parse(info.createdDate) >= since)) continue;
+      const stray = strays.get(id);
+      strays.set(id, { ...stray, jobId: stray?.jobId ?? info.id, info });
+    }
+  }
+  return [...strays.values()];
+}
+
+const neverLoaded = (info: IngestJobInfo): boolean =>
+  info.state === 'Open' || (info.state === 'Aborted' && (info.numberRecordsProcessed ?? 0) === 0);
+
+/**
+ * Settles every job of the run that the journal does not know (see the top of this file), before
+ * the run acts on what the journal says.
+ *
+ * @throws SfError `UnknownJobsError` naming each job whose rows may be in the org and that cannot
+ * be tied to its chunk; nothing of the run has been sent again.
+ */
+export async function reconcileJobs(options: ReconcileOptions): Promise<ReconcileReport> {
+  const report: ReconcileReport = { abandoned: [], adopted: [] };
+  const refused: Array<{ stray: Stray; state: string }> = [];
+  for (const chunk of liveChunks(options.state)) {
+    // eslint-disable-next-line no-await-in-loop -- one job at a time: each may journal events
+    const outcome = await catchUp(options, chunk);
+    if (outcome.kind === 'adopted') report.adopted.push(chunk.jobId!);
+    else if (outcome.kind === 'refused') refused.push({ stray: strayOf(chunk), state: outcome.state });
+  }
+  for (const stray of await findStrays(options, knownJobs(options.state))) {
+    // eslint-disable-next-line no-await-in-loop -- one job at a time: each may journal events
+    const outcome = await settle(options, stray);
+    if (outcome.kind === 'abandoned') report.abandoned.push(stray.jobId);
+    else if (outcome.kind === 'adopted') report.adopted.push(stray.jobId);
+    else if (outcome.kind === 'refused') refused.push({ stray, state: outcome.state });
+  }
+  if (refused.length > 0) throw unknownJobsError(options, refused);
+  return report;
+}
+
+/** a closed job fits a chunk waiting for its first job, of a step with the job's object and operation */
+function isAdoptable(manifest: LoadedManifest, chunk: ChunkState, info: IngestJobInfo): boolean {
+  const step = manifest.steps.find((candidate) => candidate.id === chunk.step);
+  return (
+    step !== undefined &&
+    chunk.jobId === undefined &&
+    (chunk.phase === 'planned' || chunk.phase === 'creating') &&
+    step.object.toLowerCase() === info.object.toLowerCase() &&
+    step.operation === info.operation
+  );
+}
+
+/** chunks whose current job the journal has not seen finish and save (phases created to finished) */
+function* liveChunks(state: RunState): Generator<ChunkState> {
+  const live = new Set(['created', 'uploaded', 'closing', 'closed', 'finished']);
+  for (const step of state.steps.values()) {
+    for (const chunk of step.chunks) if (chunk.jobId !== undefined && live.has(chunk.phase)) yield chunk;
+  }
+}
+
+const strayOf = (chunk: ChunkState): Stray => ({
+  jobId: chunk.jobId!,
+  entry: { step: chunk.step, chunk: chunk.chunk } as JobIndexEntry,
+});
+
+/** a job the journal knows, checked against the org: see the top of this file */
+async function catchUp(options: ReconcileOptions, chunk: ChunkState): Promise<Settled> {
+  const jobId = chunk.jobId!;
+  const info = await infoOrGone(options.client, jobId);
+  if (!info) return { kind: 'refused', state: messages.getMessage('reason.strayDeleted') };
+  if (chunk.phase !== 'created' || neverLoaded(info) || info.state === 'Open') return { kind: 'left' };
+  const ref = { step: chunk.step, chunk: chunk.chunk };
+  // see settle: the size of the upload is not known any more
+  await options.record({ type: 'job.uploaded', ...ref, jobId, bytes: 0 });
+  await options.record({ type: 'job.closing', ...ref, jobId });
+  await options.record({ type: 'job.closed', ...ref, jobId });
+  return { kind: 'adopted' };
+}
+
+type Settled = { kind: 'abandoned' | 'adopted' | 'left' } | { kind: 'refused'; state: string };
+
+async function settle(options: ReconcileOptions, stray: Stray): Promise<Settled> {
+  const { state, client, record } = options;
+  const { entry } = stray;
+  // the list's answer may be minutes old by the time the index's entries are looked at
+  let info = entry ? await infoOrGone(client, stray.jobId) : stray.info;
+  const chunk = entry ? findChunk(state, { step: entry.step, chunk: entry.chunk }) : undefined;
+  if (info?.state === 'Open') {
+    // only a job the index gives to this run is aborted: an Open job seen only in the list may
+    // be another run's, about to be uploaded to
+    if (!entry) return { kind: 'left' };
+    info = await abortOrLook(client, stray.jobId);
+  }
+  if (info && neverLoaded(info)) {
+    if (!chunk) return { kind: 'left' };
+    const reason = messages.getMessage('reason.strayAbandoned');
+    await record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId: stray.jobId, reason });
+    return { kind: 'abandoned' };
+  }
+  if (!info || !chunk || !isAdoptable(options.manifest, chunk, info)) {
+    return { kind: 'refused', state: info?.state ?? messages.getMessage('reason.strayDeleted') };
+  }
+  const ref = { step: chunk.step, chunk: chunk.chunk };
+  const jobId = stray.jobId;
+  if (chunk.phase === 'planned') await record({ type: 'job.creating', ...ref });
+  await record({ type: 'job.created', ...ref, jobId });
+  // how many bytes went up is not known any more (its line was lost); the job was closed, so the
+  // upload completed (the count is informational: nothing reads it back)
+  await record({ type: 'job.uploaded', ...ref, jobId, bytes: 0 });
+  await record({ type: 'job.closing', ...ref, jobId });
+  await record({ type: 'job.closed', ...ref, jobId });
+  return { kind: 'adopted' };
+}
+
+/** aborts an Open job; when the org refuses, what it is now (closed meanwhile, or gone) */
+async function abortOrLook(client: IngestJobClient, jobId: string): Promise<IngestJobInfo | undefined> {
+  try {
+    return await client.abort(jobId);
+  } catch (error) {
+    if (!(error instanceof BulkApiError && ['INVALIDJOBSTATE', 'NOT_FOUND'].includes(error.errorCode))) throw error;
+    return infoOrGone(client, jobId);
+  }
+}
+
+function unknownJobsError(options: ReconcileOptions, refused: Array<{ stray: Stray; state: string }>): SfError {
+  const listed = refused
+    .map(({ stray, state }) =>
+      stray.entry
+        ? messages.getMessage('strayJob.indexed', [stray.jobId, state, stray.entry.step, stray.entry.chunk])
+        : messages.getMessage('strayJob.listed', [
+            stray.jobId,
+            state,
+            stray.info?.object ?? '?',
+            stray.info?.createdDate ?? '?',
+          ])
+    )
+    .join('; ');
+  const first = refused[0].stray.jobId;
+  const error = messages.createError('error.UnknownJobs', [options.folder.runId, listed], [
+    jobCommand('results', first),
+    jobCommand('abort', first),
+    runCommand(options.manifestPath, options.username, { new: true }),
+  ]);
+  error.setData({
+    runId: options.folder.runId,
+    jobs: refused.map(({ stray, state }) => ({
+      jobId: stray.jobId,
+      state,
+      ...(stray.entry ? { step: stray.entry.step, chunk: stray.entry.chunk } : {}),
+    })),
+  });
+  return error;
+}

@@ -1,0 +1,50 @@
+/*
+ * The engine driven in this process against a local org in this process: a scaffold (manifest
+ * fixture, temp HOME for the job index, local org) plus the RunOptions the engine takes, so tests
+ * start, resume and finish real runs without spawning the CLI.
+ */
+import { AuthInfo, Connection } from '@salesforce/core';
+import type { RunOptions } from '../../src/engine/migrationRun.js';
+import type { LocalOrg } from '../../src/local-org/index.js';
+import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
+import { API_VERSION, createScaffold, type Scaffold } from './runScaffold.js';
+
+export type EngineSite = Scaffold & { options: RunOptions };
+
+/** a Connection on `org` built from its access token (nothing is written to the sf state folder) */
+export async function connectionTo(org: Pick<LocalOrg, 'accessToken' | 'instanceUrl' | 'username' | 'orgId'>): Promise<Connection> {
+  const authInfo = await AuthInfo.create({
+    accessTokenOptions: {
+      accessToken: org.accessToken,
+      instanceUrl: org.instanceUrl,
+      loginUrl: org.instanceUrl,
+      username: org.username,
+      orgId: org.orgId,
+    },
+  });
+  return Connection.create({ authInfo, connectionOptions: { version: API_VERSION } });
+}
+
+export async function createEngineSite(): Promise<EngineSite> {
+  const scaffold = await createScaffold();
+  const connection = await connectionTo(scaffold.org);
+  return {
+    ...scaffold,
+    options: {
+      connection,
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+      client: new IngestJobClient(connection, { retry: { attempts: 2 } }),
+    },
+  };
+}
+
+/** how many records of `object` the org holds with each value of `field` */
+export function countsBy(org: LocalOrg, object: string, field: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const record of org.store.records(object)) {
+    const key = String(record[field]);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
