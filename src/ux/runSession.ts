@@ -13,7 +13,7 @@ import { summaryTable } from './summary.js';
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
 
-export type RunResult = RunOutcome & { exitCode: number };
+export type RunResult = RunOutcome & { exitCode: (typeof ExitCode)[keyof typeof ExitCode] };
 
 /** the flags `run`, `resume` and `retry` share, turned into the engine's options */
 export function runOptionsOf(flags: {

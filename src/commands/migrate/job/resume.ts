@@ -7,7 +7,7 @@ import { ExitCode } from '../../../engine/outcome.js';
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'job.resume');
 
-export type JobResumeCommandResult = JobResumeResult & { exitCode: number };
+export type JobResumeCommandResult = JobResumeResult & { exitCode: 0 | typeof ExitCode.waiting };
 
 export default class JobResume extends SfCommand<JobResumeCommandResult> {
   public static override readonly summary = messages.getMessage('summary');
