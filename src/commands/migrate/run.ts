@@ -6,6 +6,7 @@ import { findRun } from '../../journal/runFolder.js';
 import { MigrationRun } from '../../engine/migrationRun.js';
 import { resumeRun } from '../../engine/resumeRun.js';
 import { driveRun, runOptionsOf, type RunResult } from '../../ux/runSession.js';
+import { exitCodesSection, runExitCodes } from '../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
@@ -16,6 +17,7 @@ export default class Run extends SfCommand<RunResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection(runExitCodes);
 
   public static override readonly flags = {
     'target-org': Flags.requiredOrg(),

@@ -4,6 +4,7 @@ import { preflightOrgFlag, requiredManifestFlag } from '../../flags.js';
 import { connectionPreflight } from '../../manifest/preflight.js';
 import type { Problem } from '../../manifest/problems.js';
 import { validateManifest, type ValidateResult } from '../../manifest/validate.js';
+import { exitCodesSection } from '../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'validate');
@@ -14,6 +15,7 @@ export default class Validate extends SfCommand<ValidateResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection({ 0: 'validate.valid', 1: 'validate.invalid', 2: 'usage' });
 
   public static override readonly flags = {
     manifest: requiredManifestFlag,
