@@ -13,7 +13,7 @@ const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'exit-codes
 export function exitCodesSection(codes: Record<number, string>): HelpSection {
   return toHelpSection(
     messages.getMessage('header'),
-    Object.fromEntries(Object.entries(codes).map(([code, key]) => [code, messages.getMessage(key)]))
+    Object.fromEntries(Object.entries(codes).map(([code, key]) => [code, messages.getMessage(key)])),
   );
 }
 
