@@ -38,6 +38,8 @@ export type LoadResult = {
   problems: Problem[];
   /** dependencies implied by relationship columns, also when the manifest has errors */
   implied: ImpliedDependency[];
+  /** every step the manifest lists, by pointer, also when it has errors (for reports per step) */
+  steps: Array<{ pointer: string; id: string }>;
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -74,6 +76,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
         message: messages.getMessage('problem.InvalidJson', [s.detail]),
       })),
       implied: [],
+      steps: [],
     };
   }
 
@@ -197,7 +200,11 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     if (p.line === undefined) Object.assign(p, json.locate(p.pointer));
   }
   const sorted = sortProblems(problems);
-  if (errorsOf(sorted).length) return { problems: sorted, implied: plan.implied };
+  const listed = rawSteps.map((step, index) => ({
+    pointer: pointerOf('steps', index),
+    id: isObject(step) && isString(step.id) ? step.id : isObject(step) && isString(step.object) ? step.object : `#${index}`,
+  }));
+  if (errorsOf(sorted).length) return { problems: sorted, implied: plan.implied, steps: listed };
 
   const manifest = value as Manifest;
   const steps = usable.map(({ step, id }, k): ResolvedStep => {
@@ -250,6 +257,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     },
     problems: sorted,
     implied: plan.implied,
+    steps: listed,
   };
 }
 
