@@ -9,7 +9,7 @@ import { Messages } from '@salesforce/core';
 import { computeWaves, type ImpliedDependency, type WaveStep } from '../plan/waves.js';
 import { manifestDefaults, stepDefaults } from './defaults.js';
 import { parseDuration } from './duration.js';
-import { JsonText } from './jsonText.js';
+import { JsonText, MAX_JSON_DEPTH } from './jsonText.js';
 import { errorsOf, pointerOf, sortProblems, type Problem } from './problems.js';
 import { checkSchema } from './schemaCheck.js';
 import { expandSources, inspectSources, type SourcedStep } from './sources.js';
@@ -64,7 +64,22 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     throw messages.createError('error.ManifestNotReadable', [file, (error as Error).message]);
   }
 
-  const { json, syntax } = JsonText.parse(text.replace(/^\uFEFF/, ''));
+  const { json, syntax, tooDeep } = JsonText.parse(text.replace(/^\uFEFF/, ''));
+  if (tooDeep) {
+    return {
+      problems: [
+        {
+          severity: 'error',
+          code: 'JsonTooDeep',
+          pointer: '',
+          ...tooDeep,
+          message: messages.getMessage('problem.JsonTooDeep', [MAX_JSON_DEPTH]),
+        },
+      ],
+      implied: [],
+      steps: [],
+    };
+  }
   if (syntax.length) {
     return {
       problems: syntax.map((s) => ({
@@ -143,19 +158,24 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     );
   });
 
+  problems.push(...checkStepIds(usable));
+
   const sourced = usable.map(({ index, step, id }) => toSourcedStep(index, step, id, defaults));
+  // A glob must never pick up the tool's own output (dead letters, results) as a source.
+  const runFolders = [resolve(dir, isString(root.runFolder) ? root.runFolder : manifestDefaults.runFolder)];
   const inspected = await Promise.all(
     sourced.map(async (step) => {
       if (!step) return undefined;
       if (options.checkSources === false) {
-        const expanded = await expandSources(dir, step);
+        const expanded = await expandSources(dir, step, { runFolders });
         return {
           files: expanded.files.map((f) => f.file),
           relationships: [],
-          problems: [],
+          // Missing files are skipped here, but a glob cut short must not pass as a shorter list of files.
+          problems: expanded.problems.filter((p) => p.code === 'GlobTooBroad'),
         };
       }
-      return inspectSources(dir, step);
+      return inspectSources(dir, step, { runFolders });
     })
   );
   inspected.forEach((result) => problems.push(...(result?.problems ?? [])));
@@ -300,6 +320,48 @@ function toSourcedStep(
     pointer: pointerOf('steps', index),
     sourceIsList: Array.isArray(source),
   };
+}
+
+/** Windows device names, reserved with any extension (Win32 "Naming Files, Paths, and Namespaces"). */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+
+/**
+ * A step id becomes a folder and file name in the run folder (results/<id>/, dead-letter/<id>.csv):
+ * it must name exactly one folder, the same one on every system. The schema's pattern already
+ * keeps out separators and blanks.
+ */
+function checkStepIds(steps: Array<{ index: number; step: Record<string, unknown>; id: string; duplicate: boolean }>): Problem[] {
+  const problems: Problem[] = [];
+  const at = (index: number, step: Record<string, unknown>): string =>
+    step.id === undefined ? pointerOf('steps', index) : pointerOf('steps', index, 'id');
+  const byFolded = new Map<string, { id: string; index: number }>();
+  for (const { index, step, id, duplicate } of steps) {
+    const reason = id.endsWith('.')
+      ? messages.getMessage('unsafe.dots')
+      : WINDOWS_RESERVED.test(id)
+        ? messages.getMessage('unsafe.reserved', [id.split('.')[0].toUpperCase()])
+        : undefined;
+    if (reason) {
+      problems.push({
+        severity: 'error',
+        code: 'UnsafeStepId',
+        pointer: at(index, step),
+        message: messages.getMessage('problem.UnsafeStepId', [id, reason]),
+      });
+    }
+    if (duplicate) continue;
+    const folded = id.toLowerCase();
+    const first = byFolded.get(folded);
+    if (first && first.id !== id) {
+      problems.push({
+        severity: 'error',
+        code: 'StepIdsDifferInCase',
+        pointer: at(index, step),
+        message: messages.getMessage('problem.StepIdsDifferInCase', [id, first.id, pointerOf('steps', first.index)]),
+      });
+    } else if (!first) byFolded.set(folded, { id, index });
+  }
+  return problems;
 }
 
 /** max ≥ initial, checked where the user wrote a poll setting (an invalid duration is the schema's to report). */

@@ -74,6 +74,11 @@ function toProblem(error: ErrorObject): Problem {
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
       return problem(at, 'bound', [show(error.data), String(params.comparison), String(params.limit)]);
+    case 'minProperties':
+      return problem(at, 'minProperties', [
+        String(params.limit),
+        Object.keys((error.parentSchema?.properties ?? {}) as Record<string, unknown>).join(', '),
+      ]);
     case 'minItems':
       return problem(at, 'minItems', [String(params.limit)]);
     case 'minLength':
