@@ -19,7 +19,7 @@ export const ENCODING_SCAN_BYTES = 64 * 1024;
 
 export async function findEncodingFault(
   file: string,
-  maxBytes = ENCODING_SCAN_BYTES
+  maxBytes = ENCODING_SCAN_BYTES,
 ): Promise<EncodingFault | undefined> {
   const handle = await open(file, 'r');
   try {
@@ -41,9 +41,8 @@ export async function findEncodingFault(
 /** The first encoding fault in bytes that are the start of a file; `complete` when they are all of it. */
 export function encodingFaultOf(bytes: Uint8Array, complete: boolean): EncodingFault | undefined {
   const at = (kind: EncodingFault['kind'], byte: number): EncodingFault => ({ kind, byte, line: lineAt(bytes, byte) });
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return at(bytes[2] === 0 && bytes[3] === 0 ? 'utf32' : 'utf16', 0);
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return at('utf16', 0);
-  if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff) return at('utf32', 0);
+  const bom = foreignByteOrderMark(bytes);
+  if (bom) return at(bom, 0);
   let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   while (i < bytes.length) {
     const b = bytes[i];
@@ -63,6 +62,13 @@ export function encodingFaultOf(bytes: Uint8Array, complete: boolean): EncodingF
     }
     i += length;
   }
+  return undefined;
+}
+
+function foreignByteOrderMark(bytes: Uint8Array): 'utf16' | 'utf32' | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes[2] === 0 && bytes[3] === 0 ? 'utf32' : 'utf16';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf16';
+  if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff) return 'utf32';
   return undefined;
 }
 

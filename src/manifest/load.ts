@@ -222,7 +222,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
   const sorted = sortProblems(problems);
   const listed = rawSteps.map((step, index) => ({
     pointer: pointerOf('steps', index),
-    id: isObject(step) && isString(step.id) ? step.id : isObject(step) && isString(step.object) ? step.object : `#${index}`,
+    id: !isObject(step) ? `#${index}` : isString(step.id) ? step.id : isString(step.object) ? step.object : `#${index}`,
   }));
   if (errorsOf(sorted).length) return { problems: sorted, implied: plan.implied, steps: listed };
 
@@ -330,7 +330,9 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
  * it must name exactly one folder, the same one on every system. The schema's pattern already
  * keeps out separators and blanks.
  */
-function checkStepIds(steps: Array<{ index: number; step: Record<string, unknown>; id: string; duplicate: boolean }>): Problem[] {
+function checkStepIds(
+  steps: Array<{ index: number; step: Record<string, unknown>; id: string; duplicate: boolean }>
+): Problem[] {
   const problems: Problem[] = [];
   const at = (index: number, step: Record<string, unknown>): string =>
     step.id === undefined ? pointerOf('steps', index) : pointerOf('steps', index, 'id');

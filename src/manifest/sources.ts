@@ -8,8 +8,8 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { Messages, SfError } from '@salesforce/core';
 import { glob, isDynamicPattern, type FileSystemAdapter } from 'tinyglobby';
 import { readCsvHeader } from '../csv/header.js';
-import { findEncodingFault } from './encoding.js';
 import type { WaveRelationship } from '../plan/waves.js';
+import { findEncodingFault } from './encoding.js';
 import { pointerOf, type Problem } from './problems.js';
 import { relationshipColumns } from './relationships.js';
 import type { ColumnDelimiter, ColumnMapping, LineEnding, Operation } from './types.js';
@@ -106,7 +106,8 @@ export async function expandSources(
       const matched = await boundedGlob(pattern, dir, limits, runFolders);
       if (matched === 'walkedTooMuch' || matched === 'matchedTooMuch') {
         const limit = matched === 'walkedTooMuch' ? limits.maxEntries : limits.maxMatches;
-        problems.push(problem('error', 'GlobTooBroad', pointer, [pattern, messages.getMessage(`glob.${matched}`, [limit])]));
+        const reason = messages.getMessage(`glob.${matched}`, [limit]);
+        problems.push(problem('error', 'GlobTooBroad', pointer, [pattern, reason]));
         continue;
       }
       candidates = matched.map((file) => resolve(file)).filter((file) => !inRunFolder(file));
@@ -155,7 +156,9 @@ async function boundedGlob(
   };
   const ignore = [
     `**/${TOOL_FOLDER}/**`,
-    ...runFolders.filter((folder) => isInside(dir, folder)).map((folder) => `${relative(dir, folder).split(sep).join('/')}/**`),
+    ...runFolders
+      .filter((folder) => isInside(dir, folder))
+      .map((folder) => `${relative(dir, folder).split(sep).join('/')}/**`),
   ];
   const matched = await glob(pattern, {
     cwd: dir,
@@ -187,14 +190,17 @@ async function checkRegularFile(
   try {
     const stats = await stat(file);
     if (!stats.isFile()) {
-      problems.push(problem('error', 'SourceUnreadable', pointer, [file, messages.getMessage(`kind.${kindOf(stats)}`)], file));
+      const reason = messages.getMessage(`kind.${kindOf(stats)}`);
+      problems.push(problem('error', 'SourceUnreadable', pointer, [file, reason], file));
       return false;
     }
     await access(file, fsConstants.R_OK);
     return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') problems.push(problem('error', 'SourceNotFound', pointer, [pattern, dir]));
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      problems.push(problem('error', 'SourceNotFound', pointer, [pattern, dir]));
+    }
     else problems.push(problem('error', 'SourceUnreadable', pointer, [file, describe(error)], file));
     return false;
   }

@@ -39,7 +39,9 @@ async function resultTypeDisagreements(
     const lines = [
       '// Flattens interfaces and intersections into plain object types, keeping optionality.',
       'type Plain<T> = T extends object ? { [K in keyof T]: Plain<T[K]> } : T;',
-      'type Same<A, B> = (<T>() => T extends Plain<A> ? 1 : 2) extends <T>() => T extends Plain<B> ? 1 : 2 ? true : false;',
+      'type Same<A, B> = (<T>() => T extends Plain<A> ? 1 : 2) extends <T>() => T extends Plain<B> ? 1 : 2',
+      '  ? true',
+      '  : false;',
       'type ResultOf<C> = C extends { prototype: { run(): Promise<infer R> } } ? R : never;',
     ];
     for (const [i, { id, file, schema }] of commands.entries()) {
@@ -118,7 +120,8 @@ describe('the plugin contract (command and schema snapshots)', function () {
     ];
     expect(differences(before, after)).to.deep.equal([
       '/migrate:x/flags/manifest/char: "m" → "f"',
-      '/migrate:x/flags/wait: removed (was {"name":"wait","type":"option","char":"w","required":false,"multiple":false})',
+      '/migrate:x/flags/wait: removed (was ' +
+        '{"name":"wait","type":"option","char":"w","required":false,"multiple":false})',
       '/migrate:x/flags/keep: added {"name":"keep","type":"boolean","required":false,"multiple":false}',
       '/migrate:y: added {"command":"migrate:y","aliases":[],"json":false,"flags":[]}',
     ]);
