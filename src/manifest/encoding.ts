@@ -15,7 +15,7 @@ export type EncodingFault = {
 };
 
 /** How much of each source validate reads: a header and a few hundred typical records. */
-export const ENCODING_SCAN_BYTES = 64 * 1024;
+const ENCODING_SCAN_BYTES = 64 * 1024;
 
 export async function findEncodingFault(
   file: string,

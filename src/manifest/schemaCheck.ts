@@ -12,7 +12,7 @@ Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
 
 /** The contract, shipped in the package next to lib/ (and next to src/ in a checkout). */
-export const manifestSchemaPath = fileURLToPath(new URL('../../schemas/manifest.schema.json', import.meta.url));
+const manifestSchemaPath = fileURLToPath(new URL('../../schemas/manifest.schema.json', import.meta.url));
 
 let compiled: ValidateFunction | undefined;
 

@@ -64,7 +64,7 @@ export type GlobLimits = {
   maxMatches: number;
 };
 
-export const defaultGlobLimits: GlobLimits = { maxEntries: 200_000, maxMatches: 10_000 };
+const defaultGlobLimits: GlobLimits = { maxEntries: 200_000, maxMatches: 10_000 };
 
 export type ExpandOptions = {
   /** absolute run folders no glob may match inside (besides any `.sf-migrate` folder) */
