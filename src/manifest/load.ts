@@ -15,7 +15,6 @@ import { checkSchema } from './schemaCheck.js';
 import { expandSources, inspectSources, type SourcedStep } from './sources.js';
 import type { LoadedManifest, Manifest, ResolvedStep, Step, StepSettings } from './types.js';
 
-
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
 
