@@ -105,8 +105,10 @@ describe('sf migrate validate', () => {
       const result = validate(join(fixtures, 'valid', `${name}.json`), 0);
       expect(result.valid).to.equal(true);
       expect(result.errors).to.deep.equal([]);
-      expect(result.warnings.map((p) => [p.code, p.pointer, p.line])).to.deep.equal([[code, pointer, line]]);
-      expect(result.warnings[0].file).to.be.a('string');
+      // These fixtures read the shared ../data folder, which is outside their own: one more warning each.
+      const own = result.warnings.filter((p) => p.code !== 'SourceOutsideManifest');
+      expect(own.map((p) => [p.code, p.pointer, p.line])).to.deep.equal([[code, pointer, line]]);
+      expect(own[0].file).to.be.a('string');
     });
   }
 
@@ -168,14 +170,14 @@ describe('sf migrate validate', () => {
       `${manifest}:17:9  error  UnknownDependency  Step "Contact" depends on "Acount", which is not a step id.`
     );
     expect(out.stdout).to.contain('(/steps/1/dependsOn/0)');
-    expect(out.stdout).to.match(/is not valid: 1 error\(s\), 0 warning\(s\)/);
+    expect(out.stdout).to.match(/is not valid: 1 error\(s\), 2 warning\(s\)/);
   });
 
   it('prints warnings and a success summary for a valid manifest, and exits 0', () => {
     const manifest = join(fixtures, 'valid', 'warn-parent-without-step.json');
     const out = execCmd(`migrate validate --manifest ${manifest}`, { ensureExitCode: 0 }).shellOutput;
     expect(out.stdout).to.contain(`${manifest}:15:7  warning  ParentWithoutStep`);
-    expect(out.stdout).to.match(/is valid: 2 step\(s\) in 1 wave\(s\), 1 warning\(s\)/);
+    expect(out.stdout).to.match(/is valid: 2 step\(s\) in 1 wave\(s\), 3 warning\(s\)/);
   });
 
   it('fails, naming the path, when the manifest does not exist', () => {
