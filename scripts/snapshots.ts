@@ -25,6 +25,8 @@ export type FlagEntry = {
   options?: string[];
   aliases?: string[];
   charAliases?: string[];
+  /** what the value must be and how it relates to other flags (see `constraintKeys`) */
+  constraints?: Record<string, unknown>;
 };
 
 export type CommandEntry = {
@@ -33,6 +35,13 @@ export type CommandEntry = {
   json: boolean;
   flags: FlagEntry[];
 };
+
+/**
+ * Flag properties that change what a user may pass: bounds, a duration's unit, an id's length,
+ * --no-, a file that must exist, flags it needs or excludes. (oclif's `type` only says boolean or
+ * option, so without these an integer flag turned duration flag would go unnoticed.)
+ */
+const constraintKeys = ['min', 'max', 'unit', 'length', 'startsWith', 'allowNo', 'exists', 'dependsOn', 'exclusive'];
 
 type FlagLike = {
   type: 'boolean' | 'option';
@@ -84,9 +93,19 @@ export function describeCommand(id: string, command: CommandLike): CommandEntry 
         ...(flag.options ? { options: [...flag.options] } : {}),
         ...(flag.aliases?.length ? { aliases: [...flag.aliases].sort() } : {}),
         ...(flag.charAliases?.length ? { charAliases: [...flag.charAliases].sort() } : {}),
+        ...constraintsOf(flag),
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),
   };
+}
+
+function constraintsOf(flag: FlagLike): { constraints?: Record<string, unknown> } {
+  const found = Object.fromEntries(
+    constraintKeys
+      .map((key) => [key, (flag as Record<string, unknown>)[key]] as const)
+      .filter(([, value]) => value !== undefined && value !== false),
+  );
+  return Object.keys(found).length ? { constraints: found } : {};
 }
 
 export async function commandSnapshot(): Promise<CommandEntry[]> {
