@@ -387,6 +387,6 @@ function mapColumns(step: SourcedStep, file: string, columns: string[], problems
 function describe(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'EISDIR') return messages.getMessage('kind.directory');
   return error instanceof Error ? error.message : String(error);
 }
