@@ -43,7 +43,7 @@ const notXml = new RegExp(
     '[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])',
     '(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]',
   ].join('|'),
-  'g'
+  'g',
 );
 
 export function escapeXml(text: string): string {
