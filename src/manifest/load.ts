@@ -3,7 +3,7 @@
  * express (ids, dependencies, waves, source files and their headers). Every problem is collected,
  * located (JSON pointer and line:column) and returned together.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
 import { computeWaves, type ImpliedDependency, type WaveStep } from '../plan/waves.js';
@@ -17,6 +17,9 @@ import type { LoadedManifest, Manifest, ResolvedStep, Step, StepSettings } from 
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
+
+/** A manifest is a few kilobytes; this is a thousand times that. */
+const MAX_MANIFEST_BYTES = 10_000_000;
 
 export type LoadOptions = {
   /** glob the sources and read their headers (default true); without it, waves follow `dependsOn` only */
@@ -55,12 +58,7 @@ const setting = <K extends keyof StepSettings>(
 export async function loadManifest(path: string, options: LoadOptions = {}): Promise<LoadResult> {
   const file = resolve(path);
   const dir = resolve(options.baseDir ?? dirname(file));
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw messages.createError('error.ManifestNotReadable', [file, (error as Error).message]);
-  }
+  const text = await readManifestText(file);
 
   const { json, syntax, tooDeep } = JsonText.parse(text.replace(/^\uFEFF/, ''));
   if (tooDeep) {
@@ -277,6 +275,18 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     implied: plan.implied,
     steps: listed,
   };
+}
+
+/** Opening a FIFO would wait for a writer forever, and a huge file would be read whole. */
+async function readManifestText(file: string): Promise<string> {
+  try {
+    const stats = await stat(file);
+    if (!stats.isFile()) throw new Error(messages.getMessage('kind.other'));
+    if (stats.size > MAX_MANIFEST_BYTES) throw new Error(messages.getMessage('manifestTooLarge', [MAX_MANIFEST_BYTES]));
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw messages.createError('error.ManifestNotReadable', [file, (error as Error).message]);
+  }
 }
 
 export async function loadManifestOrThrow(path: string, options: LoadOptions = {}): Promise<LoadedManifest> {

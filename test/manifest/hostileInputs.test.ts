@@ -4,7 +4,7 @@
  * run that writes where it should not.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -280,6 +280,27 @@ describe('hostile manifests and sources', () => {
         ['SchemaViolation', '/steps/0/failureThreshold', 11],
       ]);
       expect(errors[0].message).to.equal('Set at least 1 of: percent, records.');
+    });
+  });
+
+  describe('a manifest that is not a small file', () => {
+    const refusal = async (path: string): Promise<SfError> =>
+      loadManifest(path).then(
+        () => expect.fail('loaded'),
+        (e: unknown) => e as SfError
+      );
+
+    it('refuses a FIFO without waiting for a writer', async () => {
+      execFileSync('mkfifo', [join(dir, 'pipe.json')]);
+      const error = await refusal(join(dir, 'pipe.json'));
+      expect(error.name).to.equal('ManifestNotReadableError');
+      expect(error.message).to.include('pipe.json').and.include('not a regular file');
+    });
+
+    it('refuses a file over 10 MB without reading it', async () => {
+      const path = write('huge.json', '');
+      truncateSync(path, 10_000_001);
+      expect((await refusal(path)).message).to.include('larger than 10000000 bytes');
     });
   });
 
