@@ -287,7 +287,7 @@ describe('hostile manifests and sources', () => {
     const refusal = async (path: string): Promise<SfError> =>
       loadManifest(path).then(
         () => expect.fail('loaded'),
-        (e: unknown) => e as SfError
+        (e: unknown) => e as SfError,
       );
 
     it('refuses a FIFO without waiting for a writer', async () => {
