@@ -38,7 +38,15 @@ export class JsonText {
   public static parse(text: string): {
     json: JsonText;
     syntax: SyntaxProblem[];
+    /** where the nesting passes MAX_JSON_DEPTH; the text is then not parsed at all */
+    tooDeep?: Position;
   } {
+    // The parser, getNodeValue and ajv all recurse per level: 100k nested arrays would overflow the stack.
+    const deep = depthExceededAt(text, MAX_JSON_DEPTH);
+    if (deep !== undefined) {
+      const unparsed = new JsonText(text, undefined);
+      return { json: unparsed, syntax: [], tooDeep: unparsed.positionAt(deep) };
+    }
     const errors: ParseError[] = [];
     // Strict JSON: the manifest is also read by other tools (editors, CI scripts, jq).
     const root = parseTree(text, errors, {
@@ -132,6 +140,26 @@ export class JsonText {
     }
     return node;
   }
+}
+
+/** Far deeper than any manifest (about six levels), far shallower than any stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Offset of the bracket that opens level max + 1, outside strings; undefined when none does. */
+function depthExceededAt(text: string, max: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
 }
 
 /** "PropertyNameExpected" → "property name expected" */

@@ -3,22 +3,23 @@
  * express (ids, dependencies, waves, source files and their headers). Every problem is collected,
  * located (JSON pointer and line:column) and returned together.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
 import { computeWaves, type ImpliedDependency, type WaveStep } from '../plan/waves.js';
 import { manifestDefaults, stepDefaults } from './defaults.js';
 import { parseDuration } from './duration.js';
-import { JsonText } from './jsonText.js';
+import { JsonText, MAX_JSON_DEPTH } from './jsonText.js';
 import { errorsOf, pointerOf, sortProblems, type Problem } from './problems.js';
 import { checkSchema } from './schemaCheck.js';
 import { expandSources, inspectSources, type SourcedStep } from './sources.js';
 import type { LoadedManifest, Manifest, ResolvedStep, Step, StepSettings } from './types.js';
 
-export { parseDuration } from './duration.js';
-
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
+
+/** A manifest is a few kilobytes; this is a thousand times that. */
+const MAX_MANIFEST_BYTES = 10_000_000;
 
 export type LoadOptions = {
   /** glob the sources and read their headers (default true); without it, waves follow `dependsOn` only */
@@ -38,6 +39,8 @@ export type LoadResult = {
   problems: Problem[];
   /** dependencies implied by relationship columns, also when the manifest has errors */
   implied: ImpliedDependency[];
+  /** every step the manifest lists, by pointer, also when it has errors (for reports per step) */
+  steps: Array<{ pointer: string; id: string }>;
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -55,14 +58,24 @@ const setting = <K extends keyof StepSettings>(
 export async function loadManifest(path: string, options: LoadOptions = {}): Promise<LoadResult> {
   const file = resolve(path);
   const dir = resolve(options.baseDir ?? dirname(file));
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw messages.createError('error.ManifestNotReadable', [file, (error as Error).message]);
-  }
+  const text = await readManifestText(file);
 
-  const { json, syntax } = JsonText.parse(text.replace(/^\uFEFF/, ''));
+  const { json, syntax, tooDeep } = JsonText.parse(text.replace(/^\uFEFF/, ''));
+  if (tooDeep) {
+    return {
+      problems: [
+        {
+          severity: 'error',
+          code: 'JsonTooDeep',
+          pointer: '',
+          ...tooDeep,
+          message: messages.getMessage('problem.JsonTooDeep', [MAX_JSON_DEPTH]),
+        },
+      ],
+      implied: [],
+      steps: [],
+    };
+  }
   if (syntax.length) {
     return {
       problems: syntax.map((s) => ({
@@ -74,6 +87,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
         message: messages.getMessage('problem.InvalidJson', [s.detail]),
       })),
       implied: [],
+      steps: [],
     };
   }
 
@@ -140,19 +154,24 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     );
   });
 
+  problems.push(...checkStepIds(usable));
+
   const sourced = usable.map(({ index, step, id }) => toSourcedStep(index, step, id, defaults));
+  // A glob must never pick up the tool's own output (dead letters, results) as a source.
+  const runFolders = [resolve(dir, isString(root.runFolder) ? root.runFolder : manifestDefaults.runFolder)];
   const inspected = await Promise.all(
     sourced.map(async (step) => {
       if (!step) return undefined;
       if (options.checkSources === false) {
-        const expanded = await expandSources(dir, step);
+        const expanded = await expandSources(dir, step, { runFolders });
         return {
           files: expanded.files.map((f) => f.file),
           relationships: [],
-          problems: [],
+          // Missing files are skipped here, but a glob cut short must not pass as a shorter list of files.
+          problems: expanded.problems.filter((p) => p.code === 'GlobTooBroad'),
         };
       }
-      return inspectSources(dir, step);
+      return inspectSources(dir, step, { runFolders });
     })
   );
   inspected.forEach((result) => problems.push(...(result?.problems ?? [])));
@@ -197,7 +216,11 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     if (p.line === undefined) Object.assign(p, json.locate(p.pointer));
   }
   const sorted = sortProblems(problems);
-  if (errorsOf(sorted).length) return { problems: sorted, implied: plan.implied };
+  const listed = rawSteps.map((step, index) => ({
+    pointer: pointerOf('steps', index),
+    id: !isObject(step) ? `#${index}` : isString(step.id) ? step.id : isString(step.object) ? step.object : `#${index}`,
+  }));
+  if (errorsOf(sorted).length) return { problems: sorted, implied: plan.implied, steps: listed };
 
   const manifest = value as Manifest;
   const steps = usable.map(({ step, id }, k): ResolvedStep => {
@@ -250,7 +273,20 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     },
     problems: sorted,
     implied: plan.implied,
+    steps: listed,
   };
+}
+
+/** Opening a FIFO would wait for a writer forever, and a huge file would be read whole. */
+async function readManifestText(file: string): Promise<string> {
+  try {
+    const stats = await stat(file);
+    if (!stats.isFile()) throw new Error(messages.getMessage('kind.other'));
+    if (stats.size > MAX_MANIFEST_BYTES) throw new Error(messages.getMessage('manifestTooLarge', [MAX_MANIFEST_BYTES]));
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw messages.createError('error.ManifestNotReadable', [file, (error as Error).message]);
+  }
 }
 
 export async function loadManifestOrThrow(path: string, options: LoadOptions = {}): Promise<LoadedManifest> {
@@ -292,6 +328,50 @@ function toSourcedStep(
     pointer: pointerOf('steps', index),
     sourceIsList: Array.isArray(source),
   };
+}
+
+/** Windows device names, reserved with any extension (Win32 "Naming Files, Paths, and Namespaces"). */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+
+/**
+ * A step id becomes a folder and file name in the run folder (results/<id>/, dead-letter/<id>.csv):
+ * it must name exactly one folder, the same one on every system. The schema's pattern already
+ * keeps out separators and blanks.
+ */
+function checkStepIds(
+  steps: Array<{ index: number; step: Record<string, unknown>; id: string; duplicate: boolean }>
+): Problem[] {
+  const problems: Problem[] = [];
+  const at = (index: number, step: Record<string, unknown>): string =>
+    step.id === undefined ? pointerOf('steps', index) : pointerOf('steps', index, 'id');
+  const byFolded = new Map<string, { id: string; index: number }>();
+  for (const { index, step, id, duplicate } of steps) {
+    const reason = id.endsWith('.')
+      ? messages.getMessage('unsafe.dots')
+      : WINDOWS_RESERVED.test(id)
+        ? messages.getMessage('unsafe.reserved', [id.split('.')[0].toUpperCase()])
+        : undefined;
+    if (reason) {
+      problems.push({
+        severity: 'error',
+        code: 'UnsafeStepId',
+        pointer: at(index, step),
+        message: messages.getMessage('problem.UnsafeStepId', [id, reason]),
+      });
+    }
+    if (duplicate) continue;
+    const folded = id.toLowerCase();
+    const first = byFolded.get(folded);
+    if (first && first.id !== id) {
+      problems.push({
+        severity: 'error',
+        code: 'StepIdsDifferInCase',
+        pointer: at(index, step),
+        message: messages.getMessage('problem.StepIdsDifferInCase', [id, first.id, pointerOf('steps', first.index)]),
+      });
+    } else if (!first) byFolded.set(folded, { id, index });
+  }
+  return problems;
 }
 
 /** max ≥ initial, checked where the user wrote a poll setting (an invalid duration is the schema's to report). */

@@ -74,7 +74,7 @@ export type OrgCheck = {
 };
 
 /** Salesforce processes every ingest job in internal batches of this many records. */
-export const RECORDS_PER_INTERNAL_BATCH = 10_000;
+const RECORDS_PER_INTERNAL_BATCH = 10_000;
 
 /** Above this share of what remains today, the budget is worth a warning. */
 const BUDGET_WARNING_SHARE = 0.5;

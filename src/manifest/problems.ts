@@ -7,9 +7,12 @@ export type ProblemSeverity = 'error' | 'warning';
 
 export type ProblemCode =
   | 'InvalidJson'
+  | 'JsonTooDeep'
   | 'DuplicateKey'
   | 'SchemaViolation'
   | 'DuplicateStepId'
+  | 'UnsafeStepId'
+  | 'StepIdsDifferInCase'
   | 'UnknownDependency'
   | 'DependencyCycle'
   | 'WavesBreakDependency'
@@ -20,6 +23,9 @@ export type ProblemCode =
   | 'PollMaxBelowInitial'
   | 'SourceNotFound'
   | 'SourceUnreadable'
+  | 'GlobTooBroad'
+  | 'SourceOutsideManifest'
+  | 'SourceEncoding'
   | 'EmptyHeader'
   | 'MalformedHeader'
   | 'BlankColumn'

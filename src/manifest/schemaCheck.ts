@@ -12,7 +12,7 @@ Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
 
 /** The contract, shipped in the package next to lib/ (and next to src/ in a checkout). */
-export const manifestSchemaPath = fileURLToPath(new URL('../../schemas/manifest.schema.json', import.meta.url));
+const manifestSchemaPath = fileURLToPath(new URL('../../schemas/manifest.schema.json', import.meta.url));
 
 let compiled: ValidateFunction | undefined;
 
@@ -39,6 +39,9 @@ export function checkSchema(value: unknown): Problem[] {
 const durationPattern = '^[1-9][0-9]*(ms|s|m|h)$';
 const stepIdPattern = '^[A-Za-z0-9_.-]+$';
 
+/** keywords whose message needs only the limit: schema.minItems, schema.minLength, schema.maxLength */
+const limitKeywords = new Set(['minItems', 'minLength', 'maxLength']);
+
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
 function toProblem(error: ErrorObject): Problem {
@@ -50,6 +53,7 @@ function toProblem(error: ErrorObject): Problem {
     message: messages.getMessage(`schema.${key}`, tokens),
   });
   const params = error.params as Record<string, unknown>;
+  if (limitKeywords.has(error.keyword)) return problem(at, error.keyword, [String(params.limit)]);
   switch (error.keyword) {
     case 'required':
       return problem(at + pointerOf(String(params.missingProperty)), 'required', [String(params.missingProperty)]);
@@ -74,12 +78,11 @@ function toProblem(error: ErrorObject): Problem {
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
       return problem(at, 'bound', [show(error.data), String(params.comparison), String(params.limit)]);
-    case 'minItems':
-      return problem(at, 'minItems', [String(params.limit)]);
-    case 'minLength':
-      return problem(at, 'minLength', [String(params.limit)]);
-    case 'maxLength':
-      return problem(at, 'maxLength', [String(params.limit)]);
+    case 'minProperties':
+      return problem(at, 'minProperties', [
+        String(params.limit),
+        Object.keys((error.parentSchema?.properties ?? {}) as Record<string, unknown>).join(', '),
+      ]);
     case 'uniqueItems':
       return problem(at + pointerOf(String(params.i)), 'uniqueItems', [
         show((error.data as unknown[])[Number(params.i)]),

@@ -2,13 +2,14 @@
  * The offline checks of a step's source files: every pattern matches a readable file, and each
  * file's header (its first record only, never the data) suits the step's operation and mapping.
  */
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, readdir, type Dirent, type Stats } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { Messages, SfError } from '@salesforce/core';
-import { glob, isDynamicPattern } from 'tinyglobby';
+import { glob, isDynamicPattern, type FileSystemAdapter } from 'tinyglobby';
 import { readCsvHeader } from '../csv/header.js';
 import type { WaveRelationship } from '../plan/waves.js';
+import { findEncodingFault } from './encoding.js';
 import { pointerOf, type Problem } from './problems.js';
 import { relationshipColumns } from './relationships.js';
 import type { ColumnDelimiter, ColumnMapping, LineEnding, Operation } from './types.js';
@@ -52,47 +53,80 @@ const problem = (
   message: messages.getMessage(`problem.${code}`, tokens),
 });
 
-/** Absolute, sorted, de-duplicated files of the patterns; problems for patterns that match nothing. */
+/**
+ * Bounds of one glob: a pattern such as `/**` or `**` in a big tree would otherwise walk the whole
+ * disk and hold every match in memory. Far above any real migration (thousands of files).
+ */
+export type GlobLimits = {
+  /** files and folders the walk may read */
+  maxEntries: number;
+  /** files the pattern may match */
+  maxMatches: number;
+};
+
+const defaultGlobLimits: GlobLimits = { maxEntries: 200_000, maxMatches: 10_000 };
+
+export type ExpandOptions = {
+  /** absolute run folders no glob may match inside (besides any `.sf-migrate` folder) */
+  runFolders?: string[];
+  limits?: GlobLimits;
+};
+
+/** The tool's own folder: runs (journals, results, dead letters) live under it by default. */
+const TOOL_FOLDER = '.sf-migrate';
+
+const isInside = (folder: string, file: string): boolean => {
+  const path = relative(folder, file);
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
+};
+
+/**
+ * Absolute, sorted, de-duplicated files of the patterns; problems for patterns that match nothing,
+ * walk too much, or match what is not a regular file; a warning for a file outside `dir`.
+ */
 export async function expandSources(
   dir: string,
-  step: Pick<SourcedStep, 'sources' | 'pointer' | 'sourceIsList'>
+  step: Pick<SourcedStep, 'sources' | 'pointer' | 'sourceIsList'>,
+  options: ExpandOptions = {}
 ): Promise<{
   files: Array<{ file: string; pointer: string }>;
   problems: Problem[];
 }> {
+  const limits = options.limits ?? defaultGlobLimits;
+  const runFolders = (options.runFolders ?? []).map((folder) => resolve(dir, folder));
+  const inRunFolder = (file: string): boolean =>
+    file.split(sep).includes(TOOL_FOLDER) || runFolders.some((folder) => isInside(folder, file));
   const files = new Map<string, string>();
   const problems: Problem[] = [];
   for (const [j, pattern] of step.sources.entries()) {
     const pointer = step.sourceIsList ? `${step.pointer}${pointerOf('source', j)}` : `${step.pointer}/source`;
+    let candidates: string[];
     if (isDynamicPattern(pattern)) {
       // eslint-disable-next-line no-await-in-loop
-      const matched = await glob(pattern, {
-        cwd: dir,
-        absolute: true,
-        onlyFiles: true,
-        expandDirectories: false,
-      });
-      if (matched.length === 0) problems.push(problem('error', 'SourceNotFound', pointer, [pattern, dir]));
-      for (const file of matched) if (!files.has(resolve(file))) files.set(resolve(file), pointer);
-      continue;
-    }
-    const file = resolve(dir, pattern);
-    try {
-      // eslint-disable-next-line no-await-in-loop
-      const stats = await stat(file);
-      if (!stats.isFile()) {
-        problems.push(problem('error', 'SourceUnreadable', pointer, [file, 'it is not a file'], file));
+      const matched = await boundedGlob(pattern, dir, limits, runFolders);
+      if (matched === 'walkedTooMuch' || matched === 'matchedTooMuch') {
+        const limit = matched === 'walkedTooMuch' ? limits.maxEntries : limits.maxMatches;
+        const reason = messages.getMessage(`glob.${matched}`, [limit]);
+        problems.push(problem('error', 'GlobTooBroad', pointer, [pattern, reason]));
         continue;
       }
-      // eslint-disable-next-line no-await-in-loop
-      await access(file, fsConstants.R_OK);
-      if (!files.has(file)) files.set(file, pointer);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR')
+      candidates = matched.map((file) => resolve(file)).filter((file) => !inRunFolder(file));
+      if (candidates.length === 0) {
         problems.push(problem('error', 'SourceNotFound', pointer, [pattern, dir]));
-      else problems.push(problem('error', 'SourceUnreadable', pointer, [file, describe(error)], file));
+        continue;
+      }
+    } else {
+      candidates = [resolve(dir, pattern)];
     }
+    let outside = false;
+    for (const file of candidates) {
+      // eslint-disable-next-line no-await-in-loop
+      const readable = await checkRegularFile(file, pattern, dir, pointer, problems);
+      if (!readable) continue;
+      if (!isInside(dir, file)) outside = true;
+      if (!files.has(file)) files.set(file, pointer);
+    }
+    if (outside) problems.push(problem('warning', 'SourceOutsideManifest', pointer, [pattern, dir]));
   }
   const sorted = [...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
@@ -101,13 +135,102 @@ export async function expandSources(
   };
 }
 
-export async function inspectSources(dir: string, step: SourcedStep): Promise<InspectedSources> {
-  const expanded = await expandSources(dir, step);
+/**
+ * A glob walk that stops, instead of exhausting memory, once it has read `maxEntries` directory
+ * entries; run folders inside `dir` are not walked at all.
+ */
+async function boundedGlob(
+  pattern: string,
+  dir: string,
+  limits: GlobLimits,
+  runFolders: string[]
+): Promise<string[] | 'walkedTooMuch' | 'matchedTooMuch'> {
+  const controller = new AbortController();
+  let walked = 0;
+  const countingReaddir = (path: string, options: unknown, callback: ReaddirCallback): void => {
+    readdir(path, options as { withFileTypes: true }, (error, entries) => {
+      walked += entries?.length ?? 0;
+      if (walked > limits.maxEntries) controller.abort();
+      callback(error, entries);
+    });
+  };
+  const ignore = [
+    `**/${TOOL_FOLDER}/**`,
+    ...runFolders
+      .filter((folder) => isInside(dir, folder))
+      .map((folder) => `${relative(dir, folder).split(sep).join('/')}/**`),
+  ];
+  const matched = await glob(pattern, {
+    cwd: dir,
+    absolute: true,
+    onlyFiles: true,
+    expandDirectories: false,
+    ignore,
+    signal: controller.signal,
+    fs: { readdir: countingReaddir as unknown as NonNullable<FileSystemAdapter['readdir']> },
+  });
+  if (controller.signal.aborted) return 'walkedTooMuch';
+  if (matched.length > limits.maxMatches) return 'matchedTooMuch';
+  return matched;
+}
+
+type ReaddirCallback = (error: NodeJS.ErrnoException | null, entries: Dirent[]) => void;
+
+/**
+ * A source must be a regular file (through any symlink): a FIFO or a device would block the header
+ * read or stream forever. Reports the problem and returns false otherwise.
+ */
+async function checkRegularFile(
+  file: string,
+  pattern: string,
+  dir: string,
+  pointer: string,
+  problems: Problem[]
+): Promise<boolean> {
+  try {
+    const stats = await stat(file);
+    if (!stats.isFile()) {
+      const reason = messages.getMessage(`kind.${kindOf(stats)}`);
+      problems.push(problem('error', 'SourceUnreadable', pointer, [file, reason], file));
+      return false;
+    }
+    await access(file, fsConstants.R_OK);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      problems.push(problem('error', 'SourceNotFound', pointer, [pattern, dir]));
+    }
+    else problems.push(problem('error', 'SourceUnreadable', pointer, [file, describe(error)], file));
+    return false;
+  }
+}
+
+function kindOf(stats: Stats): 'directory' | 'fifo' | 'socket' | 'device' | 'other' {
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isFIFO()) return 'fifo';
+  if (stats.isSocket()) return 'socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'device';
+  return 'other';
+}
+
+export async function inspectSources(
+  dir: string,
+  step: SourcedStep,
+  options: ExpandOptions = {}
+): Promise<InspectedSources> {
+  const expanded = await expandSources(dir, step, options);
   const problems = [...expanded.problems];
   const relationships: WaveRelationship[] = [];
   const headers = await Promise.all(
     expanded.files.map(async ({ file, pointer }) => {
       try {
+        const fault = await findEncodingFault(file);
+        if (fault) {
+          const reason = messages.getMessage(`encoding.${fault.kind}`);
+          problems.push(problem('error', 'SourceEncoding', pointer, [file, fault.line, fault.byte, reason], file));
+          return undefined;
+        }
         return {
           file,
           pointer,
@@ -264,6 +387,6 @@ function mapColumns(step: SourcedStep, file: string, columns: string[], problems
 function describe(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'EISDIR') return messages.getMessage('kind.directory');
   return error instanceof Error ? error.message : String(error);
 }

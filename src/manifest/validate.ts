@@ -3,6 +3,7 @@
  * that read its --json output: offline always, against an org's describe and limits when given one.
  */
 import { resolve } from 'node:path';
+import type { ReportedStep } from './ciReport.js';
 import { loadManifest } from './load.js';
 import { preflight, type OrgCheck, type PreflightConnection } from './preflight.js';
 import { errorsOf, sortProblems, warningsOf, type Problem } from './problems.js';
@@ -29,7 +30,15 @@ export type ValidateOptions = {
 };
 
 export async function validateManifest(path: string, options: ValidateOptions = {}): Promise<ValidateResult> {
-  const { manifest, problems } = await loadManifest(path);
+  return (await validateManifestReport(path, options)).result;
+}
+
+/** The result, and the steps the manifest lists (valid or not) for reports grouped by step. */
+export async function validateManifestReport(
+  path: string,
+  options: ValidateOptions = {}
+): Promise<{ result: ValidateResult; steps: ReportedStep[] }> {
+  const { manifest, problems, steps } = await loadManifest(path);
   let org: OrgCheck | undefined;
   let all = problems;
   const { connection } = options;
@@ -46,7 +55,7 @@ export async function validateManifest(path: string, options: ValidateOptions = 
     };
   }
   const errors = errorsOf(all);
-  return {
+  const result: ValidateResult = {
     manifest: resolve(path),
     valid: errors.length === 0,
     errors,
@@ -55,4 +64,5 @@ export async function validateManifest(path: string, options: ValidateOptions = 
     waves: manifest?.waves ?? [],
     ...(org ? { org } : {}),
   };
+  return { result, steps };
 }

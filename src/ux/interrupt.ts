@@ -55,7 +55,7 @@ export class RunInterrupt {
     return this.received;
   }
 
-  public get exitCode(): number | undefined {
+  public get exitCode(): (typeof SignalExitCode)[InterruptSignal] | undefined {
     return this.received ? SignalExitCode[this.received] : undefined;
   }
 

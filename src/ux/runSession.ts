@@ -8,7 +8,7 @@ import { Messages, type Org } from '@salesforce/core';
 import { SfCommand } from '@salesforce/sf-plugins-core';
 import type { Duration } from '@salesforce/kit';
 import type { MigrationRun, RunOptions } from '../engine/migrationRun.js';
-import { ExitCode, type RunOutcome } from '../engine/outcome.js';
+import { ExitCode, SignalExitCode, type RunOutcome } from '../engine/outcome.js';
 import { attachProgress } from './progress.js';
 import { summaryTable } from './summary.js';
 import { INTERRUPT_SIGNALS, RunInterrupt } from './interrupt.js';
@@ -18,7 +18,9 @@ import { printable } from './printable.js';
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
 
-export type RunResult = RunOutcome & { exitCode: number };
+export type RunResult = RunOutcome & {
+  exitCode: (typeof ExitCode)[keyof typeof ExitCode] | (typeof SignalExitCode)[keyof typeof SignalExitCode];
+};
 
 /** the flags `run`, `resume` and `retry` share, turned into the engine's options */
 export function runOptionsOf(flags: {

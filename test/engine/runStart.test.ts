@@ -80,9 +80,10 @@ describe('starting a run', () => {
     try {
       const manifestPath = await writeManifestFixture(dir);
       const child = join(import.meta.dirname, 'fixtures', 'startRun.ts');
-      const outputs = await Promise.all(
-        Array.from({ length: 4 }, () => runChild(child, manifestPath, site))
-      );
+      const children = Array.from({ length: 4 }, () => runChild(child, manifestPath, site));
+      await Promise.all(children.map((started) => started.ready));
+      for (const started of children) started.go();
+      const outputs = await Promise.all(children.map((started) => started.output));
       const lines = outputs.map((text) => JSON.parse(text.trim().split('\n').pop()!) as Record<string, string>);
       const started = lines.filter((line) => line.started);
       expect(started, JSON.stringify(lines)).to.have.length(1);
@@ -99,24 +100,37 @@ describe('starting a run', () => {
 });
 
 /** runs the child script and resolves its stdout; the org answers from this process meanwhile */
-function runChild(script: string, manifestPath: string, site: EngineSite): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, manifestPath], {
-      env: {
-        ...process.env,
-        HOME: site.home,
-        LOCAL_ORG_URL: site.org.instanceUrl,
-        LOCAL_ORG_TOKEN: site.org.accessToken,
-        LOCAL_ORG_USERNAME: site.org.username,
-        LOCAL_ORG_ID: site.org.orgId,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (data: Buffer) => (out += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (err += data.toString()));
+/** a child that prints `ready` once loaded and starts its run when `go` is called */
+function runChild(
+  script: string,
+  manifestPath: string,
+  site: EngineSite
+): { ready: Promise<void>; go: () => void; output: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, manifestPath], {
+    env: {
+      ...process.env,
+      HOME: site.home,
+      LOCAL_ORG_URL: site.org.instanceUrl,
+      LOCAL_ORG_TOKEN: site.org.accessToken,
+      LOCAL_ORG_USERNAME: site.org.username,
+      LOCAL_ORG_ID: site.org.orgId,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.on('data', (data: Buffer) => {
+    out += data.toString();
+    if (out.startsWith('ready\n')) markReady();
+  });
+  child.stderr.on('data', (data: Buffer) => (err += data.toString()));
+  const output = new Promise<string>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${String(code)}: ${err}`))));
   });
+  // a child that dies before it is ready must fail the test, not hang it
+  void output.then(markReady, markReady);
+  return { ready, go: () => child.stdin.end('go\n'), output };
 }

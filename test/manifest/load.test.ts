@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SfError } from '@salesforce/core';
 import { expect } from 'chai';
-import { loadManifest, loadManifestOrThrow, parseDuration } from '../../src/manifest/load.js';
+import { parseDuration } from '../../src/manifest/duration.js';
+import { loadManifest, loadManifestOrThrow } from '../../src/manifest/load.js';
 import type { Problem } from '../../src/manifest/problems.js';
 
 describe('loadManifest', () => {

@@ -91,8 +91,10 @@ describe('validateManifest over the manifest fixtures', () => {
     it(`${name}: valid with the warning ${code} at ${pointer} line ${line}`, async () => {
       const result = await validate(join(fixtures, 'valid', `${name}.json`), true);
       expect(result.errors).to.deep.equal([]);
-      expect(result.warnings.map((p) => [p.code, p.pointer, p.line])).to.deep.equal([[code, pointer, line]]);
-      expect(result.warnings[0].file).to.be.a('string');
+      // These fixtures read the shared ../data folder, which is outside their own: one more warning each.
+      const own = result.warnings.filter((p) => p.code !== 'SourceOutsideManifest');
+      expect(own.map((p) => [p.code, p.pointer, p.line])).to.deep.equal([[code, pointer, line]]);
+      expect(own[0].file).to.be.a('string');
     });
   }
 

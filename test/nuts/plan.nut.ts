@@ -113,4 +113,9 @@ describe('sf migrate plan', () => {
     expect(output.name).to.equal('UnterminatedQuoteError');
     expect(output.message).to.include(file).and.include('line 3');
   });
+
+  it('lists its exit codes in --help', async () => {
+    const help = (await nut.sf('migrate plan --help')).shellOutput.stdout;
+    expect(help).to.match(/EXIT CODES\n\s+0\s+Success\.\n\s+1\s+Failed/);
+  });
 });

@@ -47,14 +47,14 @@ describe('sf migrate validate', () => {
       `${manifest}:17:9  error  UnknownDependency  Step "Contact" depends on "Acount", which is not a step id.`
     );
     expect(out.stdout).to.contain('(/steps/1/dependsOn/0)');
-    expect(out.stdout).to.match(/is not valid: 1 error\(s\), 0 warning\(s\)/);
+    expect(out.stdout).to.match(/is not valid: 1 error\(s\), 2 warning\(s\)/);
   });
 
   it('prints warnings and a success summary for a valid manifest, and exits 0', async () => {
     const manifest = join(fixtures, 'valid', 'warn-parent-without-step.json');
     const out = (await nut.sf(`migrate validate --manifest ${manifest}`)).shellOutput;
     expect(out.stdout).to.contain(`${manifest}:15:7  warning  ParentWithoutStep`);
-    expect(out.stdout).to.match(/is valid: 2 step\(s\) in 1 wave\(s\), 1 warning\(s\)/);
+    expect(out.stdout).to.match(/is valid: 2 step\(s\) in 1 wave\(s\), 3 warning\(s\)/);
   });
 
   it('fails, naming the path, when the manifest does not exist', async () => {

@@ -3,6 +3,7 @@ import { SfCommand } from '@salesforce/sf-plugins-core';
 import { requiredManifestFlag } from '../../flags.js';
 import { loadManifestOrThrow } from '../../manifest/load.js';
 import { buildPlan, type PlannedStep, type PlanResult } from '../../plan/plan.js';
+import { exitCodesSection, plainExitCodes } from '../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'plan');
@@ -41,6 +42,7 @@ export default class Plan extends SfCommand<PlanResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection(plainExitCodes);
 
   public static override readonly flags = {
     manifest: requiredManifestFlag,

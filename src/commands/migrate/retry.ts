@@ -5,6 +5,7 @@ import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from
 import { runRootOf } from '../../engine/runRoot.js';
 import { retryDeadLetters } from '../../engine/retryRun.js';
 import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
+import { exitCodesSection, runExitCodes } from '../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'retry');
@@ -16,6 +17,7 @@ export default class Retry extends RunSessionCommand {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection(runExitCodes);
 
   // eslint-disable-next-line sf-plugin/spread-base-flags -- RunSessionCommand declares no flags
   public static override readonly flags = {

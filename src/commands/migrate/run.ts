@@ -7,6 +7,7 @@ import { MigrationRun } from '../../engine/migrationRun.js';
 import { resumeRun } from '../../engine/resumeRun.js';
 import { unfinishedRunError } from '../../engine/runRoot.js';
 import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
+import { exitCodesSection, runExitCodes } from '../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'run');
@@ -18,6 +19,7 @@ export default class Run extends RunSessionCommand {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection(runExitCodes);
 
   // eslint-disable-next-line sf-plugin/spread-base-flags -- RunSessionCommand declares no flags
   public static override readonly flags = {

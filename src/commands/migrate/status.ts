@@ -5,6 +5,7 @@ import { manifestFlag, runOrgFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
 import { runStatus, type StatusResult } from '../../engine/runStatus.js';
 import { IngestJobClient } from '../../bulk/ingestJobClient.js';
+import { exitCodesSection, plainExitCodes } from '../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'status');
@@ -15,6 +16,7 @@ export default class Status extends SfCommand<StatusResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection(plainExitCodes);
 
   public static override readonly flags = {
     'target-org': runOrgFlag,

@@ -1,9 +1,11 @@
+import { relative, sep } from 'node:path';
 import { Messages, Org } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { preflightOrgFlag, requiredManifestFlag } from '../../flags.js';
 import { connectionPreflight } from '../../manifest/preflight.js';
-import type { Problem } from '../../manifest/problems.js';
-import { validateManifest, type ValidateResult } from '../../manifest/validate.js';
+import { githubAnnotations, junitReport, located } from '../../manifest/ciReport.js';
+import { validateManifestReport, type ValidateResult } from '../../manifest/validate.js';
+import { exitCodesSection } from '../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'validate');
@@ -14,28 +16,45 @@ export default class Validate extends SfCommand<ValidateResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection({ 0: 'validate.valid', 1: 'validate.invalid', 2: 'usage' });
 
   public static override readonly flags = {
     manifest: requiredManifestFlag,
     'target-org': preflightOrgFlag,
     'api-version': Flags.orgApiVersion(),
+    format: Flags.option({
+      summary: messages.getMessage('flags.format.summary'),
+      description: messages.getMessage('flags.format.description'),
+      options: ['human', 'github', 'junit'] as const,
+      default: 'human',
+    })(),
   };
 
   public async run(): Promise<ValidateResult> {
     const { flags } = await this.parse(Validate);
     const org = flags['target-org'] ? await Org.create({ aliasOrUsername: flags['target-org'] }) : undefined;
-    const result = await validateManifest(flags.manifest, {
+    const { result, steps } = await validateManifestReport(flags.manifest, {
       ...(org
         ? {
             connection: connectionPreflight(org.getConnection(flags['api-version'])),
           }
         : {}),
     });
+    if (!result.valid) process.exitCode = 1;
     // The path as the user typed it, so editors and CI annotations can follow path:line:col.
     const shown = flags.manifest;
-    const line = (p: Problem): string =>
-      `${shown}:${p.line ?? 1}:${p.column ?? 1}  ${p.severity}  ${p.code}  ${p.message}${p.pointer ? ` (${p.pointer})` : ''}`;
-    for (const problem of [...result.errors, ...result.warnings]) this.log(line(problem));
+    if (flags.format === 'junit') {
+      this.log(junitReport(result, shown, steps));
+      return result;
+    }
+    if (flags.format === 'github') {
+      // GitHub resolves an annotation's file against the workspace, the usual working directory.
+      const inWorkspace = relative(process.cwd(), result.manifest);
+      const file = inWorkspace.startsWith('..') ? result.manifest : inWorkspace.split(sep).join('/');
+      for (const annotation of githubAnnotations(result, file)) this.log(annotation);
+    } else {
+      for (const problem of [...result.errors, ...result.warnings]) this.log(located(shown, problem));
+    }
     if (result.org && !result.org.checked) this.log(messages.getMessage('org.skipped', [result.org.username]));
     else if (result.org)
       this.log(
@@ -47,7 +66,6 @@ export default class Validate extends SfCommand<ValidateResult> {
       );
     } else {
       this.log(messages.getMessage('summary.invalid', [shown, result.errors.length, result.warnings.length]));
-      process.exitCode = 1;
     }
     return result;
   }

@@ -2,6 +2,7 @@ import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { jobIdFlag, runOrgFlag } from '../../../flags.js';
 import { abortJob, cliJobOrgs, type JobAbortResult } from '../../../engine/jobControl.js';
+import { exitCodesSection, plainExitCodes } from '../../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'job.abort');
@@ -12,6 +13,7 @@ export default class JobAbort extends SfCommand<JobAbortResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection(plainExitCodes);
 
   public static override readonly flags = {
     'target-org': runOrgFlag,

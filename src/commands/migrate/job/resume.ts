@@ -3,16 +3,18 @@ import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { jobIdFlag, runOrgFlag, waitFlagOf } from '../../../flags.js';
 import { cliJobOrgs, resumeJob, type JobResumeResult } from '../../../engine/jobControl.js';
 import { ExitCode } from '../../../engine/outcome.js';
+import { exitCodesSection, plainExitCodes } from '../../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'job.resume');
 
-export type JobResumeCommandResult = JobResumeResult & { exitCode: number };
+export type JobResumeCommandResult = JobResumeResult & { exitCode: 0 | typeof ExitCode.waiting };
 
 export default class JobResume extends SfCommand<JobResumeCommandResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection({ ...plainExitCodes, 69: 'job.waiting' });
 
   public static override readonly flags = {
     'target-org': runOrgFlag,

@@ -4,6 +4,7 @@ import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { faultSettingsProblems, type FaultSettings } from '../../../local-org/faults.js';
 import { registerLocalOrg, startLocalOrg } from '../../../local-org/index.js';
+import { exitCodesSection, plainExitCodes } from '../../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'local-org.start');
@@ -20,6 +21,7 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
+  public static override readonly errorCodes = exitCodesSection(plainExitCodes);
 
   public static override readonly flags = {
     port: Flags.integer({ char: 'p', summary: messages.getMessage('flags.port.summary'), default: 0, min: 0, max: 65_535 }),
