@@ -6,7 +6,7 @@
  */
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
-import { startLocalOrg } from '../src/local-org/index.js';
+import { startLocalOrg } from '@sf-migrate/local-org';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const V = '/services/data/v62.0';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestSession } from '@salesforce/cli-plugins-testkit';
-import { registerLocalOrg, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../src/local-org/index.js';
+import { registerLocalOrg, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '@sf-migrate/local-org';
 
 /**
  * Starts a local org in this process and registers it under an alias (default 'local') in the sf state

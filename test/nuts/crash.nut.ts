@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
-import type { LocalOrg } from '../../src/local-org/index.js';
+import type { LocalOrg } from '@sf-migrate/local-org';
 import { startTestOrg } from '../helpers/localOrg.js';
 
 const RECORDS = 120;

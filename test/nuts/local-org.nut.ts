@@ -9,8 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
+import type { LocalOrg } from '@sf-migrate/local-org';
 import type { LocalOrgStartResult } from '../../src/commands/migrate/local-org/start.js';
-import type { LocalOrg } from '../../src/local-org/index.js';
 import { startTestOrg } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
 

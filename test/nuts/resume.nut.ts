@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } f
 import { join } from 'node:path';
 import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
-import type { LocalOrg } from '../../src/local-org/index.js';
+import type { LocalOrg } from '@sf-migrate/local-org';
 import type { RunResult } from '../../src/commands/migrate/run.js';
 import { startTestOrg } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';

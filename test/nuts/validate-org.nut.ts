@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execCmd, TestSession } from '@salesforce/cli-plugins-testkit';
 import { expect } from 'chai';
+import type { LocalOrg } from '@sf-migrate/local-org';
 import type { ValidateResult } from '../../src/commands/migrate/validate.js';
-import type { LocalOrg } from '../../src/local-org/index.js';
 import { startTestOrg } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
 

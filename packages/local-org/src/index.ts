@@ -12,8 +12,11 @@ import { loadObjects } from './schema.js';
 import { LocalOrgServer, type Identity } from './server.js';
 import { RecordStore } from './store.js';
 
-export type { FaultSettings } from './faults.js';
-export type { ObjectDescribe, FieldDescribe } from './schema.js';
+// The start-up API: all a host (the `sf migrate local-org start` command, tests, the demo, benchmarks) needs.
+// faultSettingsProblems checks a FaultSettings read from a user before it reaches startLocalOrg;
+// builtInObjects is the describe the org serves when no schema folder is given.
+export { faultSettingsProblems, type FaultSettings } from './faults.js';
+export { builtInObjects, type ObjectDescribe, type FieldDescribe } from './schema.js';
 
 export type LocalOrgOptions = {
   /** 0 = a free port (default 0) */
