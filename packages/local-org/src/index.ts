@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthInfo } from '@salesforce/core';
 import { Faults, type FaultSettings } from './faults.js';
+import type { Identity } from './http/oauth.js';
+import { LocalOrgServer } from './http/router.js';
 import { makeId, serialOf } from './ids.js';
 import { IngestJobs } from './ingest.js';
 import { QueryJobs } from './query-jobs.js';
 import { formatDateTime } from './rows.js';
 import { loadObjects } from './schema.js';
-import { LocalOrgServer, type Identity } from './server.js';
 import { RecordStore } from './store.js';
 
 // The start-up API: all a host (the `sf migrate local-org start` command, tests, the demo, benchmarks) needs.
