@@ -51,8 +51,11 @@ export type LocalOrg = {
   port: number;
   faults: { set(f: FaultSettings): void; clear(): void; current(): FaultSettings };
   store: { records(object: string): Array<Record<string, unknown>>; count(object: string): number };
-  /** API calls seen, keyed like "PUT jobs/ingest/:id/batches" */
-  stats(): { requests: number; byRoute: Record<string, number> };
+  /**
+   * API calls seen, keyed like "PUT jobs/ingest/:id/batches" ("dropped upload": the dropUploadRate fault cut one;
+   * "aborted upload": the client closed one mid-body); internalErrors: requests the org failed on itself.
+   */
+  stats(): { requests: number; byRoute: Record<string, number>; internalErrors: number };
   stop(): Promise<void>;
 };
 
@@ -157,7 +160,11 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
       records: (object) => [...(store.object(object)?.records.values() ?? [])].map((r) => ({ ...r })),
       count: (object) => store.object(object)?.records.size ?? 0,
     },
-    stats: () => ({ requests: server.stats.requests, byRoute: { ...server.stats.byRoute } }),
+    stats: () => ({
+      requests: server.stats.requests,
+      byRoute: { ...server.stats.byRoute },
+      internalErrors: server.stats.internalErrors,
+    }),
     stop: async (): Promise<void> => {
       if (stopped) return;
       stopped = true;

@@ -1,10 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError } from '../api-error.js';
 
 /** One request and its response, as the routes see them. */
 export type Exchange = {
   req: IncomingMessage;
   res: ServerResponse;
+  /**
+   * The connection, kept from the start: when a pipeline or a body's async iterator fails, Node detaches
+   * the request from it (node:internal/streams/destroy sets req.socket = null for a server request, so
+   * that the response can still be written), yet a drop must still close it.
+   */
+  socket: Socket;
   /** the response must be lost: a dropped connection after the work was done (dropConnectionRate fault) */
   dropResponse: boolean;
   /** the Sforce-Limit-Info header of an API answer */
@@ -25,11 +32,16 @@ export type ApiRequest = {
 /** Counts a request under a route name in the org's stats. */
 export type CountRoute = (route: string) => void;
 
-export const newExchange = (req: IncomingMessage, res: ServerResponse): Exchange => ({ req, res, dropResponse: false });
+export const newExchange = (req: IncomingMessage, res: ServerResponse): Exchange => ({
+  req,
+  res,
+  socket: req.socket,
+  dropResponse: false,
+});
 
 /** Destroys the connection: the client sees it closed without an answer. */
 export function dropConnection(x: Exchange): void {
-  x.req.socket.destroy();
+  x.socket.destroy();
 }
 
 /** True (and the connection dropped) when this response must be lost. */

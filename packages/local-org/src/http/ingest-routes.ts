@@ -110,17 +110,18 @@ export class IngestRoutes {
       // The body ended before the drop point: lose the response instead.
       if (dropAt !== undefined) throw new UploadDropped();
     } catch (error) {
-      job.uploaded = false;
+      // The spool goes before the job takes a new upload, so a retried PUT never loses its file to this rm.
       await rm(file, { force: true });
+      job.uploaded = false;
       dropConnection(x);
-      if (error instanceof UploadDropped) this.count('dropped upload');
+      this.count(error instanceof UploadDropped ? 'dropped upload' : 'aborted upload');
       return;
     } finally {
       ingest.markUploading(job, false);
     }
     if (tooLarge) {
-      job.uploaded = false;
       await rm(file, { force: true });
+      job.uploaded = false;
       throw new ApiError(
         400,
         'EXCEEDED_QUOTA',

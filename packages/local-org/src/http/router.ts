@@ -41,7 +41,8 @@ export type ServerOptions = {
 export class LocalOrgServer {
   public instanceUrl = '';
   public accessToken = '';
-  public readonly stats = { requests: 0, byRoute: {} as Record<string, number> };
+  /** requests by route; internalErrors: requests answered 500 by the org's own failure (not a fault) */
+  public readonly stats = { requests: 0, byRoute: {} as Record<string, number>, internalErrors: 0 };
   private readonly usage: Usage = { api: 0, batches: 0, queryJobs: 0 };
   private readonly sessions: Sessions;
   private readonly oauth: OAuth;
@@ -65,6 +66,9 @@ export class LocalOrgServer {
     this.ingest = new IngestRoutes(options.ingest, options.faults, count);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
+        this.stats.internalErrors += 1;
+        if (process.env.LOCAL_ORG_TRACE)
+          process.stderr.write(`local-org internal error: ${String((error as Error).stack)}\n`);
         if (!res.headersSent && !res.destroyed) {
           res.writeHead(500, { 'Content-Type': 'application/json;charset=UTF-8' });
           res.end(JSON.stringify([{ errorCode: 'UNKNOWN_EXCEPTION', message: (error as Error).message }]));
@@ -164,7 +168,8 @@ export class LocalOrgServer {
     const idMatch = /^\/id\/(\w+)\/(\w+)$/.exec(path);
     if (idMatch) {
       this.count('GET identity');
-      if (!this.oauth.isOwnOrg(idMatch[1])) throw notFound();
+      if (!this.oauth.isOwnOrg(idMatch[1]))
+        return apiError(x, 404, 'NOT_FOUND', 'The requested resource does not exist');
       return json(x, 200, this.oauth.identityDocument());
     }
 
