@@ -97,6 +97,8 @@ const figures = {
   rssAfterUploadMB,
   peakRssMB: Math.round(peakRss / 1e6),
   storedAccounts: org.store.count('Account'),
+  // a figure from a run in which the org failed on itself is not a figure
+  internalErrors: org.stats().internalErrors,
 };
 process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
 await org.stop();
