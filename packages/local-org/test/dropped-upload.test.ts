@@ -23,10 +23,16 @@ describe('local org: a dropped upload', () => {
       headers: { Authorization: `Bearer ${org!.accessToken}`, 'Content-Type': contentType },
     });
 
-  /** Waits for something the org does asynchronously; the mocha timeout bounds the wait. */
-  async function until(condition: () => boolean): Promise<void> {
-    // eslint-disable-next-line no-await-in-loop
-    while (!condition()) await sleep(5);
+  /**
+   * Waits for something the org does asynchronously. Bounded in polls (well inside the mocha timeout) so that
+   * a failing test ends with its reason instead of polling on after mocha gave up on it.
+   */
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    for (let poll = 0; !condition(); poll++) {
+      if (poll === 5000) throw new Error(`the org never showed: ${what}`);
+      // eslint-disable-next-line no-await-in-loop
+      await sleep(5);
+    }
   }
 
   async function openJob(): Promise<string> {
@@ -54,20 +60,34 @@ describe('local org: a dropped upload', () => {
     expect(org!.store.records('Account').map((r) => r.Name)).to.deep.equal(['Kept']);
   }
 
+  /** Sends a request whose body stops short of its Content-Length; closes the connection once the org routed it. */
+  async function cutOff(method: string, path: string, contentType: string, partialBody: string): Promise<void> {
+    const socket = connect(org!.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const routed = org!.stats().requests;
+    socket.write(
+      `${method} ${V}${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${org!.accessToken}\r\n` +
+        `Content-Type: ${contentType}\r\nContent-Length: 1000000\r\n\r\n${partialBody}`
+    );
+    await until(() => org!.stats().requests > routed, `${method} ${path} routed`);
+    socket.destroy();
+  }
+
   it('closed by the client mid-body', async () => {
     org = await startLocalOrg();
     const jobId = await openJob();
-    const socket = connect(org.port, '127.0.0.1');
-    await once(socket, 'connect');
-    socket.write(
-      `PUT ${V}/jobs/ingest/${jobId}/batches HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
-        `Authorization: Bearer ${org.accessToken}\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\n` +
-        'Name\nLost 1\nLost 2\n'
-    );
-    await until(() => org!.stats().byRoute['PUT jobs/ingest/:id/batches'] === 1);
-    socket.destroy();
-    await until(() => org!.stats().byRoute['aborted upload'] === 1);
+    await cutOff('PUT', `/jobs/ingest/${jobId}/batches`, 'text/csv', 'Name\nLost 1\nLost 2\n');
+    await until(() => org!.stats().byRoute['aborted upload'] === 1, 'the upload counted as aborted');
     await expectJobOpenAndEmpty(jobId);
+  });
+
+  it('a JSON body closed by the client mid-body is no internal error, and creates no job', async () => {
+    org = await startLocalOrg();
+    await cutOff('POST', '/jobs/ingest', 'application/json', '{"object":"Account",');
+    await until(() => org!.stats().byRoute['aborted request'] === 1, 'the request counted as aborted');
+    expect((await call('GET', '/limits')).status).to.equal(200);
+    expect(org.stats().internalErrors).to.equal(0);
+    expect(((await (await call('GET', '/jobs/ingest')).json()) as { records: unknown[] }).records).to.deep.equal([]);
   });
 
   it('dropped by the org mid-body (dropUploadRate): the connection closes, with no answer', async () => {

@@ -65,10 +65,17 @@ export class LocalOrgServer {
     this.query = new QueryRoutes(options.store, options.queryJobs, count);
     this.ingest = new IngestRoutes(options.ingest, options.faults, count);
     this.server = createServer((req, res) => {
+      const socket = req.socket;
       this.handle(req, res).catch((error: unknown) => {
+        if (socket.destroyed) {
+          // The client went away while its body was being read (a JSON body cut off): nothing failed here.
+          this.count('aborted request');
+          return void res.destroy();
+        }
         this.stats.internalErrors += 1;
-        if (process.env.LOCAL_ORG_TRACE)
+        if (process.env.LOCAL_ORG_TRACE) {
           process.stderr.write(`local-org internal error: ${String((error as Error).stack)}\n`);
+        }
         if (!res.headersSent && !res.destroyed) {
           res.writeHead(500, { 'Content-Type': 'application/json;charset=UTF-8' });
           res.end(JSON.stringify([{ errorCode: 'UNKNOWN_EXCEPTION', message: (error as Error).message }]));
