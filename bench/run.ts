@@ -13,7 +13,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalOrg, registerLocalOrg, type LocalOrg } from '../src/local-org/index.js';
+import { startLocalOrg, registerLocalOrg, type LocalOrg } from '@sf-migrate/local-org';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({

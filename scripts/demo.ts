@@ -63,7 +63,7 @@ process.env.HOME = home;
 process.env.USERPROFILE = home;
 const env = { ...process.env, HOME: home, USERPROFILE: home, SF_DISABLE_TELEMETRY: 'true', SF_AUTOUPDATE_DISABLE: 'true' };
 
-const { startLocalOrg, registerLocalOrg } = await import('../src/local-org/index.js');
+const { startLocalOrg, registerLocalOrg } = await import('@sf-migrate/local-org');
 const schemaDir = join(root, 'examples', 'legacy-crm', 'schema');
 const org = await startLocalOrg({ ...(existsSync(schemaDir) ? { schemaDir } : {}) });
 let code = 1;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { AuthInfo, Connection, StateAggregator } from '@salesforce/core';
-import { registerLocalOrg, startLocalOrg, type FaultSettings, type LocalOrg } from '../../src/local-org/index.js';
+import { registerLocalOrg, startLocalOrg, type FaultSettings, type LocalOrg } from '@sf-migrate/local-org';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
 import { BulkApiError, UploadInterruptedError } from '../../src/bulk/errors.js';
 import type { BulkRequestEvent, CreateJobRequest, IngestJobInfo, ResultKind } from '../../src/bulk/types.js';

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       '--import',
       'tsx',
       '-e',
-      "import('./src/local-org/index.ts').then(async (m) => { const o = await m.startLocalOrg(); console.log(JSON.stringify({ instanceUrl: o.instanceUrl, accessToken: o.accessToken, username: o.username, orgId: o.orgId })); })",
+      "import('@sf-migrate/local-org').then(async (m) => { const o = await m.startLocalOrg(); console.log(JSON.stringify({ instanceUrl: o.instanceUrl, accessToken: o.accessToken, username: o.username, orgId: o.orgId })); })",
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] }
   );

@@ -4,8 +4,8 @@
  * start, resume and finish real runs without spawning the CLI.
  */
 import { AuthInfo, Connection } from '@salesforce/core';
+import type { LocalOrg } from '@sf-migrate/local-org';
 import type { RunOptions } from '../../src/engine/migrationRun.js';
-import type { LocalOrg } from '../../src/local-org/index.js';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
 import { API_VERSION, createScaffold, type Scaffold } from './runScaffold.js';
 

@@ -7,6 +7,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import type { LocalOrgOptions } from '@sf-migrate/local-org';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { MigrationRun, exitCodeOf, type RunOptions } from '../../src/engine/migrationRun.js';
 import { resumeRun } from '../../src/engine/resumeRun.js';
@@ -14,7 +15,6 @@ import type { RunOutcome } from '../../src/engine/outcome.js';
 import { replayJournal, type RunState } from '../../src/journal/state.js';
 import { readJournal } from '../../src/journal/journal.js';
 import type { JournalEvent } from '../../src/journal/events.js';
-import type { LocalOrgOptions } from '../../src/local-org/index.js';
 import { summaryTable } from '../../src/ux/summary.js';
 import { buildRun, createScaffold, type Scaffold } from './runScaffold.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { AuthInfo, Connection, Org } from '@salesforce/core';
-import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../src/local-org/index.js';
+import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '@sf-migrate/local-org';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
 import { createRunFolder, type RunFolder } from '../../src/journal/runFolder.js';
 import { Journal } from '../../src/journal/journal.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { AuthInfo, Connection, type SfError } from '@salesforce/core';
-import { startLocalOrg, type LocalOrg } from '../../src/local-org/index.js';
+import { startLocalOrg, type LocalOrg } from '@sf-migrate/local-org';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
 import type { IngestJobInfo } from '../../src/bulk/types.js';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';

@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StateAggregator } from '@salesforce/core';
 import { execCmd, type ExecCmdResult } from '@salesforce/cli-plugins-testkit';
-import { registerLocalOrg, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../src/local-org/index.js';
+import { registerLocalOrg, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '@sf-migrate/local-org';
 
-export type { LocalOrg, LocalOrgOptions, FaultSettings } from '../../src/local-org/index.js';
+export type { LocalOrg, LocalOrgOptions, FaultSettings } from '@sf-migrate/local-org';
 
 export type TestOrgOptions = LocalOrgOptions & { alias: string };
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { builtInObjects } from '../../src/local-org/schema.js';
+import { builtInObjects } from '@sf-migrate/local-org';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { preflight, type ObjectInfo, type PreflightConnection } from '../../src/manifest/preflight.js';
 import type { Problem } from '../../src/manifest/problems.js';

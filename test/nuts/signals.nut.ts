@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { registerLocalOrg, startLocalOrg } from '../../src/local-org/index.js';
+import { registerLocalOrg, startLocalOrg } from '@sf-migrate/local-org';
 import type { ResumeResult } from '../../src/commands/migrate/resume.js';
 import { useNutSession } from '../helpers/localOrg.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { faultSettingsProblems, type FaultSettings } from '../../../local-org/faults.js';
-import { registerLocalOrg, startLocalOrg } from '../../../local-org/index.js';
+import { faultSettingsProblems, registerLocalOrg, startLocalOrg, type FaultSettings } from '@sf-migrate/local-org';
 import { exitCodesSection, plainExitCodes } from '../../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);

@@ -1,6 +1,6 @@
 /* eslint-disable camelcase -- OAuth documents and forms are snake_case on the wire */
 import { expect } from 'chai';
-import { startLocalOrg, type LocalOrg } from '../../src/local-org/index.js';
+import { startLocalOrg, type LocalOrg } from '../src/index.js';
 import { connectedOrg, type ConnectedOrg } from './connectedOrg.js';
 
 const V = '/services/data/v62.0';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { caseSafeSuffix, makeId, normaliseId } from '../../src/local-org/ids.js';
+import { caseSafeSuffix, makeId, normaliseId } from '../src/ids.js';
 
 describe('local org ids', () => {
   it('computes the case-safe suffix of real ids', () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Org, type Connection } from '@salesforce/core';
-import { registerLocalOrg, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../src/local-org/index.js';
+import { registerLocalOrg, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../src/index.js';
 
 export type ConnectedOrg = {
   org: LocalOrg;

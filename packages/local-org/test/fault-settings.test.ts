@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Faults, faultSettingsProblems } from '../../src/local-org/faults.js';
+import { Faults, faultSettingsProblems } from '../src/faults.js';
 
 describe('local org: fault settings', () => {
   it('accepts every documented setting', () => {

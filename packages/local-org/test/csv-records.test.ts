@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { csvRecordBatches, CsvSyntaxError } from '../../src/local-org/csv-records.js';
+import { csvRecordBatches, CsvSyntaxError } from '../src/csv-records.js';
 
 describe('local org: upload record parser', () => {
   let dir: string;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { startLocalOrg, type LocalOrg } from '../../src/local-org/index.js';
+import { startLocalOrg, type LocalOrg } from '../src/index.js';
 
 const V = '/services/data/v62.0';
 type JobInfo = { id: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number };

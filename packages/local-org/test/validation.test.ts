@@ -2,7 +2,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { startLocalOrg, type LocalOrg } from '../../src/local-org/index.js';
+import { startLocalOrg, type LocalOrg } from '../src/index.js';
 
 const V = '/services/data/v62.0';
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'schema');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startLocalOrg, type LocalOrg } from '../../src/local-org/index.js';
+import { startLocalOrg, type LocalOrg } from '../src/index.js';
 import { connectedOrg } from './connectedOrg.js';
 
 const V = '/services/data/v62.0';

@@ -4,16 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthInfo } from '@salesforce/core';
 import { Faults, type FaultSettings } from './faults.js';
+import type { Identity } from './http/oauth.js';
+import { LocalOrgServer } from './http/router.js';
 import { makeId, serialOf } from './ids.js';
 import { IngestJobs } from './ingest.js';
 import { QueryJobs } from './query-jobs.js';
 import { formatDateTime } from './rows.js';
 import { loadObjects } from './schema.js';
-import { LocalOrgServer, type Identity } from './server.js';
 import { RecordStore } from './store.js';
 
-export type { FaultSettings } from './faults.js';
-export type { ObjectDescribe, FieldDescribe } from './schema.js';
+// The start-up API: all a host (the `sf migrate local-org start` command, tests, the demo, benchmarks) needs.
+// faultSettingsProblems checks a FaultSettings read from a user before it reaches startLocalOrg;
+// builtInObjects is the describe the org serves when no schema folder is given.
+export { faultSettingsProblems, type FaultSettings } from './faults.js';
+export { builtInObjects, type ObjectDescribe, type FieldDescribe } from './schema.js';
 
 export type LocalOrgOptions = {
   /** 0 = a free port (default 0) */
@@ -47,8 +51,11 @@ export type LocalOrg = {
   port: number;
   faults: { set(f: FaultSettings): void; clear(): void; current(): FaultSettings };
   store: { records(object: string): Array<Record<string, unknown>>; count(object: string): number };
-  /** API calls seen, keyed like "PUT jobs/ingest/:id/batches" */
-  stats(): { requests: number; byRoute: Record<string, number> };
+  /**
+   * API calls seen, keyed like "PUT jobs/ingest/:id/batches" ("dropped upload": the dropUploadRate fault cut one;
+   * "aborted upload": the client closed one mid-body); internalErrors: requests the org failed on itself.
+   */
+  stats(): { requests: number; byRoute: Record<string, number>; internalErrors: number };
   stop(): Promise<void>;
 };
 
@@ -153,7 +160,11 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
       records: (object) => [...(store.object(object)?.records.values() ?? [])].map((r) => ({ ...r })),
       count: (object) => store.object(object)?.records.size ?? 0,
     },
-    stats: () => ({ requests: server.stats.requests, byRoute: { ...server.stats.byRoute } }),
+    stats: () => ({
+      requests: server.stats.requests,
+      byRoute: { ...server.stats.byRoute },
+      internalErrors: server.stats.internalErrors,
+    }),
     stop: async (): Promise<void> => {
       if (stopped) return;
       stopped = true;
