@@ -15,7 +15,9 @@ function* body(): Generator<string> {
   yield 'Name,Legacy_Id__c,Industry,NumberOfEmployees,Phone\n';
   const batch: string[] = [];
   for (let i = 0; i < ROWS; i++) {
-    batch.push(`"Account ${i}, Ltd",L${i},${i % 2 ? 'Banking' : 'Retail'},${i % 5000},+1 555 ${String(i).padStart(7, '0')}\n`);
+    batch.push(
+      `"Account ${i}, Ltd",L${i},${i % 2 ? 'Banking' : 'Retail'},${i % 5000},+1 555 ${String(i).padStart(7, '0')}\n`,
+    );
     if (batch.length === 5000) {
       yield batch.join('');
       batch.length = 0;
@@ -45,10 +47,16 @@ const t0 = Date.now();
 const job = await call('POST', '/jobs/ingest', { object: 'Account', operation: 'insert' });
 let uploadedBytes = 0;
 await new Promise<void>((resolve, reject) => {
-  const req = request(`${org.instanceUrl}${V}/jobs/ingest/${String(job.id)}/batches`, { method: 'PUT', headers: { ...headers, 'Content-Type': 'text/csv' } }, (res) => {
-    res.resume();
-    res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`upload answered ${String(res.statusCode)}`))));
-  });
+  const req = request(
+    `${org.instanceUrl}${V}/jobs/ingest/${String(job.id)}/batches`,
+    { method: 'PUT', headers: { ...headers, 'Content-Type': 'text/csv' } },
+    (res) => {
+      res.resume();
+      res.on('end', () =>
+        res.statusCode === 201 ? resolve() : reject(new Error(`upload answered ${String(res.statusCode)}`)),
+      );
+    },
+  );
   req.on('error', reject);
   const source = Readable.from(body());
   source.on('data', (chunk: string) => {

@@ -66,7 +66,7 @@ writeFileSync(
       steps: [{ id: 'accounts', object: 'Account', source: 'accounts.csv' }],
     },
     null,
-    2
-  )}\n`
+    2,
+  )}\n`,
 );
 process.stdout.write(`${records} records, ${written} bytes of data in ${file}\nmanifest ${manifest}\n`);

@@ -44,9 +44,24 @@ function generate(): { manifest: string; files: string[][] } {
     writeFileSync(file, text);
     return file;
   };
-  const a = write('accounts.csv', 'Name,Legacy_Id__c,Industry,AnnualRevenue', accounts, (i) => `"Bench Account ${i}, Inc.",BA-${i},Energy,${i * 10}`);
-  const c = write('contacts.csv', 'LastName,FirstName,Email,Legacy_Id__c,Account.Legacy_Id__c', contacts, (i) => `Contact${i},Bench,c${i}@example.com,BC-${i},BA-${i % accounts}`);
-  const o = write('opportunities.csv', 'Name,StageName,CloseDate,Amount,Account.Legacy_Id__c', opportunities, (i) => `Bench Opp ${i},Prospecting,2027-01-15,${i},BA-${i % accounts}`);
+  const a = write(
+    'accounts.csv',
+    'Name,Legacy_Id__c,Industry,AnnualRevenue',
+    accounts,
+    (i) => `"Bench Account ${i}, Inc.",BA-${i},Energy,${i * 10}`,
+  );
+  const c = write(
+    'contacts.csv',
+    'LastName,FirstName,Email,Legacy_Id__c,Account.Legacy_Id__c',
+    contacts,
+    (i) => `Contact${i},Bench,c${i}@example.com,BC-${i},BA-${i % accounts}`,
+  );
+  const o = write(
+    'opportunities.csv',
+    'Name,StageName,CloseDate,Amount,Account.Legacy_Id__c',
+    opportunities,
+    (i) => `Bench Opp ${i},Prospecting,2027-01-15,${i},BA-${i % accounts}`,
+  );
   const manifest = join(work, 'migration.json');
   writeFileSync(
     manifest,
@@ -58,7 +73,7 @@ function generate(): { manifest: string; files: string[][] } {
         { object: 'Contact', source: 'contacts.csv' },
         { object: 'Opportunity', source: 'opportunities.csv' },
       ],
-    })
+    }),
   );
   return { manifest, files: [[a], [c, o]] };
 }
@@ -86,15 +101,27 @@ function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: numb
   });
 }
 
-async function http(org: LocalOrg, method: string, path: string, body?: string | NodeJS.ReadableStream, type = 'application/json'): Promise<string> {
+async function http(
+  org: LocalOrg,
+  method: string,
+  path: string,
+  body?: string | NodeJS.ReadableStream,
+  type = 'application/json',
+): Promise<string> {
   const url = new URL(path, org.instanceUrl);
   return new Promise((done, fail) => {
-    const req = request(url, { method, headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': type } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (piece: string) => (text += piece));
-      res.on('end', () => ((res.statusCode ?? 500) < 300 ? done(text) : fail(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
-    });
+    const req = request(
+      url,
+      { method, headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': type } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (piece: string) => (text += piece));
+        res.on('end', () =>
+          (res.statusCode ?? 500) < 300 ? done(text) : fail(new Error(`${method} ${path}: ${res.statusCode} ${text}`)),
+        );
+      },
+    );
     req.on('error', fail);
     if (body === undefined) req.end();
     else if (typeof body === 'string') req.end(body);
@@ -105,7 +132,9 @@ async function http(org: LocalOrg, method: string, path: string, body?: string |
 /** one job per file: create, stream the file as-is, close, wait until processed */
 async function bareUpload(org: LocalOrg, file: string, object: string): Promise<void> {
   const base = '/services/data/v62.0/jobs/ingest';
-  const job = JSON.parse(await http(org, 'POST', base, JSON.stringify({ object, operation: 'insert' }))) as { id: string };
+  const job = JSON.parse(await http(org, 'POST', base, JSON.stringify({ object, operation: 'insert' }))) as {
+    id: string;
+  };
   await http(org, 'PUT', `${base}/${job.id}/batches`, createReadStream(file), 'text/csv');
   await http(org, 'PATCH', `${base}/${job.id}`, JSON.stringify({ state: 'UploadComplete' }));
   for (;;) {
@@ -128,12 +157,15 @@ const org = await startLocalOrg({});
 try {
   await registerLocalOrg(org, { alias: 'bench' });
   const before = { ...org.stats().byRoute };
-  const migrate = await runMeasured([join(root, 'bin', 'run.js'), 'migrate', 'run', '--manifest', manifest, '--target-org', 'bench', '--json'], env);
+  const migrate = await runMeasured(
+    [join(root, 'bin', 'run.js'), 'migrate', 'run', '--manifest', manifest, '--target-org', 'bench', '--json'],
+    env,
+  );
   const after = org.stats().byRoute;
   const delta = Object.fromEntries(
     Object.entries(after)
       .map(([route, n]): [string, number] => [route, n - (before[route] ?? 0)])
-      .filter(([, n]) => n > 0)
+      .filter(([, n]) => n > 0),
   );
   const calls = Object.values(delta).reduce((sum, n) => sum + n, 0);
   // job status polls are the GETs of one job; everything else is the per-job lifecycle or start-up
@@ -141,7 +173,10 @@ try {
     .filter(([route]) => /^GET .*jobs\/ingest\/:id$/.test(route))
     .reduce((sum, [, n]) => sum + n, 0);
   if (migrate.code !== 0) throw new Error(`sf migrate run exited with ${migrate.code}`);
-  const jobs = Math.max(1, Math.ceil((total * 0.3) / 150_000)) + Math.ceil((total * 0.4) / 150_000) + Math.ceil((total * 0.3) / 150_000);
+  const jobs =
+    Math.max(1, Math.ceil((total * 0.3) / 150_000)) +
+    Math.ceil((total * 0.4) / 150_000) +
+    Math.ceil((total * 0.3) / 150_000);
 
   // the same bytes by a bare client, into a fresh org so both start from the same state
   const bareOrg = await startLocalOrg({});

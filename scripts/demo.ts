@@ -53,7 +53,7 @@ spawnSync(
     '--opportunities',
     values.opportunities,
   ],
-  { stdio: 'inherit', cwd: root }
+  { stdio: 'inherit', cwd: root },
 );
 if (!existsSync(manifest)) throw new Error(`the generator did not write ${manifest}`);
 
@@ -61,7 +61,13 @@ if (!existsSync(manifest)) throw new Error(`the generator did not write ${manife
 const home = mkdtempSync(join(tmpdir(), 'sf-migrate-demo-'));
 process.env.HOME = home;
 process.env.USERPROFILE = home;
-const env = { ...process.env, HOME: home, USERPROFILE: home, SF_DISABLE_TELEMETRY: 'true', SF_AUTOUPDATE_DISABLE: 'true' };
+const env = {
+  ...process.env,
+  HOME: home,
+  USERPROFILE: home,
+  SF_DISABLE_TELEMETRY: 'true',
+  SF_AUTOUPDATE_DISABLE: 'true',
+};
 
 const { startLocalOrg, registerLocalOrg } = await import('@sf-migrate/local-org');
 const schemaDir = join(root, 'examples', 'legacy-crm', 'schema');
@@ -95,7 +101,7 @@ try {
       '--query',
       'SELECT Name, Legacy_Id__c, Account.Name FROM Contact ORDER BY Legacy_Id__c LIMIT 5',
     ],
-    devEnv
+    devEnv,
   );
 } finally {
   await org.stop();

@@ -113,7 +113,7 @@ class CsvFileWriter {
 
   public constructor(
     public readonly file: string,
-    columns: string[]
+    columns: string[],
   ) {
     this.stream = createWriteStream(file);
     this.stream.write(`${columns.map(csvValue).join(',')}\n`);
@@ -291,7 +291,7 @@ export async function generateExampleData(options: GenerateOptions): Promise<Gen
 export function exampleManifest(
   manifestDir: string,
   dataDir: string,
-  contactsPerJob?: number
+  contactsPerJob?: number,
 ): Record<string, unknown> {
   const schema = relative(resolve(manifestDir), resolve(import.meta.dirname, '..', 'schemas', 'manifest.schema.json'));
   const source = (name: string): string => (dataDir === '.' ? name : `${dataDir}/${name}`);
@@ -366,7 +366,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${result.records.toLocaleString('en-US').padStart(12)}  records in ${((Date.now() - started) / 1000).toFixed(1)} s${
       result.manifest ? `; manifest ${result.manifest}` : ''
-    }\n`
+    }\n`,
   );
 }
 

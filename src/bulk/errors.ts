@@ -100,7 +100,7 @@ export class BulkApiError extends SfError<BulkApiErrorData> {
       messages.getMessage(key, messageTokens(key, details)),
       'BulkApiError',
       messages.getMessages(`${key}.actions`),
-      cause instanceof Error ? cause : undefined
+      cause instanceof Error ? cause : undefined,
     );
     this.errorCode = details.errorCode;
     this.status = details.status;
@@ -132,7 +132,7 @@ export class BulkApiError extends SfError<BulkApiErrorData> {
         jobId: this.jobId,
         attempts,
       },
-      this.cause
+      this.cause,
     );
   }
 }
@@ -163,7 +163,7 @@ export class UploadInterruptedError extends SfError<UploadInterruptedData> {
       messages.getMessage('error.UploadInterrupted', [details.jobId, details.reason, String(details.bytesSent)]),
       'UploadInterruptedError',
       messages.getMessages('error.UploadInterrupted.actions'),
-      cause instanceof Error ? cause : undefined
+      cause instanceof Error ? cause : undefined,
     );
     this.jobId = details.jobId;
     this.bytesSent = details.bytesSent;
@@ -185,7 +185,7 @@ export function pollAbortedError(jobId: string, lastState: string | undefined, r
     messages.getMessage('error.PollAborted', [jobId, lastState ?? 'nothing yet']),
     'AbortError',
     messages.getMessages('error.PollAborted.actions', [jobId]),
-    reason instanceof Error ? reason : undefined
+    reason instanceof Error ? reason : undefined,
   );
   error.setData({ jobId, ...(lastState ? { state: lastState } : {}) });
   return error;
@@ -194,7 +194,7 @@ export function pollAbortedError(jobId: string, lastState: string | undefined, r
 export function resultsTruncatedError(kind: string, jobId: string, received: number, announced: number): SfError {
   const error = new SfError(
     messages.getMessage('error.ResultsTruncated', [kind, jobId, String(received), String(announced)]),
-    'ResultsTruncatedError'
+    'ResultsTruncatedError',
   );
   error.code = 'RESULTS_TRUNCATED';
   return error;

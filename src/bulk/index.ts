@@ -3,7 +3,12 @@
  * the engine talks to the org; it emits 'request' (BulkRequestEvent: one per HTTP exchange, for
  * API-call accounting), 'retry' (BulkRetryEvent) and 'refresh' (BulkRefreshEvent).
  */
-export { IngestJobClient, type IngestJobClientOptions, type BulkRetryEvent, type BulkRefreshEvent } from './ingestJobClient.js';
+export {
+  IngestJobClient,
+  type IngestJobClientOptions,
+  type BulkRetryEvent,
+  type BulkRefreshEvent,
+} from './ingestJobClient.js';
 export {
   BulkApiError,
   UploadInterruptedError,

@@ -87,7 +87,8 @@ type ExchangeResult = { statusCode: number };
 
 function errorMessage(error: unknown): string {
   if (error instanceof Error) {
-    const cause = error.cause instanceof Error && error.cause.message !== error.message ? `: ${error.cause.message}` : '';
+    const cause =
+      error.cause instanceof Error && error.cause.message !== error.message ? `: ${error.cause.message}` : '';
     return `${error.message}${cause}`;
   }
   return String(error);
@@ -133,7 +134,10 @@ export class IngestJobClient extends EventEmitter {
   private readonly sleep: Sleep;
   private readonly random: () => number;
 
-  public constructor(private readonly connection: Connection, options: IngestJobClientOptions = {}) {
+  public constructor(
+    private readonly connection: Connection,
+    options: IngestJobClientOptions = {},
+  ) {
     super();
     const apiVersion = options.apiVersion ?? connection.getApiVersion();
     if (!/^\d+\.\d+$/.test(apiVersion)) throw badApiVersionError(apiVersion);
@@ -176,12 +180,23 @@ export class IngestJobClient extends EventEmitter {
       const token = this.connection.accessToken ?? undefined;
       const started = Date.now();
       // eslint-disable-next-line no-await-in-loop -- a second PUT only ever follows a refused first one
-      const outcome = await putStream(url, this.rawHeaders(token, { 'content-type': 'text/csv' }), openBody(), this.idleTimeoutMs);
+      const outcome = await putStream(
+        url,
+        this.rawHeaders(token, { 'content-type': 'text/csv' }),
+        openBody(),
+        this.idleTimeoutMs,
+      );
       if (outcome.kind === 'failed') {
         this.emitRequest('PUT', path, 0, started);
         throw new UploadInterruptedError(
-          { jobId, bytesSent: outcome.bytesSent, status: 0, reason: errorMessage(outcome.error), origin: outcome.origin },
-          outcome.error
+          {
+            jobId,
+            bytesSent: outcome.bytesSent,
+            status: 0,
+            reason: errorMessage(outcome.error),
+            origin: outcome.origin,
+          },
+          outcome.error,
         );
       }
       const { status, text, bytesSent } = outcome;
@@ -205,8 +220,14 @@ export class IngestJobClient extends EventEmitter {
         } catch (error) {
           if (!isRetryable(error)) throw error;
           throw new UploadInterruptedError(
-            { jobId, bytesSent: 0, status, reason: `refreshing the session failed: ${errorMessage(error)}`, origin: 'network' },
-            error
+            {
+              jobId,
+              bytesSent: 0,
+              status,
+              reason: `refreshing the session failed: ${errorMessage(error)}`,
+              origin: 'network',
+            },
+            error,
           );
         }
         continue;
@@ -310,14 +331,19 @@ export class IngestJobClient extends EventEmitter {
   }
 
   /** Every ingest job the org lists (all pages, following nextRecordsUrl). */
-  public async *list(options: { jobType?: 'V2Ingest' | 'Classic' | 'BigObjectIngest' } = {}): AsyncGenerator<IngestJobInfo> {
+  public async *list(
+    options: { jobType?: 'V2Ingest' | 'Classic' | 'BigObjectIngest' } = {},
+  ): AsyncGenerator<IngestJobInfo> {
     let url: URL | undefined = this.jobUrl(options.jobType ? `?jobType=${options.jobType}` : '');
     while (url) {
       const pageUrl: URL = url;
       // eslint-disable-next-line no-await-in-loop -- each page names the next
       const page = (await this.withRetry(async () => this.sendJson('GET', pageUrl))) as ListPage | undefined;
       for (const record of page?.records ?? []) yield record;
-      url = page?.done === false && page.nextRecordsUrl ? new URL(page.nextRecordsUrl, this.connection.instanceUrl) : undefined;
+      url =
+        page?.done === false && page.nextRecordsUrl
+          ? new URL(page.nextRecordsUrl, this.connection.instanceUrl)
+          : undefined;
     }
   }
 
@@ -399,7 +425,10 @@ export class IngestJobClient extends EventEmitter {
           return stop;
         }
         const started = Date.now();
-        const exchange = transport.httpRequest(request as Parameters<typeof transport.httpRequest>[0], options as never);
+        const exchange = transport.httpRequest(
+          request as Parameters<typeof transport.httpRequest>[0],
+          options as never,
+        );
         exchange.then(
           (response: ExchangeResult) => {
             lastStatus = response.statusCode;
@@ -409,7 +438,7 @@ export class IngestJobClient extends EventEmitter {
           () => {
             lastStatus = 0;
             this.emitRequest(method, path, 0, started);
-          }
+          },
         );
         return exchange;
       },
@@ -422,7 +451,7 @@ export class IngestJobClient extends EventEmitter {
     try {
       const result: unknown = await this.connection.request(
         { method, url: url.toString(), headers: { ...JSON_HEADERS }, ...(body ? { body: JSON.stringify(body) } : {}) },
-        options
+        options,
       );
       if (typeof result === 'string' && result.length > 0) return JSON.parse(result) as unknown;
       return result;
@@ -430,7 +459,7 @@ export class IngestJobClient extends EventEmitter {
       if (refused >= MAX_REFUSED_EXCHANGES) {
         throw new BulkApiError(
           { method, path, status: 401, errorCode: 'INVALID_SESSION_ID', serverMessage: errorMessage(error) },
-          error
+          error,
         );
       }
       throw this.toBulkApiError(error, method, path, lastStatus);
@@ -440,22 +469,38 @@ export class IngestJobClient extends EventEmitter {
   private toBulkApiError(error: unknown, method: string, path: string, status: number): BulkApiError {
     if (error instanceof BulkApiError) return error;
     if (error instanceof SyntaxError) {
-      return new BulkApiError({ method, path, status, errorCode: 'UNEXPECTED_RESPONSE', serverMessage: error.message }, error);
+      return new BulkApiError(
+        { method, path, status, errorCode: 'UNEXPECTED_RESPONSE', serverMessage: error.message },
+        error,
+      );
     }
     if (status === 0) {
       return new BulkApiError(
-        { method, path, status, errorCode: networkErrorCode(error) ?? 'NETWORK_ERROR', serverMessage: errorMessage(error) },
-        error
+        {
+          method,
+          path,
+          status,
+          errorCode: networkErrorCode(error) ?? 'NETWORK_ERROR',
+          serverMessage: errorMessage(error),
+        },
+        error,
       );
     }
     const { errorCode, data } = error as { errorCode?: unknown; data?: unknown };
     // jsforce reports several errors as MULTIPLE_API_ERRORS with the list in `data`
     const first: unknown = Array.isArray(data) ? data[0] : undefined;
     const firstCode = first && typeof first === 'object' ? (first as { errorCode?: unknown }).errorCode : undefined;
-    const code = typeof firstCode === 'string' ? firstCode : typeof errorCode === 'string' ? errorCode : `ERROR_HTTP_${status}`;
+    const code =
+      typeof firstCode === 'string' ? firstCode : typeof errorCode === 'string' ? errorCode : `ERROR_HTTP_${status}`;
     return new BulkApiError(
-      { method, path, status, errorCode: code, serverMessage: shorten(error instanceof Error ? error.message : String(error)) },
-      error
+      {
+        method,
+        path,
+        status,
+        errorCode: code,
+        serverMessage: shorten(error instanceof Error ? error.message : String(error)),
+      },
+      error,
     );
   }
 
@@ -473,7 +518,7 @@ export class IngestJobClient extends EventEmitter {
   private async changeState(
     jobId: string,
     state: 'UploadComplete' | 'Aborted',
-    landed: (info: IngestJobInfo) => boolean
+    landed: (info: IngestJobInfo) => boolean,
   ): Promise<IngestJobInfo> {
     const url = this.jobUrl(`/${jobId}`);
     return this.withRetry(async (attempt) => {
@@ -527,7 +572,10 @@ export class IngestJobClient extends EventEmitter {
         this.emitRequest('GET', path, counter ? 200 : 0, started);
         const code = networkErrorCode(error);
         if (code === undefined) throw error;
-        throw new BulkApiError({ method: 'GET', path, status: 0, errorCode: code, serverMessage: errorMessage(error), jobId }, error);
+        throw new BulkApiError(
+          { method: 'GET', path, status: 0, errorCode: code, serverMessage: errorMessage(error), jobId },
+          error,
+        );
       }
       this.emitRequest('GET', path, outcome.status, started);
       if (outcome.status === 200 && counter) return { records: counter.records, bytes: counter.bytes };

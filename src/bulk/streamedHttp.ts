@@ -56,7 +56,7 @@ export function putStream(
   url: URL,
   headers: OutgoingHttpHeaders,
   body: Readable,
-  idleTimeoutMs: number
+  idleTimeoutMs: number,
 ): Promise<UploadOutcome> {
   return new Promise<UploadOutcome>((resolve) => {
     let bytesSent = 0;
@@ -91,7 +91,14 @@ export function putStream(
       const ended = bodyEnded;
       stopBody();
       void readText(response).then((text) =>
-        settle({ kind: 'response', status: response.statusCode ?? 0, headers: response.headers, text, bytesSent, bodyEnded: ended })
+        settle({
+          kind: 'response',
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          text,
+          bytesSent,
+          bodyEnded: ended,
+        }),
       );
     });
 
@@ -120,7 +127,7 @@ export function getStream(
   url: URL,
   headers: OutgoingHttpHeaders,
   idleTimeoutMs: number,
-  consume: (response: IncomingMessage) => Promise<void>
+  consume: (response: IncomingMessage) => Promise<void>,
 ): Promise<DownloadOutcome> {
   return new Promise<DownloadOutcome>((resolve, reject) => {
     const request = clientFor(url).request(url, { method: 'GET', headers });
@@ -138,7 +145,7 @@ export function getStream(
           (error: unknown) => {
             request.destroy();
             reject(error);
-          }
+          },
         );
       } else {
         void readText(response).then((text) => resolve({ kind: 'response', status, headers: response.headers, text }));

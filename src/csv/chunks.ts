@@ -143,7 +143,10 @@ class ChunkCutter {
   private chunkRecords = 0;
   private fileEnd: number;
 
-  public constructor(private readonly file: string, options: ChunkOptions) {
+  public constructor(
+    private readonly file: string,
+    options: ChunkOptions,
+  ) {
     this.header = options.header;
     this.maxRecords = options.maxRecords;
     this.maxBytes = options.maxBytes;

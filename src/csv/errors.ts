@@ -11,7 +11,7 @@ function csvError(
   code: string,
   tokens: Array<string | number>,
   data: Record<string, string | number | string[]>,
-  actionTokens: Array<string | number> = []
+  actionTokens: Array<string | number> = [],
 ): SfError {
   const error = messages.createError(`error.${code}`, tokens.map(String), actionTokens.map(String));
   error.code = code;
@@ -42,7 +42,7 @@ export function recordTooLargeError(file: string, line: number, recordBytes: num
 export function sourceChangedError(
   file: string,
   reason: { key: SourceChangeKind; tokens: Array<string | number> },
-  data: Record<string, string | number> = {}
+  data: Record<string, string | number> = {},
 ): SfError {
   const text = messages.getMessage(`sourceChanged.${reason.key}`, reason.tokens.map(String));
   return csvError('SourceChanged', [file, text], { file, change: reason.key, ...data });

@@ -35,7 +35,7 @@ export type ScanOptions = {
 export async function* scanRecordBatches(
   file: string,
   delimiter: ColumnDelimiter,
-  options: ScanOptions = {}
+  options: ScanOptions = {},
 ): AsyncGenerator<RecordBatch> {
   const scanner = new RecordScanner(delimiter);
   // One read buffer and one batch, both refilled in place: the consumer is done with a batch when
@@ -47,7 +47,7 @@ export async function* scanRecordBatches(
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const batch = new RecordBatch();
   try {
-    for (let position = 0; position < limit; ) {
+    for (let position = 0; position < limit;) {
       const wanted = Math.min(buffer.length, limit - position);
       // eslint-disable-next-line no-await-in-loop
       const { bytesRead } = await handle.read(buffer, 0, wanted, position);
@@ -83,7 +83,7 @@ export async function* scanRecordBatches(
  */
 export async function countRecords(
   file: string,
-  delimiter: ColumnDelimiter
+  delimiter: ColumnDelimiter,
 ): Promise<{ records: number; bytes: number }> {
   let records = 0;
   let bytes = 0;

@@ -39,7 +39,7 @@ export function mappedColumns(header: CsvHeader, mapping: ColumnMapping): string
 /** True when the upload is the file's own bytes: no column changes and the job's line ending is the file's. */
 export function isPureByteCopy(header: CsvHeader, mapping: ColumnMapping, lineEnding: LineEnding): boolean {
   const renamesSomething = Object.entries(mapping.rename ?? {}).some(
-    ([from, to]) => from !== to && header.columns.includes(from)
+    ([from, to]) => from !== to && header.columns.includes(from),
   );
   const dropsSomething = (mapping.drop ?? []).some((column) => header.columns.includes(column));
   const addsConstants = Object.keys(mapping.constants ?? {}).length > 0;
@@ -62,7 +62,7 @@ export function uploadLineEnding(header: CsvHeader, mapping: ColumnMapping, step
  */
 export function uploadSizeOverhead(
   header: CsvHeader,
-  options: { delimiter: ColumnDelimiter; mapping: ColumnMapping; lineEnding: LineEnding }
+  options: { delimiter: ColumnDelimiter; mapping: ColumnMapping; lineEnding: LineEnding },
 ): { headerBytes: number; perRecordBytes: number } {
   if (isPureByteCopy(header, options.mapping, options.lineEnding)) {
     return { headerBytes: header.byteLength - (header.bom ? UTF8_BOM.length : 0), perRecordBytes: 0 };
@@ -73,7 +73,7 @@ export function uploadSizeOverhead(
   // a constant costs a delimiter plus its value as written (quoted if it must be)
   const constantBytes = Object.values(options.mapping.constants ?? {}).reduce(
     (total, value) => total + 1 + Buffer.byteLength(serialize([[value]])) - lineEndingBytes,
-    0
+    0,
   );
   return { headerBytes, perRecordBytes: constantBytes + lineEndingBytes };
 }
@@ -127,7 +127,7 @@ async function* reserialize(chunk: ChunkSpec, options: UploadOptions): AsyncGene
     let count = 0;
     yield* heldBackUntil(
       serializedBatches(Readable.from(range.read()), columns, delimiter, serialize, () => count++),
-      () => range.verify(count)
+      () => range.verify(count),
     );
   } finally {
     await handle.close();
@@ -139,7 +139,7 @@ async function* serializedBatches(
   columns: OutputColumn[],
   delimiter: ColumnDelimiter,
   serialize: (rows: string[][]) => string,
-  onRecord: () => void
+  onRecord: () => void,
 ): AsyncGenerator<Buffer> {
   const records = source.pipe(
     parse({
@@ -150,7 +150,7 @@ async function* serializedBatches(
       relaxColumnCount: true,
       skipEmptyLines: true,
       bom: false,
-    })
+    }),
   );
   source.on('error', (error) => records.destroy(error));
   let batch: string[][] = [];
@@ -209,7 +209,10 @@ class RangeReader {
   private readonly hash = createHash('sha256');
   private bytesRead = 0;
 
-  public constructor(private readonly handle: FileHandle, private readonly chunk: ChunkSpec) {}
+  public constructor(
+    private readonly handle: FileHandle,
+    private readonly chunk: ChunkSpec,
+  ) {}
 
   public async *read(): AsyncGenerator<Buffer> {
     const { byteStart, byteEnd } = this.chunk;

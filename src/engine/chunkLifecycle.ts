@@ -72,7 +72,7 @@ const CLOSED_STATES = new Set(['UploadComplete', 'InProgress', 'JobComplete', 'F
 export async function downloadResults(
   client: IngestJobClient,
   jobId: string,
-  files: SavedChunkResults['files']
+  files: SavedChunkResults['files'],
 ): Promise<SavedChunkResults['counts']> {
   const success = await client.saveResults(jobId, 'successful', files.success);
   crashPoint('results.middle');
@@ -169,7 +169,7 @@ export class ChunkLifecycle {
   public async waitToEnd(
     chunk: ChunkIn<'closed'>,
     poll: PollSettings,
-    options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {}
+    options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {},
   ): Promise<IngestJobInfo | undefined> {
     const { jobId } = chunk;
     let info: IngestJobInfo;
@@ -211,7 +211,7 @@ export class ChunkLifecycle {
   public async finishClosedJob(
     chunk: ChunkIn<'closing' | 'closed' | 'finished'>,
     poll: PollSettings,
-    options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {}
+    options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {},
   ): Promise<{ finished: FinishedJob; results: SavedChunkResults } | 'waiting' | 'abandoned'> {
     /* eslint-disable no-await-in-loop -- one phase after the other */
     for (;;) {
@@ -301,7 +301,7 @@ export class ChunkLifecycle {
     this.progress(chunk, 'Uploading');
     try {
       const { bytes } = await this.context.client.upload(jobId, () =>
-        crashTestEnabled ? tapForCrash(body()) : body()
+        crashTestEnabled ? tapForCrash(body()) : body(),
       );
       await this.context.record({ type: 'job.uploaded', step: step.id, chunk: chunk.chunk, jobId, bytes });
     } catch (error) {

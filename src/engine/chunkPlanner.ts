@@ -23,7 +23,10 @@ export class ChunkPlanner {
   /** each file's size and mtime when planning checked its bytes: an upload first checks they still hold */
   private readonly plannedStats = new Map<string, SourceStat>();
 
-  public constructor(private readonly state: RunState, private readonly record: RecordEvent) {}
+  public constructor(
+    private readonly state: RunState,
+    private readonly record: RecordEvent,
+  ) {}
 
   /** the header of a file, read once per run */
   public header(file: string, delimiter: ColumnDelimiter): Promise<CsvHeader> {
@@ -70,7 +73,7 @@ export class ChunkPlanner {
     const known = new Map(
       this.stepState(step.id)
         .chunks.filter((chunk) => chunk.file === file && chunk.attempt === attempt)
-        .map((chunk) => [chunk.byteStart, chunk])
+        .map((chunk) => [chunk.byteStart, chunk]),
     );
     const mapping = this.mappingOf(step, { attempt });
     const chunks = planChunks(file, {

@@ -41,7 +41,7 @@ function missesRows(chunk: ChunkState): boolean {
 export async function* problemRows(
   step: ResolvedStep,
   chunk: ChunkState,
-  sources: ProblemSources
+  sources: ProblemSources,
 ): AsyncGenerator<ProblemRow> {
   if (!chunk.results) return;
   if (missesRows(chunk)) {
@@ -68,7 +68,7 @@ async function* uploadedRows(step: ResolvedStep, chunk: ChunkState, planner: Chu
   const body = (await planner.uploadBody(step, chunk))();
   // relaxed: these rows may be the very ones the org refused to parse, and they must still be read
   const parser = body.pipe(
-    parse({ delimiter: delimiterCharacter(step.columnDelimiter), relaxColumnCount: true, relaxQuotes: true })
+    parse({ delimiter: delimiterCharacter(step.columnDelimiter), relaxColumnCount: true, relaxQuotes: true }),
   );
   body.on('error', (error) => parser.destroy(error));
   let header: string[] | undefined;

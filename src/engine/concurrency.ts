@@ -8,7 +8,7 @@ export async function forEachConcurrent<T>(
   limit: number,
   work: (item: T) => Promise<void>,
   /** called once, at the first failure: lets the caller tell the running items to wind down */
-  onFailure?: (error: unknown) => void
+  onFailure?: (error: unknown) => void,
 ): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;

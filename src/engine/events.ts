@@ -9,7 +9,9 @@ import type { StepSummary, RunOutcome } from './outcome.js';
 export type EngineEvents = {
   'run.started': [{ runId: string; runDir: string; waves: string[][]; resumed: boolean }];
   'wave.started': [{ wave: number; steps: string[] }];
-  'step.started': [{ step: string; wave: number; object: string; operation: Operation; records: number; chunks: number }];
+  'step.started': [
+    { step: string; wave: number; object: string; operation: Operation; records: number; chunks: number },
+  ];
   'job.progress': [
     {
       step: string;
@@ -20,7 +22,7 @@ export type EngineEvents = {
       records: number;
       processed: number;
       failed: number;
-    }
+    },
   ];
   'step.finished': [StepSummary];
   'wave.finished': [{ wave: number; gate: 'passed' | 'failed' }];

@@ -94,10 +94,11 @@ async function resolveJob(jobId: string, orgs: JobOrgs): Promise<ResolvedJob> {
     if (!entry) {
       const elsewhere = await JobIndex.find(id);
       if (elsewhere) {
-        const error = messages.createError('error.JobOfAnotherOrg', [id, elsewhere.username, orgs.target.username], [
-          id,
-          elsewhere.username,
-        ]);
+        const error = messages.createError(
+          'error.JobOfAnotherOrg',
+          [id, elsewhere.username, orgs.target.username],
+          [id, elsewhere.username],
+        );
         error.setData({ jobId: id, username: elsewhere.username, orgId: elsewhere.orgId });
         throw error;
       }
@@ -151,7 +152,7 @@ async function infoOrNotFound(client: IngestJobClient, jobId: string, entry?: Jo
         'error.JobNotInOrg',
         [jobId],
         folder ? [folder.resultsDir(entry!.step)] : [process.cwd()],
-        error
+        error,
       );
       created.setData({ jobId, ...(entry ? { runId: entry.runId } : {}) });
       throw created;
@@ -270,9 +271,7 @@ export async function resumeJob(jobId: string, options: JobResumeOptions): Promi
       throw messages.createError('error.JobReplaced', [job.jobId, entry.step, entry.chunk], [resumeCommandOf(entry)]);
     }
     if (chunk.phase === 'saved' || chunk.phase === 'deleted') {
-      const next = held.state.finished
-        ? statusCommand(entry.manifest, entry.runId)
-        : resumeCommandOf(entry);
+      const next = held.state.finished ? statusCommand(entry.manifest, entry.runId) : resumeCommandOf(entry);
       throw messages.createError('error.JobAlreadySaved', [job.jobId, entry.runId], [next]);
     }
     if (chunk.phase !== 'closing' && chunk.phase !== 'closed' && chunk.phase !== 'finished') {
@@ -335,7 +334,10 @@ function lockOwnerOf(error: unknown): { pid: number; host: string } | undefined 
  *
  * @throws SfError `JobAlreadyFinishedError` for a job in JobComplete, Failed or Aborted.
  */
-export async function abortJob(jobId: string, options: { orgs: JobOrgs; onWarning?: (message: string) => void }): Promise<JobAbortResult> {
+export async function abortJob(
+  jobId: string,
+  options: { orgs: JobOrgs; onWarning?: (message: string) => void },
+): Promise<JobAbortResult> {
   const job = await resolveJob(jobId, options.orgs);
   const before = await infoOrNotFound(job.client, job.jobId, job.entry);
   if (isTerminalJobState(before.state)) {
@@ -420,7 +422,7 @@ async function saveIntoRun(
   job: ResolvedJob,
   entry: JobIndexEntry,
   state: JobState,
-  onWarning?: (message: string) => void
+  onWarning?: (message: string) => void,
 ): Promise<JobResultsResult | undefined> {
   let held: HeldRun | undefined;
   try {
@@ -457,7 +459,7 @@ async function saveIntoRun(
  */
 export async function jobResults(
   jobId: string,
-  options: { orgs: JobOrgs; outputDir?: string; onWarning?: (message: string) => void }
+  options: { orgs: JobOrgs; outputDir?: string; onWarning?: (message: string) => void },
 ): Promise<JobResultsResult> {
   const job = await resolveJob(jobId, options.orgs);
   const info = await infoOrNotFound(job.client, job.jobId, job.entry);
@@ -476,8 +478,8 @@ export async function jobResults(
   const outputDir = options.outputDir
     ? resolve(options.outputDir)
     : intoRun && entry && folder
-    ? folder.resultsDir(entry.step)
-    : process.cwd();
+      ? folder.resultsDir(entry.step)
+      : process.cwd();
   const files = {
     success: join(outputDir, `${job.jobId}-success.csv`),
     failed: join(outputDir, `${job.jobId}-failed.csv`),

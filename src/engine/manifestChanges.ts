@@ -55,7 +55,7 @@ export function manifestChanges(copy: Uint8Array, current: Uint8Array): string[]
   const oldSteps = stepsById(before.steps);
   const newSteps = stepsById(after.steps);
   const stepChanges = [...new Set([...oldSteps.keys(), ...newSteps.keys()])].filter(
-    (id) => oldSteps.get(id) !== newSteps.get(id)
+    (id) => oldSteps.get(id) !== newSteps.get(id),
   );
   changed.push(...stepChanges.map((id) => `steps[${id}]`));
   if (stepChanges.length === 0 && [...oldSteps.keys()].join('\n') !== [...newSteps.keys()].join('\n')) {

@@ -72,7 +72,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     public readonly state: RunState,
     private readonly lock: RunLock,
     private readonly options: RunOptions,
-    public readonly resumed: boolean
+    public readonly resumed: boolean,
   ) {
     super();
     this.stopSignal = this.failFast.signal;
@@ -126,7 +126,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   public static async start(
     manifest: LoadedManifest,
     options: RunOptions,
-    startOptions: { beside?: boolean; opened?: WritableRun } = {}
+    startOptions: { beside?: boolean; opened?: WritableRun } = {},
   ): Promise<MigrationRun> {
     const files = [...new Set(manifest.steps.flatMap((step) => step.files))];
     const sources = await Promise.all(files.map((file) => fingerprintFile(file)));
@@ -176,7 +176,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   public static async continue(
     manifest: LoadedManifest,
     opened: WritableRun,
-    options: RunOptions
+    options: RunOptions,
   ): Promise<MigrationRun> {
     const run = new MigrationRun(manifest, opened.folder, opened.journal, opened.state, opened.lock, options, true);
     await run.record({ type: 'run.resumed', pid: process.pid, host: hostname() });
@@ -219,7 +219,12 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       this.emit('wave.started', { wave, steps: stepIds });
       const steps = stepIds.map((id) => this.step(id));
       // eslint-disable-next-line no-await-in-loop
-      await forEachConcurrent(steps, concurrency, (step) => this.runStep(step, wave), () => this.failFast.abort());
+      await forEachConcurrent(
+        steps,
+        concurrency,
+        (step) => this.runStep(step, wave),
+        () => this.failFast.abort(),
+      );
       if (this.stopped) return this.outcome('waiting');
       const gate = stepIds.every((id) => this.state.steps.get(id)?.finished?.gate === 'passed') ? 'passed' : 'failed';
       // eslint-disable-next-line no-await-in-loop
@@ -228,12 +233,15 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       if (gate === 'failed') return this.finishRun('failed', messages.getMessage('reason.waveGate', [wave + 1]));
     }
     const anyFailures = [...this.state.steps.values()].some(
-      (step) => (step.finished?.failed ?? 0) + (step.finished?.unprocessed ?? 0) > 0
+      (step) => (step.finished?.failed ?? 0) + (step.finished?.unprocessed ?? 0) > 0,
     );
     return this.finishRun(anyFailures ? 'completedWithFailures' : 'succeeded');
   }
 
-  private async finishRun(status: 'succeeded' | 'completedWithFailures' | 'failed', reason?: string): Promise<RunOutcome> {
+  private async finishRun(
+    status: 'succeeded' | 'completedWithFailures' | 'failed',
+    reason?: string,
+  ): Promise<RunOutcome> {
     await this.record({ type: 'run.finished', status, ...(reason ? { reason } : {}) });
     return this.outcome(status, reason);
   }
@@ -245,9 +253,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       status,
       ...(reason ? { reason } : {}),
       steps: summarizeSteps(this.manifest, this.state),
-      ...(status === 'waiting'
-        ? { resumeCommand: resumeCommand(this.manifestPath, this.runId) }
-        : {}),
+      ...(status === 'waiting' ? { resumeCommand: resumeCommand(this.manifestPath, this.runId) } : {}),
     };
   }
 
@@ -292,7 +298,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         round,
         parallelism,
         (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal),
-        () => this.failFast.abort()
+        () => this.failFast.abort(),
       );
       if (this.stopped) return;
       if (attempt >= step.retry.attempts) break;

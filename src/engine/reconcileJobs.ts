@@ -253,15 +253,19 @@ function unknownJobsError(options: ReconcileOptions, refused: Array<{ stray: Str
             state,
             stray.info?.object ?? '?',
             stray.info?.createdDate ?? '?',
-          ])
+          ]),
     )
     .join('; ');
   const first = refused[0].stray.jobId;
-  const error = messages.createError('error.UnknownJobs', [options.folder.runId, listed], [
-    jobCommand('results', first),
-    jobCommand('abort', first),
-    runCommand(options.manifestPath, options.username, { new: true }),
-  ]);
+  const error = messages.createError(
+    'error.UnknownJobs',
+    [options.folder.runId, listed],
+    [
+      jobCommand('results', first),
+      jobCommand('abort', first),
+      runCommand(options.manifestPath, options.username, { new: true }),
+    ],
+  );
   error.setData({
     runId: options.folder.runId,
     jobs: refused.map(({ stray, state }) => ({

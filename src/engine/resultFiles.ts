@@ -34,7 +34,7 @@ type Row = string[];
 export async function* readResultRows(file: string, delimiter: ColumnDelimiter): AsyncGenerator<Row> {
   if (!(await exists(file))) return;
   const parser = createReadStream(file).pipe(
-    parse({ delimiter: delimiterCharacter(delimiter), relaxColumnCount: true, bom: true })
+    parse({ delimiter: delimiterCharacter(delimiter), relaxColumnCount: true, bom: true }),
   );
   for await (const row of parser as AsyncIterable<Row>) yield row;
 }
@@ -48,7 +48,12 @@ export class AtomicCsvWriter {
   private readonly stringifier: Stringifier;
   private readonly done: Promise<void>;
 
-  public constructor(private readonly file: string, header: string[], delimiter: ColumnDelimiter, lineEnding: LineEnding) {
+  public constructor(
+    private readonly file: string,
+    header: string[],
+    delimiter: ColumnDelimiter,
+    lineEnding: LineEnding,
+  ) {
     this.tmp = temporaryPathFor(file);
     this.stringifier = stringify({
       delimiter: delimiterCharacter(delimiter),
@@ -68,7 +73,7 @@ export class AtomicCsvWriter {
     file: string,
     header: string[],
     delimiter: ColumnDelimiter,
-    lineEnding: LineEnding
+    lineEnding: LineEnding,
   ): Promise<AtomicCsvWriter> {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     return new AtomicCsvWriter(file, header, delimiter, lineEnding);
@@ -105,7 +110,7 @@ export class CsvWriterSet {
   public constructor(
     private readonly pathFor: (n: number) => string,
     private readonly extraColumns: string[],
-    private readonly delimiter: ColumnDelimiter
+    private readonly delimiter: ColumnDelimiter,
   ) {}
 
   public async write(header: string[], row: string[]): Promise<void> {
@@ -113,7 +118,10 @@ export class CsvWriterSet {
     let entry = this.writers.get(key);
     if (!entry) {
       const file = this.pathFor(this.writers.size + 1);
-      entry = { file, writer: await AtomicCsvWriter.create(file, [...header, ...this.extraColumns], this.delimiter, 'LF') };
+      entry = {
+        file,
+        writer: await AtomicCsvWriter.create(file, [...header, ...this.extraColumns], this.delimiter, 'LF'),
+      };
       this.writers.set(key, entry);
     }
     await entry.writer.write(row);

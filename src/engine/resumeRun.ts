@@ -31,7 +31,7 @@ export type OpenedRun = { folder: RunFolder; state: RunState; manifest: LoadedMa
 async function locate(
   root: string,
   runId?: string,
-  manifestPath?: string
+  manifestPath?: string,
 ): Promise<{ folder: RunFolder; summary: RunSummary }> {
   const summary = await findRun(root, runId, manifestPath ? { manifest: manifestPath } : {});
   if (!summary) {
@@ -135,10 +135,11 @@ async function startInPlace(held: WritableRun, options: ResumeOptions): Promise<
   const owner = await readRunOwner(folder);
   if (!owner || !(await exists(folder.manifestCopyPath))) {
     const manifest = owner?.manifest ?? options.manifest ?? '<manifest>';
-    throw messages.createError('error.RunFolderIncomplete', [folder.runId, folder.journalPath], [
-      folder.dir,
-      runCommand(manifest, options.username),
-    ]);
+    throw messages.createError(
+      'error.RunFolderIncomplete',
+      [folder.runId, folder.journalPath],
+      [folder.dir, runCommand(manifest, options.username)],
+    );
   }
   const manifest = await loadManifestOrThrow(folder.manifestCopyPath, {
     baseDir: dirname(owner.manifest),
@@ -160,7 +161,11 @@ async function startInPlace(held: WritableRun, options: ResumeOptions): Promise<
 }
 
 /** the run goes on from its copy; the user is told which parts of the manifest now differ */
-async function warnIfManifestChanged(folder: RunFolder, state: RunState, warn: (message: string) => void): Promise<void> {
+async function warnIfManifestChanged(
+  folder: RunFolder,
+  state: RunState,
+  warn: (message: string) => void,
+): Promise<void> {
   const started = state.started!;
   const owner = await readRunOwner(folder);
   // a retry's copy is derived from the user's manifest, not a copy of it: nothing to compare
@@ -179,7 +184,7 @@ async function checkResumable(
   folder: RunFolder,
   state: RunState,
   manifest: LoadedManifest,
-  options: ResumeOptions
+  options: ResumeOptions,
 ): Promise<void> {
   const started = state.started!;
   if (state.finished) {
@@ -189,7 +194,7 @@ async function checkResumable(
     throw messages.createError(
       'error.RunOfAnotherOrg',
       [folder.runId, started.username, options.username],
-      [started.username]
+      [started.username],
     );
   }
   const changed = await findChangedSources(started.sources, { recordedAt: started.time });
@@ -200,6 +205,10 @@ async function checkResumable(
     ...added.map((file) => `${file} (added)`),
   ];
   if (problems.length > 0) {
-    throw messages.createError('error.SourcesChanged', [folder.runId, problems.join(', ')], [shellQuote(manifest.path)]);
+    throw messages.createError(
+      'error.SourcesChanged',
+      [folder.runId, problems.join(', ')],
+      [shellQuote(manifest.path)],
+    );
   }
 }

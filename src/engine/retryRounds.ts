@@ -19,7 +19,7 @@ export async function planRetryRound(
   step: ResolvedStep,
   state: StepState,
   attempt: number,
-  sources: ProblemSources
+  sources: ProblemSources,
 ): Promise<number> {
   const alreadyPlanned = state.chunks.some((chunk) => chunk.attempt === attempt);
   // every file of the round was renamed into place before its first chunk was journaled, so the
@@ -51,7 +51,7 @@ async function writeRetryFiles(
   step: ResolvedStep,
   state: StepState,
   attempt: number,
-  sources: ProblemSources
+  sources: ProblemSources,
 ): Promise<string[]> {
   const previous = state.chunks.filter((chunk) => chunk.attempt === attempt - 1);
   const retryable = new Set(step.retry.codes);

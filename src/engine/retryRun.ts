@@ -39,9 +39,11 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     throw messages.createError('error.RetryUnfinishedRun', [folder.runId], [shellQuote(manifest.path), folder.runId]);
   }
   if (started.orgId !== options.orgId) {
-    throw messages.createError('error.RunOfAnotherOrg', [folder.runId, started.username, options.username], [
-      started.username,
-    ]);
+    throw messages.createError(
+      'error.RunOfAnotherOrg',
+      [folder.runId, started.username, options.username],
+      [started.username],
+    );
   }
   const deadLetters = (id: string): string[] => state.steps.get(id)?.finished?.deadLetters ?? [];
   const neverStarted = (id: string): boolean => (state.steps.get(id)?.status ?? 'pending') === 'pending';
@@ -53,7 +55,13 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     const error = retryMessages.createError(
       'error.UnknownStep',
       [folder.runId, unknown.join('", "'), ids.join(', '), retryable.length > 0 ? retryable.join(', ') : '-'],
-      [shellQuote(manifest.path), folder.runId, shellQuote(retryable[0] ?? ids[0]), shellQuote(manifest.path), folder.runId]
+      [
+        shellQuote(manifest.path),
+        folder.runId,
+        shellQuote(retryable[0] ?? ids[0]),
+        shellQuote(manifest.path),
+        folder.runId,
+      ],
     );
     error.setData({ unknown, steps: ids, retryable });
     throw error;
@@ -61,7 +69,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   const chosen = manifest.steps.filter(
     (step) =>
       (options.steps === undefined || options.steps.includes(step.id)) &&
-      (deadLetters(step.id).length > 0 || neverStarted(step.id))
+      (deadLetters(step.id).length > 0 || neverStarted(step.id)),
   );
   if (chosen.length === 0) throw messages.createError('error.NothingToRetry', [folder.runId]);
 
@@ -71,7 +79,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     concurrency: manifest.concurrency,
     runFolder: options.root,
     steps: chosen.map((step) =>
-      neverStarted(step.id) ? sourceStep(step, ids) : deadLetterStep(step, ids, deadLetters(step.id), folder.dir)
+      neverStarted(step.id) ? sourceStep(step, ids) : deadLetterStep(step, ids, deadLetters(step.id), folder.dir),
     ),
     waves: manifest.waves.map((wave) => wave.filter((id) => ids.has(id))).filter((wave) => wave.length > 0),
   };
@@ -85,7 +93,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
 
 async function newestFinishedRun(root: string, manifest?: string): Promise<string> {
   const run = (await listRuns(root)).find(
-    (candidate) => candidate.finished && (manifest === undefined || candidate.manifest === manifest)
+    (candidate) => candidate.finished && (manifest === undefined || candidate.manifest === manifest),
   );
   if (!run) throw messages.createError('error.NoFinishedRun', [root]);
   return run.runId;

@@ -30,10 +30,11 @@ export async function runRootOf(manifestPath?: string): Promise<string> {
  * and `retry`), with the two commands that go on from there.
  */
 export function unfinishedRunError(runId: string, manifest: string, username: string): SfError {
-  const error = messages.createError('error.UnfinishedRun', [runId], [
-    resumeCommand(manifest, runId),
-    runCommand(manifest, username, { new: true }),
-  ]);
+  const error = messages.createError(
+    'error.UnfinishedRun',
+    [runId],
+    [resumeCommand(manifest, runId), runCommand(manifest, username, { new: true })],
+  );
   error.setData({ runId, manifest });
   return error;
 }

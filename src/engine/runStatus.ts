@@ -165,12 +165,19 @@ async function liveInfo(client: IngestJobClient, jobId: string): Promise<LiveJob
       ...(info.errorMessage ? { errorMessage: info.errorMessage } : {}),
     };
   } catch (error) {
-    if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND') return { state: 'NotFound', processed: 0, failed: 0 };
+    if (error instanceof BulkApiError && error.errorCode === 'NOT_FOUND')
+      return { state: 'NotFound', processed: 0, failed: 0 };
     throw error;
   }
 }
 
-function stepStatus(manifest: LoadedManifest, state: RunState, summary: StepSummary | undefined, id: string, wave: number): StepStatus {
+function stepStatus(
+  manifest: LoadedManifest,
+  state: RunState,
+  summary: StepSummary | undefined,
+  id: string,
+  wave: number,
+): StepStatus {
   const step = manifest.steps.find((candidate) => candidate.id === id);
   const known = state.steps.get(id);
   return {
@@ -212,7 +219,9 @@ export async function runStatus(options: RunStatusOptions): Promise<StatusResult
   let runId = options.runId;
   if (runId === undefined) {
     // a folder whose journal never got its first line is a run that never started: skip it
-    const newest = (await listRuns(options.root)).find((run) => run.startedAt !== undefined || run.unreadable !== undefined);
+    const newest = (await listRuns(options.root)).find(
+      (run) => run.startedAt !== undefined || run.unreadable !== undefined,
+    );
     if (!newest) throw messages.createError('error.NoRuns', [options.root]);
     runId = newest.runId;
   }
@@ -256,8 +265,6 @@ export async function runStatus(options: RunStatusOptions): Promise<StatusResult
     waves,
     steps,
     jobs,
-    ...(activity === 'interrupted'
-      ? { resumeCommand: resumeCommand(started.manifest, folder.runId) }
-      : {}),
+    ...(activity === 'interrupted' ? { resumeCommand: resumeCommand(started.manifest, folder.runId) } : {}),
   };
 }

@@ -52,7 +52,7 @@ export async function accountStep(
   step: ResolvedStep,
   state: StepState,
   sources: ProblemSources,
-  durationMs: number
+  durationMs: number,
 ): Promise<StepFinished> {
   const lastRound = lastRoundOf(state.chunks);
   const retryable = new Set(step.retry.codes);
@@ -64,7 +64,7 @@ export async function accountStep(
     // "X (2).csv": a space and parentheses cannot occur in a step id, so no other step's name
     (n) => (n === 1 ? deadLetterPath : deadLetterPath.replace(/\.csv$/, ` (${n}).csv`)),
     DEAD_LETTER_COLUMNS,
-    step.columnDelimiter
+    step.columnDelimiter,
   );
   let deadLetters: string[];
   try {
@@ -78,7 +78,7 @@ export async function accountStep(
         const message =
           problem.kind === 'failed'
             ? errorMessageOf(problem.row[1])
-            : chunk.finished?.errorMessage ?? messages.getMessage('reason.unprocessed');
+            : (chunk.finished?.errorMessage ?? messages.getMessage('reason.unprocessed'));
         if (problem.kind === 'failed') failuresByCode[code] = (failuresByCode[code] ?? 0) + 1;
         counts[problem.kind]++;
         const values = fitToHeader(uploadedValues(problem), problem.header.length, delimiter);
@@ -110,7 +110,7 @@ export async function accountStep(
 
 export function evaluateGate(
   step: ResolvedStep,
-  counts: { records: number; succeeded: number; failed: number; unprocessed: number }
+  counts: { records: number; succeeded: number; failed: number; unprocessed: number },
 ): { passed: boolean; reason?: string } {
   const accounted = counts.succeeded + counts.failed + counts.unprocessed;
   if (accounted !== counts.records) {
@@ -155,7 +155,8 @@ export function summarizeSteps(manifest: LoadedManifest, state: RunState): StepS
         operation: step.operation,
         wave,
         records: done?.records ?? sourceRecords(known.chunks),
-        succeeded: done?.succeeded ?? known.chunks.reduce((sum, chunk) => sum + (chunk.results?.counts.success ?? 0), 0),
+        succeeded:
+          done?.succeeded ?? known.chunks.reduce((sum, chunk) => sum + (chunk.results?.counts.success ?? 0), 0),
         failed: done?.failed ?? 0,
         unprocessed: done?.unprocessed ?? 0,
         failuresByCode: done?.failuresByCode ?? {},
@@ -164,7 +165,11 @@ export function summarizeSteps(manifest: LoadedManifest, state: RunState): StepS
         retryRounds: done?.retryRounds ?? lastRoundOf(known.chunks),
         durationMs: done?.durationMs ?? 0,
         gate: done?.gate ?? 'failed',
-        ...(done?.reason ? { gateReason: done.reason } : !done ? { gateReason: messages.getMessage('reason.notFinished') } : {}),
+        ...(done?.reason
+          ? { gateReason: done.reason }
+          : !done
+            ? { gateReason: messages.getMessage('reason.notFinished') }
+            : {}),
         ...(done?.deadLetters?.length ? { deadLetter: done.deadLetters.join(', ') } : {}),
       });
     }

@@ -143,7 +143,7 @@ const SALESFORCE_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 export class EventShapeError extends Error {
   public constructor(
     public readonly path: string,
-    public readonly problem: string
+    public readonly problem: string,
   ) {
     super(`${path}: ${problem}`);
   }

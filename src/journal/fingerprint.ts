@@ -22,7 +22,6 @@ const STABLE_READ_ATTEMPTS = 3;
  */
 const RACY_WINDOW_MS = 2000;
 
-
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file), hash);
@@ -79,7 +78,7 @@ export type FindChangedSourcesOptions = {
  */
 export async function findChangedSources(
   recorded: SourceFingerprint[],
-  options: FindChangedSourcesOptions = {}
+  options: FindChangedSourcesOptions = {},
 ): Promise<SourceChange[]> {
   const recordedAtMs = options.recordedAt === undefined ? undefined : new Date(options.recordedAt).getTime();
   const changes: SourceChange[] = [];

@@ -155,7 +155,7 @@ export class JobIndex {
    */
   public static async find(
     jobId: string,
-    options: { orgId?: string; username?: string } = {}
+    options: { orgId?: string; username?: string } = {},
   ): Promise<JobIndexEntry | undefined> {
     const wanted = normalizeSalesforceId(jobId);
     const orgId = options.orgId === undefined ? undefined : normalizeSalesforceId(options.orgId);

@@ -45,7 +45,6 @@ export function tornLineWarning(file: string, tornLine: string): string {
 /** The run id is the name of the run folder holding the journal; error actions use it. */
 const runIdOf = (file: string): string => basename(dirname(file));
 
-
 function excerpt(line: string): string {
   return line.length > TORN_EXCERPT_CHARS ? `${line.slice(0, TORN_EXCERPT_CHARS)}…` : line;
 }
@@ -59,7 +58,7 @@ function writeError(file: string, cause: unknown): SfError {
           'error.JournalWriteFailed',
           [file, cause instanceof Error ? cause.message : String(cause)],
           [runIdOf(file)],
-          cause instanceof Error ? cause : undefined
+          cause instanceof Error ? cause : undefined,
         );
   error.setData({ file, code });
   return error;
@@ -80,7 +79,7 @@ export class Journal {
     private readonly handle: JournalFileHandle,
     /** bytes of complete events in the file; the next event is written here */
     private size: number,
-    private seq: number
+    private seq: number,
   ) {}
 
   /** seq of the last event on disk (0 for an empty journal) */
@@ -120,7 +119,7 @@ export class Journal {
    */
   public static async openForAppend(
     file: string,
-    options: JournalOptions = {}
+    options: JournalOptions = {},
   ): Promise<{ journal: Journal; tornLine?: string }> {
     const ends = await readJournalEnds(file);
     const handle = await (options.openFile ?? defaultOpenFile)(file, 'r+', 0o600);
@@ -170,7 +169,7 @@ export class Journal {
         'error.JournalUnusable',
         [this.file, this.failure.message],
         [runIdOf(this.file)],
-        this.failure
+        this.failure,
       );
     }
     let event: JournalEvent;
@@ -217,7 +216,7 @@ function corruptLine(file: string, line: number, problem: string): SfError {
  */
 export async function* readJournal(
   file: string,
-  options: { onTorn?: (line: string) => void } = {}
+  options: { onTorn?: (line: string) => void } = {},
 ): AsyncGenerator<JournalEvent> {
   const decoder = new StringDecoder('utf8');
   let rest = '';

@@ -51,7 +51,6 @@ const MAX_ATTEMPTS = 8;
 /** lock files held by this process: a lock naming our own pid but not in here is a stale one from a reused pid */
 const heldHere = new Set<string>();
 
-
 type LockFileContent = LockOwner & { nonce: string };
 
 function parseOwner(raw: string): LockFileContent | undefined {
@@ -107,7 +106,7 @@ function lockedError(folder: LockedPath, owner: LockOwner): Error {
   const error = messages.createError(
     'error.RunLocked',
     [folder.runId, owner.pid, owner.host, owner.startedAt],
-    [owner.pid, owner.host, folder.lockPath, folder.runId]
+    [owner.pid, owner.host, folder.lockPath, folder.runId],
   );
   error.setData({ runId: folder.runId, lockPath: folder.lockPath, ...owner });
   return error;
@@ -203,7 +202,7 @@ async function takeOver(folder: LockedPath, stale: string, tempPath: string): Pr
     if (errnoOf(error) !== 'EEXIST') throw error;
     const age = await stat(marker).then(
       (s) => Date.now() - s.mtimeMs,
-      () => 0
+      () => 0,
     );
     if (age > ABANDONED_TAKEOVER_MS) await unlink(marker).catch(() => undefined);
     else if ((await readIfExists(folder.lockPath)) === stale) {
@@ -241,7 +240,7 @@ const isBusy = (error: unknown): boolean =>
 export async function whileHolding<T>(
   target: LockedPath,
   critical: () => Promise<T>,
-  timedOut: (error: SfError) => Error = (error): Error => error
+  timedOut: (error: SfError) => Error = (error): Error => error,
 ): Promise<T> {
   const deadline = Date.now() + MAX_WAIT_MS;
   let pause = 10;

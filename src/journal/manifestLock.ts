@@ -34,9 +34,11 @@ export async function withManifestLock<T>(root: string, manifest: string, critic
   const target: LockedPath = { runId: manifest, lockPath: manifestLockPath(root, manifest) };
   return whileHolding(target, critical, (busy) => {
     const data = busy.data as { pid?: number; host?: string } | undefined;
-    const failure = messages.createError('error.ManifestLocked', [manifest, data?.pid ?? '?', data?.host ?? '?'], [
-      target.lockPath,
-    ]);
+    const failure = messages.createError(
+      'error.ManifestLocked',
+      [manifest, data?.pid ?? '?', data?.host ?? '?'],
+      [target.lockPath],
+    );
     failure.setData({ manifest, lockPath: target.lockPath, ...(data ?? {}) });
     return failure;
   });

@@ -77,7 +77,6 @@ export function runFolder(root: string, runId: string): RunFolder {
   };
 }
 
-
 /** mkdir -p, owner-only for every folder it creates (results/<step>, dead-letter, retry/<step>). */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -97,7 +96,7 @@ export async function createRunFolder(
   root: string,
   manifestPath: string,
   runId?: string,
-  owner: string = manifestPath
+  owner: string = manifestPath,
 ): Promise<RunFolder> {
   await ensurePrivateDir(root);
   let folder: RunFolder | undefined;
@@ -262,7 +261,7 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
       // a run without a readable start sorts by when its folder last changed
       const key = summary.startedAt ?? summary.createdAt ?? (await stat(summary.dir)).mtime.toISOString();
       return { summary, key };
-    })
+    }),
   );
   return keyed
     .sort((a, b) => compareText(b.key, a.key) || compareText(b.summary.runId, a.summary.runId))
@@ -280,7 +279,7 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
 export async function findRun(
   root: string,
   runId?: string,
-  options: { manifest?: string } = {}
+  options: { manifest?: string } = {},
 ): Promise<RunSummary | undefined> {
   if (runId !== undefined) {
     const folder = runFolder(root, runId);
@@ -297,6 +296,6 @@ export async function findRun(
     (run) =>
       !run.finished &&
       (run.startedAt !== undefined || run.unreadable !== undefined || run.journal !== undefined) &&
-      (options.manifest === undefined || run.manifest === undefined || run.manifest === options.manifest)
+      (options.manifest === undefined || run.manifest === undefined || run.manifest === options.manifest),
   );
 }

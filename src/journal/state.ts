@@ -378,7 +378,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
  */
 export async function replayJournal(
   file: string,
-  options: { onTorn?: (line: string) => void } = {}
+  options: { onTorn?: (line: string) => void } = {},
 ): Promise<RunState> {
   const state = emptyRunState();
   for await (const event of readJournal(file, options)) {
@@ -390,7 +390,7 @@ export async function replayJournal(
         'error.JournalReplayFailed',
         [file, cause.message],
         [state.runId ?? '<run-id>'],
-        cause
+        cause,
       );
       replayError.setData({ file, seq: event.seq, type: event.type });
       throw replayError;

@@ -27,7 +27,7 @@ export class JsonText {
 
   private constructor(
     public readonly text: string,
-    public readonly root: Node | undefined
+    public readonly root: Node | undefined,
   ) {
     this.lineStarts = [0];
     for (let i = 0; i < text.length; i++) {
@@ -152,7 +152,8 @@ function depthExceededAt(text: string, max: number): number | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {

@@ -52,7 +52,7 @@ const isStringList = (value: unknown): value is string[] => Array.isArray(value)
 const setting = <K extends keyof StepSettings>(
   step: Record<string, unknown>,
   defaults: Record<string, unknown>,
-  key: K
+  key: K,
 ): StepSettings[K] | undefined => (step[key] ?? defaults[key]) as StepSettings[K] | undefined;
 
 export async function loadManifest(path: string, options: LoadOptions = {}): Promise<LoadResult> {
@@ -149,8 +149,8 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
           },
         },
         pointerOf('steps', index),
-        isObject(step.poll)
-      )
+        isObject(step.poll),
+      ),
     );
   });
 
@@ -172,7 +172,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
         };
       }
       return inspectSources(dir, step, { runFolders });
-    })
+    }),
   );
   inspected.forEach((result) => problems.push(...(result?.problems ?? [])));
 
@@ -190,7 +190,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
             operation: setting(step, defaults, 'operation') ?? stepDefaults.operation,
             pointer: pointerOf('steps', index),
           },
-        ]
+        ],
   );
   // The graph skips duplicates, so their dependencies are checked against the ids here.
   for (const { index, step } of usable.filter((u) => u.duplicate)) {
@@ -305,7 +305,7 @@ function toSourcedStep(
   index: number,
   step: Record<string, unknown>,
   id: string,
-  defaults: Record<string, unknown>
+  defaults: Record<string, unknown>,
 ): SourcedStep | undefined {
   const source = step.source;
   const sources = isString(source) ? [source] : isStringList(source) && source.length ? source : undefined;
@@ -339,7 +339,7 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
  * keeps out separators and blanks.
  */
 function checkStepIds(
-  steps: Array<{ index: number; step: Record<string, unknown>; id: string; duplicate: boolean }>
+  steps: Array<{ index: number; step: Record<string, unknown>; id: string; duplicate: boolean }>,
 ): Problem[] {
   const problems: Problem[] = [];
   const at = (index: number, step: Record<string, unknown>): string =>

@@ -97,7 +97,7 @@ class DescribeCache {
           const code = (error as { errorCode?: string; name?: string }).errorCode ?? (error as Error).name;
           if (code === 'NOT_FOUND' || code === 'INVALID_TYPE') return undefined;
           throw error;
-        }
+        },
       );
       this.cache.set(lower(object), found);
     }
@@ -144,7 +144,7 @@ async function columnsOf(step: ResolvedStep, stepPointer: string, file: string):
   const renamedFrom = new Map(
     Object.entries(step.mapping.rename ?? {})
       .filter(([from]) => header.columns.includes(from))
-      .map(([from, to]) => [to, from])
+      .map(([from, to]) => [to, from]),
   );
   return mappedColumns(header, step.mapping).map((name): Column => {
     if (name in constants)
@@ -250,7 +250,7 @@ type Report = (
   at: { pointer: string; file?: string },
   tokens: Array<string | number>,
   /** key: what makes two problems of one code and pointer the same (default: the tokens); message: another key */
-  options?: { key?: string; message?: string }
+  options?: { key?: string; message?: string },
 ) => void;
 
 /** Checks one uploaded column; returns the field it sets (for the required-field check). */
@@ -260,7 +260,7 @@ async function checkColumn(
   column: Column,
   describes: DescribeCache,
   report: Report,
-  externalIdReported: boolean
+  externalIdReported: boolean,
 ): Promise<FieldInfo | undefined> {
   const dot = column.name.indexOf('.');
   if (dot < 0) {
@@ -323,7 +323,7 @@ function checkRequired(
   file: string,
   provided: Set<string>,
   stepPointer: string,
-  report: Report
+  report: Report,
 ): void {
   if (step.operation !== 'insert' && step.operation !== 'upsert') return;
   for (const field of describe.fields) {
@@ -335,7 +335,7 @@ function checkRequired(
       [step.id, describe.name, field.name, file],
       {
         key: field.name,
-      }
+      },
     );
   }
 }
@@ -356,7 +356,7 @@ function relationshipOf(describe: ObjectInfo, reference: string): { lookup?: Fie
 async function checkBudget(
   manifest: LoadedManifest,
   limits: Limits,
-  report: Report
+  report: Report,
 ): Promise<OrgCheck['limits'] | undefined> {
   let batches = 0;
   const plan = await buildPlan(manifest, {
@@ -370,7 +370,7 @@ async function checkBudget(
     limitName: string,
     estimated: number,
     firm: number,
-    key: 'dailyApiRequests' | 'dailyBulkApiBatches'
+    key: 'dailyApiRequests' | 'dailyBulkApiBatches',
   ): void => {
     const limit = limits[limitName];
     if (typeof limit?.Max !== 'number' || typeof limit.Remaining !== 'number') return;

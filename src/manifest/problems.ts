@@ -83,5 +83,5 @@ export const sortProblems = (problems: Problem[]): Problem[] =>
       (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) ||
       (a.column ?? 0) - (b.column ?? 0) ||
       a.pointer.localeCompare(b.pointer) ||
-      (a.file ?? '').localeCompare(b.file ?? '')
+      (a.file ?? '').localeCompare(b.file ?? ''),
   );

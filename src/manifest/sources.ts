@@ -44,7 +44,7 @@ const problem = (
   code: Problem['code'],
   pointer: string,
   tokens: Array<string | number>,
-  file?: string
+  file?: string,
 ): Problem => ({
   severity,
   code,
@@ -87,7 +87,7 @@ const isInside = (folder: string, file: string): boolean => {
 export async function expandSources(
   dir: string,
   step: Pick<SourcedStep, 'sources' | 'pointer' | 'sourceIsList'>,
-  options: ExpandOptions = {}
+  options: ExpandOptions = {},
 ): Promise<{
   files: Array<{ file: string; pointer: string }>;
   problems: Problem[];
@@ -143,7 +143,7 @@ async function boundedGlob(
   pattern: string,
   dir: string,
   limits: GlobLimits,
-  runFolders: string[]
+  runFolders: string[],
 ): Promise<string[] | 'walkedTooMuch' | 'matchedTooMuch'> {
   const controller = new AbortController();
   let walked = 0;
@@ -185,7 +185,7 @@ async function checkRegularFile(
   pattern: string,
   dir: string,
   pointer: string,
-  problems: Problem[]
+  problems: Problem[],
 ): Promise<boolean> {
   try {
     const stats = await stat(file);
@@ -200,8 +200,7 @@ async function checkRegularFile(
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       problems.push(problem('error', 'SourceNotFound', pointer, [pattern, dir]));
-    }
-    else problems.push(problem('error', 'SourceUnreadable', pointer, [file, describe(error)], file));
+    } else problems.push(problem('error', 'SourceUnreadable', pointer, [file, describe(error)], file));
     return false;
   }
 }
@@ -217,7 +216,7 @@ function kindOf(stats: Stats): 'directory' | 'fifo' | 'socket' | 'device' | 'oth
 export async function inspectSources(
   dir: string,
   step: SourcedStep,
-  options: ExpandOptions = {}
+  options: ExpandOptions = {},
 ): Promise<InspectedSources> {
   const expanded = await expandSources(dir, step, options);
   const problems = [...expanded.problems];
@@ -246,7 +245,7 @@ export async function inspectSources(
         } else problems.push(problem('error', 'SourceUnreadable', pointer, [file, describe(error)], file));
         return undefined;
       }
-    })
+    }),
   );
   for (const read of headers) {
     if (!read) continue;
@@ -258,8 +257,8 @@ export async function inspectSources(
           'LineEndingMismatch',
           `${step.pointer}`,
           [file, header.lineEnding, step.id, step.lineEnding],
-          file
-        )
+          file,
+        ),
       );
     }
     const columns = checkColumns(step, file, pointer, header.columns, problems);
@@ -268,7 +267,7 @@ export async function inspectSources(
         column: r.column,
         ...(r.object ? { object: r.object } : {}),
         file,
-      }))
+      })),
     );
   }
   return { files: expanded.files.map((f) => f.file), relationships, problems };
@@ -280,7 +279,7 @@ function checkColumns(
   file: string,
   pointer: string,
   columns: string[],
-  problems: Problem[]
+  problems: Problem[],
 ): string[] {
   columns.forEach((column, k) => {
     if (column.trim() === '') problems.push(problem('error', 'BlankColumn', pointer, [k + 1, file], file));
@@ -302,8 +301,8 @@ function checkColumns(
         'MissingExternalIdColumn',
         pointer,
         [step.id, step.externalIdField, file, step.externalIdField],
-        file
-      )
+        file,
+      ),
     );
   }
   if (step.operation === 'update' && !has('Id')) {
@@ -311,7 +310,7 @@ function checkColumns(
   }
   if ((step.operation === 'delete' || step.operation === 'hardDelete') && !(mapped.length === 1 && has('Id'))) {
     problems.push(
-      problem('error', 'DeleteNeedsIdOnly', pointer, [step.id, step.operation, file, mapped.join(', ')], file)
+      problem('error', 'DeleteNeedsIdOnly', pointer, [step.id, step.operation, file, mapped.join(', ')], file),
     );
   }
   return mapped;
@@ -330,8 +329,8 @@ function mapColumns(step: SourcedStep, file: string, columns: string[], problems
           'MappingColumnMissing',
           `${mappingPointer}${pointerOf('rename', source)}`,
           [step.id, source, file],
-          file
-        )
+          file,
+        ),
       );
     }
   }
@@ -343,8 +342,8 @@ function mapColumns(step: SourcedStep, file: string, columns: string[], problems
           'MappingColumnMissing',
           `${mappingPointer}${pointerOf('drop', j)}`,
           [step.id, source, file],
-          file
-        )
+          file,
+        ),
       );
     }
   });
@@ -359,7 +358,7 @@ function mapColumns(step: SourcedStep, file: string, columns: string[], problems
         : {
             name: target,
             pointer: `${mappingPointer}${pointerOf('rename', column)}`,
-          }
+          },
     );
   }
   for (const field of Object.keys(constants)) {

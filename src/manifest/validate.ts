@@ -36,7 +36,7 @@ export async function validateManifest(path: string, options: ValidateOptions = 
 /** The result, and the steps the manifest lists (valid or not) for reports grouped by step. */
 export async function validateManifestReport(
   path: string,
-  options: ValidateOptions = {}
+  options: ValidateOptions = {},
 ): Promise<{ result: ValidateResult; steps: ReportedStep[] }> {
   const { manifest, problems, steps } = await loadManifest(path);
   let org: OrgCheck | undefined;

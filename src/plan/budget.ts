@@ -28,7 +28,7 @@ export type PollSchedule = { initialMs: number; maxMs: number };
 export function estimatePolls(
   records: number,
   schedule: PollSchedule,
-  recordsPerSecond: number = ASSUMED_RECORDS_PER_SECOND
+  recordsPerSecond: number = ASSUMED_RECORDS_PER_SECOND,
 ): number {
   const processingMs = (records / recordsPerSecond) * 1000;
   let waited = 0;

@@ -129,7 +129,7 @@ async function planFile(
   manifest: LoadedManifest,
   step: ResolvedStep,
   file: string,
-  options: PlanOptions
+  options: PlanOptions,
 ): Promise<PlannedFileWithPolls> {
   const header = await readCsvHeader(file, step.columnDelimiter);
   const chunks = planChunks(file, {

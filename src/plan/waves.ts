@@ -85,7 +85,7 @@ export function computeWaves(steps: WaveStep[], explicit?: string[][]): WavePlan
       .filter((e) => e.column)
       .map((e) => messages.getMessage('impliedVia', [steps[e.from].id, e.column!]));
     problems.push(
-      error('DependencyCycle', closing.pointer, [names.join(' → '), via.length ? ` (${via.join('; ')})` : ''])
+      error('DependencyCycle', closing.pointer, [names.join(' → '), via.length ? ` (${via.join('; ')})` : '']),
     );
   }
 
@@ -105,7 +105,7 @@ function impliedDependencies(
   steps: WaveStep[],
   pointerOfStep: (i: number) => string,
   problems: Problem[],
-  edges: Edge[]
+  edges: Edge[],
 ): ImpliedDependency[] {
   const implied: ImpliedDependency[] = [];
   const loaders = (object: string): number[] =>
@@ -133,11 +133,11 @@ function impliedDependencies(
         if (selfReference) continue;
         if (all.length > 0) {
           problems.push(
-            warning('ParentStepLater', at, [relationship.column, step.id, relationship.object, steps[all[0]].id])
+            warning('ParentStepLater', at, [relationship.column, step.id, relationship.object, steps[all[0]].id]),
           );
         } else {
           problems.push(
-            warning('ParentWithoutStep', at, [relationship.column, step.id, relationship.object, relationship.object])
+            warning('ParentWithoutStep', at, [relationship.column, step.id, relationship.object, relationship.object]),
           );
         }
         continue;
@@ -267,7 +267,7 @@ function checkExplicitWaves(steps: WaveStep[], explicit: string[][], edges: Edge
       if (!ids.has(id)) problems.push(error('UnknownStepInWaves', pointer, [id, [...ids].join(', ')]));
       else if (first) problems.push(error('StepInTwoWaves', pointer, [id, first.wave + 1, w + 1]));
       else placed.set(id, { wave: w, pointer });
-    })
+    }),
   );
   for (const step of steps) {
     if (!placed.has(step.id)) problems.push(error('StepMissingFromWaves', '/waves', [step.id]));
@@ -285,7 +285,7 @@ function checkExplicitWaves(steps: WaveStep[], explicit: string[][], edges: Edge
         steps[e.to].id,
         dependency.wave + 1,
         why,
-      ])
+      ]),
     );
   }
   return problems;
@@ -303,7 +303,7 @@ function error(code: Problem['code'], pointer: string, tokens: Array<string | nu
 function warning(
   code: Problem['code'],
   at: { pointer: string; file?: string },
-  tokens: Array<string | number>
+  tokens: Array<string | number>,
 ): Problem {
   return {
     severity: 'warning',

@@ -52,7 +52,18 @@ const FS_EXPLAINED = new Set([
   'EFBIG',
   'EBUSY',
 ]);
-const SYSCALLS = new Set(['open', 'read', 'write', 'mkdir', 'rename', 'unlink', 'fsync', 'stat', 'scandir', 'copyfile']);
+const SYSCALLS = new Set([
+  'open',
+  'read',
+  'write',
+  'mkdir',
+  'rename',
+  'unlink',
+  'fsync',
+  'stat',
+  'scandir',
+  'copyfile',
+]);
 /** DNS failures are not retried by the client (a wrong host stays wrong) but are network failures all the same */
 const NAME_RESOLUTION_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
 
@@ -63,7 +74,10 @@ export function resumeCommandOf(run: { manifestPath: string; runId: string }): s
 /** the error to show: file-system and network failures explained, every text printable */
 export function actionableError(thrown: unknown, context: ErrorContext): SfError {
   // an upload stopped by its own body (the source) says more through the body's own SfError
-  const error = thrown instanceof UploadInterruptedError && thrown.origin === 'body' && thrown.cause instanceof SfError ? thrown.cause : thrown;
+  const error =
+    thrown instanceof UploadInterruptedError && thrown.origin === 'body' && thrown.cause instanceof SfError
+      ? thrown.cause
+      : thrown;
   const sfError = fileSystemError(error, context) ?? networkError(error, context) ?? SfError.wrap(error as Error);
   if (context.run) {
     const resume = resumeCommandOf(context.run);
@@ -80,12 +94,15 @@ export function actionableError(thrown: unknown, context: ErrorContext): SfError
 }
 
 function nextStep(context: ErrorContext): string {
-  return context.run ? messages.getMessage('next.resume', [resumeCommandOf(context.run)]) : messages.getMessage('next.again');
+  return context.run
+    ? messages.getMessage('next.resume', [resumeCommandOf(context.run)])
+    : messages.getMessage('next.again');
 }
 
 /** the errno error behind `error`: raw, or the cause of an upload that could not read its source */
 function errnoOf(error: unknown): ErrnoLike | undefined {
-  if (error instanceof SfError && !(error instanceof UploadInterruptedError && error.origin === 'body')) return undefined;
+  if (error instanceof SfError && !(error instanceof UploadInterruptedError && error.origin === 'body'))
+    return undefined;
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const { code, path } = current as Partial<ErrnoLike>;
@@ -109,7 +126,7 @@ function fileSystemError(error: unknown, context: ErrorContext): SfError | undef
       messages.getMessage('error.FileSystemNoPath', [syscall, explained, errno.code, runFolder]),
       'FileSystemError',
       [messages.getMessage('error.FileSystem.actions.noPath', [nextStep(context)])],
-      errno
+      errno,
     );
     sfError.code = errno.code;
     sfError.setData({ code: errno.code, ...(errno.syscall ? { syscall: errno.syscall } : {}) });
@@ -125,7 +142,12 @@ function fileSystemError(error: unknown, context: ErrorContext): SfError | undef
   const action = fileSystemAction(errno.code, file, key ?? runFolderKey, explained, next);
   const sfError = new SfError(message, 'FileSystemError', [action], errno);
   sfError.code = errno.code;
-  sfError.setData({ code: errno.code, path: file, ...(errno.syscall ? { syscall: errno.syscall } : {}), ...(key ? { key } : {}) });
+  sfError.setData({
+    code: errno.code,
+    path: file,
+    ...(errno.syscall ? { syscall: errno.syscall } : {}),
+    ...(key ? { key } : {}),
+  });
   return sfError;
 }
 
@@ -174,12 +196,15 @@ export function manifestKeyOf(file: string, context: ErrorContext): string | und
   const step = manifest.steps[index];
   // a retry runs a manifest derived from the user's: its indexes are not the user's
   const derived = run !== undefined && run.manifestPath !== manifest.path;
-  return derived ? messages.getMessage('key.retrySource', [step.id]) : messages.getMessage('key.source', [index, step.id]);
+  return derived
+    ? messages.getMessage('key.retrySource', [step.id])
+    : messages.getMessage('key.source', [index, step.id]);
 }
 
 /** the socket-level code of a failure to reach the org, or undefined for anything else */
 export function networkFailureCode(error: unknown): string | undefined {
-  if (error instanceof BulkApiError) return error.status === 0 && error.errorCode !== 'UNEXPECTED_RESPONSE' ? error.errorCode : undefined;
+  if (error instanceof BulkApiError)
+    return error.status === 0 && error.errorCode !== 'UNEXPECTED_RESPONSE' ? error.errorCode : undefined;
   if (error instanceof SfError && !(error instanceof UploadInterruptedError)) return undefined;
   if (error instanceof UploadInterruptedError && error.origin !== 'network') return undefined;
   const code = networkErrorCode(error);
@@ -200,7 +225,7 @@ function networkError(error: unknown, context: ErrorContext): SfError | undefine
   const sfError = new SfError(
     messages.getMessage('error.NetworkFailure', [instance, (error as Error).message]),
     'NetworkFailureError',
-    messages.getMessages('error.NetworkFailure.actions', [instance, nextStep(context)])
+    messages.getMessages('error.NetworkFailure.actions', [instance, nextStep(context)]),
     // no cause: undici's "fetch failed" is a TypeError, and sf maps any TypeError in the cause
     // chain to exit code 10; `data` keeps the code, the request and the attempts
   );

@@ -43,7 +43,10 @@ export class RunInterrupt {
   private received?: InterruptSignal;
   private resume?: string;
 
-  public constructor(private readonly io: InterruptIo, private readonly target: EventEmitter = process) {}
+  public constructor(
+    private readonly io: InterruptIo,
+    private readonly target: EventEmitter = process,
+  ) {}
 
   /** aborted by the first signal */
   public get signal(): AbortSignal {
@@ -84,7 +87,7 @@ export class RunInterrupt {
       this.io.notify(
         this.resume
           ? messages.getMessage('interrupt.stoppingWithResume', [name, this.resume])
-          : messages.getMessage('interrupt.stopping', [name])
+          : messages.getMessage('interrupt.stopping', [name]),
       );
       this.controller.abort(new Error(name));
       return;
@@ -92,7 +95,7 @@ export class RunInterrupt {
     this.io.notify(
       this.resume
         ? messages.getMessage('interrupt.exitingWithResume', [name, this.resume])
-        : messages.getMessage('interrupt.exiting', [name])
+        : messages.getMessage('interrupt.exiting', [name]),
     );
     this.io.exit(SignalExitCode[name]);
   }

@@ -20,7 +20,7 @@ export function waveLabel(wave: number, steps: string[]): string {
 /** subscribes a display to the run's events; returns a function that closes it */
 export function attachProgress(
   run: MigrationRun,
-  options: { jsonEnabled: boolean }
+  options: { jsonEnabled: boolean },
 ): (status: 'completed' | 'failed' | 'paused') => void {
   const waves = run.manifest.waves;
   const stages = [...waves.map((steps, wave) => waveLabel(wave, steps)), messages.getMessage('stage.results')];
@@ -39,7 +39,7 @@ export function attachProgress(
         type: 'dynamic-key-value' as const,
         label: printable(step),
         get: (data?: Record<string, string>): string | undefined => data?.[step],
-      }))
+      })),
     ),
   });
   const counts = new Map<string, StepCounts>();

@@ -52,6 +52,18 @@ export function summaryTable(outcome: RunOutcome): {
   return {
     // error codes come from the org's sf__Error values, step ids from the manifest
     data: printableDeep(data),
-    columns: ['wave', 'step', 'object', 'operation', 'records', 'succeeded', 'failed', 'errors', 'jobs', 'time', 'gate'],
+    columns: [
+      'wave',
+      'step',
+      'object',
+      'operation',
+      'records',
+      'succeeded',
+      'failed',
+      'errors',
+      'jobs',
+      'time',
+      'gate',
+    ],
   };
 }

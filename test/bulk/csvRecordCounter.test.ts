@@ -20,7 +20,7 @@ async function count(text: string, size = 3): Promise<{ records: number; bytes: 
         out.push(chunk);
         callback();
       },
-    })
+    }),
   );
   return { records: counter.records, bytes: counter.bytes, out: Buffer.concat(out).toString() };
 }
@@ -32,7 +32,8 @@ describe('CsvRecordCounter', () => {
   });
 
   it('does not end a record at a line feed inside quotes, whatever the chunking', async () => {
-    const text = '"sf__Id","sf__Error",Description\n"","X:y --","line one\nline two\r\nline ""three""\n"\n"","X:y --","ok"\n';
+    const text =
+      '"sf__Id","sf__Error",Description\n"","X:y --","line one\nline two\r\nline ""three""\n"\n"","X:y --","ok"\n';
     for (const size of [1, 2, 3, 7, 64]) {
       // eslint-disable-next-line no-await-in-loop
       expect((await count(text, size)).records, `chunk size ${size}`).to.equal(2);

@@ -264,9 +264,13 @@ export class FakeBulkOrg {
   private changeState(jobId: string, state: string): Answer {
     const { info } = this.jobs.get(jobId)!;
     const from = info.state as string;
-    const allowed = state === 'UploadComplete' ? from === 'Open' : ['Open', 'UploadComplete', 'InProgress'].includes(from);
+    const allowed =
+      state === 'UploadComplete' ? from === 'Open' : ['Open', 'UploadComplete', 'InProgress'].includes(from);
     if (!allowed) {
-      return { status: 400, body: errorBody('INVALIDJOBSTATE', `Invalid job state transition from ${from} to ${state}`) };
+      return {
+        status: 400,
+        body: errorBody('INVALIDJOBSTATE', `Invalid job state transition from ${from} to ${state}`),
+      };
     }
     info.state = state;
     delete info.contentUrl;
@@ -297,7 +301,11 @@ export class FakeBulkOrg {
   private resultText(jobId: string, segment: string): Answer {
     const { results } = this.jobs.get(jobId)!;
     const text =
-      segment === 'successfulResults' ? results.successful : segment === 'failedResults' ? results.failed : results.unprocessed;
+      segment === 'successfulResults'
+        ? results.successful
+        : segment === 'failedResults'
+          ? results.failed
+          : results.unprocessed;
     return { status: 200, body: text };
   }
 
@@ -315,7 +323,12 @@ export class FakeBulkOrg {
     };
   }
 
-  private async upload(req: IncomingMessage, res: ServerResponse, jobId: string, fault: Fault | undefined): Promise<void> {
+  private async upload(
+    req: IncomingMessage,
+    res: ServerResponse,
+    jobId: string,
+    fault: Fault | undefined,
+  ): Promise<void> {
     const job = this.jobs.get(jobId)!;
     if (job.info.state !== 'Open') {
       req.resume();

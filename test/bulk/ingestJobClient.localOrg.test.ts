@@ -19,17 +19,26 @@ import type { BulkRequestEvent, CreateJobRequest, IngestJobInfo, ResultKind } fr
 const API_VERSION = '62.0';
 const POLL = { initialMs: 20, maxMs: 100 };
 
-type Loaded = { info: IngestJobInfo; jobIds: string[]; counts: Record<ResultKind, number>; files: Record<ResultKind, string> };
+type Loaded = {
+  info: IngestJobInfo;
+  jobIds: string[];
+  counts: Record<ResultKind, number>;
+  files: Record<ResultKind, string>;
+};
 
 /** GETs a result file with a plain client, to compare with what saveResults wrote. */
 async function fetchRaw(connection: Connection, path: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const request = http.get(new URL(path, connection.instanceUrl), { headers: { authorization: `Bearer ${connection.accessToken!}` } }, (response) => {
-      const parts: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => parts.push(chunk));
-      response.on('end', () => resolve(Buffer.concat(parts)));
-      response.on('error', reject);
-    });
+    const request = http.get(
+      new URL(path, connection.instanceUrl),
+      { headers: { authorization: `Bearer ${connection.accessToken!}` } },
+      (response) => {
+        const parts: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => parts.push(chunk));
+        response.on('end', () => resolve(Buffer.concat(parts)));
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
   });
 }
@@ -120,7 +129,7 @@ describe('IngestJobClient against the local org', function () {
       const insert = await load(
         { object: 'Account', operation: 'insert' },
         csvRows('Name,Legacy_Id__c', ['"Acme, Inc.",L-1', '"Globex\nEast",L-2', ',L-3']),
-        folder
+        folder,
       );
       expect(insert.info.state).to.equal('JobComplete');
       expect(insert.counts).to.deep.equal({ successful: 2, failed: 1, unprocessed: 0 });
@@ -132,7 +141,14 @@ describe('IngestJobClient against the local org', function () {
       expect(failedText).to.contain('REQUIRED_FIELD_MISSING');
 
       // 7 calls: create, upload, close, polls, 3 results, delete
-      const methods = events.map((e) => `${e.method} ${e.path.split('/').slice(6).map((p, i) => (i === 0 ? ':id' : p)).join('/')}`);
+      const methods = events.map(
+        (e) =>
+          `${e.method} ${e.path
+            .split('/')
+            .slice(6)
+            .map((p, i) => (i === 0 ? ':id' : p))
+            .join('/')}`,
+      );
       const pollCount = methods.filter((m) => m === 'GET :id').length;
       expect(pollCount).to.be.greaterThan(0);
       expect(events).to.have.length(7 + pollCount);
@@ -152,15 +168,28 @@ describe('IngestJobClient against the local org', function () {
       expect(ids).to.have.length(2);
 
       // update by Id
-      const update = await load({ object: 'Account', operation: 'update' }, csvRows('Id,Description', ids.map((id) => `${id},updated`)), folder);
+      const update = await load(
+        { object: 'Account', operation: 'update' },
+        csvRows(
+          'Id,Description',
+          ids.map((id) => `${id},updated`),
+        ),
+        folder,
+      );
       expect(update.counts).to.deep.equal({ successful: 2, failed: 0, unprocessed: 0 });
       expect(org.store.records('Account').filter((r) => r.Description === 'updated')).to.have.length(2);
 
       // upsert on the external id: one existing, one new
       const upsert = await load(
-        { object: 'Account', operation: 'upsert', externalIdFieldName: 'Legacy_Id__c', columnDelimiter: 'SEMICOLON', lineEnding: 'CRLF' },
+        {
+          object: 'Account',
+          operation: 'upsert',
+          externalIdFieldName: 'Legacy_Id__c',
+          columnDelimiter: 'SEMICOLON',
+          lineEnding: 'CRLF',
+        },
         () => Readable.from([Buffer.from('Name;Legacy_Id__c\r\nAcme Renamed;L-1\r\nInitech;L-9\r\n')]),
-        folder
+        folder,
       );
       expect(upsert.counts).to.deep.equal({ successful: 2, failed: 0, unprocessed: 0 });
       const upserted = await readFile(upsert.files.successful, 'utf8');
@@ -183,7 +212,10 @@ describe('IngestJobClient against the local org', function () {
     const folder = await mkdtemp(join(tmpdir(), 'bulk-results-'));
     try {
       const job = await client.create({ object: 'Contact', operation: 'insert' });
-      await client.upload(job.id, csvRows('LastName,Description', ['Smith,"two\nlines"', '"Jones ""JJ""",plain', ',no name']));
+      await client.upload(
+        job.id,
+        csvRows('LastName,Description', ['Smith,"two\nlines"', '"Jones ""JJ""",plain', ',no name']),
+      );
       await client.close(job.id);
       await client.poll(job.id, POLL);
       for (const [kind, segment] of [
@@ -208,16 +240,27 @@ describe('IngestJobClient against the local org', function () {
     }
   });
 
-  async function loadManyUnder(faults: FaultSettings, chunks: number, rowsPerChunk: number): Promise<{ jobs: number; before: number }> {
+  async function loadManyUnder(
+    faults: FaultSettings,
+    chunks: number,
+    rowsPerChunk: number,
+  ): Promise<{ jobs: number; before: number }> {
     const folder = await mkdtemp(join(tmpdir(), 'bulk-faults-'));
     const before = org.store.count('Lead');
     org.faults.set(faults);
     let jobs = 0;
     try {
       for (let chunk = 0; chunk < chunks; chunk++) {
-        const rows = Array.from({ length: rowsPerChunk }, (_, i) => `Lead ${chunk}-${i},Company ${chunk},F-${faults.seed ?? 0}-${chunk}-${i}`);
+        const rows = Array.from(
+          { length: rowsPerChunk },
+          (_, i) => `Lead ${chunk}-${i},Company ${chunk},F-${faults.seed ?? 0}-${chunk}-${i}`,
+        );
         // eslint-disable-next-line no-await-in-loop
-        const loaded = await load({ object: 'Lead', operation: 'insert' }, csvRows('LastName,Company,Legacy_Id__c', rows), folder);
+        const loaded = await load(
+          { object: 'Lead', operation: 'insert' },
+          csvRows('LastName,Company,Legacy_Id__c', rows),
+          folder,
+        );
         jobs += loaded.jobIds.length;
         expect(loaded.info.state).to.equal('JobComplete');
         expect(loaded.counts.successful).to.equal(rowsPerChunk);

@@ -57,7 +57,10 @@ describe('IngestJobClient', () => {
     org = await FakeBulkOrg.start();
     connection = await org.connection();
     clock = recordingSleep();
-    client = new IngestJobClient(connection, { sleep: clock.sleep, retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000 } });
+    client = new IngestJobClient(connection, {
+      sleep: clock.sleep,
+      retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000 },
+    });
     events = [];
     client.on('request', (event: BulkRequestEvent) => events.push(event));
     folder = await mkdtemp(join(tmpdir(), 'bulk-client-'));
@@ -118,7 +121,7 @@ describe('IngestJobClient', () => {
       });
       const error = await openJob().then(
         () => expect.fail('should have thrown'),
-        (e: unknown) => e
+        (e: unknown) => e,
       );
       expect(error).to.be.instanceOf(BulkApiError);
       const bulkError = error as BulkApiError;
@@ -131,7 +134,11 @@ describe('IngestJobClient', () => {
     });
 
     it('gives up after the configured attempts with the count in the error', async () => {
-      org.fail('create', { kind: 'status', status: 500, body: '<html><body>Server down</body></html>', contentType: 'text/html' }, 4);
+      org.fail(
+        'create',
+        { kind: 'status', status: 500, body: '<html><body>Server down</body></html>', contentType: 'text/html' },
+        4,
+      );
       const error = (await openJob().catch((e: unknown) => e)) as BulkApiError;
       expect(error).to.be.instanceOf(BulkApiError);
       expect(error.status).to.equal(500);
@@ -145,7 +152,9 @@ describe('IngestJobClient', () => {
       org.fail('create', {
         kind: 'status',
         status: 400,
-        body: JSON.stringify([{ errorCode: 'INVALIDENTITY', message: "Entity 'CaseStatus' is not supported by the Bulk API." }]),
+        body: JSON.stringify([
+          { errorCode: 'INVALIDENTITY', message: "Entity 'CaseStatus' is not supported by the Bulk API." },
+        ]),
       });
       const error = (await openJob().catch((e: unknown) => e)) as BulkApiError;
       expect(error.errorCode).to.equal('INVALIDENTITY');
@@ -212,7 +221,9 @@ describe('IngestJobClient', () => {
     it('throws UploadInterruptedError on a 5xx', async () => {
       const job = await openJob();
       org.fail('upload', { kind: 'status', status: 503 });
-      const error = (await client.upload(job.id, () => Readable.from([Buffer.from(CSV)])).catch((e: unknown) => e)) as UploadInterruptedError;
+      const error = (await client
+        .upload(job.id, () => Readable.from([Buffer.from(CSV)]))
+        .catch((e: unknown) => e)) as UploadInterruptedError;
       expect(error).to.be.instanceOf(UploadInterruptedError);
       expect(error.status).to.equal(503);
       expect(error.origin).to.equal('server');
@@ -235,7 +246,9 @@ describe('IngestJobClient', () => {
     it('reports a refused second upload as a BulkApiError', async () => {
       const job = await openJob();
       await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
-      const error = (await client.upload(job.id, () => Readable.from([Buffer.from(CSV)])).catch((e: unknown) => e)) as BulkApiError;
+      const error = (await client
+        .upload(job.id, () => Readable.from([Buffer.from(CSV)]))
+        .catch((e: unknown) => e)) as BulkApiError;
       expect(error).to.be.instanceOf(BulkApiError);
       expect(error.errorCode).to.equal('INVALIDJOB');
       expect(error.status).to.equal(400);
@@ -299,7 +312,11 @@ describe('IngestJobClient', () => {
 
     it('gives up waiting for an answer that never comes, and tries again', async () => {
       const job = await openJob();
-      const impatient = new IngestJobClient(connection, { sleep: clock.sleep, requestTimeoutMs: 300, idleTimeoutMs: 300 });
+      const impatient = new IngestJobClient(connection, {
+        sleep: clock.sleep,
+        requestTimeoutMs: 300,
+        idleTimeoutMs: 300,
+      });
       const statuses: number[] = [];
       impatient.on('request', (event: BulkRequestEvent) => statuses.push(event.status));
       org.fail('info', { kind: 'hang' });
@@ -349,7 +366,14 @@ describe('IngestJobClient', () => {
     }
 
     it('makes one status call per poll and backs off by half up to the maximum', async () => {
-      const jobId = await closedJob(['InProgress', 'InProgress', 'InProgress', 'InProgress', 'InProgress', 'JobComplete']);
+      const jobId = await closedJob([
+        'InProgress',
+        'InProgress',
+        'InProgress',
+        'InProgress',
+        'InProgress',
+        'JobComplete',
+      ]);
       const seen: string[] = [];
       const info = await client.poll(jobId, { initialMs: 1000, maxMs: 3000, onPoll: (i) => seen.push(i.state) });
       expect(info.state).to.equal('JobComplete');
@@ -386,7 +410,9 @@ describe('IngestJobClient', () => {
       org.fail('info', { kind: 'status', status: 503 }, 3);
       const controller = new AbortController();
       client.on('retry', () => controller.abort());
-      const error = (await client.poll(jobId, { initialMs: 5, maxMs: 10, signal: controller.signal }).catch((e: unknown) => e)) as Error;
+      const error = (await client
+        .poll(jobId, { initialMs: 5, maxMs: 10, signal: controller.signal })
+        .catch((e: unknown) => e)) as Error;
       expect(error.name).to.equal('AbortError');
       expect(org.count('info')).to.equal(1);
     });
@@ -410,15 +436,19 @@ describe('IngestJobClient', () => {
   });
 
   describe('saveResults', () => {
-    async function finishedJob(results: Partial<{ successful: string; failed: string; unprocessed: string }>): Promise<string> {
+    async function finishedJob(
+      results: Partial<{ successful: string; failed: string; unprocessed: string }>,
+    ): Promise<string> {
       const job = await openJob();
       Object.assign(org.jobs.get(job.id)!.results, results);
       return job.id;
     }
 
     it('streams each result file to disk byte for byte and counts its records', async () => {
-      const successful = '"sf__Id","sf__Created",Name\n"001fk0000000001AAA","true","Acme, Inc."\n"001fk0000000002AAA","false","Multi\nline"\n';
-      const failed = '"sf__Id","sf__Error",Name\r\n"","REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",""\r\n';
+      const successful =
+        '"sf__Id","sf__Created",Name\n"001fk0000000001AAA","true","Acme, Inc."\n"001fk0000000002AAA","false","Multi\nline"\n';
+      const failed =
+        '"sf__Id","sf__Error",Name\r\n"","REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",""\r\n';
       const jobId = await finishedJob({ successful, failed, unprocessed: 'Name\n' });
       const target = join(folder, 'results', 'Account');
       const ok = await client.saveResults(jobId, 'successful', join(target, `${jobId}-success.csv`));
@@ -432,7 +462,7 @@ describe('IngestJobClient', () => {
       expect((await stat(target)).mode & 0o777).to.equal(0o700);
       expect((await stat(join(target, `${jobId}-success.csv`))).mode & 0o777).to.equal(0o600);
       expect((await readdir(target)).sort()).to.deep.equal(
-        [`${jobId}-failed.csv`, `${jobId}-success.csv`, `${jobId}-unprocessed.csv`].sort()
+        [`${jobId}-failed.csv`, `${jobId}-success.csv`, `${jobId}-unprocessed.csv`].sort(),
       );
       expect(events.slice(-3).map((e) => e.path.split('/').at(-1))).to.deep.equal([
         'successfulResults',
@@ -476,12 +506,24 @@ describe('IngestJobClient', () => {
   describe('secrets', () => {
     it('puts the token in no event and no error', async () => {
       const token = connection.accessToken!;
-      org.fail('create', { kind: 'status', status: 400, body: JSON.stringify([{ errorCode: 'INVALIDJOB', message: 'bad' }]) });
+      org.fail('create', {
+        kind: 'status',
+        status: 400,
+        body: JSON.stringify([{ errorCode: 'INVALIDJOB', message: 'bad' }]),
+      });
       const error = (await openJob().catch((e: unknown) => e)) as BulkApiError;
       const job = await openJob();
       org.fail('upload', { kind: 'dropUploadAfter', bytes: 10 });
-      const interrupted = (await client.upload(job.id, generatedCsv(1024 * 1024).open).catch((e: unknown) => e)) as Error;
-      const text = JSON.stringify({ events, error: error.toObject(), message: error.message, interrupted: interrupted.message, stack: error.stack });
+      const interrupted = (await client
+        .upload(job.id, generatedCsv(1024 * 1024).open)
+        .catch((e: unknown) => e)) as Error;
+      const text = JSON.stringify({
+        events,
+        error: error.toObject(),
+        message: error.message,
+        interrupted: interrupted.message,
+        stack: error.stack,
+      });
       expect(text).not.to.contain(token);
       expect(text).not.to.contain(token.split('!')[1]);
     });

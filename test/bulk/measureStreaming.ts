@@ -26,7 +26,8 @@ async function writeCsv(file: string, bytes: number): Promise<number> {
   let rows = 0;
   while (written < bytes) {
     const lines: string[] = [];
-    for (let i = 0; i < 1000; i++, rows++) lines.push(`"Account ${rows}, streamed",M-${rows},"row ${rows}\nsecond line"`);
+    for (let i = 0; i < 1000; i++, rows++)
+      lines.push(`"Account ${rows}, streamed",M-${rows},"row ${rows}\nsecond line"`);
     const text = `${lines.join('\n')}\n`;
     written += Buffer.byteLength(text);
     if (!out.write(text)) {
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
       '-e',
       "import('@sf-migrate/local-org').then(async (m) => { const o = await m.startLocalOrg(); console.log(JSON.stringify({ instanceUrl: o.instanceUrl, accessToken: o.accessToken, username: o.username, orgId: o.orgId })); })",
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] }
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   try {
     const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
         `job: ${info.state}, ${info.numberRecordsProcessed ?? 0} processed, ${info.numberRecordsFailed ?? 0} failed`,
         `results: ${saved.records} records, ${mb(saved.bytes)} in ${downloadMs} ms; client RSS peak ${mb(peak)}`,
         '',
-      ].join('\n')
+      ].join('\n'),
     );
     await client.delete(job.id);
   } finally {

@@ -150,7 +150,10 @@ describe('planChunks', () => {
       const maxBytes = 30 + Math.floor(random() * 40);
       // eslint-disable-next-line no-await-in-loop
       const chunks = await chunksOf(content, { maxBytes, hashChunks: true });
-      expect(chunks.reduce((sum, chunk) => sum + chunk.records, 0), `seed ${seed}`).to.equal(60);
+      expect(
+        chunks.reduce((sum, chunk) => sum + chunk.records, 0),
+        `seed ${seed}`,
+      ).to.equal(60);
       for (const chunk of chunks) {
         expect(8 + chunk.byteEnd - chunk.byteStart, `seed ${seed}`).to.be.at.most(maxBytes);
         expect(chunk.sha256).to.equal(sha256(Buffer.from(content).subarray(chunk.byteStart, chunk.byteEnd)));
@@ -190,7 +193,7 @@ describe('planChunks', () => {
           header: { columns: ['Id'], bom: false, lineEnding: 'LF', byteLength: 3 },
           maxRecords: 10,
           maxBytes: 100,
-        })
+        }),
       );
       expect.fail('expected SourceChanged');
     } catch (error) {
@@ -236,7 +239,7 @@ describe('planChunks', () => {
           fingerprint,
           hashChunks: true,
           onVerified,
-        })
+        }),
       );
     }
 

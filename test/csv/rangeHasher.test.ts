@@ -14,7 +14,7 @@ function hashRanges(
   content: Buffer,
   pieceBytes: number,
   dataStart: number,
-  cutBefore: (line: number) => boolean
+  cutBefore: (line: number) => boolean,
 ): Array<{ start: number; end: number; sha256: string }> {
   const scanner = new RecordScanner('COMMA');
   const hasher = new RangeHasher(dataStart);
@@ -66,7 +66,7 @@ describe('RangeHasher', () => {
       for (const range of ranges) {
         expect(range.start, `seed ${seed}`).to.equal(expected);
         expect(range.sha256, `seed ${seed} range ${range.start}-${range.end}`).to.equal(
-          sha256(content.subarray(range.start, range.end))
+          sha256(content.subarray(range.start, range.end)),
         );
         expected = range.end;
       }

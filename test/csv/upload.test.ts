@@ -16,10 +16,7 @@ import {
 import type { ColumnDelimiter, ColumnMapping, LineEnding } from '../../src/manifest/types.js';
 import { ALL_DELIMITERS, randomCsv, scratchFolder, seededRandom } from './csvFixtures.js';
 
-async function collectChunks(
-  file: string,
-  options: ChunkOptions
-): Promise<ChunkSpec[]> {
+async function collectChunks(file: string, options: ChunkOptions): Promise<ChunkSpec[]> {
   const chunks: ChunkSpec[] = [];
   for await (const chunk of planChunks(file, options)) chunks.push(chunk);
   return chunks;
@@ -63,10 +60,10 @@ describe('openChunkStream', () => {
     expect((await body(chunks[0], options)).toString()).to.equal(
       'Name,Legacy_Id__c,Description,Internal\r\n' +
         '"Acme, Inc.",A-1,"Founded 1901\r\nin ""Springfield""",x\r\n' +
-        'Globex,A-2,plain,y\r\n'
+        'Globex,A-2,plain,y\r\n',
     );
     expect((await body(chunks[1], options)).toString()).to.equal(
-      'Name,Legacy_Id__c,Description,Internal\r\nInitech,A-3,,z'
+      'Name,Legacy_Id__c,Description,Internal\r\nInitech,A-3,,z',
     );
   });
 
@@ -102,7 +99,7 @@ describe('openChunkStream', () => {
     expect(first).to.equal(
       'Name,Legacy_Id__c,Description__c,Source__c,Rating\n' +
         '"Acme, Inc.",A-1,"Founded 1901\r\nin ""Springfield""","legacy, ""crm""",Hot\n' +
-        'Globex,A-2,plain,"legacy, ""crm""",Hot\n'
+        'Globex,A-2,plain,"legacy, ""crm""",Hot\n',
     );
     const second = parseUpload(await body(chunks[1], options), 'COMMA');
     expect(second).to.deep.equal([
@@ -117,7 +114,7 @@ describe('openChunkStream', () => {
     expect(mappedColumns(header, mapping)).to.deep.equal(['Name', 'Legacy_Id__c', 'Description', 'Type']);
     const rows = parseUpload(
       await body(chunks[0], { header, delimiter: 'COMMA', lineEnding: 'CRLF', mapping }),
-      'COMMA'
+      'COMMA',
     );
     expect(rows.map((row) => row[3])).to.deep.equal(['Type', 'Customer', 'Customer']);
   });
@@ -125,11 +122,11 @@ describe('openChunkStream', () => {
   it('sends a byte stream with the line ending the job must declare', async () => {
     const { header, chunks } = await setUp();
     expect(
-      openChunkStream(chunks[0], { header, delimiter: 'COMMA', lineEnding: 'CRLF', mapping: {} }).readableObjectMode
+      openChunkStream(chunks[0], { header, delimiter: 'COMMA', lineEnding: 'CRLF', mapping: {} }).readableObjectMode,
     ).to.equal(false);
     expect(
       openChunkStream(chunks[0], { header, delimiter: 'COMMA', lineEnding: 'LF', mapping: { drop: ['Internal'] } })
-        .readableObjectMode
+        .readableObjectMode,
     ).to.equal(false);
     // the file is CRLF: copied bytes keep it, a re-serialised upload uses the step's
     expect(uploadLineEnding(header, {}, 'LF')).to.equal('CRLF');
@@ -142,7 +139,7 @@ describe('openChunkStream', () => {
     expect(isPureByteCopy(header, { rename: { Name: 'Name' }, drop: ['NotThere'] }, 'CRLF')).to.equal(true);
     const upload = (await body(chunks[0], { header, delimiter: 'COMMA', lineEnding: 'LF', mapping: {} })).toString();
     expect(upload).to.equal(
-      'Name,Legacy_Id__c,Description,Internal\n"Acme, Inc.",A-1,"Founded 1901\r\nin ""Springfield""",x\nGlobex,A-2,plain,y\n'
+      'Name,Legacy_Id__c,Description,Internal\n"Acme, Inc.",A-1,"Founded 1901\r\nin ""Springfield""",x\nGlobex,A-2,plain,y\n',
     );
   });
 

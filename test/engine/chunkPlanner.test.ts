@@ -70,7 +70,16 @@ describe('ChunkPlanner.ensurePlanned', () => {
   });
 
   it('adds only the chunks a crash kept from the journal', async () => {
-    await record({ type: 'chunk.planned', step: 'accounts', chunk: 0, file, byteStart: 5, byteEnd: 9, records: 2, attempt: 0 });
+    await record({
+      type: 'chunk.planned',
+      step: 'accounts',
+      chunk: 0,
+      file,
+      byteStart: 5,
+      byteEnd: 9,
+      records: 2,
+      attempt: 0,
+    });
     await new ChunkPlanner(state, record).ensurePlanned(stepOf(file), file, 0);
     expect(planned()).to.deep.equal([
       [5, 9, 2],
@@ -80,10 +89,19 @@ describe('ChunkPlanner.ensurePlanned', () => {
   });
 
   it('refuses a journaled chunk that the same cut ends elsewhere', async () => {
-    await record({ type: 'chunk.planned', step: 'accounts', chunk: 0, file, byteStart: 5, byteEnd: 11, records: 3, attempt: 0 });
+    await record({
+      type: 'chunk.planned',
+      step: 'accounts',
+      chunk: 0,
+      file,
+      byteStart: 5,
+      byteEnd: 11,
+      records: 3,
+      attempt: 0,
+    });
     const error = await new ChunkPlanner(state, record).ensurePlanned(stepOf(file), file, 0).then(
       () => undefined,
-      (caught: Error) => caught
+      (caught: Error) => caught,
     );
     expect(error?.name).to.equal('ChunkingChangedError');
   });
@@ -91,10 +109,19 @@ describe('ChunkPlanner.ensurePlanned', () => {
   it('refuses a new chunk over bytes a journaled chunk covers', async () => {
     // an older cut that started its first chunk one record later: the new first chunk [5, 9)
     // is not journaled, but it overlaps the journaled [7, 11)
-    await record({ type: 'chunk.planned', step: 'accounts', chunk: 0, file, byteStart: 7, byteEnd: 11, records: 2, attempt: 0 });
+    await record({
+      type: 'chunk.planned',
+      step: 'accounts',
+      chunk: 0,
+      file,
+      byteStart: 7,
+      byteEnd: 11,
+      records: 2,
+      attempt: 0,
+    });
     const error = await new ChunkPlanner(state, record).ensurePlanned(stepOf(file), file, 0).then(
       () => undefined,
-      (caught: Error) => caught
+      (caught: Error) => caught,
     );
     expect(error?.name).to.equal('ChunkingChangedError');
     expect(planned(), 'nothing was added').to.deep.equal([[7, 11, 2]]);

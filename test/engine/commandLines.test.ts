@@ -39,11 +39,11 @@ describe('command lines for the user', () => {
   it('leaves plain words bare', () => {
     expect(shellQuote('/work/cutover/migration.json')).to.equal('/work/cutover/migration.json');
     expect(resumeCommand('/w/m.json', '20261129-023000-4f2a')).to.equal(
-      'sf migrate resume --manifest /w/m.json --run-id 20261129-023000-4f2a'
+      'sf migrate resume --manifest /w/m.json --run-id 20261129-023000-4f2a',
     );
     expect(retryCommand('/w/m.json')).to.equal('sf migrate retry --manifest /w/m.json');
     expect(runCommand('/w/m.json', 'admin@acme.example', { new: true })).to.equal(
-      'sf migrate run --manifest /w/m.json --target-org admin@acme.example --new'
+      'sf migrate run --manifest /w/m.json --target-org admin@acme.example --new',
     );
     expect(jobCommand('results', '750Lo0000000001IAA')).to.equal('sf migrate job results --job-id 750Lo0000000001IAA');
   });

@@ -12,7 +12,9 @@ import { API_VERSION, createScaffold, type Scaffold } from './runScaffold.js';
 export type EngineSite = Scaffold & { options: RunOptions };
 
 /** a Connection on `org` built from its access token (nothing is written to the sf state folder) */
-export async function connectionTo(org: Pick<LocalOrg, 'accessToken' | 'instanceUrl' | 'username' | 'orgId'>): Promise<Connection> {
+export async function connectionTo(
+  org: Pick<LocalOrg, 'accessToken' | 'instanceUrl' | 'username' | 'orgId'>,
+): Promise<Connection> {
   const authInfo = await AuthInfo.create({
     accessTokenOptions: {
       accessToken: org.accessToken,

@@ -15,8 +15,12 @@ describe('evaluateGate', () => {
   });
 
   it('fails on any failure with the default threshold of 0%', () => {
-    expect(evaluateGate(step({ percent: 0 }), { records: 1000, succeeded: 999, failed: 1, unprocessed: 0 }).passed).to.equal(false);
-    expect(evaluateGate(step({ percent: 0 }), { records: 1000, succeeded: 1000, failed: 0, unprocessed: 0 }).passed).to.equal(true);
+    expect(
+      evaluateGate(step({ percent: 0 }), { records: 1000, succeeded: 999, failed: 1, unprocessed: 0 }).passed,
+    ).to.equal(false);
+    expect(
+      evaluateGate(step({ percent: 0 }), { records: 1000, succeeded: 1000, failed: 0, unprocessed: 0 }).passed,
+    ).to.equal(true);
   });
 
   it('counts unprocessed records as failures and applies both bounds', () => {
@@ -29,7 +33,9 @@ describe('evaluateGate', () => {
   });
 
   it('passes an empty step', () => {
-    expect(evaluateGate(step({ percent: 0 }), { records: 0, succeeded: 0, failed: 0, unprocessed: 0 }).passed).to.equal(true);
+    expect(evaluateGate(step({ percent: 0 }), { records: 0, succeeded: 0, failed: 0, unprocessed: 0 }).passed).to.equal(
+      true,
+    );
   });
 });
 
@@ -38,9 +44,11 @@ describe('sf__Error parsing', () => {
     const error = 'REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --';
     expect(errorCodeOf(error)).to.equal('REQUIRED_FIELD_MISSING');
     expect(errorMessageOf(error)).to.equal('Required fields are missing: [Name]:Name');
-    expect(errorCodeOf('UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--')).to.equal('UNABLE_TO_LOCK_ROW');
+    expect(errorCodeOf('UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--')).to.equal(
+      'UNABLE_TO_LOCK_ROW',
+    );
     expect(errorMessageOf('UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--')).to.equal(
-      'unable to obtain exclusive access to this record'
+      'unable to obtain exclusive access to this record',
     );
   });
 
@@ -94,7 +102,7 @@ describe('forEachConcurrent', () => {
         await new Promise((wake) => setTimeout(wake, 20));
         events.push('2 settled');
       },
-      (error) => events.push(`failed: ${(error as Error).message}`)
+      (error) => events.push(`failed: ${(error as Error).message}`),
     ).catch(() => undefined);
     expect(events).to.deep.equal(['failed: first', '2 settled']);
   });

@@ -71,7 +71,7 @@ describe('jobControl', () => {
         jobStatus(run.jobId!, {
           ...orgs,
           target: { orgId: '00D000000000001AAA', username: 'other@example.com', client: scaffold.client },
-        })
+        }),
       );
       expect(other.name).to.equal('JobOfAnotherOrgError');
       expect(other.message).to.include(scaffold.org.username).and.include('other@example.com');
@@ -99,7 +99,9 @@ describe('jobControl', () => {
       expect(result).to.deep.include({ status: 'finished', state: 'JobComplete', processed: 3, failed: 0 });
       expect(result.results?.counts).to.deep.equal({ success: 3, failed: 0, unprocessed: 0 });
       expect(result.results?.files.success).to.equal(run.folder.resultFile('Account', run.jobId!, 'success'));
-      expect(result.nextCommand).to.equal(`sf migrate resume --manifest ${scaffold.manifestPath} --run-id ${run.folder.runId}`);
+      expect(result.nextCommand).to.equal(
+        `sf migrate resume --manifest ${scaffold.manifestPath} --run-id ${run.folder.runId}`,
+      );
       const success = await readFile(result.results!.files.success, 'utf8');
       expect(success.trim().split('\n')).to.have.length(4);
 
@@ -159,8 +161,11 @@ describe('jobControl', () => {
       const info = await scaffold.client.create({ object: 'Account', operation: 'insert' });
       const error = await failure(
         resumeJob(info.id, {
-          orgs: { ...orgs, target: { orgId: scaffold.org.orgId, username: scaffold.org.username, client: scaffold.client } },
-        })
+          orgs: {
+            ...orgs,
+            target: { orgId: scaffold.org.orgId, username: scaffold.org.username, client: scaffold.client },
+          },
+        }),
       );
       expect(error.name).to.equal('JobNotInRunError');
     });

@@ -33,7 +33,7 @@ describe('MigrationRun against the local org', function () {
   async function site(
     steps: StepSpec[],
     files: Record<string, string>,
-    options: { org?: LocalOrgOptions; defaults?: Record<string, unknown> } = {}
+    options: { org?: LocalOrgOptions; defaults?: Record<string, unknown> } = {},
   ): Promise<{ path: string; runOptions: RunOptions }> {
     scaffold = await createScaffold(options.org ?? {});
     for (const [name, text] of Object.entries(files)) {
@@ -74,10 +74,9 @@ describe('MigrationRun against the local org', function () {
   const rows = (n: number, prefix: string): string => Array.from({ length: n }, (_, i) => `${prefix}${i}`).join('\n');
 
   it('loads every record once, deletes its jobs and journals a succeeded run', async () => {
-    const { path, runOptions } = await site(
-      [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 2 }],
-      { 'a.csv': `Name\n${rows(5, 'Acme')}\n` }
-    );
+    const { path, runOptions } = await site([{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 2 }], {
+      'a.csv': `Name\n${rows(5, 'Acme')}\n`,
+    });
     const run = await startRun(path, runOptions);
     const outcome = await run.execute();
 
@@ -95,7 +94,7 @@ describe('MigrationRun against the local org', function () {
     const { path, runOptions } = await site(
       [{ object: 'Account', source: 'a.csv', retry: { attempts: 10, codes: ['UNABLE_TO_LOCK_ROW'] } }],
       { 'a.csv': `Name\n${rows(20, 'Lock')}\n` },
-      { org: { faults: { seed: 7, lockRowRate: 0.5 } } }
+      { org: { faults: { seed: 7, lockRowRate: 0.5 } } },
     );
     const run = await startRun(path, runOptions);
     const outcome = await run.execute();
@@ -103,7 +102,7 @@ describe('MigrationRun against the local org', function () {
     expect(outcome.status).to.equal('succeeded');
     expect(names('Account')).to.deep.equal(
       Array.from({ length: 20 }, (_, i) => `Lock${i}`).sort(),
-      'each record exactly once'
+      'each record exactly once',
     );
     const state = await replayJournal(run.folder.journalPath);
     const chunks = state.steps.get('Account')!.chunks;
@@ -120,7 +119,7 @@ describe('MigrationRun against the local org', function () {
     const { path, runOptions } = await site(
       [{ object: 'Contact', source: 'c.csv', failureThreshold: { records: 5 } }],
       // the second row has no LastName (required), the fourth has one cell more than the header
-      { 'c.csv': 'LastName,FirstName\nSmith,Ann\n,Bob\nJones,Cy\n,Dee,extra\n' }
+      { 'c.csv': 'LastName,FirstName\nSmith,Ann\n,Bob\nJones,Cy\n,Dee,extra\n' },
     );
     const run = await startRun(path, runOptions);
     const outcome = await run.execute();
@@ -148,7 +147,7 @@ describe('MigrationRun against the local org', function () {
     const { path, runOptions } = await site(
       [{ object: 'Account', source: 'a.csv', failureThreshold: { records: 10 } }],
       // a quote inside an unquoted field: the org refuses the whole upload before any row
-      { 'a.csv': 'Name,Description\nAcme,plain\nGlobex,says "hi"\nInitech,plain\n' }
+      { 'a.csv': 'Name,Description\nAcme,plain\nGlobex,says "hi"\nInitech,plain\n' },
     );
     const run = await startRun(path, runOptions);
     const outcome = await run.execute();
@@ -177,7 +176,13 @@ describe('MigrationRun against the local org', function () {
         // slow: 2000 records at 5 a second cannot finish before the other step fails
         { id: 'slow', object: 'Account', source: 'slow.csv' },
         // fails at once: the org refuses to create an upsert job on a field that is no external id
-        { id: 'broken', object: 'Account', source: 'broken.csv', operation: 'upsert', externalIdField: 'NoSuchField__c' },
+        {
+          id: 'broken',
+          object: 'Account',
+          source: 'broken.csv',
+          operation: 'upsert',
+          externalIdField: 'NoSuchField__c',
+        },
         { id: 'later', object: 'Contact', source: 'later.csv', dependsOn: ['slow'] },
       ],
       {
@@ -185,7 +190,7 @@ describe('MigrationRun against the local org', function () {
         'broken.csv': 'Name,NoSuchField__c\nX,1\n',
         'later.csv': 'LastName\nSmith\n',
       },
-      { org: { recordsPerSecond: 5 } }
+      { org: { recordsPerSecond: 5 } },
     );
     const run = await startRun(path, runOptions);
     let failure: Error | undefined;
@@ -210,7 +215,7 @@ describe('MigrationRun against the local org', function () {
     const { path, runOptions } = await site(
       [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 10 }],
       { 'a.csv': `Name\n${rows(20, 'Wait')}\n` },
-      { org: { recordsPerSecond: 4 } }
+      { org: { recordsPerSecond: 4 } },
     );
     const run = await startRun(path, runOptions);
     const wait = new AbortController();
@@ -227,7 +232,11 @@ describe('MigrationRun against the local org', function () {
     expect(journal.map((event) => event.type)).to.not.include('run.finished');
     expect(journal.map((event) => event.type)).to.not.include('step.finished');
 
-    const resumed = await resumeRun({ ...runOptions, root: join(scaffold!.dir, '.sf-migrate', 'runs'), runId: run.runId });
+    const resumed = await resumeRun({
+      ...runOptions,
+      root: join(scaffold!.dir, '.sf-migrate', 'runs'),
+      runId: run.runId,
+    });
     expect(resumed.resumed).to.equal(true);
     const outcome = await resumed.execute();
 
@@ -243,7 +252,7 @@ describe('MigrationRun against the local org', function () {
   it('a run stopped between chunks resumes where it stopped, sending no chunk twice', async () => {
     const { path, runOptions } = await site(
       [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 1, parallelism: 1 }],
-      { 'a.csv': 'Name\nOne\nTwo\nThree\n' }
+      { 'a.csv': 'Name\nOne\nTwo\nThree\n' },
     );
     const run = await startRun(path, runOptions);
     // one chunk at a time; stop once the second chunk's job is polled: chunk 0 is done, 2 planned
@@ -267,7 +276,9 @@ describe('MigrationRun against the local org', function () {
   });
 
   describe('MigrationRun.continue from a replayed journal', () => {
-    async function resumeBuilt(stop: 'created' | 'uploaded'): Promise<{ jobId: string; outcome: RunOutcome; state: RunState }> {
+    async function resumeBuilt(
+      stop: 'created' | 'uploaded',
+    ): Promise<{ jobId: string; outcome: RunOutcome; state: RunState }> {
       scaffold = await createScaffold();
       const built = await buildRun(scaffold, stop);
       await built.journal.close();

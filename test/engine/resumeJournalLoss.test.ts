@@ -56,11 +56,13 @@ type Ending = 'finished' | 'refused';
 function expectedEnding(lines: string[], kept: number, keepJobs: boolean): Ending {
   const events = lines.map((line) => JSON.parse(line) as { type: string; step?: string; chunk?: number });
   const planned = new Set(
-    events.slice(0, kept).flatMap((event) => (event.type === 'chunk.planned' ? [`${event.step}/${event.chunk}`] : []))
+    events.slice(0, kept).flatMap((event) => (event.type === 'chunk.planned' ? [`${event.step}/${event.chunk}`] : [])),
   );
   const lostEvents = events.slice(kept);
   if (!keepJobs) return lostEvents.some((event) => event.type === 'results.saved') ? 'refused' : 'finished';
-  const orphaned = lostEvents.some((event) => event.type === 'job.created' && !planned.has(`${event.step}/${event.chunk}`));
+  const orphaned = lostEvents.some(
+    (event) => event.type === 'job.created' && !planned.has(`${event.step}/${event.chunk}`),
+  );
   return orphaned ? 'refused' : 'finished';
 }
 
@@ -76,7 +78,7 @@ async function loseTailThenResume(keepJobs: boolean, lost: number): Promise<{ en
     const manifest = await loadManifestOrThrow(site.manifestPath);
     const beside = await MigrationRun.start(manifest, site.options).then(
       (run) => run,
-      (error: unknown) => error as SfError
+      (error: unknown) => error as SfError,
     );
     expect(beside).to.be.instanceOf(SfError).with.property('name', 'UnfinishedRunError');
     expect((beside as SfError).actions?.join('\n')).to.include(`sf migrate resume --manifest ${site.manifestPath}`);

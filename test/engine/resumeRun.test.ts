@@ -73,7 +73,7 @@ describe('resumeRun', () => {
     await mkdir(folder.dir, { recursive: true });
     await writeFile(
       folder.ownerPath,
-      JSON.stringify({ manifest: site.manifestPath, runId: folder.runId, createdAt: new Date().toISOString() })
+      JSON.stringify({ manifest: site.manifestPath, runId: folder.runId, createdAt: new Date().toISOString() }),
     );
     const error = await rejection(resume());
     expect(error.name).to.equal('RunFolderIncompleteError');
@@ -87,7 +87,13 @@ describe('resumeRun', () => {
     // the disk kept everything but the job.created line
     const lines = (await readFile(built.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
     expect(JSON.parse(lines.at(-1)!)).to.include({ type: 'job.created' });
-    await writeFile(built.folder.journalPath, lines.slice(0, -1).map((line) => `${line}\n`).join(''));
+    await writeFile(
+      built.folder.journalPath,
+      lines
+        .slice(0, -1)
+        .map((line) => `${line}\n`)
+        .join(''),
+    );
 
     const run = await resume();
     const chunk = run.state.steps.get('Account')!.chunks[0];
@@ -105,7 +111,13 @@ describe('resumeRun', () => {
     const lines = (await readFile(first.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
     // cut before the Contact step planned its chunk, and lose the job index too
     const cut = lines.findIndex((line) => line.includes('"step.started"') && line.includes('"Contact"'));
-    await writeFile(first.folder.journalPath, lines.slice(0, cut).map((line) => `${line}\n`).join(''));
+    await writeFile(
+      first.folder.journalPath,
+      lines
+        .slice(0, cut)
+        .map((line) => `${line}\n`)
+        .join(''),
+    );
     await rm(JobIndex.path());
 
     const error = await rejection(resume({ keepJobs: true }));
@@ -166,7 +178,7 @@ describe('retryDeadLetters', () => {
     // every account fails (an unknown column), so the gate stops the run before Contact
     await writeFile(
       site.manifestPath.replace(/migration\.json$/, 'data/accounts.csv'),
-      'Name,Nope__c\nAcme,1\nGlobex,2\n'
+      'Name,Nope__c\nAcme,1\nGlobex,2\n',
     );
     const manifest = await loadManifestOrThrow(site.manifestPath);
     const first = await MigrationRun.start(manifest, site.options);
@@ -174,8 +186,8 @@ describe('retryDeadLetters', () => {
 
     const settled = await Promise.allSettled(
       Array.from({ length: 6 }, () =>
-        retryDeadLetters({ ...site.options, root: site.root, runId: first.runId, manifest: site.manifestPath })
-      )
+        retryDeadLetters({ ...site.options, root: site.root, runId: first.runId, manifest: site.manifestPath }),
+      ),
     );
     const started = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     expect(started).to.have.length(1);

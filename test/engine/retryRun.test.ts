@@ -39,7 +39,7 @@ describe('retryDeadLetters --step', () => {
       orgId: scaffold.org.orgId,
     }).then(
       () => undefined,
-      (failure: unknown) => failure as Error & { actions?: string[]; data?: unknown }
+      (failure: unknown) => failure as Error & { actions?: string[]; data?: unknown },
     );
     expect(error, 'a refusal').to.not.equal(undefined);
     expect(error!.name).to.equal('UnknownStepError');
@@ -48,6 +48,10 @@ describe('retryDeadLetters --step', () => {
     const actions = error!.actions!.join('\n');
     expect(actions).to.include(`--run-id ${runId} --step Account`);
     expect(actions).to.not.include('--new');
-    expect(error!.data).to.deep.equal({ unknown: ['Acount'], steps: ['Account', 'Contact'], retryable: ['Account', 'Contact'] });
+    expect(error!.data).to.deep.equal({
+      unknown: ['Acount'],
+      steps: ['Account', 'Contact'],
+      retryable: ['Account', 'Contact'],
+    });
   });
 });

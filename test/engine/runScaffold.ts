@@ -58,8 +58,8 @@ export async function writeManifestFixture(dir: string): Promise<string> {
         ],
       },
       null,
-      2
-    )
+      2,
+    ),
   );
   return manifestPath;
 }
@@ -101,7 +101,12 @@ export async function createScaffold(orgOptions: LocalOrgOptions = {}): Promise<
 
 export type ChunkStop = 'planned' | 'created' | 'uploaded' | 'closing' | 'closed' | 'finished' | 'saved';
 
-export type BuiltRun = { folder: RunFolder; journal: Journal; jobId?: string; append(body: JournalEventBody): Promise<void> };
+export type BuiltRun = {
+  folder: RunFolder;
+  journal: Journal;
+  jobId?: string;
+  append(body: JournalEventBody): Promise<void>;
+};
 
 /**
  * Starts a run of the scaffold's manifest and drives chunk 0 of step Account (3 records) to
@@ -164,7 +169,9 @@ export async function buildRun(scaffold: RunSite, stop: ChunkStop): Promise<Buil
     createdAt: new Date().toISOString(),
   });
   if (stop === 'created') return built;
-  const { bytes } = await scaffold.client.upload(jobId, () => Readable.from([Buffer.from('Name\nAcme\nGlobex\nInitech\n')]));
+  const { bytes } = await scaffold.client.upload(jobId, () =>
+    Readable.from([Buffer.from('Name\nAcme\nGlobex\nInitech\n')]),
+  );
   await append({ type: 'job.uploaded', step: 'Account', chunk: 0, jobId, bytes });
   if (stop === 'uploaded') return built;
   await append({ type: 'job.closing', step: 'Account', chunk: 0, jobId });

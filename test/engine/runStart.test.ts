@@ -40,7 +40,7 @@ describe('starting a run', () => {
     it(`lets exactly one of ${STARTS} simultaneous starts of a manifest go ahead (trial ${trial})`, async () => {
       const manifest = await loadManifestOrThrow(site.manifestPath);
       const settled = await Promise.allSettled(
-        Array.from({ length: STARTS }, () => MigrationRun.start(manifest, site.options))
+        Array.from({ length: STARTS }, () => MigrationRun.start(manifest, site.options)),
       );
       const started = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
       const refused = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
@@ -62,11 +62,13 @@ describe('starting a run', () => {
     const first = await MigrationRun.start(manifest, site.options);
     const error = await MigrationRun.start(manifest, site.options).then(
       () => undefined,
-      (failure: unknown) => failure as SfError
+      (failure: unknown) => failure as SfError,
     );
     expect(error?.name).to.equal('UnfinishedRunError');
     // the actions paste into a shell: the manifest path is printed as one word
-    expect(error?.actions?.join('\n')).to.include(`sf migrate resume --manifest ${site.manifestPath} --run-id ${first.runId}`);
+    expect(error?.actions?.join('\n')).to.include(
+      `sf migrate resume --manifest ${site.manifestPath} --run-id ${first.runId}`,
+    );
     const second = await MigrationRun.start(manifest, site.options, { beside: true });
     expect(second.runId).to.not.equal(first.runId);
     await first.execute();
@@ -104,7 +106,7 @@ describe('starting a run', () => {
 function runChild(
   script: string,
   manifestPath: string,
-  site: EngineSite
+  site: EngineSite,
 ): { ready: Promise<void>; go: () => void; output: Promise<string> } {
   const child = spawn(process.execPath, ['--import', 'tsx', script, manifestPath], {
     env: {

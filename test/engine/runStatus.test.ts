@@ -28,7 +28,7 @@ describe('runStatus', () => {
     expect(status.runId).to.equal(run.folder.runId);
     expect(status.activity).to.equal('interrupted');
     expect(status.resumeCommand).to.equal(
-      `sf migrate resume --manifest ${scaffold.manifestPath} --run-id ${run.folder.runId}`
+      `sf migrate resume --manifest ${scaffold.manifestPath} --run-id ${run.folder.runId}`,
     );
     expect(status.waves).to.deep.equal([
       { wave: 0, steps: ['Account'], status: 'running' },
@@ -102,7 +102,12 @@ describe('runStatus', () => {
     await run.journal.close();
     // pid 2^22 + 1 is above Linux's default pid_max: no such process
     await writeFile(run.folder.lockPath, JSON.stringify({ pid: 4_194_305, host: hostname(), startedAt: 'then' }));
-    expect(await readRunLock(run.folder)).to.deep.equal({ pid: 4_194_305, host: hostname(), startedAt: 'then', alive: false });
+    expect(await readRunLock(run.folder)).to.deep.equal({
+      pid: 4_194_305,
+      host: hostname(),
+      startedAt: 'then',
+      alive: false,
+    });
     const status = await runStatus({ root: scaffold.root });
     expect(status.activity).to.equal('interrupted');
   });

@@ -96,7 +96,7 @@ describe('a source changed during a run (issue 9.4)', function () {
           { object: 'Account', source: accounts },
           { object: 'Contact', source: contacts, dependsOn: ['Account'] },
         ],
-      })
+      }),
     );
   });
 
@@ -182,7 +182,7 @@ describe('a source changed during a run (issue 9.4)', function () {
         expect(error.message).to.contain(contacts);
         // wave 1 loaded as fingerprinted; nothing of the changed file, and no job for it
         expect(added(before.accounts, baseline().accounts).sort()).to.deep.equal(
-          ['Acme', 'Globex', 'Hooli', 'Initech', 'Stark', 'Umbrella'].sort()
+          ['Acme', 'Globex', 'Hooli', 'Initech', 'Stark', 'Umbrella'].sort(),
         );
         expect(added(before.contacts, baseline().contacts)).to.deep.equal([]);
         expect(closed).to.have.length(3);
@@ -255,7 +255,7 @@ describe('a source changed during a run (issue 9.4)', function () {
       const resumed = await resumeRun({ ...options, root: join(dir, '.sf-migrate', 'runs'), runId: run.runId });
       expect((await resumed.execute()).status).to.equal('succeeded');
       expect(added(before.accounts, baseline().accounts).sort()).to.deep.equal(
-        ['Acme', 'Globex', 'Hooli', 'Initech', 'Stark', 'Umbrella'].sort()
+        ['Acme', 'Globex', 'Hooli', 'Initech', 'Stark', 'Umbrella'].sort(),
       );
       expect(added(before.contacts, baseline().contacts)).to.have.length(3);
     });

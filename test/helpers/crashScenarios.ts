@@ -20,38 +20,68 @@ type KillPoint = [point: string, nth: number];
 /** [point, nth] for the first run, and optionally for the first resume */
 export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?]> = [
   [['run.folder', 1]],
-  [['run.folder', 1], ['run.started', 1]],
+  [
+    ['run.folder', 1],
+    ['run.started', 1],
+  ],
   [['run.started', 1]],
   [['wave.started', 1]],
   [['step.started', 1]],
   [['chunk.planned', 1]],
   [['chunk.planned', 3]],
   [['job.creating', 1]],
-  [['job.creating', 3], ['job.created', 1]],
+  [
+    ['job.creating', 3],
+    ['job.created', 1],
+  ],
   [['job.created', 1]],
-  [['job.created', 2], ['upload.middle', 1]],
+  [
+    ['job.created', 2],
+    ['upload.middle', 1],
+  ],
   [['upload.middle', 1]],
-  [['upload.middle', 3], ['job.uploaded', 1]],
+  [
+    ['upload.middle', 3],
+    ['job.uploaded', 1],
+  ],
   [['job.uploaded', 1]],
   [['job.uploaded', 3]],
   [['job.closing', 1]],
-  [['job.closing', 2], ['job.closed', 1]],
+  [
+    ['job.closing', 2],
+    ['job.closed', 1],
+  ],
   [['job.closed', 1]],
   [['job.closed', 3]],
   [['poll', 1]],
-  [['poll', 4], ['poll', 2]],
+  [
+    ['poll', 4],
+    ['poll', 2],
+  ],
   [['job.finished', 1]],
-  [['job.finished', 3], ['results.middle', 1]],
+  [
+    ['job.finished', 3],
+    ['results.middle', 1],
+  ],
   [['results.middle', 1]],
   [['results.middle', 3]],
   [['results.saved', 1]],
-  [['results.saved', 3], ['job.deleted', 1]],
+  [
+    ['results.saved', 3],
+    ['job.deleted', 1],
+  ],
   [['job.deleted', 1]],
   [['job.deleted', 3]],
   [['step.finished', 1]],
   [['wave.finished', 1]],
-  [['wave.started', 2], ['step.started', 1]],
-  [['step.started', 2], ['job.created', 2]],
+  [
+    ['wave.started', 2],
+    ['step.started', 1],
+  ],
+  [
+    ['step.started', 2],
+    ['job.created', 2],
+  ],
   [['step.finished', 2]],
   [['run.finished', 1]],
 ];
@@ -84,7 +114,7 @@ function prepare(nut: NutSession, prefix: string): string {
         { object: 'Account', source: 'accounts.csv' },
         { object: 'Contact', source: 'contacts.csv', lineEnding: 'CRLF' },
       ],
-    })
+    }),
   );
   return manifest;
 }
@@ -142,12 +172,12 @@ export function describeCrashScenarios(part: number): void {
         const target = ['--manifest', manifest, '--target-org', 'local'];
         const killed = await cli(['migrate', 'run', ...target], first);
         expect(killed.signal, `first run should be killed at ${label}: ${killed.stdout}${killed.stderr}`).to.equal(
-          'SIGKILL'
+          'SIGKILL',
         );
         if (second) {
           const again = await cli(['migrate', 'resume', ...target], second);
           expect(again.signal, `resume should be killed at ${label}: ${again.stdout}${again.stderr}`).to.equal(
-            'SIGKILL'
+            'SIGKILL',
           );
         }
         const resumed = await cli(['migrate', 'resume', ...target]);

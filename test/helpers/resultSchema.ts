@@ -47,7 +47,7 @@ export function assertMatchesSchema(schemaFile: string, value: unknown): void {
   const validate = validatorFor(schemaFile);
   const ok = validate(value);
   const details = (validate.errors ?? []).map(
-    (e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`
+    (e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
   );
   expect(ok, `result does not match ${schemaFile}:\n${details.join('\n')}`).to.equal(true);
 }
@@ -60,7 +60,7 @@ export function assertMatchesSchema(schemaFile: string, value: unknown): void {
 export async function typeDisagreements(
   schema: JSONSchema,
   pairs: Array<[generated: string, handWritten: string]>,
-  typesFile: string
+  typesFile: string,
 ): Promise<string[]> {
   const generated = await compile(schema, String(schema.title ?? 'Root'), {
     bannerComment: '',
@@ -82,7 +82,7 @@ import type * as H from ${JSON.stringify(resolve(typesFile).replace(/\.ts$/, '.j
 type Plain<T> = T extends object ? { [K in keyof T]: Plain<T[K]> } : T;
 type Same<A, B> = (<T>() => T extends Plain<A> ? 1 : 2) extends <T>() => T extends Plain<B> ? 1 : 2 ? true : false;
 ${checks}
-`
+`,
     );
     const program = ts.createProgram([join(dir, 'check.ts')], {
       strict: true,

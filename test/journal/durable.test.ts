@@ -1,12 +1,6 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
-import {
-  errnoOf,
-  exists,
-  temporaryPathFor,
-  writeAtomically,
-  writeFileAtomically,
-} from '../../src/journal/durable.js';
+import { errnoOf, exists, temporaryPathFor, writeAtomically, writeFileAtomically } from '../../src/journal/durable.js';
 import { scratch } from './journalFixtures.js';
 
 describe('durable files', () => {
@@ -52,7 +46,7 @@ describe('durable files', () => {
       return Promise.reject(new Error('disk full'));
     }).then(
       () => undefined,
-      (error: unknown) => error as Error
+      (error: unknown) => error as Error,
     );
     expect(failure?.message).to.equal('disk full');
     expect(readFileSync(tmp.path('kept.csv'), 'utf8')).to.equal('old\n');

@@ -53,7 +53,7 @@ describe('source fingerprints', () => {
 
   it('reports a missing file, a size change and a content change, in recorded order', async () => {
     const [gone, grown, edited, same] = await Promise.all(
-      [source(), source(), source(), source()].map(fingerprintFile)
+      [source(), source(), source(), source()].map(fingerprintFile),
     );
     rmSync(gone.file);
     writeFileSync(grown.file, `${content}Initech,A-3\n`);
@@ -97,7 +97,7 @@ describe('source fingerprints', () => {
     // fingerprinted within the same clock tick as a write: the mtime proves nothing
     expect(await findChangedSources([fingerprint], { recordedAt: past.getTime() + 500 })).to.deep.equal(forged);
     expect(await findChangedSources([fingerprint], { recordedAt: new Date(past.getTime() + 60_000) })).to.deep.equal(
-      []
+      [],
     );
   });
 
@@ -118,7 +118,7 @@ describe('source fingerprints', () => {
 
   it('a recorded fingerprint is plain data that survives JSON', async () => {
     const fingerprint: SourceFingerprint = JSON.parse(
-      JSON.stringify(await fingerprintFile(source()))
+      JSON.stringify(await fingerprintFile(source())),
     ) as SourceFingerprint;
     expect(await findChangedSources([fingerprint])).to.deep.equal([]);
   });

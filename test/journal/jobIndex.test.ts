@@ -114,14 +114,14 @@ describe('JobIndex', () => {
     const otherOrg = '00D5g000009QqQqEAK';
     await JobIndex.record(entry({ jobId: '7505g00000MuLt1', orgId: ORG_ID, runId: 'prod' }));
     await JobIndex.record(
-      entry({ jobId: '7505g00000MuLt1', orgId: otherOrg, username: 'admin@acme.example.uat', runId: 'uat' })
+      entry({ jobId: '7505g00000MuLt1', orgId: otherOrg, username: 'admin@acme.example.uat', runId: 'uat' }),
     );
     expect((await JobIndex.find('7505g00000MuLt1'))?.runId).to.equal('uat');
     expect((await JobIndex.find('7505g00000MuLt1', { orgId: ORG_ID }))?.runId).to.equal('prod');
     expect((await JobIndex.find('7505g00000MuLt1', { orgId: ORG_ID.slice(0, 15) }))?.runId).to.equal('prod');
     expect((await JobIndex.find('7505g00000MuLt1', { username: 'ADMIN@acme.example' }))?.runId).to.equal('prod');
     expect(await JobIndex.find('7505g00000MuLt1', { orgId: otherOrg, username: 'admin@acme.example' })).to.equal(
-      undefined
+      undefined,
     );
   });
 
@@ -202,5 +202,4 @@ describe('JobIndex', () => {
       ]);
     });
   });
-
 });

@@ -41,7 +41,7 @@ async function writeJournal(file: string, bodies: JournalEventBody[]): Promise<v
 /** Opens real files but logs (and lets a test break) what the journal does with them. */
 function recordingOpener(
   log: string[],
-  behaviour: { failWrite?: (call: number) => Error | undefined; shortWrites?: boolean } = {}
+  behaviour: { failWrite?: (call: number) => Error | undefined; shortWrites?: boolean } = {},
 ): JournalOptions {
   return {
     openFile: async (file, flags, mode): Promise<JournalFileHandle> => {
@@ -167,7 +167,7 @@ describe('Journal', () => {
     const file = await freshFile();
     const journal = await Journal.create(
       file,
-      recordingOpener(log, { failWrite: (call) => (call === 2 ? enospc() : undefined) })
+      recordingOpener(log, { failWrite: (call) => (call === 2 ? enospc() : undefined) }),
     );
     const first = await journal.append(runStarted());
     const sizeAfterFirst = statSync(file).size;
@@ -229,7 +229,7 @@ describe('Journal', () => {
     const unknown = await expectRejection(journal.append({ type: 'job.teleported' } as unknown as JournalEventBody));
     expect(unknown.message).to.include('job.teleported');
     const badState = await expectRejection(
-      journal.append({ ...(chunkLifecycle('A', 0)[6] as object), state: 'Done' } as unknown as JournalEventBody)
+      journal.append({ ...(chunkLifecycle('A', 0)[6] as object), state: 'Done' } as unknown as JournalEventBody),
     );
     expect(badState.message).to.include('state');
     const event = await journal.append(runStarted());
@@ -377,7 +377,10 @@ describe('Journal', () => {
     });
 
     it('a last line that is JSON but no event is never repaired away', async () => {
-      const file = await damaged(5, '{"seq":6,"time":"2026-11-29T02:30:00.000Z","type":"job.created","step":"Account"}');
+      const file = await damaged(
+        5,
+        '{"seq":6,"time":"2026-11-29T02:30:00.000Z","type":"job.created","step":"Account"}',
+      );
       const before = readFileSync(file, 'utf8');
       const error = await expectRejection(readAll(file));
       expect(error.name).to.equal('JournalCorruptLineError');

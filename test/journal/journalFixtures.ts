@@ -97,7 +97,7 @@ export function finishedRun(chunks: number, step = 'Account'): JournalEventBody[
       gate: 'passed',
     },
     { type: 'wave.finished', wave: 0, gate: 'passed' },
-    { type: 'run.finished', status: 'completedWithFailures' }
+    { type: 'run.finished', status: 'completedWithFailures' },
   );
   return events;
 }
@@ -110,7 +110,7 @@ export function writeJournalLines(file: string, bodies: JournalEventBody[], firs
   const start = Date.UTC(2026, 10, 29, 2, 30);
   const lines = bodies.map(
     (body, i) =>
-      `${JSON.stringify(toStoredEvent(body, firstSeq + i, new Date(start + (firstSeq + i) * 1000).toISOString()))}\n`
+      `${JSON.stringify(toStoredEvent(body, firstSeq + i, new Date(start + (firstSeq + i) * 1000).toISOString()))}\n`,
   );
   writeFileSync(file, lines.join(''), { flag: 'a', mode: 0o600 });
 }

@@ -81,7 +81,7 @@ describe('run lock', () => {
     const f = await folder();
     writeFileSync(
       f.lockPath,
-      lockFile({ pid: await deadPid(), host: 'build-agent-7', startedAt: '2026-11-29T02:30:00.000Z' })
+      lockFile({ pid: await deadPid(), host: 'build-agent-7', startedAt: '2026-11-29T02:30:00.000Z' }),
     );
     const error = await expectLocked(acquireRunLock(f));
     expect(error.message).to.include('build-agent-7');
@@ -146,7 +146,7 @@ describe('run lock', () => {
     const f = await folder();
     writeFileSync(
       f.lockPath,
-      lockFile({ pid: await deadPid(), host: hostname(), startedAt: '2026-11-28T23:00:00.000Z' })
+      lockFile({ pid: await deadPid(), host: hostname(), startedAt: '2026-11-28T23:00:00.000Z' }),
     );
     const lockModule = fileURLToPath(new URL('../../src/journal/lock.ts', import.meta.url));
     const folderModule = fileURLToPath(new URL('../../src/journal/runFolder.ts', import.meta.url));
@@ -177,13 +177,13 @@ describe('run lock', () => {
           const out = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
           expect((await out.next()).value).to.equal('ready');
           return { child, out };
-        })
+        }),
       ).then(async (started) => {
         for (const { child } of started) child.stdin.write('go\n');
         return Promise.all(
           started.map(
-            async ({ out }) => JSON.parse((await out.next()).value as string) as { ok: boolean; name?: string }
-          )
+            async ({ out }) => JSON.parse((await out.next()).value as string) as { ok: boolean; name?: string },
+          ),
         );
       });
       expect(results.filter((r) => r.ok)).to.have.length(1);
@@ -194,8 +194,8 @@ describe('run lock', () => {
       for (const child of children) child.stdin.end();
       await Promise.all(
         children.map((child) =>
-          child.exitCode === null ? new Promise((resolve) => child.on('exit', resolve)) : undefined
-        )
+          child.exitCode === null ? new Promise((resolve) => child.on('exit', resolve)) : undefined,
+        ),
       );
     }
   });

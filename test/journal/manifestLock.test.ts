@@ -45,7 +45,7 @@ describe('manifest lock', () => {
   it('is released when the critical section fails', async () => {
     const root = tmp.path('runs-b');
     const failure = await withManifestLock(root, '/w/m.json', () => Promise.reject(new Error('refused'))).catch(
-      (error: Error) => error
+      (error: Error) => error,
     );
     expect(failure.message).to.equal('refused');
     expect(existsSync(manifestLockPath(root, '/w/m.json'))).to.equal(false);

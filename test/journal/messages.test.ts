@@ -24,7 +24,12 @@ describe('journal messages', () => {
   });
 
   it('every error that tells the user to act has actions', () => {
-    for (const key of ['error.JournalDiskFull', 'error.RunLocked', 'error.SourcesChanged', 'error.JournalCorruptLine']) {
+    for (const key of [
+      'error.JournalDiskFull',
+      'error.RunLocked',
+      'error.SourcesChanged',
+      'error.JournalCorruptLine',
+    ]) {
       expect(messages.messages.has(`${key}.actions`), key).to.equal(true);
     }
   });

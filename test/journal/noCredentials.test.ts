@@ -83,7 +83,7 @@ describe('no credential reaches the disk', () => {
     for (const body of chunkLifecycle('Account', 1).slice(1)) {
       // eslint-disable-next-line no-await-in-loop
       await journal.append(
-        sloppy(body.type === 'job.finished' ? { ...body, errorMessage: `retried after ${ACCESS_TOKEN}` } : body)
+        sloppy(body.type === 'job.finished' ? { ...body, errorMessage: `retried after ${ACCESS_TOKEN}` } : body),
       );
     }
     for (const body of run.slice(3 + 18)) {
@@ -122,7 +122,7 @@ describe('no credential reaches the disk', () => {
     }
     // the reason is kept, minus the credentials
     expect(readFileSync(folder.journalPath, 'utf8')).to.include(
-      'INVALID_SESSION_ID: Session expired or invalid (sid=[redacted]'
+      'INVALID_SESSION_ID: Session expired or invalid (sid=[redacted]',
     );
     await lock.release();
   });
@@ -149,7 +149,7 @@ describe('no credential reaches the disk', () => {
     expect(redactCredentials('Authorization: Bearer abcdefgh12345678')).to.equal('Authorization: Bearer [redacted]');
     expect(redactCredentials('{"access_token":"abc.def","x":1}')).to.equal('{"access_token":"[redacted]","x":1}');
     expect(redactCredentials('grant_type=refresh_token&refresh_token=5Aep861&client_secret=zz')).to.equal(
-      'grant_type=refresh_token&refresh_token=[redacted]&client_secret=[redacted]'
+      'grant_type=refresh_token&refresh_token=[redacted]&client_secret=[redacted]',
     );
     const plain = 'REQUIRED_FIELD_MISSING: Required fields are missing: [Name] (row 00D is fine)';
     expect(redactCredentials(plain)).to.equal(plain);

@@ -59,7 +59,7 @@ describe('run folder', () => {
       });
       expect(folder.resultsDir('account-parents')).to.equal(join(dir, 'results', 'account-parents'));
       expect(folder.resultFile('Account', '7505g000000AbCdEAA', 'failed')).to.equal(
-        join(dir, 'results', 'Account', '7505g000000AbCdEAA-failed.csv')
+        join(dir, 'results', 'Account', '7505g000000AbCdEAA-failed.csv'),
       );
       expect(folder.deadLetterPath('Contact')).to.equal(join(dir, 'dead-letter', 'Contact.csv'));
       expect(folder.retryDir('Contact')).to.equal(join(dir, 'retry', 'Contact'));
@@ -143,7 +143,7 @@ describe('run folder', () => {
       runId: string,
       startedAt: string | undefined,
       bodies: JournalEventBody[],
-      manifestPath?: string
+      manifestPath?: string,
     ): Promise<void> {
       const folder = runFolder(root, runId);
       await mkdir(folder.dir, { recursive: true });
@@ -152,7 +152,7 @@ describe('run folder', () => {
       for (const body of bodies) {
         // eslint-disable-next-line no-await-in-loop
         await journal.append(
-          body.type === 'run.started' && manifestPath ? { ...body, runId, manifest: manifestPath } : body
+          body.type === 'run.started' && manifestPath ? { ...body, runId, manifest: manifestPath } : body,
         );
       }
       await journal.close();
@@ -218,7 +218,7 @@ describe('run folder', () => {
     it('finds the newest unfinished run, optionally of one manifest', async () => {
       expect((await findRun(root))?.runId).to.equal('other-manifest');
       expect((await findRun(root, undefined, { manifest: '/work/cutover/migration.json' }))?.runId).to.equal(
-        'old-unfinished'
+        'old-unfinished',
       );
       expect(await findRun(root, undefined, { manifest: '/nowhere.json' })).to.equal(undefined);
     });

@@ -170,7 +170,7 @@ describe('run state replay', () => {
     const error = expectImpossible(
       state,
       { type: 'job.created', step: 'Account', chunk: 0, jobId: jobIdFor(5) },
-      'secondJob'
+      'secondJob',
     );
     expect(error.message).to.include(jobIdFor(0));
     expectImpossible(state, events[1], 'secondJob');
@@ -193,7 +193,7 @@ describe('run state replay', () => {
         jobs: 0,
         gate: 'passed',
       },
-      'unknownStep'
+      'unknownStep',
     );
     expectImpossible(state, { type: 'wave.finished', wave: 7, gate: 'passed' }, 'unknownWave');
   });
@@ -208,7 +208,7 @@ describe('run state replay', () => {
     expectImpossible(
       state,
       { type: 'job.uploaded', step: 'Account', chunk: 0, jobId: jobIdFor(7), bytes: 1 },
-      'jobMismatch'
+      'jobMismatch',
     );
     apply(state, events[3]);
     expectImpossible(state, events[5], 'wrongPhase'); // closed without closing
@@ -222,13 +222,13 @@ describe('run state replay', () => {
     expectImpossible(
       state,
       { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(0), reason: 'x' },
-      'abortAfterClose'
+      'abortAfterClose',
     );
     apply(state, chunkLifecycle('Account', 0)[6]);
     expectImpossible(
       state,
       { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(0), reason: 'x' },
-      'abortAfterClose'
+      'abortAfterClose',
     );
   });
 
@@ -301,7 +301,7 @@ describe('run state replay', () => {
         5,
         0,
         { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(99), reason: 'orphan' },
-        { type: 'job.creating', step: 'Account', chunk: 0 }
+        { type: 'job.creating', step: 'Account', chunk: 0 },
       );
       const { file, live } = await journalOf('same', bodies);
       const replayed = await replayJournal(file);
@@ -331,7 +331,7 @@ describe('run state replay', () => {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(
         file,
-        bodies.map((body, i) => JSON.stringify({ seq: i + 1, time: at(i + 1), ...body })).join('\n') + '\n'
+        bodies.map((body, i) => JSON.stringify({ seq: i + 1, time: at(i + 1), ...body })).join('\n') + '\n',
       );
       try {
         await replayJournal(file);

@@ -34,7 +34,7 @@ function importsOf(file: string): Import[] {
           part
             .trim()
             .replace(/^type\s+/, '')
-            .split(/\s+as\s+/)[0]
+            .split(/\s+as\s+/)[0],
       )
       .filter(Boolean);
     found.push({ specifier: match[2], names });

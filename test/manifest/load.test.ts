@@ -93,7 +93,7 @@ describe('loadManifest', () => {
         '  ],',
         '  "colour": 1',
         '}',
-      ].join('\n')
+      ].join('\n'),
     );
     const { manifest: loaded, problems } = await loadManifest(path);
     expect(loaded).to.equal(undefined);
@@ -116,7 +116,7 @@ describe('loadManifest', () => {
   it('reports a key written twice', async () => {
     const path = write(
       'migration.json',
-      '{\n  "name": "a",\n  "steps": [{ "object": "Account", "source": "data/accounts.csv" }],\n  "name": "b"\n}'
+      '{\n  "name": "a",\n  "steps": [{ "object": "Account", "source": "data/accounts.csv" }],\n  "name": "b"\n}',
     );
     const { problems } = await loadManifest(path);
     expect(problems.map((p) => [p.code, p.pointer, p.line])).to.deep.equal([['DuplicateKey', '/name', 4]]);
@@ -231,7 +231,7 @@ describe('loadManifest', () => {
     const original = manifest({ name: 'm', steps: [{ object: 'Account', source: 'data/accounts.csv' }] });
     const copy = write(
       'runs/r1/manifest.json',
-      JSON.stringify({ name: 'm', steps: [{ object: 'Account', source: 'data/accounts.csv' }] })
+      JSON.stringify({ name: 'm', steps: [{ object: 'Account', source: 'data/accounts.csv' }] }),
     );
     const { manifest: fromCopy, problems } = await loadManifest(copy, { baseDir: dir, path: original });
     expect(problems).to.deep.equal([]);

@@ -25,7 +25,7 @@ const notFound = (object: string): Error =>
 /** A stubbed org whose describes are the local org's built-in objects (plus overrides). */
 function fakeOrg(
   limits: Limits = plenty,
-  overrides: ObjectInfo[] = []
+  overrides: ObjectInfo[] = [],
 ): PreflightConnection & { describe: sinon.SinonStub; request: sinon.SinonStub } {
   const objects = [...overrides, ...(builtInObjects() as ObjectInfo[])];
   const describe = sinon.stub().callsFake((object: string) => {
@@ -35,7 +35,7 @@ function fakeOrg(
   const request = sinon
     .stub()
     .callsFake((url: string) =>
-      url === '/limits' ? Promise.resolve(limits) : Promise.reject(new Error(`unexpected request ${url}`))
+      url === '/limits' ? Promise.resolve(limits) : Promise.reject(new Error(`unexpected request ${url}`)),
     );
   return {
     describe,
@@ -57,7 +57,7 @@ describe('preflight against an org describe', () => {
     write('migration.json', JSON.stringify({ name: 'm', defaults, steps }, null, 2));
   const run = async (
     path: string,
-    org = fakeOrg()
+    org = fakeOrg(),
   ): Promise<{
     problems: Problem[];
     org: ReturnType<typeof fakeOrg>;
@@ -87,7 +87,7 @@ describe('preflight against an org describe', () => {
         { id: 'contacts', object: 'Contact', source: 'contacts.csv' },
         { id: 'parents', object: 'account', source: 'parents.csv', dependsOn: ['contacts'] },
       ],
-      { operation: 'upsert', externalIdField: 'Legacy_Id__c' }
+      { operation: 'upsert', externalIdField: 'Legacy_Id__c' },
     );
     const { problems, org, result } = await run(path);
     // the parents step creates no Account without a Name: an upsert may create, so it warns
@@ -112,7 +112,7 @@ describe('preflight against an org describe', () => {
         { id: 'a', object: 'Acount', source: 'a.csv' },
         { id: 'u', object: 'User', operation: 'insert', source: 'u.csv' },
       ],
-      { operation: 'upsert', externalIdField: 'Legacy_Id__c' }
+      { operation: 'upsert', externalIdField: 'Legacy_Id__c' },
     );
     const { problems } = await run(path);
     expect(summary(problems)).to.deep.equal([
@@ -132,7 +132,7 @@ describe('preflight against an org describe', () => {
     const loaded = await loadManifestOrThrow(path);
     const error = await preflight(loaded, org).then(
       () => undefined,
-      (e: unknown) => e as Error
+      (e: unknown) => e as Error,
     );
     expect(error?.message).to.equal('no');
   });
@@ -168,7 +168,7 @@ describe('preflight against an org describe', () => {
         { id: 'contacts', object: 'Contact', source: 'c.csv' },
         { id: 'tasks', object: 'Task', source: 't.csv' },
       ],
-      { operation: 'upsert', externalIdField: 'Legacy_Id__c' }
+      { operation: 'upsert', externalIdField: 'Legacy_Id__c' },
     );
     const { problems } = await run(path);
     expect(problems.map((p) => [p.code, p.pointer, p.message.match(/column "([^"]+)"/)?.[1]])).to.deep.equal([
@@ -208,7 +208,7 @@ describe('preflight against an org describe', () => {
         { id: 'b', object: 'Account', source: 'b.csv' },
         { id: 'c', object: 'Account', externalIdField: 'Name', source: 'c.csv' },
       ],
-      { operation: 'upsert', externalIdField: 'Nope__c' }
+      { operation: 'upsert', externalIdField: 'Nope__c' },
     );
     const { problems } = await run(path);
     expect(summary(problems)).to.deep.equal([
@@ -233,7 +233,7 @@ describe('preflight against an org describe', () => {
     ]);
     const { problems } = await run(path);
     expect(
-      problems.map((p) => [p.severity, p.code, p.pointer, p.message.match(/requires "([^"]+)"/)?.[1]])
+      problems.map((p) => [p.severity, p.code, p.pointer, p.message.match(/requires "([^"]+)"/)?.[1]]),
     ).to.deep.equal([
       ['warning', 'MissingRequiredField', '/steps/0', 'LastName'],
       ['warning', 'MissingRequiredField', '/steps/1', 'CloseDate'],

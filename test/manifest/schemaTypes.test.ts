@@ -29,7 +29,7 @@ const disagreements = (schema: JSONSchema): Promise<string[]> =>
   typeDisagreements(
     schema,
     compared.map((name) => [name, name]),
-    typesFile
+    typesFile,
   );
 
 const loadSchema = (): JSONSchema => JSON.parse(readFileSync(schemaFile, 'utf8')) as JSONSchema;

@@ -21,7 +21,7 @@ describe('ValidateResult ≡ schemas/migrate-validate.json', function () {
     const found = await typeDisagreements(
       schema as unknown as JSONSchema,
       [['ValidateResult', 'ValidateResult']],
-      typesFile
+      typesFile,
     );
     expect(found).to.have.length(1);
   });

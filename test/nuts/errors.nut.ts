@@ -32,13 +32,18 @@ describe('errors a person can act on', () => {
     });
     const result = await nut.sf(`migrate run --manifest ${manifest} --target-org local`, { code: 1 });
     const output = result.shellOutput.stdout + result.shellOutput.stderr;
-    expect(output).to.include(join(nut.testDir, 'blocker', 'runs')).and.include('(runFolder in the manifest)');
+    expect(output)
+      .to.include(join(nut.testDir, 'blocker', 'runs'))
+      .and.include('(runFolder in the manifest)');
     expect(output).to.include('a part of the path is a file where a folder is expected (ENOTDIR)');
     expect(output).to.not.match(STACK_FRAME);
   });
 
   it('never echoes control characters from a CSV header', async () => {
-    writeFileSync(join(nut.testDir, 'accounts.csv'), 'Name,Sneaky\x1b[2J\x1b[31mColumn,Sneaky\x1b[2J\x1b[31mColumn\nAcme,1,2\n');
+    writeFileSync(
+      join(nut.testDir, 'accounts.csv'),
+      'Name,Sneaky\x1b[2J\x1b[31mColumn,Sneaky\x1b[2J\x1b[31mColumn\nAcme,1,2\n',
+    );
     const manifest = writeManifest({
       name: 'escapes',
       steps: [{ object: 'Account', operation: 'insert', source: 'accounts.csv' }],
@@ -58,9 +63,12 @@ describe('errors a person can act on', () => {
     });
     const run = await nut.sf<RunResult>(`migrate run --manifest ${manifest} --target-org local --json`);
     const runId = run.jsonOutput!.result.runId;
-    const retry = await nut.sf(`migrate retry --manifest ${manifest} --run-id ${runId} --step acounts --target-org local`, {
-      code: 1,
-    });
+    const retry = await nut.sf(
+      `migrate retry --manifest ${manifest} --run-id ${runId} --step acounts --target-org local`,
+      {
+        code: 1,
+      },
+    );
     const output = retry.shellOutput.stdout + retry.shellOutput.stderr;
     expect(output).to.include(`Run ${runId} has no step "acounts". Its steps: accounts.`);
     expect(output).to.include(`--run-id ${runId} --step accounts`);

@@ -45,8 +45,18 @@ describe('migrate job', () => {
   it('job status: finds a job by its 15-character id from any folder and shows the org`s and the journal`s view', async () => {
     const built = await stoppedRun('uploaded');
     await built.journal.close();
-    const result = await sf<JobStatusResult>(`migrate job status --job-id ${built.jobId!.slice(0, 15)}`, 0, 'schemas/migrate-job-status.json');
-    expect(result).to.deep.include({ jobId: built.jobId, object: 'Account', operation: 'insert', state: 'Open', processed: 0 });
+    const result = await sf<JobStatusResult>(
+      `migrate job status --job-id ${built.jobId!.slice(0, 15)}`,
+      0,
+      'schemas/migrate-job-status.json',
+    );
+    expect(result).to.deep.include({
+      jobId: built.jobId,
+      object: 'Account',
+      operation: 'insert',
+      state: 'Open',
+      processed: 0,
+    });
     expect(result.run).to.deep.include({ runId: built.folder.runId, step: 'Account', chunk: 0, phase: 'uploaded' });
     const human = (await nut.sf(`migrate job status --job-id ${built.jobId!}`, { cwd: elsewhere() })).shellOutput
       .stdout;
@@ -72,7 +82,11 @@ describe('migrate job', () => {
   it('job resume: finishes a closed job into its run, and the run-level resume takes it from there', async () => {
     const built = await stoppedRun('closed');
     await built.journal.close();
-    const result = await sf<JobResumeCommandResult>(`migrate job resume --job-id ${built.jobId!}`, 0, 'schemas/migrate-job-resume.json');
+    const result = await sf<JobResumeCommandResult>(
+      `migrate job resume --job-id ${built.jobId!}`,
+      0,
+      'schemas/migrate-job-resume.json',
+    );
     expect(result).to.deep.include({ status: 'finished', state: 'JobComplete', processed: 3, failed: 0, exitCode: 0 });
     expect(result.results?.counts).to.deep.equal({ success: 3, failed: 0, unprocessed: 0 });
     expect(readFileSync(result.results!.files.success, 'utf8').trim().split('\n')).to.have.length(4);
@@ -82,13 +96,15 @@ describe('migrate job', () => {
 
     const again = await sf<ErrorOutput>(`migrate job resume --job-id ${built.jobId!}`, 1);
     expect(again.name).to.equal('JobAlreadySavedError');
-    expect(again.actions?.[0]).to.include(`sf migrate resume --manifest ${join(nut.testDir, 'migration.json')} --run-id ${built.folder.runId}`);
+    expect(again.actions?.[0]).to.include(
+      `sf migrate resume --manifest ${join(nut.testDir, 'migration.json')} --run-id ${built.folder.runId}`,
+    );
 
     // the run continues without touching the job again: no second job for the chunk
     const before = nut.org.store.count('Account');
     const resumed = await sf<RunResult>(
       `migrate resume --manifest ${join(nut.testDir, 'migration.json')} --run-id ${built.folder.runId} --target-org local`,
-      0
+      0,
     );
     expect(resumed.status).to.equal('succeeded');
     expect(resumed.steps.map((step) => [step.step, step.succeeded, step.jobs])).to.deep.equal([
@@ -109,7 +125,11 @@ describe('migrate job', () => {
   it('job abort: aborts a job that was never closed and journals it, then refuses it as finished', async () => {
     const built = await stoppedRun('uploaded');
     await built.journal.close();
-    const result = await sf<JobAbortResult>(`migrate job abort --job-id ${built.jobId!}`, 0, 'schemas/migrate-job-abort.json');
+    const result = await sf<JobAbortResult>(
+      `migrate job abort --job-id ${built.jobId!}`,
+      0,
+      'schemas/migrate-job-abort.json',
+    );
     expect(result).to.deep.include({ previousState: 'Open', state: 'Aborted', journaled: 'job.aborted' });
     // the chunk no longer has this job: the run's resume starts it again with a fresh one
     expect(result.run?.phase).to.equal('aborted');
@@ -129,7 +149,7 @@ describe('migrate job', () => {
         name: 'kept',
         defaults: { poll: { initial: '100ms', max: '200ms' }, failureThreshold: { records: 5 } },
         steps: [{ object: 'Account', source: 'accounts.csv' }],
-      })
+      }),
     );
     const run = await sf<RunResult>(`migrate run --manifest ${manifest} --target-org local --keep-jobs`, 68);
     expect(run.steps[0]).to.deep.include({ succeeded: 2, failed: 1 });
@@ -137,7 +157,11 @@ describe('migrate job', () => {
     const jobId = status.jobs[0].jobId!;
 
     const out = join(nut.testDir, 'out');
-    const result = await sf<JobResultsResult>(`migrate job results --job-id ${jobId} --output-dir ${out}`, 0, 'schemas/migrate-job-results.json');
+    const result = await sf<JobResultsResult>(
+      `migrate job results --job-id ${jobId} --output-dir ${out}`,
+      0,
+      'schemas/migrate-job-results.json',
+    );
     expect(result).to.deep.include({ jobId, state: 'JobComplete', journaled: false });
     expect(result.counts).to.deep.equal({ success: 2, failed: 1, unprocessed: 0 });
     for (const file of Object.values(result.files)) expect(existsSync(file), file).to.equal(true);

@@ -14,7 +14,14 @@ import { assertMatchesSchema } from '../helpers/resultSchema.js';
 
 type QueryResult = { totalSize: number; records: Array<Record<string, unknown>> };
 type UpsertResult = {
-  jobInfo: { id: string; state: string; operation: string; externalIdFieldName: string; numberRecordsProcessed: number; numberRecordsFailed: number };
+  jobInfo: {
+    id: string;
+    state: string;
+    operation: string;
+    externalIdFieldName: string;
+    numberRecordsProcessed: number;
+    numberRecordsFailed: number;
+  };
   records: { successfulResults: Array<Record<string, string>> };
 };
 
@@ -27,19 +34,28 @@ describe('local org with the real sf CLI', () => {
     const login = (
       await sf<{ orgId: string; username: string; instanceUrl: string; isDevHub: boolean; orgEdition: string }>(
         `org login access-token --instance-url ${nut.org.instanceUrl} --no-prompt --alias cli --json`,
-        { env: { SF_ACCESS_TOKEN: nut.org.accessToken } }
+        { env: { SF_ACCESS_TOKEN: nut.org.accessToken } },
       )
     ).jsonOutput!.result;
-    expect(login).to.include({ orgId: nut.org.orgId, username: nut.org.username, isDevHub: false, orgEdition: 'Developer Edition' });
+    expect(login).to.include({
+      orgId: nut.org.orgId,
+      username: nut.org.username,
+      isDevHub: false,
+      orgEdition: 'Developer Edition',
+    });
     expect(login.instanceUrl.replace(/\/$/, '')).to.equal(nut.org.instanceUrl);
   });
 
   it('imports with `sf data import bulk`, upserts with `sf data upsert bulk`, and reads back with `sf data query`', async () => {
     const accounts = join(nut.dir, 'accounts.csv');
-    writeFileSync(accounts, 'Name,Legacy_Id__c,Industry\nAlpha,L1,Banking\n"Beta, Inc",L2,Retail\nGamma,L3,Energy\n,L4,Energy\n');
+    writeFileSync(
+      accounts,
+      'Name,Legacy_Id__c,Industry\nAlpha,L1,Banking\n"Beta, Inc",L2,Retail\nGamma,L3,Energy\n,L4,Energy\n',
+    );
     // plugin-data exits 1 when some records failed, naming the job and how many rows failed
-    const imported = (await sf(`data import bulk --file ${accounts} --sobject Account --target-org cli --wait 5 --json`, { code: 1 }))
-      .jsonOutput as unknown as { name: string; message: string; data: { jobId: string; state: string } };
+    const imported = (
+      await sf(`data import bulk --file ${accounts} --sobject Account --target-org cli --wait 5 --json`, { code: 1 })
+    ).jsonOutput as unknown as { name: string; message: string; data: { jobId: string; state: string } };
     expect(imported.name).to.equal('FailedRecordDetailsError');
     expect(imported.message).to.include('failed to process 1 records');
     expect(imported.data.state).to.equal('JobComplete');
@@ -47,16 +63,26 @@ describe('local org with the real sf CLI', () => {
     // `sf data bulk results` saves the org's result files as served
     await sf(`data bulk results --job-id ${imported.data.jobId} --target-org cli --json`);
     expect(readFileSync(join(nut.dir, `${imported.data.jobId}-failed-records.csv`), 'utf8')).to.equal(
-      '"sf__Id","sf__Error",Name,Legacy_Id__c,Industry\n"","REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --","","L4","Energy"\n'
+      '"sf__Id","sf__Error",Name,Legacy_Id__c,Industry\n"","REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --","","L4","Energy"\n',
     );
-    expect(readFileSync(join(nut.dir, `${imported.data.jobId}-success-records.csv`), 'utf8').split('\n')[0]).to.equal('"sf__Id","sf__Created",Name,Legacy_Id__c,Industry');
+    expect(readFileSync(join(nut.dir, `${imported.data.jobId}-success-records.csv`), 'utf8').split('\n')[0]).to.equal(
+      '"sf__Id","sf__Created",Name,Legacy_Id__c,Industry',
+    );
 
     const upserts = join(nut.dir, 'upserts.csv');
     writeFileSync(upserts, 'Legacy_Id__c,Name\nL1,Alpha Renamed\nL5,Epsilon\n');
     const upserted = (
-      await sf<UpsertResult>(`data upsert bulk --file ${upserts} --sobject Account --external-id Legacy_Id__c --target-org cli --wait 5 --json`)
+      await sf<UpsertResult>(
+        `data upsert bulk --file ${upserts} --sobject Account --external-id Legacy_Id__c --target-org cli --wait 5 --json`,
+      )
     ).jsonOutput!.result;
-    expect(upserted.jobInfo).to.include({ state: 'JobComplete', operation: 'upsert', externalIdFieldName: 'Legacy_Id__c', numberRecordsProcessed: 2, numberRecordsFailed: 0 });
+    expect(upserted.jobInfo).to.include({
+      state: 'JobComplete',
+      operation: 'upsert',
+      externalIdFieldName: 'Legacy_Id__c',
+      numberRecordsProcessed: 2,
+      numberRecordsFailed: 0,
+    });
     expect(upserted.jobInfo.id).to.match(/^750[A-Za-z0-9]{15}$/);
     expect(upserted.records.successfulResults.map((r) => [r.Legacy_Id__c, r.sf__Created])).to.deep.equal([
       ['L1', 'false'],
@@ -64,7 +90,9 @@ describe('local org with the real sf CLI', () => {
     ]);
 
     const query = (
-      await sf<QueryResult>('data query --query "SELECT Name, Legacy_Id__c, Owner.Username FROM Account ORDER BY Legacy_Id__c" --target-org cli --json')
+      await sf<QueryResult>(
+        'data query --query "SELECT Name, Legacy_Id__c, Owner.Username FROM Account ORDER BY Legacy_Id__c" --target-org cli --json',
+      )
     ).jsonOutput!.result;
     expect(query.totalSize).to.equal(4);
     expect(query.records.map((r) => [r.Legacy_Id__c, r.Name])).to.deep.equal([
@@ -79,28 +107,35 @@ describe('local org with the real sf CLI', () => {
   it('exports through a Bulk API 2.0 query job with `sf data export bulk`', async () => {
     const file = join(nut.dir, 'export.csv');
     const exported = (
-      await sf<{ totalSize: number }>(`data export bulk --query "SELECT Legacy_Id__c, Name FROM Account WHERE Legacy_Id__c IN ('L1','L2') ORDER BY Legacy_Id__c" --output-file ${file} --wait 5 --target-org cli --json`)
+      await sf<{ totalSize: number }>(
+        `data export bulk --query "SELECT Legacy_Id__c, Name FROM Account WHERE Legacy_Id__c IN ('L1','L2') ORDER BY Legacy_Id__c" --output-file ${file} --wait 5 --target-org cli --json`,
+      )
     ).jsonOutput!.result;
     expect(exported.totalSize).to.equal(2);
     expect(readFileSync(file, 'utf8')).to.equal('"Legacy_Id__c","Name"\n"L1","Alpha Renamed"\n"L2","Beta, Inc"\n');
   });
 
   it('works under the alias registered by startTestOrg (with its refresh token)', async () => {
-    const count = (await sf<QueryResult>('data query --query "SELECT COUNT() FROM Account" --target-org local --json')).jsonOutput!.result;
+    const count = (await sf<QueryResult>('data query --query "SELECT COUNT() FROM Account" --target-org local --json'))
+      .jsonOutput!.result;
     expect(count.totalSize).to.equal(4);
   });
 
   // last of the logins: `org login jwt` deletes and recreates the auth file of the username, dropping its aliases
   it('logs in with `sf org login jwt` (the JWT bearer grant)', async () => {
     const keyFile = join(nut.dir, 'server.key');
-    writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(
+      keyFile,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
     const login = (
       await sf<{ orgId: string; username: string }>(
         `org login jwt --instance-url ${nut.org.instanceUrl} --client-id ${nut.org.clientId} --jwt-key-file ${keyFile} --username ${nut.org.username} --alias jwt --json`,
       )
     ).jsonOutput!.result;
     expect(login).to.include({ orgId: nut.org.orgId, username: nut.org.username });
-    const users = (await sf<QueryResult>('data query --query "SELECT Username FROM User" --target-org jwt --json')).jsonOutput!.result;
+    const users = (await sf<QueryResult>('data query --query "SELECT Username FROM User" --target-org jwt --json'))
+      .jsonOutput!.result;
     expect(users.records[0].Username).to.equal(nut.org.username);
   });
 
@@ -126,13 +161,15 @@ describe('local org with the real sf CLI', () => {
       expect(started.alias).to.equal('started');
       const versions = (await (await fetch(`${started.instanceUrl}/services/data`)).json()) as unknown[];
       expect(versions.length).to.be.greaterThan(0);
-      const query = (await sf<QueryResult>('data query --query "SELECT Username FROM User" --target-org started --json')).jsonOutput!.result;
+      const query = (
+        await sf<QueryResult>('data query --query "SELECT Username FROM User" --target-org started --json')
+      ).jsonOutput!.result;
       expect(query.records[0].Username).to.equal(started.username);
       child.kill('SIGINT');
       expect(await exited).to.equal(0);
       await fetch(`${started.instanceUrl}/services/data`).then(
         () => expect.fail('the org still answers after SIGINT'),
-        () => undefined
+        () => undefined,
       );
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

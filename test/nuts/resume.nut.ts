@@ -31,15 +31,23 @@ describe('migrate resume', () => {
         name: prefix,
         defaults: { maxRecordsPerJob: 20, poll: { initial: '100ms', max: '1s' } },
         steps: [{ object: 'Account', source: 'accounts.csv' }],
-      })
+      }),
     );
     return manifest;
   }
 
-  async function cli<T>(command: string, code: number, env?: Record<string, string>): Promise<{ result?: T; error?: ErrorOutput; stderr: string }> {
+  async function cli<T>(
+    command: string,
+    code: number,
+    env?: Record<string, string>,
+  ): Promise<{ result?: T; error?: ErrorOutput; stderr: string }> {
     const output = await nut.sf<T>(`${command} --json`, { code, ...(env ? { env } : {}) });
     const json = output.jsonOutput as unknown as { result?: T } & ErrorOutput;
-    return { result: json?.result, error: json?.result === undefined ? json : undefined, stderr: output.shellOutput.stderr };
+    return {
+      result: json?.result,
+      error: json?.result === undefined ? json : undefined,
+      stderr: output.shellOutput.stderr,
+    };
   }
 
   const crashAt = (point: string): Record<string, string> => ({ SF_MIGRATE_TEST_CRASH: point });
@@ -116,13 +124,21 @@ describe('migrate resume', () => {
         name: 'W',
         defaults: { maxRecordsPerJob: records, poll: { initial: '200ms', max: '1s' } },
         steps: [{ object: 'Account', source: 'accounts.csv' }],
-      })
+      }),
     );
     const slow = nut.orgOf('slow');
     // the slow org needs 35 s for the job: --wait 8s runs out long before the job can finish, and not
     // before a loaded machine has closed the job
     const waiting = nut.spawn([
-      'migrate', 'run', '--manifest', manifest, '--target-org', 'slow', '--wait', '8s', '--json',
+      'migrate',
+      'run',
+      '--manifest',
+      manifest,
+      '--target-org',
+      'slow',
+      '--wait',
+      '8s',
+      '--json',
     ]);
     const journal = (): string => {
       try {
@@ -155,7 +171,7 @@ describe('migrate resume', () => {
 
     const resumed = await cli<RunResult>(
       `migrate resume --manifest ${manifest} --run-id ${result.runId} --target-org slow`,
-      0
+      0,
     );
     expect(resumed.result?.steps[0]).to.include({ records, succeeded: records, jobs: 1 });
     const ids = legacyIds(slow, 'W');

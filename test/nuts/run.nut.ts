@@ -14,7 +14,10 @@ type Row = Record<string, string>;
 
 function csv(rows: Row[], columns: string[]): string {
   const quote = (value: string): string => (/[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
-  return [columns.join(','), ...rows.map((row) => columns.map((column) => quote(row[column] ?? '')).join(','))].join('\n') + '\n';
+  return (
+    [columns.join(','), ...rows.map((row) => columns.map((column) => quote(row[column] ?? '')).join(','))].join('\n') +
+    '\n'
+  );
 }
 
 function readCsv(file: string): string[][] {
@@ -96,7 +99,7 @@ describe('migrate run', () => {
     writeFileSync(join(nut.testDir, 'accounts.csv'), csv(accounts(250, 'W'), ['Name', 'Legacy_Id__c', 'Industry']));
     writeFileSync(
       join(nut.testDir, 'contacts.csv'),
-      csv(contacts(400, 'W', 250, 'W'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c'])
+      csv(contacts(400, 'W', 250, 'W'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']),
     );
     const manifest = writeManifest({
       name: 'two-waves',
@@ -109,12 +112,16 @@ describe('migrate run', () => {
     const result = await run(manifest);
     expect(result.status).to.equal('succeeded');
     expect(result.exitCode).to.equal(0);
-    expect(result.steps.map((step) => [step.step, step.wave, step.records, step.succeeded, step.failed, step.jobs])).to.deep.equal([
+    expect(
+      result.steps.map((step) => [step.step, step.wave, step.records, step.succeeded, step.failed, step.jobs]),
+    ).to.deep.equal([
       ['Account', 0, 250, 250, 0, 3],
       ['Contact', 1, 400, 400, 0, 4],
     ]);
 
-    const accountIds = new Map(nut.org.store.records('Account').map((record) => [String(record.Legacy_Id__c), String(record.Id)]));
+    const accountIds = new Map(
+      nut.org.store.records('Account').map((record) => [String(record.Legacy_Id__c), String(record.Id)]),
+    );
     const loaded = nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('W Contact'));
     expect(loaded).to.have.length(400);
     for (const contact of loaded) {
@@ -126,14 +133,27 @@ describe('migrate run', () => {
     const successRows = resultFiles(result.runDir, 'Contact', 'success').flatMap((file) => readCsv(file).slice(1));
     expect(successRows).to.have.length(400);
     const header = readCsv(resultFiles(result.runDir, 'Contact', 'success')[0])[0];
-    expect(header).to.deep.equal(['sf__Id', 'sf__Created', 'LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']);
+    expect(header).to.deep.equal([
+      'sf__Id',
+      'sf__Created',
+      'LastName',
+      'Email',
+      'Legacy_Id__c',
+      'Account.Legacy_Id__c',
+    ]);
     expect(new Set(successRows.map((row) => row[4])).size).to.equal(400);
     for (const row of successRows) expect(row[1]).to.equal('true');
   });
 
   it('runs update, delete and hardDelete over ids from an earlier insert', async () => {
     writeFileSync(join(nut.testDir, 'accounts.csv'), csv(accounts(30, 'U'), ['Name', 'Legacy_Id__c', 'Industry']));
-    const insert = await run(writeManifest({ name: 'insert', steps: [{ object: 'Account', source: 'accounts.csv' }], defaults: { poll: { initial: '100ms', max: '200ms' } } }));
+    const insert = await run(
+      writeManifest({
+        name: 'insert',
+        steps: [{ object: 'Account', source: 'accounts.csv' }],
+        defaults: { poll: { initial: '100ms', max: '200ms' } },
+      }),
+    );
     expect(insert.steps[0].succeeded).to.equal(30);
     const ids = nut.org.store
       .records('Account')
@@ -141,9 +161,27 @@ describe('migrate run', () => {
       .map((record) => String(record.Id));
     expect(ids).to.have.length(30);
 
-    writeFileSync(join(nut.testDir, 'update.csv'), csv(ids.map((Id) => ({ Id, Industry: 'Banking' })), ['Id', 'Industry']));
-    writeFileSync(join(nut.testDir, 'delete.csv'), csv(ids.slice(0, 10).map((Id) => ({ Id })), ['Id']));
-    writeFileSync(join(nut.testDir, 'hard.csv'), csv(ids.slice(10, 20).map((Id) => ({ Id })), ['Id']));
+    writeFileSync(
+      join(nut.testDir, 'update.csv'),
+      csv(
+        ids.map((Id) => ({ Id, Industry: 'Banking' })),
+        ['Id', 'Industry'],
+      ),
+    );
+    writeFileSync(
+      join(nut.testDir, 'delete.csv'),
+      csv(
+        ids.slice(0, 10).map((Id) => ({ Id })),
+        ['Id'],
+      ),
+    );
+    writeFileSync(
+      join(nut.testDir, 'hard.csv'),
+      csv(
+        ids.slice(10, 20).map((Id) => ({ Id })),
+        ['Id'],
+      ),
+    );
     const result = await run(
       writeManifest({
         name: 'change',
@@ -153,7 +191,7 @@ describe('migrate run', () => {
           { id: 'delete', object: 'Account', source: 'delete.csv', operation: 'delete', dependsOn: ['update'] },
           { id: 'hard', object: 'Account', source: 'hard.csv', operation: 'hardDelete', dependsOn: ['update'] },
         ],
-      })
+      }),
     );
     expect(result.status).to.equal('succeeded');
     expect(result.steps.map((step) => [step.step, step.succeeded])).to.deep.equal([
@@ -161,7 +199,9 @@ describe('migrate run', () => {
       ['delete', 10],
       ['hard', 10],
     ]);
-    const remaining = nut.org.store.records('Account').filter((record) => String(record.Legacy_Id__c).startsWith('U-A-'));
+    const remaining = nut.org.store
+      .records('Account')
+      .filter((record) => String(record.Legacy_Id__c).startsWith('U-A-'));
     expect(remaining).to.have.length(10);
     for (const record of remaining) expect(record.Industry).to.equal('Banking');
   });
@@ -171,7 +211,10 @@ describe('migrate run', () => {
     rows[3].Name = '';
     rows[7].Name = '';
     writeFileSync(join(nut.testDir, 'accounts.csv'), csv(rows, ['Name', 'Legacy_Id__c', 'Industry']));
-    writeFileSync(join(nut.testDir, 'contacts.csv'), csv(contacts(5, 'G', 20, 'G'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']));
+    writeFileSync(
+      join(nut.testDir, 'contacts.csv'),
+      csv(contacts(5, 'G', 20, 'G'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']),
+    );
     const manifest = writeManifest({
       name: 'gate',
       defaults: { poll: { initial: '100ms', max: '200ms' }, failureThreshold: { records: 1 } },
@@ -185,7 +228,9 @@ describe('migrate run', () => {
     expect(result.steps).to.have.length(1);
     expect(result.steps[0]).to.include({ step: 'Account', succeeded: 18, failed: 2, gate: 'failed' });
     expect(result.steps[0].failuresByCode).to.deep.equal({ REQUIRED_FIELD_MISSING: 2 });
-    expect(nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact'))).to.have.length(0);
+    expect(
+      nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact')),
+    ).to.have.length(0);
     const dead = readCsv(join(result.runDir, 'dead-letter', 'Account.csv'));
     expect(dead[0]).to.deep.equal(['Name', 'Legacy_Id__c', 'Industry', 'sf__ErrorCode', 'sf__ErrorMessage']);
     expect(dead.slice(1).map((row) => [row[1], row[3]])).to.have.deep.members([
@@ -195,10 +240,12 @@ describe('migrate run', () => {
 
     // the user fixes the dead letters in place; retry loads them and carries the run on to Contacts
     const fixed = dead.map((row, i) => (i === 0 ? row : [`Fixed ${row[1]}`, ...row.slice(1)]));
-    writeFileSync(join(result.runDir, 'dead-letter', 'Account.csv'), fixed.map((row) => row.join(',')).join('\n') + '\n');
-    const retried = (
-      await nut.sf<RunResult>(`migrate retry --manifest ${manifest} --target-org local --json`)
-    ).jsonOutput!.result;
+    writeFileSync(
+      join(result.runDir, 'dead-letter', 'Account.csv'),
+      fixed.map((row) => row.join(',')).join('\n') + '\n',
+    );
+    const retried = (await nut.sf<RunResult>(`migrate retry --manifest ${manifest} --target-org local --json`))
+      .jsonOutput!.result;
     assertMatchesSchema('schemas/migrate-retry.json', retried);
     expect(retried.runId).to.not.equal(result.runId);
     expect(retried.steps.map((step) => [step.step, step.records, step.succeeded])).to.deep.equal([
@@ -207,7 +254,9 @@ describe('migrate run', () => {
     ]);
     const names = nut.org.store.records('Account').map((record) => String(record.Name));
     expect(names).to.include.members(['Fixed G-A-3', 'Fixed G-A-7']);
-    expect(nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact'))).to.have.length(5);
+    expect(
+      nut.org.store.records('Contact').filter((record) => String(record.LastName).startsWith('G Contact')),
+    ).to.have.length(5);
   });
 
   it('finishes within the threshold with exit code 68', async () => {
@@ -220,7 +269,7 @@ describe('migrate run', () => {
         defaults: { poll: { initial: '100ms', max: '200ms' }, failureThreshold: { percent: 20 } },
         steps: [{ object: 'Account', source: 'accounts.csv' }],
       }),
-      68
+      68,
     );
     expect(result.status).to.equal('completedWithFailures');
     expect(result.steps[0]).to.include({ succeeded: 9, failed: 1, gate: 'passed' });
@@ -236,7 +285,7 @@ describe('migrate run', () => {
     writeFileSync(join(nut.testDir, 'accounts.csv'), csv(accounts(300, 'F'), ['Name', 'Legacy_Id__c', 'Industry']));
     writeFileSync(
       join(nut.testDir, 'contacts.csv'),
-      csv(contacts(300, 'F', 300, 'F'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c'])
+      csv(contacts(300, 'F', 300, 'F'), ['LastName', 'Email', 'Legacy_Id__c', 'Account.Legacy_Id__c']),
     );
     const result = await run(
       writeManifest({
@@ -246,7 +295,7 @@ describe('migrate run', () => {
           { object: 'Account', source: 'accounts.csv' },
           { object: 'Contact', source: 'contacts.csv' },
         ],
-      })
+      }),
     );
     nut.org.faults.clear();
     expect(result.status).to.equal('succeeded');
@@ -268,13 +317,16 @@ describe('migrate run', () => {
         name: 'locks',
         defaults: { poll: { initial: '100ms', max: '200ms' }, retry: { attempts: 5 } },
         steps: [{ object: 'Account', source: 'accounts.csv' }],
-      })
+      }),
     );
     nut.org.faults.clear();
     expect(result.status).to.equal('succeeded');
     expect(result.steps[0].retryRounds).to.be.greaterThan(0);
     expect(result.steps[0]).to.include({ records: 200, succeeded: 200, failed: 0 });
-    const legacy = nut.org.store.records('Account').map((record) => String(record.Legacy_Id__c)).filter((id) => id.startsWith('L-'));
+    const legacy = nut.org.store
+      .records('Account')
+      .map((record) => String(record.Legacy_Id__c))
+      .filter((id) => id.startsWith('L-'));
     expect(new Set(legacy).size).to.equal(200);
     expect(legacy).to.have.length(200);
   });

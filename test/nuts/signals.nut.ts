@@ -57,12 +57,17 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
       manifest,
       JSON.stringify({
         name: prefix,
-        defaults: { operation: 'insert', maxRecordsPerJob: PER_JOB, poll: { initial: '100ms', max: '200ms' }, parallelism: 1 },
+        defaults: {
+          operation: 'insert',
+          maxRecordsPerJob: PER_JOB,
+          poll: { initial: '100ms', max: '200ms' },
+          parallelism: 1,
+        },
         steps: [
           { object: 'Account', source: 'accounts.csv' },
           { object: 'Contact', source: 'contacts.csv' },
         ],
-      })
+      }),
     );
     return { dir, manifest };
   }
@@ -75,7 +80,8 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
     for (;;) {
       const runId = existsSync(runs) ? readdirSync(runs)[0] : undefined;
       const journal = runId ? join(runs, runId, 'journal.jsonl') : undefined;
-      if (runId && journal && existsSync(journal) && readFileSync(journal, 'utf8').includes(`"type":"${type}"`)) return runId;
+      if (runId && journal && existsSync(journal) && readFileSync(journal, 'utf8').includes(`"type":"${type}"`))
+        return runId;
       if (ended) throw new Error(`the run ended before journaling ${type}: ${running.output()}`);
       // polling a file for a condition, not a timing assumption
       // eslint-disable-next-line no-await-in-loop
@@ -109,8 +115,17 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
   }
 
   async function resumeToTheEnd(manifest: string, runId: string): Promise<void> {
-    const resumed = await cli(['migrate', 'resume', '--manifest', manifest, '--run-id', runId, '--target-org', 'local', '--json'])
-      .exited;
+    const resumed = await cli([
+      'migrate',
+      'resume',
+      '--manifest',
+      manifest,
+      '--run-id',
+      runId,
+      '--target-org',
+      'local',
+      '--json',
+    ]).exited;
     expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(0);
     expect((JSON.parse(resumed.stdout) as { result: { status: string } }).result.status).to.equal('succeeded');
   }
@@ -134,7 +149,9 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
       expect(output).to.include(`sf migrate resume --manifest ${manifest} --run-id ${runId}`);
       expect(output).to.not.match(STACK_FRAME);
       // stopped before the end: the run is not finished in its journal
-      expect(readFileSync(join(dir, '.sf-migrate', 'runs', runId, 'journal.jsonl'), 'utf8')).to.not.include('"run.finished"');
+      expect(readFileSync(join(dir, '.sf-migrate', 'runs', runId, 'journal.jsonl'), 'utf8')).to.not.include(
+        '"run.finished"',
+      );
       await resumeToTheEnd(manifest, runId);
       assertExactlyOnce(prefix);
     });
@@ -172,7 +189,17 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
     expect((await first.exited).status).to.equal(130);
     const journal = join(dir, '.sf-migrate', 'runs', runId, 'journal.jsonl');
     const linesBefore = readFileSync(journal, 'utf8').split('\n').length;
-    const resuming = cli(['migrate', 'resume', '--manifest', manifest, '--run-id', runId, '--target-org', 'local', '--json']);
+    const resuming = cli([
+      'migrate',
+      'resume',
+      '--manifest',
+      manifest,
+      '--run-id',
+      runId,
+      '--target-org',
+      'local',
+      '--json',
+    ]);
     // wait until the resume has journaled a job of its own
     let ended = false;
     void resuming.exited.then(() => (ended = true));
@@ -219,8 +246,17 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
       expect(error.actions.join('\n')).to.include(`sf migrate resume --manifest ${manifest} --run-id ${runId}`);
       expect(output).to.not.match(STACK_FRAME);
       flaky = await startLocalOrg({ dataDir, port, recordsPerSecond: 15 });
-      const resumed = await cli(['migrate', 'resume', '--manifest', manifest, '--run-id', runId, '--target-org', 'flaky', '--json'])
-        .exited;
+      const resumed = await cli([
+        'migrate',
+        'resume',
+        '--manifest',
+        manifest,
+        '--run-id',
+        runId,
+        '--target-org',
+        'flaky',
+        '--json',
+      ]).exited;
       expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(0);
       for (const object of ['Account', 'Contact']) {
         const ids = flaky.store.records(object).map((record) => String(record.Legacy_Id__c));

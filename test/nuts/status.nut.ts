@@ -36,11 +36,10 @@ describe('migrate status', () => {
         name: 'status-nut',
         defaults: { maxRecordsPerJob: 2, poll: { initial: '100ms', max: '200ms' } },
         steps: [{ object: 'Account', source: 'accounts.csv' }],
-      })
+      }),
     );
-    const run = (
-      await nut.sf<RunResult>(`migrate run --manifest ${manifest} --target-org local --json`)
-    ).jsonOutput!.result;
+    const run = (await nut.sf<RunResult>(`migrate run --manifest ${manifest} --target-org local --json`)).jsonOutput!
+      .result;
 
     const result = await status(`--manifest ${manifest}`);
     expect(result).to.deep.include({ runId: run.runId, activity: 'finished', status: 'succeeded', refreshed: false });
@@ -59,16 +58,20 @@ describe('migrate status', () => {
         jobs: 3,
       },
     ]);
-    expect(result.jobs.map((job) => [job.chunk, job.records, job.phase, job.state, job.results?.success])).to.deep.equal([
+    expect(
+      result.jobs.map((job) => [job.chunk, job.records, job.phase, job.state, job.results?.success]),
+    ).to.deep.equal([
       [0, 2, 'deleted', 'JobComplete', 2],
       [1, 2, 'deleted', 'JobComplete', 2],
       [2, 1, 'deleted', 'JobComplete', 1],
     ]);
 
-    const human = (
-      await nut.sf(`migrate status --manifest ${manifest} --run-id ${run.runId}`)
-    ).shellOutput.stdout;
-    expect(human).to.include(`Run ${run.runId}`).and.include('finished: succeeded').and.include('Steps').and.include('Jobs');
+    const human = (await nut.sf(`migrate status --manifest ${manifest} --run-id ${run.runId}`)).shellOutput.stdout;
+    expect(human)
+      .to.include(`Run ${run.runId}`)
+      .and.include('finished: succeeded')
+      .and.include('Steps')
+      .and.include('Jobs');
   });
 
   it('shows an interrupted run and, with --refresh, the live state of its unfinished job', async () => {
@@ -79,7 +82,9 @@ describe('migrate status', () => {
     const offline = await status(`--manifest ${manifest}`);
     expect(offline).to.deep.include({ runId: built.folder.runId, activity: 'interrupted', refreshed: false });
     expect(offline.resumeCommand).to.equal(`sf migrate resume --manifest ${manifest} --run-id ${built.folder.runId}`);
-    expect(offline.jobs).to.deep.equal([{ step: 'Account', chunk: 0, attempt: 0, records: 3, jobId: built.jobId, phase: 'closed' }]);
+    expect(offline.jobs).to.deep.equal([
+      { step: 'Account', chunk: 0, attempt: 0, records: 3, jobId: built.jobId, phase: 'closed' },
+    ]);
     expect(offline.steps.map((step) => step.status)).to.deep.equal(['running', 'pending']);
 
     // no --target-org: the org the run was started against
@@ -91,8 +96,9 @@ describe('migrate status', () => {
   it('fails with a clear error when there is no run, and when --refresh names another org', async () => {
     const empty = join(nut.testDir, 'empty.json');
     writeFileSync(empty, JSON.stringify({ name: 'empty', steps: [{ object: 'Account', source: 'none.csv' }] }));
-    const none = (await nut.sf(`migrate status --manifest ${empty} --json`, { code: 1 }))
-      .jsonOutput as unknown as { name: string };
+    const none = (await nut.sf(`migrate status --manifest ${empty} --json`, { code: 1 })).jsonOutput as unknown as {
+      name: string;
+    };
     expect(none.name).to.equal('NoRunsError');
 
     const built = await stoppedRun('uploaded');
@@ -100,9 +106,12 @@ describe('migrate status', () => {
     const other = await nut.startOrg({ alias: 'other-org' });
     try {
       const error = (
-        await nut.sf(`migrate status --manifest ${join(nut.testDir, 'migration.json')} --refresh --target-org other-org --json`, {
-          code: 1,
-        })
+        await nut.sf(
+          `migrate status --manifest ${join(nut.testDir, 'migration.json')} --refresh --target-org other-org --json`,
+          {
+            code: 1,
+          },
+        )
       ).jsonOutput as unknown as { name: string; actions: string[] };
       expect(error.name).to.equal('RunOfAnotherOrgError');
       expect(error.actions[0]).to.include(`--target-org ${nut.org.username}`);

@@ -41,9 +41,7 @@ describe('migrate validate --target-org', () => {
     expect(result.org!.limits!.dailyBulkApiBatches!.estimated).to.be.greaterThan(0);
 
     // (the testkit keeps stdout of an async command only when it exits 0)
-    const human = (
-      await nut.sf(`migrate validate --manifest ${EXAMPLE} --target-org local`)
-    ).shellOutput.stdout;
+    const human = (await nut.sf(`migrate validate --manifest ${EXAMPLE} --target-org local`)).shellOutput.stdout;
     expect(human).to.contain(`${EXAMPLE}:48:5  warning  MissingRequiredField`);
     expect(human).to.contain(`Checked against ${nut.org.username}: 3 object(s) described`);
     expect(human).to.match(/is valid: 4 step\(s\) in 3 wave\(s\), 1 warning\(s\)/);
@@ -55,7 +53,7 @@ describe('migrate validate --target-org', () => {
     writeFileSync(join(dir, 'widgets.csv'), 'Legacy_Id__c,Name\nW1,Widget\n');
     writeFileSync(
       join(dir, 'contacts.csv'),
-      'Legacy_Id__c,LastName,Acount.Legacy_Id__c,Owner.Legacy_Id__c\nC1,Smith,A1,U1\n'
+      'Legacy_Id__c,LastName,Acount.Legacy_Id__c,Owner.Legacy_Id__c\nC1,Smith,A1,U1\n',
     );
     writeFileSync(join(dir, 'opportunities.csv'), 'Name,StageName,CloseDate,IsWon\nDeal,Prospecting,2025-01-01,true\n');
     const manifest = join(dir, 'migration.json');
@@ -73,8 +71,8 @@ describe('migrate validate --target-org', () => {
           ],
         },
         null,
-        2
-      )
+        2,
+      ),
     );
     const result = await validate(manifest, 'local', 1);
     expect(result.valid).to.equal(false);
@@ -86,7 +84,7 @@ describe('migrate validate --target-org', () => {
       ['FieldNotWritable', '/steps/3', 26],
     ]);
     expect(result.errors.filter((p) => p.code !== 'UnknownObject').every((p) => p.file?.endsWith('.csv'))).to.equal(
-      true
+      true,
     );
     expect(result.errors[0].message).to.contain('"Nmae"');
     expect(result.errors[2].message).to.contain('"Acount.Legacy_Id__c"');

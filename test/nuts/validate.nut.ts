@@ -44,7 +44,7 @@ describe('sf migrate validate', () => {
     const out = await nut.spawn(['migrate', 'validate', '--manifest', manifest]).exit;
     expect(out.status, out.stderr).to.equal(1);
     expect(out.stdout).to.contain(
-      `${manifest}:17:9  error  UnknownDependency  Step "Contact" depends on "Acount", which is not a step id.`
+      `${manifest}:17:9  error  UnknownDependency  Step "Contact" depends on "Acount", which is not a step id.`,
     );
     expect(out.stdout).to.contain('(/steps/1/dependsOn/0)');
     expect(out.stdout).to.match(/is not valid: 1 error\(s\), 2 warning\(s\)/);

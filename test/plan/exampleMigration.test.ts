@@ -20,7 +20,7 @@ describe('the example migration (examples/legacy-crm)', () => {
     const { manifest, problems } = await loadManifest(exampleFile);
     expect(
       problems.filter((p) => p.severity === 'error'),
-      JSON.stringify(problems)
+      JSON.stringify(problems),
     ).to.deep.equal([]);
     expect(manifest!.waves).to.deep.equal([['accounts'], ['contacts', 'opportunities'], ['account-parents']]);
     expect(manifest!.implied).to.deep.include.members([
@@ -60,7 +60,7 @@ describe('the example migration (examples/legacy-crm)', () => {
     expect(byStep['account-parents'].records).to.equal(parents);
     // the data really has quoted line breaks, or the count above would prove nothing
     expect(readFileSync(join(exampleDir, 'data', 'accounts.csv'), 'utf8').split('\n').length - 2).to.be.greaterThan(
-      committed.accounts
+      committed.accounts,
     );
   });
 
@@ -79,7 +79,7 @@ describe('the example migration (examples/legacy-crm)', () => {
     expect(
       readdirSync(out)
         .filter((name) => name.startsWith('contacts-'))
-        .sort()
+        .sort(),
     ).to.deep.equal(['contacts-001.csv', 'contacts-002.csv', 'contacts-003.csv']);
     for (const { file, records } of result.files) {
       // eslint-disable-next-line no-await-in-loop

@@ -43,7 +43,7 @@ describe('buildPlan', () => {
   const accounts = write('accounts.csv', accountsCsv);
   const contactsA = write(
     'contacts-1.csv',
-    '\ufeffLegacy_Id__c,LastName,Account.Legacy_Id__c\r\nC1,Smith,A1\r\nC2,"O""Brien",A2\r\n'
+    '\ufeffLegacy_Id__c,LastName,Account.Legacy_Id__c\r\nC1,Smith,A1\r\nC2,"O""Brien",A2\r\n',
   );
   const contactsB = write('contacts-2.csv', 'Legacy_Id__c,LastName,Account.Legacy_Id__c\nC3,Jones,A3');
   const parents = write('parents.csv', 'Legacy_Id__c,Parent.Legacy_Id__c\n');

@@ -198,7 +198,7 @@ describe('computeWaves', () => {
     it('reports implied dependencies that the waves break', () => {
       const plan = computeWaves(
         [step('Account'), step('Contact', { relationships: [{ column: 'Account.Legacy_Id__c', object: 'Account' }] })],
-        [['Contact', 'Account']]
+        [['Contact', 'Account']],
       );
       expect(codes(plan.problems)).to.deep.equal(['WavesBreakDependency']);
       expect(plan.problems[0].message).to.contain('Account.Legacy_Id__c');

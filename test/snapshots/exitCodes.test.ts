@@ -21,7 +21,7 @@ describe('exit codes in every command help', () => {
   it('run, resume and retry document every code a run ends with', async () => {
     const documented = Object.keys(runExitCodes);
     expect(documented).to.include.members(
-      [...Object.values(ExitCode), ...Object.values(SignalExitCode), NETWORK_FAILURE_EXIT_CODE].map(String)
+      [...Object.values(ExitCode), ...Object.values(SignalExitCode), NETWORK_FAILURE_EXIT_CODE].map(String),
     );
     for (const id of ['run', 'resume', 'retry']) {
       // eslint-disable-next-line no-await-in-loop

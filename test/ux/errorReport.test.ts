@@ -14,7 +14,8 @@ function errno(code: string, syscall: string, path?: string): NodeJS.ErrnoExcept
 }
 
 function manifestAt(dir: string, runFolder?: string): LoadedManifest {
-  const step = (id: string, file: string): ResolvedStep => ({ id, object: id, files: [file] }) as unknown as ResolvedStep;
+  const step = (id: string, file: string): ResolvedStep =>
+    ({ id, object: id, files: [file] }) as unknown as ResolvedStep;
   return {
     path: join(dir, 'migration.json'),
     dir,
@@ -55,7 +56,7 @@ describe('actionableError', () => {
     const target = join(dir, '.sf-migrate', 'runs', 'R1', 'results', 'Account');
     const raw = await mkdir(target, { recursive: true }).then(
       () => undefined,
-      (error: unknown) => error
+      (error: unknown) => error,
     );
     const error = actionableError(raw, context);
     expect(error.name).to.equal('FileSystemError');
@@ -77,18 +78,23 @@ describe('actionableError', () => {
   it('says the disk is full, once, with the resume command (journal append, result download, dead letters)', () => {
     const journal = join(dir, '.sf-migrate', 'runs', 'R1', 'journal.jsonl');
     const error = actionableError(errno('ENOSPC', 'write', journal), context);
-    expect(error.message).to.include('Could not write to').and.include(journal).and.include('the disk is full (ENOSPC)');
+    expect(error.message)
+      .to.include('Could not write to')
+      .and.include(journal)
+      .and.include('the disk is full (ENOSPC)');
     expect(error.actions!.join('\n').split(resume())).to.have.length(2);
     expect(error.actions![0]).to.include('Free space on the disk');
   });
 
   it('maps a path-less errno (a folder read as a file) and an upload whose source broke', () => {
     const pathless = actionableError(errno('EISDIR', 'read'), context);
-    expect(pathless.message).to.include('a folder where a file is expected (EISDIR)').and.include(join(dir, '.sf-migrate', 'runs', 'R1'));
+    expect(pathless.message)
+      .to.include('a folder where a file is expected (EISDIR)')
+      .and.include(join(dir, '.sf-migrate', 'runs', 'R1'));
     const source = join(dir, 'accounts.csv');
     const upload = new UploadInterruptedError(
       { jobId: '750x', bytesSent: 0, status: 0, reason: 'EIO', origin: 'body' },
-      errno('EIO', 'read', source)
+      errno('EIO', 'read', source),
     );
     expect(actionableError(upload, context).message).to.include('steps[0].source').and.include('input/output error');
   });
@@ -96,7 +102,9 @@ describe('actionableError', () => {
   it('names the manifest key by path alone, a custom runFolder, a retry derived manifest, and the --manifest file', () => {
     const custom = manifestAt(dir, 'runs-elsewhere');
     expect(manifestKeyOf(join(dir, 'runs-elsewhere', 'x', 'lock'), { manifest: custom })).to.equal('runFolder');
-    expect(manifestKeyOf(join(dir, 'runs-elsewhere', 'x'), { runRoot: join(dir, 'runs-elsewhere') })).to.match(/^runFolder/);
+    expect(manifestKeyOf(join(dir, 'runs-elsewhere', 'x'), { runRoot: join(dir, 'runs-elsewhere') })).to.match(
+      /^runFolder/,
+    );
     expect(manifestKeyOf(join(dir, 'migration.json'), { manifest: custom })).to.equal('the --manifest file itself');
     expect(manifestKeyOf('/elsewhere/file', { manifest: custom })).to.equal(undefined);
     const derived = { ...context, run: { ...context.run!, manifestPath: '/user/migration.json' } };
@@ -105,9 +113,15 @@ describe('actionableError', () => {
 
   it('shows the SfError that stopped an upload from reading its source, not the interrupted upload', () => {
     const changed = new SfError('accounts.csv changed since the run began', 'SourceChangedError');
-    const upload = new UploadInterruptedError({ jobId: '750x', bytesSent: 5, status: 0, reason: 'changed', origin: 'body' }, changed);
+    const upload = new UploadInterruptedError(
+      { jobId: '750x', bytesSent: 5, status: 0, reason: 'changed', origin: 'body' },
+      changed,
+    );
     expect(actionableError(upload, context).name).to.equal('SourceChangedError');
-    const network = new UploadInterruptedError({ jobId: '750x', bytesSent: 5, status: 0, reason: 'reset', origin: 'network' }, changed);
+    const network = new UploadInterruptedError(
+      { jobId: '750x', bytesSent: 5, status: 0, reason: 'reset', origin: 'network' },
+      changed,
+    );
     expect(actionableError(network, context).name).to.not.equal('SourceChangedError');
   });
 
@@ -134,8 +148,15 @@ describe('network failures', () => {
 
   it('exit with their own code, naming the instance URL and the resume command', () => {
     const refused = new BulkApiError(
-      { method: 'GET', path: '/services/data/v62.0/jobs/ingest/750x', status: 0, errorCode: 'ECONNREFUSED', serverMessage: 'refused', attempts: 5 },
-      new TypeError('fetch failed', { cause: socket('ECONNREFUSED') })
+      {
+        method: 'GET',
+        path: '/services/data/v62.0/jobs/ingest/750x',
+        status: 0,
+        errorCode: 'ECONNREFUSED',
+        serverMessage: 'refused',
+        attempts: 5,
+      },
+      new TypeError('fetch failed', { cause: socket('ECONNREFUSED') }),
     );
     const error = actionableError(refused, context);
     expect(error.exitCode).to.equal(NETWORK_FAILURE_EXIT_CODE);
@@ -156,9 +177,20 @@ describe('network failures', () => {
     expect(networkFailureCode(new Error('fetch failed', { cause: socket('ECONNRESET') }))).to.equal('ECONNRESET');
     expect(networkFailureCode(socket('UND_ERR_HEADERS_TIMEOUT'))).to.equal('UND_ERR_HEADERS_TIMEOUT');
     expect(
-      networkFailureCode(new UploadInterruptedError({ jobId: '750x', bytesSent: 10, status: 0, reason: 'reset', origin: 'network' }, socket('ECONNRESET')))
+      networkFailureCode(
+        new UploadInterruptedError(
+          { jobId: '750x', bytesSent: 10, status: 0, reason: 'reset', origin: 'network' },
+          socket('ECONNRESET'),
+        ),
+      ),
     ).to.equal('ECONNRESET');
-    const serverError = new BulkApiError({ method: 'GET', path: '/x', status: 503, errorCode: 'ERROR_HTTP_503', serverMessage: 'down' });
+    const serverError = new BulkApiError({
+      method: 'GET',
+      path: '/x',
+      status: 503,
+      errorCode: 'ERROR_HTTP_503',
+      serverMessage: 'down',
+    });
     expect(networkFailureCode(serverError)).to.equal(undefined);
     expect(actionableError(serverError, context).exitCode).to.not.equal(NETWORK_FAILURE_EXIT_CODE);
     expect(networkFailureCode(new SfError('ECONNREFUSED in a message only'))).to.equal(undefined);

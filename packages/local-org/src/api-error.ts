@@ -3,7 +3,7 @@ export class ApiError extends Error {
   public constructor(
     public readonly status: number,
     public readonly errorCode: string,
-    message: string
+    message: string,
   ) {
     super(message);
   }

@@ -8,7 +8,10 @@ import { StringDecoder } from 'node:string_decoder';
 // any quote that does not open or close a field is an error ("Found unescaped quote"), a BOM included.
 
 export class CsvSyntaxError extends Error {
-  public constructor(public readonly kind: 'UNESCAPED_QUOTE' | 'QUOTE_NOT_CLOSED', public readonly line: number) {
+  public constructor(
+    public readonly kind: 'UNESCAPED_QUOTE' | 'QUOTE_NOT_CLOSED',
+    public readonly line: number,
+  ) {
     super(kind === 'UNESCAPED_QUOTE' ? 'Found unescaped quote' : 'Quote not closed');
   }
 }
@@ -19,7 +22,13 @@ const LF = 10;
 
 /** Parses as many whole records as the text holds; `consumed` is where the first incomplete one starts. */
 // eslint-disable-next-line complexity -- a character-level state machine on the hot path, kept in one piece for speed
-function parseRecords(text: string, delimiter: number, final: boolean, lineBase: number, out: string[][]): { consumed: number; lines: number } {
+function parseRecords(
+  text: string,
+  delimiter: number,
+  final: boolean,
+  lineBase: number,
+  out: string[][],
+): { consumed: number; lines: number } {
   let pos = 0;
   let lines = 0;
   const length = text.length;

@@ -93,7 +93,8 @@ export function faultSettingsProblems(value: unknown): string[] {
     const expected = FAULT_KEYS[key as keyof FaultSettings];
     if (!expected) problems.push(`unknown fault "${key}" (known: ${Object.keys(FAULT_KEYS).join(', ')})`);
     else if (typeof v !== expected || v === null) problems.push(`"${key}" must be a ${expected}`);
-    else if (key.endsWith('Rate') && ((v as number) < 0 || (v as number) > 1)) problems.push(`"${key}" must be between 0 and 1`);
+    else if (key.endsWith('Rate') && ((v as number) < 0 || (v as number) > 1))
+      problems.push(`"${key}" must be between 0 and 1`);
     else if (key === 'sessionExpiry') {
       for (const [k, n] of Object.entries(v as object)) {
         if (k !== 'afterRequests' && k !== 'afterSeconds') problems.push(`unknown sessionExpiry setting "${k}"`);

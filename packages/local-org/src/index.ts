@@ -96,7 +96,14 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
   if (options.dataDir) await store.persistTo(join(options.dataDir, 'records'));
 
   const now = formatDateTime(new Date());
-  const system = { IsDeleted: false, CreatedDate: now, CreatedById: identity.userId, LastModifiedDate: now, LastModifiedById: identity.userId, SystemModstamp: now };
+  const system = {
+    IsDeleted: false,
+    CreatedDate: now,
+    CreatedById: identity.userId,
+    LastModifiedDate: now,
+    LastModifiedById: identity.userId,
+    SystemModstamp: now,
+  };
   store.object('User')!.put({
     ...system,
     Id: identity.userId,
@@ -139,8 +146,21 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     newJobId,
     onBatch: () => server.countBatch(),
   });
-  const queryJobs = new QueryJobs({ store, userId: identity.userId, dir: join(workDir, 'query-jobs'), newJobId, onJob: () => server.countQueryJob() });
-  server = new LocalOrgServer({ store, faults, identity, ingest, queryJobs, dailyApiRequests: options.dailyApiRequests ?? 100_000 });
+  const queryJobs = new QueryJobs({
+    store,
+    userId: identity.userId,
+    dir: join(workDir, 'query-jobs'),
+    newJobId,
+    onJob: () => server.countQueryJob(),
+  });
+  server = new LocalOrgServer({
+    store,
+    faults,
+    identity,
+    ingest,
+    queryJobs,
+    dailyApiRequests: options.dailyApiRequests ?? 100_000,
+  });
   await ingest.restore();
   for (const id of ingest.jobs.keys()) jobSerial = Math.max(jobSerial, serialOf(id));
   await server.listen(options.port ?? 0);
@@ -182,11 +202,18 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
  * the Connection of `@salesforce/core` refreshes an expired session by itself. Goes through the real refresh-token
  * grant of the org, as `sf org login` flows do.
  */
-export async function registerLocalOrg(org: LocalOrg, options: { alias: string; setDefault?: boolean }): Promise<{ username: string }> {
+export async function registerLocalOrg(
+  org: LocalOrg,
+  options: { alias: string; setDefault?: boolean },
+): Promise<{ username: string }> {
   const authInfo = await AuthInfo.create({
     oauth2Options: { loginUrl: org.instanceUrl, clientId: org.clientId, refreshToken: org.refreshToken },
   });
   await authInfo.save();
-  await authInfo.handleAliasAndDefaultSettings({ alias: options.alias, setDefault: options.setDefault ?? false, setDefaultDevHub: false });
+  await authInfo.handleAliasAndDefaultSettings({
+    alias: options.alias,
+    setDefault: options.setDefault ?? false,
+    setDefaultDevHub: false,
+  });
   return { username: authInfo.getUsername() ?? org.username };
 }

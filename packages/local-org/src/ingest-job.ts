@@ -51,7 +51,7 @@ export function newIngestJob(body: Record<string, unknown>, apiVersion: number, 
     throw new ApiError(
       400,
       'FEATURENOTENABLED',
-      'Feature is not enabled: hardDelete requires the Bulk API Hard Delete permission'
+      'Feature is not enabled: hardDelete requires the Bulk API Hard Delete permission',
     );
   }
   let externalIdFieldName: string | undefined;
@@ -63,7 +63,7 @@ export function newIngestJob(body: Record<string, unknown>, apiVersion: number, 
         'INVALIDJOB',
         'InvalidJob : External ID was blank for ' +
           object.describe.name +
-          '. An External ID must be specified for upsert.'
+          '. An External ID must be specified for upsert.',
       );
     const field = object.field(name);
     if (!field || !(field.externalId || field.name === 'Id' || field.idLookup)) {
@@ -71,7 +71,7 @@ export function newIngestJob(body: Record<string, unknown>, apiVersion: number, 
         400,
         'INVALIDJOB',
         `InvalidJob : Field name provided, ${name} does not match an External ID, Salesforce Id, ` +
-          `or indexed field for ${object.describe.name}`
+          `or indexed field for ${object.describe.name}`,
       );
     }
     externalIdFieldName = field.name;

@@ -66,7 +66,8 @@ export class IngestJobs {
         // not a job folder
       }
     }
-    for (const job of this.jobs.values()) if (job.state === 'UploadComplete' || job.state === 'InProgress') this.startProcessing(job);
+    for (const job of this.jobs.values())
+      if (job.state === 'UploadComplete' || job.state === 'InProgress') this.startProcessing(job);
   }
 
   public create(body: Record<string, unknown>, apiVersion: number): IngestJob {
@@ -90,12 +91,17 @@ export class IngestJobs {
 
   /** Checks an upload may start; the body is then streamed by the HTTP layer into uploadFile(). */
   public beginUpload(job: IngestJob): void {
-    if (job.state !== 'Open') throw new ApiError(400, 'INVALIDJOBSTATE', `Unable to upload data: job ${job.id} is in state ${job.state}, not Open`);
+    if (job.state !== 'Open')
+      throw new ApiError(
+        400,
+        'INVALIDJOBSTATE',
+        `Unable to upload data: job ${job.id} is in state ${job.state}, not Open`,
+      );
     if (job.uploaded) {
       throw new ApiError(
         400,
         'INVALIDJOB',
-        `Found multiple contents for job: <${job.id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`
+        `Found multiple contents for job: <${job.id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`,
       );
     }
   }
@@ -137,9 +143,17 @@ export class IngestJobs {
       return job;
     }
     if (requested !== 'UploadComplete' && requested !== 'Aborted') {
-      throw new ApiError(400, 'INVALIDJOBSTATE', `Invalid state: ${String(requested)}. A job can be set to UploadComplete or Aborted.`);
+      throw new ApiError(
+        400,
+        'INVALIDJOBSTATE',
+        `Invalid state: ${String(requested)}. A job can be set to UploadComplete or Aborted.`,
+      );
     }
-    throw new ApiError(400, 'INVALIDJOBSTATE', `Cannot change the state of job ${job.id} from ${from} to ${String(requested)}`);
+    throw new ApiError(
+      400,
+      'INVALIDJOBSTATE',
+      `Cannot change the state of job ${job.id} from ${from} to ${String(requested)}`,
+    );
   }
 
   public async delete(job: IngestJob): Promise<void> {
@@ -202,7 +216,8 @@ export class IngestJobs {
 
   /** The records of the upload; `from` = records to skip (1 skips the header). */
   private async *rows(job: IngestJob, from = 0): AsyncGenerator<string[]> {
-    for await (const batch of csvRecordBatches(this.uploadFile(job), DELIMITERS[job.columnDelimiter], from)) yield* batch;
+    for await (const batch of csvRecordBatches(this.uploadFile(job), DELIMITERS[job.columnDelimiter], from))
+      yield* batch;
   }
 
   private async fail(job: IngestJob, message: string): Promise<void> {
@@ -231,7 +246,10 @@ export class IngestJobs {
 
   private openWriters(job: IngestJob, append: boolean): ResultWriters {
     const openResult = (kind: 'success' | 'failed' | 'unprocessed'): WriteStream => {
-      const stream = createWriteStream(this.resultFile(job, kind), { flags: append ? 'a' : 'w', highWaterMark: 1 << 20 });
+      const stream = createWriteStream(this.resultFile(job, kind), {
+        flags: append ? 'a' : 'w',
+        highWaterMark: 1 << 20,
+      });
       if (!append) stream.write(this.resultHeader(job, kind));
       return stream;
     };
@@ -286,11 +304,13 @@ export class IngestJobs {
     };
     const held = new Set<string>();
     ctx.beforeWrite = (parentIds): string | undefined => {
-      if (faults.chance(faults.value.lockRowRate)) return sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record');
+      if (faults.chance(faults.value.lockRowRate))
+        return sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record');
       if (!faults.value.parentLockContention) return undefined;
       for (const id of parentIds) {
         const owner = this.parentLocks.get(id);
-        if (owner && owner !== job.id) return sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records: ' + id);
+        if (owner && owner !== job.id)
+          return sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records: ' + id);
       }
       for (const id of parentIds) {
         this.parentLocks.set(id, job.id);
@@ -310,14 +330,20 @@ export class IngestJobs {
     let failedPartWay = false;
     // Writes stay synchronous unless a result file's buffer is full: one await per row would cost more
     // than the row itself at a million rows.
-    const drain = (stream: WriteStream): Promise<void> => new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    const drain = (stream: WriteStream): Promise<void> =>
+      new Promise<void>((resolve) => stream.once('drain', () => resolve()));
     try {
       for await (const batch of csvRecordBatches(this.uploadFile(job), d, 1)) {
         for (const values of batch) {
           row += 1;
           if (row <= job.rowsDone) continue; // processed before a restart
           const limit = faults.value.failJobAfterRecords;
-          if (!failedPartWay && job.state === 'InProgress' && limit !== undefined && job.numberRecordsProcessed >= limit) {
+          if (
+            !failedPartWay &&
+            job.state === 'InProgress' &&
+            limit !== undefined &&
+            job.numberRecordsProcessed >= limit
+          ) {
             failedPartWay = true;
             await this.fail(job, 'InternalServerError : Failed to process the batch after 10 retries');
           }
@@ -336,7 +362,9 @@ export class IngestJobs {
           const outcome = applyRow(ctx, plan as HeaderPlan, values);
           job.numberRecordsProcessed += 1;
           const full = outcome.ok
-            ? !writers.success.write(`${quote(outcome.id)}${d}${quote(String(outcome.created))}${d}${quotedRow(values, d)}${eol}`)
+            ? !writers.success.write(
+                `${quote(outcome.id)}${d}${quote(String(outcome.created))}${d}${quotedRow(values, d)}${eol}`,
+              )
             : !writers.failed.write(`${quote(outcome.id)}${d}${quote(outcome.error)}${d}${quotedRow(values, d)}${eol}`);
           if (!outcome.ok) job.numberRecordsFailed += 1;
           if (full) await drain(outcome.ok ? writers.success : writers.failed);

@@ -36,23 +36,35 @@ export class QueryJobs {
   public readonly jobs = new Map<string, QueryJob>();
   private readonly done = new Map<string, Promise<void>>();
 
-  public constructor(private readonly options: { store: RecordStore; userId: string; dir: string; newJobId: () => string; onJob: () => void }) {}
+  public constructor(
+    private readonly options: {
+      store: RecordStore;
+      userId: string;
+      dir: string;
+      newJobId: () => string;
+      onJob: () => void;
+    },
+  ) {}
 
   public create(body: Record<string, unknown>, apiVersion: number): QueryJob {
     const operation = body.operation === 'queryAll' ? 'queryAll' : body.operation === 'query' ? 'query' : undefined;
     if (!operation) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${String(body.operation)}`);
-    if (typeof body.query !== 'string' || !body.query) throw new ApiError(400, 'INVALIDJOB', "InvalidJob : Required field 'query' is missing");
+    if (typeof body.query !== 'string' || !body.query)
+      throw new ApiError(400, 'INVALIDJOB', "InvalidJob : Required field 'query' is missing");
     const columnDelimiter = (body.columnDelimiter ?? 'COMMA') as ColumnDelimiter;
     const lineEnding = (body.lineEnding ?? 'LF') as LineEnding;
-    if (!(columnDelimiter in DELIMITERS) || !(lineEnding in LINE_ENDINGS)) throw new ApiError(400, 'INVALIDJOB', 'InvalidJob : Invalid column delimiter or line ending');
+    if (!(columnDelimiter in DELIMITERS) || !(lineEnding in LINE_ENDINGS))
+      throw new ApiError(400, 'INVALIDJOB', 'InvalidJob : Invalid column delimiter or line ending');
     let result;
     try {
       result = runSoql(this.options.store, body.query, operation === 'queryAll');
     } catch (error) {
-      if (error instanceof SoqlError) throw new ApiError(400, error.errorCode === 'MALFORMED_QUERY' ? 'API_ERROR' : error.errorCode, error.message);
+      if (error instanceof SoqlError)
+        throw new ApiError(400, error.errorCode === 'MALFORMED_QUERY' ? 'API_ERROR' : error.errorCode, error.message);
       throw error;
     }
-    if (result.count) throw new ApiError(400, 'API_ERROR', 'Aggregate queries are not supported by Bulk API 2.0 query jobs');
+    if (result.count)
+      throw new ApiError(400, 'API_ERROR', 'Aggregate queries are not supported by Bulk API 2.0 query jobs');
     this.options.onJob();
     const now = formatDateTime(new Date());
     const d = DELIMITERS[columnDelimiter];
@@ -74,7 +86,11 @@ export class QueryJobs {
       retries: 0,
       totalProcessingTime: 0,
       offsets: [],
-      headerLine: quotedRow(result.columns.map((c) => c.name), d) + eol,
+      headerLine:
+        quotedRow(
+          result.columns.map((c) => c.name),
+          d,
+        ) + eol,
     };
     this.jobs.set(job.id, job);
     const started = Date.now();
@@ -102,7 +118,7 @@ export class QueryJobs {
       new Promise<void>((resolve) => setImmediate(resolve)).then(write).catch((error: unknown) => {
         job.state = 'Failed';
         job.errorMessage = (error as Error).message;
-      })
+      }),
     );
     return job;
   }
@@ -114,32 +130,51 @@ export class QueryJobs {
   }
 
   public abort(job: QueryJob, requested: unknown): QueryJob {
-    if (requested !== 'Aborted') throw new ApiError(400, 'INVALIDJOBSTATE', `Invalid state: ${String(requested)}. A query job can only be set to Aborted.`);
+    if (requested !== 'Aborted')
+      throw new ApiError(
+        400,
+        'INVALIDJOBSTATE',
+        `Invalid state: ${String(requested)}. A query job can only be set to Aborted.`,
+      );
     if (job.state === 'JobComplete' || job.state === 'Failed' || job.state === 'Aborted') {
-      throw new ApiError(400, 'INVALIDJOBSTATE', `Cannot change the state of job ${job.id} from ${job.state} to Aborted`);
+      throw new ApiError(
+        400,
+        'INVALIDJOBSTATE',
+        `Cannot change the state of job ${job.id} from ${job.state} to Aborted`,
+      );
     }
     job.state = 'Aborted';
     return job;
   }
 
   public async delete(job: QueryJob): Promise<void> {
-    if (job.state === 'UploadComplete' || job.state === 'InProgress') throw new ApiError(400, 'INVALIDJOBSTATE', `Cannot delete job ${job.id} in state ${job.state}`);
+    if (job.state === 'UploadComplete' || job.state === 'InProgress')
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Cannot delete job ${job.id} in state ${job.state}`);
     this.jobs.delete(job.id);
     await rm(this.dir(job), { recursive: true, force: true });
   }
 
   /** One page of results: a locator is the index of the page's first record. */
-  public async page(job: QueryJob, locator: string | null, maxRecords: number | undefined): Promise<{ body: Readable | string; records: number; next: string }> {
+  public async page(
+    job: QueryJob,
+    locator: string | null,
+    maxRecords: number | undefined,
+  ): Promise<{ body: Readable | string; records: number; next: string }> {
     await this.done.get(job.id);
-    if (job.state !== 'JobComplete') throw new ApiError(400, 'INVALIDJOBSTATE', `Results are not available for job ${job.id} in state ${job.state}`);
+    if (job.state !== 'JobComplete')
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Results are not available for job ${job.id} in state ${job.state}`);
     const total = job.offsets.length;
     const start = locator ? Number.parseInt(Buffer.from(locator, 'base64url').toString('utf8'), 10) : 0;
-    if (!Number.isInteger(start) || start < 0 || start > total) throw new ApiError(400, 'INVALIDLOCATOR', `Invalid locator: ${String(locator)}`);
+    if (!Number.isInteger(start) || start < 0 || start > total)
+      throw new ApiError(400, 'INVALIDLOCATOR', `Invalid locator: ${String(locator)}`);
     const size = maxRecords && maxRecords > 0 ? maxRecords : 50_000;
     const end = Math.min(total, start + size);
     const next = end < total ? Buffer.from(String(end)).toString('base64url') : 'null';
     if (end === start) return { body: job.headerLine, records: 0, next };
-    const stream = createReadStream(this.file(job), { start: job.offsets[start], end: end < total ? job.offsets[end] - 1 : undefined });
+    const stream = createReadStream(this.file(job), {
+      start: job.offsets[start],
+      end: end < total ? job.offsets[end] - 1 : undefined,
+    });
     return { body: stream, records: end - start, next };
   }
 

@@ -11,7 +11,14 @@ export type RowOutcome = { ok: true; id: string; created: boolean } | { ok: fals
 
 type Column =
   | { kind: 'field'; index: number; header: string; field: FieldDescribe }
-  | { kind: 'relationship'; index: number; header: string; field: FieldDescribe; parent: ObjectStore; parentField: FieldDescribe };
+  | {
+      kind: 'relationship';
+      index: number;
+      header: string;
+      field: FieldDescribe;
+      parent: ObjectStore;
+      parentField: FieldDescribe;
+    };
 
 export type HeaderPlan = { columns: Column[]; idColumn?: number; keyColumn?: number };
 
@@ -19,10 +26,17 @@ export const sfError = (code: string, message: string, fields: string[] = []): s
   `${code}:${message}:${fields.length ? `${fields.join(' ')} --` : '--'}`;
 
 /** Checks the header of an upload; a string is the job's errorMessage (the whole job fails). */
-export function planHeader(store: RecordStore, object: ObjectStore, operation: Operation, header: string[], externalIdFieldName?: string): HeaderPlan | string {
+export function planHeader(
+  store: RecordStore,
+  object: ObjectStore,
+  operation: Operation,
+  header: string[],
+  externalIdFieldName?: string,
+): HeaderPlan | string {
   const columns: Column[] = [];
   if (operation === 'delete' || operation === 'hardDelete') {
-    if (header.length !== 1 || header[0].toLowerCase() !== 'id') return "InvalidBatch : The 'delete' batch must contain only ids";
+    if (header.length !== 1 || header[0].toLowerCase() !== 'id')
+      return "InvalidBatch : The 'delete' batch must contain only ids";
   }
   for (const [index, name] of header.entries()) {
     const dot = name.indexOf('.');
@@ -35,17 +49,24 @@ export function planHeader(store: RecordStore, object: ObjectStore, operation: O
     // Account.Legacy_Id__c, Parent__r.Ext__c, or the polymorphic Owner:User.Username.
     const [relationPart, parentFieldName] = [name.slice(0, dot), name.slice(dot + 1)];
     const [relationshipName, typeName] = relationPart.split(':');
-    const field = object.describe.fields.find((f) => f.relationshipName?.toLowerCase() === relationshipName.toLowerCase());
+    const field = object.describe.fields.find(
+      (f) => f.relationshipName?.toLowerCase() === relationshipName.toLowerCase(),
+    );
     if (!field) return `InvalidBatch : Unable to find relationship: ${relationshipName}`;
-    const parentName = typeName ? field.referenceTo.find((r) => r.toLowerCase() === typeName.toLowerCase()) : field.referenceTo[0];
+    const parentName = typeName
+      ? field.referenceTo.find((r) => r.toLowerCase() === typeName.toLowerCase())
+      : field.referenceTo[0];
     const parent = parentName ? store.object(parentName) : undefined;
     if (!parent) return `InvalidBatch : Unable to find relationship: ${relationPart}`;
     const parentField = parent.field(parentFieldName);
-    if (!parentField || !(parentField.idLookup || parentField.externalId)) return `InvalidBatch : Field name not found : ${name}`;
+    if (!parentField || !(parentField.idLookup || parentField.externalId))
+      return `InvalidBatch : Field name not found : ${name}`;
     columns.push({ kind: 'relationship', index, header: name, field, parent, parentField });
   }
   const idColumn = header.findIndex((h) => h.toLowerCase() === 'id');
-  const keyColumn = externalIdFieldName ? header.findIndex((h) => h.toLowerCase() === externalIdFieldName.toLowerCase()) : -1;
+  const keyColumn = externalIdFieldName
+    ? header.findIndex((h) => h.toLowerCase() === externalIdFieldName.toLowerCase())
+    : -1;
   return { columns, idColumn: idColumn >= 0 ? idColumn : undefined, keyColumn: keyColumn >= 0 ? keyColumn : undefined };
 }
 
@@ -53,7 +74,17 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const TEXT_TYPES = new Set(['string', 'textarea', 'phone', 'url', 'email', 'picklist', 'multipicklist', 'combobox', 'encryptedstring']);
+const TEXT_TYPES = new Set([
+  'string',
+  'textarea',
+  'phone',
+  'url',
+  'email',
+  'picklist',
+  'multipicklist',
+  'combobox',
+  'encryptedstring',
+]);
 
 function validDate(y: string, m: string, d: string): boolean {
   const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
@@ -71,7 +102,11 @@ type Parsed = { value: unknown } | { error: string };
 // eslint-disable-next-line complexity -- one case per field type, flat on purpose
 function parseValue(field: FieldDescribe, text: string, column: number): Parsed {
   const deserialise = (xsd: string): Parsed => ({
-    error: sfError('INVALID_FIELD', `Failed to deserialize field at col ${column}. Due to, '${text}' is not a valid value for the type xsd:${xsd}`, [field.name]),
+    error: sfError(
+      'INVALID_FIELD',
+      `Failed to deserialize field at col ${column}. Due to, '${text}' is not a valid value for the type xsd:${xsd}`,
+      [field.name],
+    ),
   });
   switch (field.type) {
     case 'date': {
@@ -86,7 +121,9 @@ function parseValue(field: FieldDescribe, text: string, column: number): Parsed 
       return Number.isNaN(parsed.getTime()) ? deserialise('dateTime') : { value: formatDateTime(parsed) };
     }
     case 'int':
-      return /^[+-]?\d+$/.test(text) && Math.abs(Number(text)) <= 2_147_483_647 ? { value: Number(text) } : deserialise('int');
+      return /^[+-]?\d+$/.test(text) && Math.abs(Number(text)) <= 2_147_483_647
+        ? { value: Number(text) }
+        : deserialise('int');
     case 'double':
     case 'currency':
     case 'percent':
@@ -101,13 +138,27 @@ function parseValue(field: FieldDescribe, text: string, column: number): Parsed 
       break;
   }
   if (TEXT_TYPES.has(field.type) && field.length > 0 && text.length > field.length) {
-    return { error: sfError('STRING_TOO_LONG', `${field.label}: data value too large: ${text} (max length=${field.length})`, [field.name]) };
+    return {
+      error: sfError('STRING_TOO_LONG', `${field.label}: data value too large: ${text} (max length=${field.length})`, [
+        field.name,
+      ]),
+    };
   }
   if (field.type === 'email' && !EMAIL.test(text)) {
     return { error: sfError('INVALID_EMAIL_ADDRESS', `${field.label}: invalid email address: ${text}`, [field.name]) };
   }
-  if (field.type === 'picklist' && field.restrictedPicklist && !field.picklistValues.some((p) => p.active && p.value === text)) {
-    return { error: sfError('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: ${text}`, [field.name]) };
+  if (
+    field.type === 'picklist' &&
+    field.restrictedPicklist &&
+    !field.picklistValues.some((p) => p.active && p.value === text)
+  ) {
+    return {
+      error: sfError(
+        'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+        `${field.label}: bad value for restricted picklist field: ${text}`,
+        [field.name],
+      ),
+    };
   }
   return { value: text };
 }
@@ -175,12 +226,16 @@ type Target = { existing?: StoredRecord } | { error: string };
 function findTarget(ctx: RowContext, plan: HeaderPlan, values: string[]): Target {
   const { object, operation } = ctx;
   if (operation === 'update') {
-    const found = findById(object, plan.idColumn === undefined ? '' : values[plan.idColumn] ?? '', 'Id not specified in an update call');
+    const found = findById(
+      object,
+      plan.idColumn === undefined ? '' : (values[plan.idColumn] ?? ''),
+      'Id not specified in an update call',
+    );
     return 'error' in found ? found : { existing: found.record };
   }
   if (operation !== 'upsert') return {};
   const keyField = ctx.externalIdFieldName ?? 'Id';
-  const key = plan.keyColumn === undefined ? '' : values[plan.keyColumn] ?? '';
+  const key = plan.keyColumn === undefined ? '' : (values[plan.keyColumn] ?? '');
   if (keyField.toLowerCase() === 'id') {
     if (key === '') return {};
     const found = findById(object, key, 'Id not specified');
@@ -188,12 +243,18 @@ function findTarget(ctx: RowContext, plan: HeaderPlan, values: string[]): Target
   }
   if (key === '' || key === '#N/A') return { error: sfError('MISSING_ARGUMENT', `${keyField} not specified`) };
   const keyLower = key.toLowerCase();
-  if (ctx.upsertKeys.has(keyLower)) return { error: sfError('DUPLICATE_VALUE', `Duplicate external id specified: ${key}`) };
+  if (ctx.upsertKeys.has(keyLower))
+    return { error: sfError('DUPLICATE_VALUE', `Duplicate external id specified: ${key}`) };
   ctx.upsertKeys.add(keyLower);
   const canonical = object.field(keyField)?.name ?? keyField;
   const matches = object.findBy(canonical, key);
   if (matches.length > 1) {
-    return { error: sfError('DUPLICATE_EXTERNAL_ID', `${canonical}: more than one record found for external id field: [${matches.join(', ')}]`) };
+    return {
+      error: sfError(
+        'DUPLICATE_EXTERNAL_ID',
+        `${canonical}: more than one record found for external id field: [${matches.join(', ')}]`,
+      ),
+    };
   }
   return { existing: matches.length === 1 ? object.records.get(matches[0]) : undefined };
 }
@@ -201,21 +262,32 @@ function findTarget(ctx: RowContext, plan: HeaderPlan, values: string[]): Target
 type Changes = { changes: Record<string, unknown>; parentIds: string[] } | { error: string };
 
 /** The stored value of one non-empty cell, or its row error. */
-function cellValue(ctx: RowContext, column: Column, text: string): { value: unknown; parentId?: string } | { error: string } {
+function cellValue(
+  ctx: RowContext,
+  column: Column,
+  text: string,
+): { value: unknown; parentId?: string } | { error: string } {
   const field = column.field;
   if (text === '#N/A') return { value: null };
   if (column.kind === 'relationship') {
     const matches = column.parent.findBy(column.parentField.name, text);
     if (matches.length === 1) return { value: matches[0], parentId: matches[0] };
     const what = matches.length === 0 ? 'not found' : 'matched more than one record';
-    return { error: sfError('INVALID_FIELD', `Foreign key external ID: ${text} ${what} for field ${column.parentField.name} in entity ${column.parent.describe.name}`) };
+    return {
+      error: sfError(
+        'INVALID_FIELD',
+        `Foreign key external ID: ${text} ${what} for field ${column.parentField.name} in entity ${column.parent.describe.name}`,
+      ),
+    };
   }
   const parsed = parseValue(field, text, column.index);
   if ('error' in parsed || field.type !== 'reference') return parsed;
   const id = normaliseId(text);
   const target = id ? ctx.store.objectOfId(id) : undefined;
   if (!id || !target || !field.referenceTo.includes(target.describe.name)) {
-    return { error: sfError('FIELD_INTEGRITY_EXCEPTION', `${field.label}: id value of incorrect type: ${text}`, [field.name]) };
+    return {
+      error: sfError('FIELD_INTEGRITY_EXCEPTION', `${field.label}: id value of incorrect type: ${text}`, [field.name]),
+    };
   }
   if (!target.records.has(id)) return { error: sfError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id') };
   return { value: id, parentId: id };
@@ -252,7 +324,14 @@ export function applyRow(ctx: RowContext, plan: HeaderPlan, values: string[]): R
   const { object, operation } = ctx;
   const headerLength = plan.columns.length;
   if (values.length > headerLength) {
-    return { ok: false, id: '', error: sfError('INVALID_FIELD', `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`) };
+    return {
+      ok: false,
+      id: '',
+      error: sfError(
+        'INVALID_FIELD',
+        `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`,
+      ),
+    };
   }
   if (operation === 'delete' || operation === 'hardDelete') return deleteRow(ctx, values[0] ?? '');
 
@@ -267,15 +346,21 @@ export function applyRow(ctx: RowContext, plan: HeaderPlan, values: string[]): R
 
   // eslint-disable-next-line no-param-reassign -- the per-job cache lives on the job's context
   const prepared = (ctx.prepared ??= prepare(ctx));
-  const record: StoredRecord = existing ? { ...existing, ...changes } : { ...prepared.defaults, CreatedDate: now(), ...changes, Id: '' };
+  const record: StoredRecord = existing
+    ? { ...existing, ...changes }
+    : { ...prepared.defaults, CreatedDate: now(), ...changes, Id: '' };
   const missing = (creating ? prepared.requiredOnCreate : prepared.requiredOnUpdate)
     .filter((f) => record[f.name] === undefined || record[f.name] === null)
     .map((f) => f.name);
-  if (missing.length) return fail(sfError('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing));
+  if (missing.length)
+    return fail(sfError('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing));
   for (const field of prepared.unique) {
     if (!(field.name in changes) || changes[field.name] === null) continue;
     const clash = object.findBy(field.name, String(changes[field.name])).find((id) => id !== record.Id);
-    if (clash) return fail(sfError('DUPLICATE_VALUE', `duplicate value found: ${field.name} duplicates value on record with id: ${clash}`));
+    if (clash)
+      return fail(
+        sfError('DUPLICATE_VALUE', `duplicate value found: ${field.name} duplicates value on record with id: ${clash}`),
+      );
   }
   const refused = ctx.beforeWrite?.(parentIds);
   if (refused) return fail(refused);
@@ -286,18 +371,27 @@ export function applyRow(ctx: RowContext, plan: HeaderPlan, values: string[]): R
   record.SystemModstamp = stamp;
   record.LastModifiedById = ctx.userId;
   if (prepared.derivesName) {
-    record.Name = [record.FirstName, record.LastName].filter((v) => v !== undefined && v !== null && v !== '').join(' ');
+    record.Name = [record.FirstName, record.LastName]
+      .filter((v) => v !== undefined && v !== null && v !== '')
+      .join(' ');
   }
-  if (object.describe.name === 'Case' && record.CaseNumber === undefined) record.CaseNumber = String(object.records.size + object.deleted.size + 1).padStart(8, '0');
+  if (object.describe.name === 'Case' && record.CaseNumber === undefined)
+    record.CaseNumber = String(object.records.size + object.deleted.size + 1).padStart(8, '0');
   object.put(record);
   return { ok: true, id: record.Id, created: creating };
 }
 
-function findById(object: ObjectStore, text: string, missingMessage: string): { record: StoredRecord } | { error: string } {
+function findById(
+  object: ObjectStore,
+  text: string,
+  missingMessage: string,
+): { record: StoredRecord } | { error: string } {
   if (text === '') return { error: sfError('MISSING_ARGUMENT', missingMessage) };
   const id = normaliseId(text);
   if (!id || id.slice(0, 3) !== object.describe.keyPrefix) {
-    return { error: sfError('MALFORMED_ID', `${object.describe.label} ID: id value of incorrect type: ${text}`, ['Id']) };
+    return {
+      error: sfError('MALFORMED_ID', `${object.describe.label} ID: id value of incorrect type: ${text}`, ['Id']),
+    };
   }
   const record = object.records.get(id);
   if (record) return { record };

@@ -5,7 +5,10 @@ import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
 // AND/OR/NOT, NULL; ORDER BY; LIMIT; OFFSET. Errors carry the wire codes and the caret-style messages.
 
 export class SoqlError extends Error {
-  public constructor(public readonly errorCode: 'MALFORMED_QUERY' | 'INVALID_TYPE' | 'INVALID_FIELD', message: string) {
+  public constructor(
+    public readonly errorCode: 'MALFORMED_QUERY' | 'INVALID_TYPE' | 'INVALID_FIELD',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -80,7 +83,10 @@ function tokenize(text: string): Token[] {
 
 class Parser {
   private position = 0;
-  public constructor(private readonly tokens: Token[], private readonly text: string) {}
+  public constructor(
+    private readonly tokens: Token[],
+    private readonly text: string,
+  ) {}
 
   public parse(): ParsedQuery {
     this.keyword('SELECT');
@@ -103,7 +109,15 @@ class Parser {
     this.keyword('FROM');
     const objectToken = this.next();
     if (objectToken.kind !== 'word') throw this.unexpected(objectToken);
-    const query: ParsedQuery = { text: this.text, count, aggregateAlias, fields, object: objectToken.text, objectAt: objectToken.at, orderBy: [] };
+    const query: ParsedQuery = {
+      text: this.text,
+      count,
+      aggregateAlias,
+      fields,
+      object: objectToken.text,
+      objectAt: objectToken.at,
+      orderBy: [],
+    };
     if (this.acceptKeyword('WHERE')) query.where = this.orExpr();
     if (this.acceptKeyword('ORDER')) {
       this.keyword('BY');
@@ -217,7 +231,10 @@ class Parser {
   }
 
   private unexpected(token: Token): SoqlError {
-    return new SoqlError('MALFORMED_QUERY', caret(this.text, token.at, `unexpected token: ${token.kind === 'string' ? `'${token.text}'` : token.text}`));
+    return new SoqlError(
+      'MALFORMED_QUERY',
+      caret(this.text, token.at, `unexpected token: ${token.kind === 'string' ? `'${token.text}'` : token.text}`),
+    );
   }
 }
 
@@ -236,7 +253,10 @@ export function parseSoql(text: string): ParsedQuery {
 function resolvePath(store: RecordStore, object: ObjectStore, path: Path, query: ParsedQuery): Column['resolve'] {
   const steps: Column['resolve'] = [];
   let current = object;
-  const parts = path.parts[0].toLowerCase() === object.describe.name.toLowerCase() && path.parts.length > 1 ? path.parts.slice(1) : path.parts;
+  const parts =
+    path.parts[0].toLowerCase() === object.describe.name.toLowerCase() && path.parts.length > 1
+      ? path.parts.slice(1)
+      : path.parts;
   for (const [index, part] of parts.entries()) {
     const last = index === parts.length - 1;
     const field = last
@@ -244,8 +264,17 @@ function resolvePath(store: RecordStore, object: ObjectStore, path: Path, query:
       : current.describe.fields.find((f) => f.relationshipName?.toLowerCase() === part.toLowerCase());
     const parent = field && !last ? store.object(field.referenceTo[0]) : undefined;
     if (!field || (!last && !parent)) {
-      const what = last ? `No such column '${part}' on entity '${current.describe.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.` : `Didn't understand relationship '${part}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name.`;
-      throw new SoqlError('INVALID_FIELD', caret(query.text, path.at, `${what} Please reference your WSDL or the describe call for the appropriate names.`));
+      const what = last
+        ? `No such column '${part}' on entity '${current.describe.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.`
+        : `Didn't understand relationship '${part}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name.`;
+      throw new SoqlError(
+        'INVALID_FIELD',
+        caret(
+          query.text,
+          path.at,
+          `${what} Please reference your WSDL or the describe call for the appropriate names.`,
+        ),
+      );
     }
     steps.push({ store: current, field });
     if (parent) current = parent;
@@ -253,7 +282,14 @@ function resolvePath(store: RecordStore, object: ObjectStore, path: Path, query:
   return steps;
 }
 
-export type QueryResult = { object: ObjectStore; columns: Column[]; records: StoredRecord[]; count: boolean; aggregateAlias?: string; totalSize: number };
+export type QueryResult = {
+  object: ObjectStore;
+  columns: Column[];
+  records: StoredRecord[];
+  count: boolean;
+  aggregateAlias?: string;
+  totalSize: number;
+};
 
 /** Runs a query against the store; records are returned in order, not yet rendered. */
 export function runSoql(store: RecordStore, text: string, includeDeleted: boolean): QueryResult {
@@ -262,12 +298,22 @@ export function runSoql(store: RecordStore, text: string, includeDeleted: boolea
   if (!object?.describe.queryable) {
     throw new SoqlError(
       'INVALID_TYPE',
-      caret(text, query.objectAt, `sObject type '${query.object}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`)
+      caret(
+        text,
+        query.objectAt,
+        `sObject type '${query.object}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`,
+      ),
     );
   }
   const columns: Column[] = query.fields.map((path) => {
     const resolve = resolvePath(store, object, path, query);
-    return { name: path.parts.join('.'), parts: resolve.map((s, i) => (i === resolve.length - 1 ? s.field.name : s.field.relationshipName ?? s.field.name)), resolve };
+    return {
+      name: path.parts.join('.'),
+      parts: resolve.map((s, i) =>
+        i === resolve.length - 1 ? s.field.name : (s.field.relationshipName ?? s.field.name),
+      ),
+      resolve,
+    };
   });
   const read = (record: StoredRecord, resolve: Column['resolve']): unknown => valueAt(store, record, resolve);
   const filter = query.where ? compile(store, object, query, query.where) : (): boolean => true;
@@ -287,7 +333,14 @@ export function runSoql(store: RecordStore, text: string, includeDeleted: boolea
   const totalSize = records.length;
   if (query.offset) records = records.slice(query.offset);
   if (query.limit !== undefined) records = records.slice(0, query.limit);
-  return { object, columns, records, count: query.count || Boolean(query.aggregateAlias), aggregateAlias: query.aggregateAlias, totalSize: query.count ? Math.min(records.length, totalSize) : records.length };
+  return {
+    object,
+    columns,
+    records,
+    count: query.count || Boolean(query.aggregateAlias),
+    aggregateAlias: query.aggregateAlias,
+    totalSize: query.count ? Math.min(records.length, totalSize) : records.length,
+  };
 }
 
 function valueAt(store: RecordStore, record: StoredRecord, resolve: Column['resolve']): unknown {
@@ -318,7 +371,10 @@ function matches(value: unknown, op: string, literal: Literal | Literal[]): bool
   if (literal === null) return op === '=' ? isNull : op === '!=' ? !isNull : false;
   if (isNull) return op === '!=';
   if (op === 'LIKE') {
-    const pattern = String(literal).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+    const pattern = String(literal)
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/%/g, '.*')
+      .replace(/_/g, '.');
     return new RegExp(`^${pattern}$`, 'is').test(String(value));
   }
   let c: number;
@@ -341,7 +397,12 @@ function matches(value: unknown, op: string, literal: Literal | Literal[]): bool
   }
 }
 
-function compile(store: RecordStore, object: ObjectStore, query: ParsedQuery, expr: Expr): (r: StoredRecord) => boolean {
+function compile(
+  store: RecordStore,
+  object: ObjectStore,
+  query: ParsedQuery,
+  expr: Expr,
+): (r: StoredRecord) => boolean {
   if ('and' in expr) {
     const parts = expr.and.map((e) => compile(store, object, query, e));
     return (r) => parts.every((p) => p(r));
@@ -362,27 +423,37 @@ function compile(store: RecordStore, object: ObjectStore, query: ParsedQuery, ex
     // 15-char ids compare to the first 15 characters of stored 18-char ids
     if ((field.type === 'id' || field.type === 'reference') && typeof v === 'string') {
       const short = (l: Literal): boolean => typeof l === 'string' && l.length === 15;
-      if (Array.isArray(value) ? value.some(short) : short(value)) return matches(v.slice(0, 15), expr.op, value) || matches(v, expr.op, value);
+      if (Array.isArray(value) ? value.some(short) : short(value))
+        return matches(v.slice(0, 15), expr.op, value) || matches(v, expr.op, value);
     }
     return matches(v, expr.op, value);
   };
 }
 
 /** The REST JSON of one record: attributes, then the selected fields, parents nested under their relationship. */
-export function renderRecord(store: RecordStore, result: QueryResult, record: StoredRecord, apiVersion: string): Record<string, unknown> {
-  const attributes = (type: string, id: string): Record<string, string> => ({ type, url: `/services/data/v${apiVersion}/sobjects/${type}/${id}` });
+export function renderRecord(
+  store: RecordStore,
+  result: QueryResult,
+  record: StoredRecord,
+  apiVersion: string,
+): Record<string, unknown> {
+  const attributes = (type: string, id: string): Record<string, string> => ({
+    type,
+    url: `/services/data/v${apiVersion}/sobjects/${type}/${id}`,
+  });
   const out: Record<string, unknown> = { attributes: attributes(result.object.describe.name, record.Id) };
   for (const column of result.columns) {
     let target = out;
     let current: StoredRecord | undefined = record;
     for (const [index, step] of column.resolve.entries()) {
       if (index === column.resolve.length - 1) {
-        target[step.field.name] = current ? current[step.field.name] ?? null : null;
+        target[step.field.name] = current ? (current[step.field.name] ?? null) : null;
         break;
       }
       const relationship = step.field.relationshipName ?? step.field.name;
       const parentId: unknown = current?.[step.field.name];
-      const parent: StoredRecord | undefined = typeof parentId === 'string' ? store.objectOfId(parentId)?.records.get(parentId) : undefined;
+      const parent: StoredRecord | undefined =
+        typeof parentId === 'string' ? store.objectOfId(parentId)?.records.get(parentId) : undefined;
       if (!parent) {
         target[relationship] = null;
         break;

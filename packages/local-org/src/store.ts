@@ -17,7 +17,10 @@ export class ObjectStore {
   private serial = 0;
   private log?: WriteStream;
 
-  public constructor(public readonly describe: ObjectDescribe, private readonly pod: string) {
+  public constructor(
+    public readonly describe: ObjectDescribe,
+    private readonly pod: string,
+  ) {
     for (const f of describe.fields) this.fieldsByLowerName.set(f.name.toLowerCase(), f);
   }
 
@@ -44,8 +47,10 @@ export class ObjectStore {
       const oldValue = before?.[fieldName];
       const newValue = record[fieldName];
       if (oldValue === newValue) continue;
-      if (oldValue !== undefined && oldValue !== null) index.get(this.indexKey(fieldName, String(oldValue)))?.delete(record.Id);
-      if (newValue !== undefined && newValue !== null) this.addToIndex(index, this.indexKey(fieldName, String(newValue)), record.Id);
+      if (oldValue !== undefined && oldValue !== null)
+        index.get(this.indexKey(fieldName, String(oldValue)))?.delete(record.Id);
+      if (newValue !== undefined && newValue !== null)
+        this.addToIndex(index, this.indexKey(fieldName, String(newValue)), record.Id);
     }
     this.records.set(record.Id, record);
     this.log?.write(`${JSON.stringify({ put: record })}\n`);
@@ -116,7 +121,8 @@ export class ObjectStore {
       index = new Map();
       for (const record of this.records.values()) {
         const value = record[fieldName];
-        if (value !== undefined && value !== null) this.addToIndex(index, this.indexKey(fieldName, String(value)), record.Id);
+        if (value !== undefined && value !== null)
+          this.addToIndex(index, this.indexKey(fieldName, String(value)), record.Id);
       }
       this.indexes.set(fieldName, index);
     }

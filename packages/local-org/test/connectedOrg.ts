@@ -27,7 +27,11 @@ export async function connectedOrg(options: LocalOrgOptions = {}): Promise<Conne
     org,
     conn,
     raw: (method, path, body, headers = {}): Promise<Response> =>
-      fetch(`${org.instanceUrl}${path}`, { method, body, headers: { Authorization: `Bearer ${conn.accessToken ?? ''}`, ...headers } }),
+      fetch(`${org.instanceUrl}${path}`, {
+        method,
+        body,
+        headers: { Authorization: `Bearer ${conn.accessToken ?? ''}`, ...headers },
+      }),
     close: async (): Promise<void> => {
       await org.stop();
       process.env.HOME = previousHome;

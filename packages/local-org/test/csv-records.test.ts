@@ -20,11 +20,24 @@ describe('local org: upload record parser', () => {
   };
 
   it('parses quoting, escaped quotes, quoted delimiters and line breaks, LF and CRLF', async () => {
-    expect(await parse('a,b\n"x, ""y""","multi\nline"\r\n,\n')).to.deep.equal([['a', 'b'], ['x, "y"', 'multi\nline'], ['', '']]);
-    expect(await parse('a|b\r\n1|2', '|')).to.deep.equal([['a', 'b'], ['1', '2']]);
-    expect(await parse('a\tb\n"1"\t2\n', '\t')).to.deep.equal([['a', 'b'], ['1', '2']]);
+    expect(await parse('a,b\n"x, ""y""","multi\nline"\r\n,\n')).to.deep.equal([
+      ['a', 'b'],
+      ['x, "y"', 'multi\nline'],
+      ['', ''],
+    ]);
+    expect(await parse('a|b\r\n1|2', '|')).to.deep.equal([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+    expect(await parse('a\tb\n"1"\t2\n', '\t')).to.deep.equal([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
     expect(await parse('')).to.deep.equal([]);
-    expect(await parse('a,b\n1,2,3\n')).to.deep.equal([['a', 'b'], ['1', '2', '3']]);
+    expect(await parse('a,b\n1,2,3\n')).to.deep.equal([
+      ['a', 'b'],
+      ['1', '2', '3'],
+    ]);
   });
 
   it('skips records already processed', async () => {

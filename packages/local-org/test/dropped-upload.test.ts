@@ -49,7 +49,7 @@ describe('local org: a dropped upload', () => {
     // The job takes an upload, and after it holds exactly that upload's rows: nothing of the dropped body.
     expect((await call('PUT', `/jobs/ingest/${jobId}/batches`, 'Name\nKept\n', 'text/csv')).status).to.equal(201);
     expect((await call('PATCH', `/jobs/ingest/${jobId}`, JSON.stringify({ state: 'UploadComplete' }))).status).to.equal(
-      200
+      200,
     );
     let state = '';
     while (state !== 'JobComplete' && state !== 'Failed') {
@@ -67,7 +67,7 @@ describe('local org: a dropped upload', () => {
     const routed = org!.stats().requests;
     socket.write(
       `${method} ${V}${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${org!.accessToken}\r\n` +
-        `Content-Type: ${contentType}\r\nContent-Length: 1000000\r\n\r\n${partialBody}`
+        `Content-Type: ${contentType}\r\nContent-Length: 1000000\r\n\r\n${partialBody}`,
     );
     await until(() => org!.stats().requests > routed, `${method} ${path} routed`);
     socket.destroy();
@@ -97,7 +97,7 @@ describe('local org: a dropped upload', () => {
     const body = 'Name\n' + 'Lost\n'.repeat(200_000);
     const answer = await call('PUT', `/jobs/ingest/${jobId}/batches`, body, 'text/csv').then(
       (response) => `HTTP ${response.status}`,
-      () => 'connection closed'
+      () => 'connection closed',
     );
     expect(answer).to.equal('connection closed');
     expect(org.stats().byRoute['dropped upload']).to.equal(1);

@@ -15,13 +15,20 @@ describe('local org: fault settings', () => {
         failJobAfterRecords: 100,
         parentLockContention: true,
         sessionExpiry: { afterRequests: 50, afterSeconds: 30 },
-      })
+      }),
     ).to.deep.equal([]);
   });
 
   it('names every problem', () => {
     expect(faultSettingsProblems([])).to.deep.equal(['fault settings must be a JSON object']);
-    expect(faultSettingsProblems({ serverErrorRate: 1.5, latencyMs: 'slow', nope: 1, sessionExpiry: { afterMinutes: 1, afterRequests: 0 } })).to.deep.equal([
+    expect(
+      faultSettingsProblems({
+        serverErrorRate: 1.5,
+        latencyMs: 'slow',
+        nope: 1,
+        sessionExpiry: { afterMinutes: 1, afterRequests: 0 },
+      }),
+    ).to.deep.equal([
       '"serverErrorRate" must be between 0 and 1',
       '"latencyMs" must be a number',
       'unknown fault "nope" (known: seed, serverErrorRate, dropConnectionRate, dropUploadRate, latencyMs, apiLimitExhausted, lockRowRate, failJobAfterRecords, parentLockContention, sessionExpiry)',

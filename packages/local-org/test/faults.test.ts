@@ -4,7 +4,13 @@ import { connectedOrg } from './connectedOrg.js';
 
 const V = '/services/data/v62.0';
 
-type JobInfo = { id: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number; errorMessage?: string };
+type JobInfo = {
+  id: string;
+  state: string;
+  numberRecordsProcessed: number;
+  numberRecordsFailed: number;
+  errorMessage?: string;
+};
 
 type Client = {
   request(method: string, path: string, body?: string, contentType?: string): Promise<Response>;
@@ -15,9 +21,15 @@ type Client = {
 
 function client(org: LocalOrg): Client {
   const request = (method: string, path: string, body?: string, contentType = 'application/json'): Promise<Response> =>
-    fetch(`${org.instanceUrl}${path.startsWith('/services') ? path : V + path}`, { method, body, headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': contentType } });
+    fetch(`${org.instanceUrl}${path.startsWith('/services') ? path : V + path}`, {
+      method,
+      body,
+      headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': contentType },
+    });
   const open = async (object: string, csv: string): Promise<string> => {
-    const job = (await (await request('POST', '/jobs/ingest', JSON.stringify({ object, operation: 'insert' }))).json()) as JobInfo;
+    const job = (await (
+      await request('POST', '/jobs/ingest', JSON.stringify({ object, operation: 'insert' }))
+    ).json()) as JobInfo;
     expect((await request('PUT', `/jobs/ingest/${job.id}/batches`, csv, 'text/csv')).status).to.equal(201);
     await request('PATCH', `/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}');
     return job.id;
@@ -31,10 +43,16 @@ function client(org: LocalOrg): Client {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-  return { request, open, wait, run: async (object: string, csv: string): Promise<JobInfo> => wait(await open(object, csv)) };
+  return {
+    request,
+    open,
+    wait,
+    run: async (object: string, csv: string): Promise<JobInfo> => wait(await open(object, csv)),
+  };
 }
 
-const rows = (n: number, make: (i: number) => string): string => Array.from({ length: n }, (_, i) => make(i) + '\n').join('');
+const rows = (n: number, make: (i: number) => string): string =>
+  Array.from({ length: n }, (_, i) => make(i) + '\n').join('');
 
 describe('local org: fault injection', () => {
   let org: LocalOrg;
@@ -90,7 +108,9 @@ describe('local org: fault injection', () => {
   });
 
   it('dropUploadRate cuts an upload part way; the job stays Open and takes the upload again', async () => {
-    const job = (await (await c.request('POST', '/jobs/ingest', '{"object":"Account","operation":"insert"}')).json()) as JobInfo;
+    const job = (await (
+      await c.request('POST', '/jobs/ingest', '{"object":"Account","operation":"insert"}')
+    ).json()) as JobInfo;
     const body = 'Name\n' + rows(5000, (i) => `Dropped ${i}`);
     org.faults.set({ seed: 1, dropUploadRate: 1 });
     let dropped = false;
@@ -118,7 +138,9 @@ describe('local org: fault injection', () => {
     org.faults.set({ apiLimitExhausted: true });
     const response = await c.request('GET', '/limits');
     expect(response.status).to.equal(403);
-    expect(await response.json()).to.deep.equal([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+    expect(await response.json()).to.deep.equal([
+      { message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+    ]);
   });
 
   it('lockRowRate fails rows with UNABLE_TO_LOCK_ROW', async () => {
@@ -127,7 +149,9 @@ describe('local org: fault injection', () => {
     expect(info.numberRecordsProcessed).to.equal(200);
     expect(info.numberRecordsFailed).to.be.within(50, 150);
     const failed = await (await c.request('GET', `/jobs/ingest/${info.id}/failedResults`)).text();
-    expect(failed.split('\n')[1]).to.match(/^"","UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--","Locked \d+"$/);
+    expect(failed.split('\n')[1]).to.match(
+      /^"","UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--","Locked \d+"$/,
+    );
     expect(org.store.count('Account')).to.equal(200 - info.numberRecordsFailed);
   });
 
@@ -156,11 +180,14 @@ describe('local org: fault injection', () => {
       expect(stats.byRoute.unauthorized).to.be.at.least(1);
       expect(stats.byRoute['POST oauth2/token']).to.be.at.least(2);
       // the org's first token has served no request yet: three more are fine, the fourth is refused
-      const limits = (): Promise<Response> => fetch(`${t.org.instanceUrl}${V}/limits`, { headers: { Authorization: `Bearer ${t.org.accessToken}` } });
+      const limits = (): Promise<Response> =>
+        fetch(`${t.org.instanceUrl}${V}/limits`, { headers: { Authorization: `Bearer ${t.org.accessToken}` } });
       for (let i = 0; i < 3; i++) expect((await limits()).status).to.equal(200); // eslint-disable-line no-await-in-loop
       const stale = await limits();
       expect(stale.status).to.equal(401);
-      expect(await stale.text()).to.equal('[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]');
+      expect(await stale.text()).to.equal(
+        '[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]',
+      );
     } finally {
       await t.close();
     }
@@ -172,9 +199,16 @@ describe('local org: fault injection', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await c.request('GET', '/limits')).status).to.equal(401);
     const fresh = (await (
-      await fetch(`${org.instanceUrl}/services/oauth2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: org.refreshToken }) }) // eslint-disable-line camelcase
+      await fetch(`${org.instanceUrl}/services/oauth2/token`, {
+        method: 'POST',
+        // eslint-disable-next-line camelcase -- the OAuth form's own field names
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: org.refreshToken }),
+      })
     ).json()) as { access_token: string }; // eslint-disable-line camelcase
-    expect((await fetch(`${org.instanceUrl}${V}/limits`, { headers: { Authorization: `Bearer ${fresh.access_token}` } })).status).to.equal(200);
+    expect(
+      (await fetch(`${org.instanceUrl}${V}/limits`, { headers: { Authorization: `Bearer ${fresh.access_token}` } }))
+        .status,
+    ).to.equal(200);
   });
 
   it('parentLockContention: concurrent jobs touching one parent contend for its lock', async () => {
@@ -182,7 +216,8 @@ describe('local org: fault injection', () => {
     org = await startLocalOrg({ recordsPerSecond: 400 });
     c = client(org);
     await c.run('Account', 'Name,Legacy_Id__c\nShared Parent,SP\n');
-    const contacts = (prefix: string): string => 'LastName,Account.Legacy_Id__c\n' + rows(40, (i) => `${prefix}${i},SP`);
+    const contacts = (prefix: string): string =>
+      'LastName,Account.Legacy_Id__c\n' + rows(40, (i) => `${prefix}${i},SP`);
     const run = async (): Promise<JobInfo[]> => {
       const ids = await Promise.all([c.open('Contact', contacts('A')), c.open('Contact', contacts('B'))]);
       return Promise.all(ids.map((id) => c.wait(id)));
@@ -193,7 +228,9 @@ describe('local org: fault injection', () => {
     const contended = await run();
     const failed = contended.reduce((sum, j) => sum + j.numberRecordsFailed, 0);
     expect(failed).to.be.greaterThan(0);
-    const errors = await Promise.all(contended.map(async (j) => (await c.request('GET', `/jobs/ingest/${j.id}/failedResults`)).text()));
+    const errors = await Promise.all(
+      contended.map(async (j) => (await c.request('GET', `/jobs/ingest/${j.id}/failedResults`)).text()),
+    );
     expect(errors.join('')).to.include('UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record');
   });
 });
@@ -206,18 +243,29 @@ describe('local org: faults at runtime from another process', () => {
   after(async () => org.stop());
 
   const control = (method: string, token: string, body?: unknown): Promise<Response> =>
-    fetch(`${org.instanceUrl}/local-org/faults`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { Authorization: `Bearer ${token}` } });
+    fetch(`${org.instanceUrl}/local-org/faults`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { Authorization: `Bearer ${token}` },
+    });
 
   it('reads and replaces the fault settings over HTTP with any token the org issued', async () => {
     // spend the token's one request: it has expired, yet it can still switch the faults off
     await fetch(`${org.instanceUrl}${V}/limits`, { headers: { Authorization: `Bearer ${org.accessToken}` } });
-    expect((await fetch(`${org.instanceUrl}${V}/limits`, { headers: { Authorization: `Bearer ${org.accessToken}` } })).status).to.equal(401);
+    expect(
+      (await fetch(`${org.instanceUrl}${V}/limits`, { headers: { Authorization: `Bearer ${org.accessToken}` } }))
+        .status,
+    ).to.equal(401);
     expect(await (await control('GET', org.accessToken)).json()).to.deep.equal({ sessionExpiry: { afterRequests: 1 } });
     expect((await control('PUT', 'forged', {})).status).to.equal(401);
     const bad = await control('PUT', org.accessToken, { serverErrorRate: 2 });
     expect(bad.status).to.equal(400);
-    expect(((await bad.json()) as Array<{ message: string }>)[0].message).to.include('"serverErrorRate" must be between 0 and 1');
-    expect(await (await control('PUT', org.accessToken, { apiLimitExhausted: true })).json()).to.deep.equal({ apiLimitExhausted: true });
+    expect(((await bad.json()) as Array<{ message: string }>)[0].message).to.include(
+      '"serverErrorRate" must be between 0 and 1',
+    );
+    expect(await (await control('PUT', org.accessToken, { apiLimitExhausted: true })).json()).to.deep.equal({
+      apiLimitExhausted: true,
+    });
     expect(org.faults.current()).to.deep.equal({ apiLimitExhausted: true });
   });
 });

@@ -8,7 +8,15 @@ async function text(response: Response): Promise<string> {
 }
 
 /** Runs one job through jsforce's bulk2 client and returns the job id once it is JobComplete. */
-async function runJob(t: ConnectedOrg, options: { object: string; operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete'; externalIdFieldName?: string }, csv: string): Promise<string> {
+async function runJob(
+  t: ConnectedOrg,
+  options: {
+    object: string;
+    operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
+    externalIdFieldName?: string;
+  },
+  csv: string,
+): Promise<string> {
   const job = t.conn.bulk2.createJob(options);
   await job.open();
   await job.uploadData(csv);
@@ -31,41 +39,79 @@ describe('local org: Bulk API 2.0 ingest through @salesforce/core Connection (js
     expect(acme.Id).to.match(/^001[A-Za-z0-9]{15}$/);
     expect(acme.NumberOfEmployees).to.equal(10);
     expect(await text(await t.raw('GET', `${V}/jobs/ingest/${id}/successfulResults`))).to.equal(
-      `"sf__Id","sf__Created",Name,Industry,NumberOfEmployees,Legacy_Id__c\n"${String(acme.Id)}","true","Acme","Banking","10","A1"\n`
+      `"sf__Id","sf__Created",Name,Industry,NumberOfEmployees,Legacy_Id__c\n"${String(acme.Id)}","true","Acme","Banking","10","A1"\n`,
     );
     expect(await text(await t.raw('GET', `${V}/jobs/ingest/${id}/failedResults`))).to.equal(
       '"sf__Id","sf__Error",Name,Industry,NumberOfEmployees,Legacy_Id__c\n' +
-        '"","INVALID_FIELD:Failed to deserialize field at col 2. Due to, \'x\' is not a valid value for the type xsd:int:NumberOfEmployees --","Big, ""Co""","Retail","x","A2"\n'
+        '"","INVALID_FIELD:Failed to deserialize field at col 2. Due to, \'x\' is not a valid value for the type xsd:int:NumberOfEmployees --","Big, ""Co""","Retail","x","A2"\n',
     );
-    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${id}/unprocessedrecords`))).to.equal('Name,Industry,NumberOfEmployees,Legacy_Id__c\n');
+    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${id}/unprocessedrecords`))).to.equal(
+      'Name,Industry,NumberOfEmployees,Legacy_Id__c\n',
+    );
     const info = (await (await t.raw('GET', `${V}/jobs/ingest/${id}`)).json()) as Record<string, unknown>;
     expect(Object.keys(info)).to.deep.equal([
-      'id', 'operation', 'object', 'createdById', 'createdDate', 'systemModstamp', 'state', 'concurrencyMode', 'contentType', 'apiVersion',
-      'jobType', 'lineEnding', 'columnDelimiter', 'numberRecordsProcessed', 'numberRecordsFailed', 'retries', 'totalProcessingTime',
-      'apiActiveProcessingTime', 'apexProcessingTime',
+      'id',
+      'operation',
+      'object',
+      'createdById',
+      'createdDate',
+      'systemModstamp',
+      'state',
+      'concurrencyMode',
+      'contentType',
+      'apiVersion',
+      'jobType',
+      'lineEnding',
+      'columnDelimiter',
+      'numberRecordsProcessed',
+      'numberRecordsFailed',
+      'retries',
+      'totalProcessingTime',
+      'apiActiveProcessingTime',
+      'apexProcessingTime',
     ]);
-    expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 2, numberRecordsFailed: 1, apiVersion: 62, jobType: 'V2Ingest' });
+    expect(info).to.include({
+      state: 'JobComplete',
+      numberRecordsProcessed: 2,
+      numberRecordsFailed: 1,
+      apiVersion: 62,
+      jobType: 'V2Ingest',
+    });
     expect(info.createdDate).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
   });
 
   it('upserts on an external id: created vs updated', async () => {
-    const id = await runJob(t, { object: 'Account', operation: 'upsert', externalIdFieldName: 'Legacy_Id__c' }, 'Legacy_Id__c,Name\nA1,Acme Renamed\nA9,Newco\n');
+    const id = await runJob(
+      t,
+      { object: 'Account', operation: 'upsert', externalIdFieldName: 'Legacy_Id__c' },
+      'Legacy_Id__c,Name\nA1,Acme Renamed\nA9,Newco\n',
+    );
     const body = await text(await t.raw('GET', `${V}/jobs/ingest/${id}/successfulResults`));
     const acme = t.org.store.records('Account').find((r) => r.Legacy_Id__c === 'A1')!;
     const newco = t.org.store.records('Account').find((r) => r.Legacy_Id__c === 'A9')!;
     expect(acme.Name).to.equal('Acme Renamed');
-    expect(body).to.equal(`"sf__Id","sf__Created",Legacy_Id__c,Name\n"${String(acme.Id)}","false","A1","Acme Renamed"\n"${String(newco.Id)}","true","A9","Newco"\n`);
+    expect(body).to.equal(
+      `"sf__Id","sf__Created",Legacy_Id__c,Name\n"${String(acme.Id)}","false","A1","Acme Renamed"\n"${String(newco.Id)}","true","A9","Newco"\n`,
+    );
     const info = (await (await t.raw('GET', `${V}/jobs/ingest/${id}`)).json()) as Record<string, unknown>;
     expect(Object.keys(info).indexOf('externalIdFieldName')).to.equal(Object.keys(info).indexOf('state') + 1);
   });
 
   it('updates by Id and resolves relationship columns through the parent external id', async () => {
     const acme = t.org.store.records('Account').find((r) => r.Legacy_Id__c === 'A1')!;
-    const contacts = await runJob(t, { object: 'Contact', operation: 'insert' }, 'LastName,Account.Legacy_Id__c,Email\nDoe,A1,doe@example.com\n');
+    const contacts = await runJob(
+      t,
+      { object: 'Contact', operation: 'insert' },
+      'LastName,Account.Legacy_Id__c,Email\nDoe,A1,doe@example.com\n',
+    );
     expect(contacts).to.match(/^750/);
     const contact = t.org.store.records('Contact').find((r) => r.LastName === 'Doe')!;
     expect(contact.AccountId).to.equal(acme.Id);
-    await runJob(t, { object: 'Contact', operation: 'update' }, `Id,FirstName,Email\n${String(contact.Id).slice(0, 15)},Jane,#N/A\n`);
+    await runJob(
+      t,
+      { object: 'Contact', operation: 'update' },
+      `Id,FirstName,Email\n${String(contact.Id).slice(0, 15)},Jane,#N/A\n`,
+    );
     const updated = t.org.store.records('Contact').find((r) => r.Id === contact.Id)!;
     expect(updated).to.include({ FirstName: 'Jane', Name: 'Jane Doe', Email: null });
   });
@@ -74,22 +120,35 @@ describe('local org: Bulk API 2.0 ingest through @salesforce/core Connection (js
     const [a, b] = t.org.store.records('Account');
     const del = await runJob(t, { object: 'Account', operation: 'delete' }, `Id\n${String(a.Id)}\n`);
     const hard = await runJob(t, { object: 'Account', operation: 'hardDelete' }, `Id\n${String(b.Id)}\n`);
-    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${del}/successfulResults`))).to.equal(`"sf__Id","sf__Created",Id\n"${String(a.Id)}","false","${String(a.Id)}"\n`);
-    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${hard}/successfulResults`))).to.equal(`"sf__Id","sf__Created",Id\n"${String(b.Id)}","false","${String(b.Id)}"\n`);
+    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${del}/successfulResults`))).to.equal(
+      `"sf__Id","sf__Created",Id\n"${String(a.Id)}","false","${String(a.Id)}"\n`,
+    );
+    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${hard}/successfulResults`))).to.equal(
+      `"sf__Id","sf__Created",Id\n"${String(b.Id)}","false","${String(b.Id)}"\n`,
+    );
     expect(t.org.store.records('Account').map((r) => r.Id)).to.not.include.members([a.Id, b.Id]);
     const again = await runJob(t, { object: 'Account', operation: 'delete' }, `Id\n${String(a.Id)}\n`);
-    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${again}/failedResults`))).to.equal(`"sf__Id","sf__Error",Id\n"${String(a.Id)}","ENTITY_IS_DELETED:entity is deleted:--","${String(a.Id)}"\n`);
+    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${again}/failedResults`))).to.equal(
+      `"sf__Id","sf__Error",Id\n"${String(a.Id)}","ENTITY_IS_DELETED:entity is deleted:--","${String(a.Id)}"\n`,
+    );
   });
 
   it('honours the column delimiter and line ending of the job in its result files', async () => {
-    const job = t.conn.bulk2.createJob({ object: 'Account', operation: 'insert', columnDelimiter: 'PIPE', lineEnding: 'CRLF' });
+    const job = t.conn.bulk2.createJob({
+      object: 'Account',
+      operation: 'insert',
+      columnDelimiter: 'PIPE',
+      lineEnding: 'CRLF',
+    });
     await job.open();
     await job.uploadData('Name|Legacy_Id__c\r\nPiped, Inc|P1\r\n');
     await job.close();
     await job.poll(50, 20_000);
     const piped = t.org.store.records('Account').find((r) => r.Legacy_Id__c === 'P1')!;
     expect(piped.Name).to.equal('Piped, Inc');
-    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${job.id}/successfulResults`))).to.equal(`"sf__Id"|"sf__Created"|Name|Legacy_Id__c\r\n"${String(piped.Id)}"|"true"|"Piped, Inc"|"P1"\r\n`);
+    expect(await text(await t.raw('GET', `${V}/jobs/ingest/${job.id}/successfulResults`))).to.equal(
+      `"sf__Id"|"sf__Created"|Name|Legacy_Id__c\r\n"${String(piped.Id)}"|"true"|"Piped, Inc"|"P1"\r\n`,
+    );
   });
 
   it('tolerates a trailing slash and // in paths, as the sf CLI sends them', async () => {
@@ -98,7 +157,11 @@ describe('local org: Bulk API 2.0 ingest through @salesforce/core Connection (js
     const list = (await response.json()) as { done: boolean; records: Array<{ id: string }> };
     expect(list.done).to.equal(true);
     expect(list.records).to.be.an('array');
-    const created = (await (await t.raw('POST', '//services/data/v62.0/jobs/ingest/', '{"object":"Account","operation":"insert"}', { 'Content-Type': 'application/json' })).json()) as { id: string };
+    const created = (await (
+      await t.raw('POST', '//services/data/v62.0/jobs/ingest/', '{"object":"Account","operation":"insert"}', {
+        'Content-Type': 'application/json',
+      })
+    ).json()) as { id: string };
     expect((await t.raw('GET', `//services/data/v62.0/jobs/ingest/${created.id}/`)).status).to.equal(200);
   });
 });
@@ -117,12 +180,33 @@ describe('local org: ingest job state machine and errors', () => {
     const response = await create({ object: 'account', operation: 'upsert', externalIdFieldName: 'legacy_id__c' });
     const job = (await response.json()) as Record<string, unknown>;
     expect(Object.keys(job)).to.deep.equal([
-      'id', 'operation', 'object', 'createdById', 'createdDate', 'systemModstamp', 'state', 'externalIdFieldName', 'concurrencyMode', 'contentType',
-      'apiVersion', 'contentUrl', 'lineEnding', 'columnDelimiter',
+      'id',
+      'operation',
+      'object',
+      'createdById',
+      'createdDate',
+      'systemModstamp',
+      'state',
+      'externalIdFieldName',
+      'concurrencyMode',
+      'contentType',
+      'apiVersion',
+      'contentUrl',
+      'lineEnding',
+      'columnDelimiter',
     ]);
-    expect(job).to.include({ object: 'Account', externalIdFieldName: 'Legacy_Id__c', state: 'Open', contentUrl: `services/data/v62.0/jobs/ingest/${String(job.id)}/batches` });
+    expect(job).to.include({
+      object: 'Account',
+      externalIdFieldName: 'Legacy_Id__c',
+      state: 'Open',
+      contentUrl: `services/data/v62.0/jobs/ingest/${String(job.id)}/batches`,
+    });
     expect(job.id).to.match(/^750[A-Za-z0-9]{15}$/);
-    const aborted = (await (await t.raw('PATCH', `${V}/jobs/ingest/${String(job.id)}`, '{"state":"Aborted"}', { 'Content-Type': 'application/json' })).json()) as Record<string, unknown>;
+    const aborted = (await (
+      await t.raw('PATCH', `${V}/jobs/ingest/${String(job.id)}`, '{"state":"Aborted"}', {
+        'Content-Type': 'application/json',
+      })
+    ).json()) as Record<string, unknown>;
     expect(aborted.state).to.equal('Aborted');
     expect(aborted).to.not.have.property('contentUrl');
   });
@@ -130,29 +214,40 @@ describe('local org: ingest job state machine and errors', () => {
   it('answers the real errors: NOT_FOUND, INVALIDENTITY, FEATURENOTENABLED, INVALIDJOBSTATE, a second upload', async () => {
     const missing = await t.raw('GET', `${V}/jobs/ingest/750000000000000AAA`);
     expect(missing.status).to.equal(404);
-    expect(await missing.text()).to.equal('[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]');
+    expect(await missing.text()).to.equal(
+      '[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]',
+    );
 
     const entity = await create({ object: 'CaseStatus', operation: 'insert' });
     expect(entity.status).to.equal(400);
-    expect(await entity.json()).to.deep.equal([{ errorCode: 'INVALIDENTITY', message: "Entity 'CaseStatus' is not supported by the Bulk API." }]);
+    expect(await entity.json()).to.deep.equal([
+      { errorCode: 'INVALIDENTITY', message: "Entity 'CaseStatus' is not supported by the Bulk API." },
+    ]);
 
     const hard = await create({ object: 'Account', operation: 'hardDelete' });
     expect(hard.status).to.equal(400);
     expect(((await hard.json()) as Array<{ errorCode: string }>)[0].errorCode).to.equal('FEATURENOTENABLED');
 
     const job = (await (await create({ object: 'Account', operation: 'insert' })).json()) as { id: string };
-    const put = (): Promise<Response> => t.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, 'Name\nX\n', { 'Content-Type': 'text/csv' });
+    const put = (): Promise<Response> =>
+      t.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, 'Name\nX\n', { 'Content-Type': 'text/csv' });
     expect((await put()).status).to.equal(201);
     const second = await put();
     expect(second.status).to.equal(400);
-    expect(((await second.json()) as Array<{ errorCode: string; message: string }>)[0]).to.include({ errorCode: 'INVALIDJOB' });
+    expect(((await second.json()) as Array<{ errorCode: string; message: string }>)[0]).to.include({
+      errorCode: 'INVALIDJOB',
+    });
 
     const deleteOpen = await t.raw('DELETE', `${V}/jobs/ingest/${job.id}`);
     expect(deleteOpen.status).to.equal(400);
-    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', { 'Content-Type': 'application/json' });
+    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', {
+      'Content-Type': 'application/json',
+    });
     const job2 = t.conn.bulk2.job('ingest', { id: job.id });
     await job2.poll(50, 20_000);
-    const illegal = await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', { 'Content-Type': 'application/json' });
+    const illegal = await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', {
+      'Content-Type': 'application/json',
+    });
     expect(illegal.status).to.equal(400);
     expect(((await illegal.json()) as Array<{ errorCode: string }>)[0].errorCode).to.equal('INVALIDJOBSTATE');
     const deleted = await t.raw('DELETE', `${V}/jobs/ingest/${job.id}`);
@@ -162,8 +257,12 @@ describe('local org: ingest job state machine and errors', () => {
 
   it('completes a job whose upload is empty with nothing processed', async () => {
     const job = (await (await create({ object: 'Account', operation: 'insert' })).json()) as { id: string };
-    expect((await t.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, '', { 'Content-Type': 'text/csv' })).status).to.equal(201);
-    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', { 'Content-Type': 'application/json' });
+    expect(
+      (await t.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, '', { 'Content-Type': 'text/csv' })).status,
+    ).to.equal(201);
+    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', {
+      'Content-Type': 'application/json',
+    });
     await t.conn.bulk2.job('ingest', { id: job.id }).poll(50, 20_000);
     const info = (await (await t.raw('GET', `${V}/jobs/ingest/${job.id}`)).json()) as Record<string, unknown>;
     expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 0 });
@@ -186,7 +285,9 @@ describe('local org: ingest job state machine and errors', () => {
       headers: { Authorization: `Bearer ${t.conn.accessToken!}`, 'Content-Type': 'text/csv' },
     } as RequestInit);
     expect(response.status).to.equal(201);
-    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', { 'Content-Type': 'application/json' });
+    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', {
+      'Content-Type': 'application/json',
+    });
     await t.conn.bulk2.job('ingest', { id: job.id }).poll(50, 20_000);
     expect(t.org.store.records('Account').filter((r) => String(r.Name).startsWith('Chunked '))).to.have.length(2000);
   });
@@ -194,12 +295,21 @@ describe('local org: ingest job state machine and errors', () => {
   it('refuses an upload over the size limit', async () => {
     const small = await connectedOrgLimit();
     try {
-      const job = (await (await small.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', { 'Content-Type': 'application/json' })).json()) as { id: string };
-      const response = await small.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, `Name\n${'x'.repeat(2000)}\n`, { 'Content-Type': 'text/csv' });
+      const job = (await (
+        await small.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', {
+          'Content-Type': 'application/json',
+        })
+      ).json()) as { id: string };
+      const response = await small.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, `Name\n${'x'.repeat(2000)}\n`, {
+        'Content-Type': 'text/csv',
+      });
       expect(response.status).to.equal(400);
       expect(((await response.json()) as Array<{ errorCode: string }>)[0].errorCode).to.equal('EXCEEDED_QUOTA');
       // the job stays Open and takes a smaller upload
-      expect((await small.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, 'Name\nok\n', { 'Content-Type': 'text/csv' })).status).to.equal(201);
+      expect(
+        (await small.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, 'Name\nok\n', { 'Content-Type': 'text/csv' }))
+          .status,
+      ).to.equal(201);
     } finally {
       await small.close();
     }
@@ -208,12 +318,26 @@ describe('local org: ingest job state machine and errors', () => {
   it('pages the job list 1000 at a time with nextRecordsUrl', async () => {
     const many = await connectedOrg();
     try {
-      await Promise.all(Array.from({ length: 1005 }, () => many.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', { 'Content-Type': 'application/json' })));
-      const first = (await (await many.raw('GET', `${V}/jobs/ingest`)).json()) as { done: boolean; records: unknown[]; nextRecordsUrl: string };
+      await Promise.all(
+        Array.from({ length: 1005 }, () =>
+          many.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', {
+            'Content-Type': 'application/json',
+          }),
+        ),
+      );
+      const first = (await (await many.raw('GET', `${V}/jobs/ingest`)).json()) as {
+        done: boolean;
+        records: unknown[];
+        nextRecordsUrl: string;
+      };
       expect(first.done).to.equal(false);
       expect(first.records).to.have.length(1000);
       expect(first.nextRecordsUrl).to.match(/^\/services\/data\/v62\.0\/jobs\/ingest\?queryLocator=/);
-      const second = (await (await many.raw('GET', first.nextRecordsUrl)).json()) as { done: boolean; records: unknown[]; nextRecordsUrl: string | null };
+      const second = (await (await many.raw('GET', first.nextRecordsUrl)).json()) as {
+        done: boolean;
+        records: unknown[];
+        nextRecordsUrl: string | null;
+      };
       expect(second).to.include({ done: true, nextRecordsUrl: null });
       expect(second.records).to.have.length(5);
     } finally {
@@ -234,7 +358,11 @@ describe('local org: an upload in flight', () => {
   after(async () => t.close());
 
   it('cannot be closed, nor uploaded twice, until its body has arrived', async () => {
-    const job = (await (await t.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', { 'Content-Type': 'application/json' })).json()) as { id: string };
+    const job = (await (
+      await t.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', {
+        'Content-Type': 'application/json',
+      })
+    ).json()) as { id: string };
     let push!: (chunk: string | null) => void;
     const body = new ReadableStream<Uint8Array>({
       start(controller): void {
@@ -249,15 +377,21 @@ describe('local org: an upload in flight', () => {
     } as RequestInit);
     push('Name\nFirst half\n');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const close = await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', { 'Content-Type': 'application/json' });
+    const close = await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', {
+      'Content-Type': 'application/json',
+    });
     expect(close.status).to.equal(400);
     expect(((await close.json()) as Array<{ errorCode: string }>)[0].errorCode).to.equal('INVALIDJOBSTATE');
-    const second = await t.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, 'Name\nX\n', { 'Content-Type': 'text/csv' });
+    const second = await t.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, 'Name\nX\n', {
+      'Content-Type': 'text/csv',
+    });
     expect(second.status).to.equal(400);
     push('Second half\n');
     push(null);
     expect((await upload).status).to.equal(201);
-    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', { 'Content-Type': 'application/json' });
+    await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', {
+      'Content-Type': 'application/json',
+    });
     await t.conn.bulk2.job('ingest', { id: job.id }).poll(50, 20_000);
     expect(t.org.store.records('Account').map((r) => r.Name)).to.have.members(['First half', 'Second half']);
   });
@@ -272,7 +406,9 @@ describe('local org: aborting a job while it processes', () => {
 
   it('stops applying rows; the rest of the upload is answered as unprocessed', async () => {
     const json = { 'Content-Type': 'application/json' };
-    const job = (await (await t.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', json)).json()) as { id: string };
+    const job = (await (
+      await t.raw('POST', `${V}/jobs/ingest`, '{"object":"Account","operation":"insert"}', json)
+    ).json()) as { id: string };
     const rows = Array.from({ length: 100 }, (_, i) => `Slow ${i}\n`).join('');
     await t.raw('PUT', `${V}/jobs/ingest/${job.id}/batches`, `Name\n${rows}`, { 'Content-Type': 'text/csv' });
     await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"UploadComplete"}', json);
@@ -288,10 +424,14 @@ describe('local org: aborting a job while it processes', () => {
     let unprocessed: string[] = [];
     let processed = 0;
     for (let attempt = 0; attempt < 100; attempt++) {
+      processed = // eslint-disable-next-line no-await-in-loop
+        ((await (await t.raw('GET', `${V}/jobs/ingest/${job.id}`)).json()) as { numberRecordsProcessed: number })
+          .numberRecordsProcessed;
       // eslint-disable-next-line no-await-in-loop
-      processed = ((await (await t.raw('GET', `${V}/jobs/ingest/${job.id}`)).json()) as { numberRecordsProcessed: number }).numberRecordsProcessed;
-      // eslint-disable-next-line no-await-in-loop
-      unprocessed = (await (await t.raw('GET', `${V}/jobs/ingest/${job.id}/unprocessedrecords`)).text()).trim().split('\n').slice(1);
+      unprocessed = (await (await t.raw('GET', `${V}/jobs/ingest/${job.id}/unprocessedrecords`)).text())
+        .trim()
+        .split('\n')
+        .slice(1);
       if (processed + unprocessed.length === 100) break;
       // eslint-disable-next-line no-await-in-loop
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -7,8 +7,14 @@ import { startLocalOrg, type LocalOrg } from '../src/index.js';
 const V = '/services/data/v62.0';
 type JobInfo = { id: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number };
 
-const api = (org: LocalOrg) => async (method: string, path: string, body?: string, contentType = 'application/json'): Promise<Response> =>
-  fetch(`${org.instanceUrl}${V}${path}`, { method, body, headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': contentType } });
+const api =
+  (org: LocalOrg) =>
+  async (method: string, path: string, body?: string, contentType = 'application/json'): Promise<Response> =>
+    fetch(`${org.instanceUrl}${V}${path}`, {
+      method,
+      body,
+      headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': contentType },
+    });
 
 async function until(org: LocalOrg, id: string, done: (info: JobInfo) => boolean): Promise<JobInfo> {
   for (;;) {
@@ -22,7 +28,9 @@ async function until(org: LocalOrg, id: string, done: (info: JobInfo) => boolean
 
 async function openJob(org: LocalOrg, csv: string): Promise<string> {
   const call = api(org);
-  const job = (await (await call('POST', '/jobs/ingest', '{"object":"Account","operation":"insert"}')).json()) as JobInfo;
+  const job = (await (
+    await call('POST', '/jobs/ingest', '{"object":"Account","operation":"insert"}')
+  ).json()) as JobInfo;
   expect((await call('PUT', `/jobs/ingest/${job.id}/batches`, csv, 'text/csv')).status).to.equal(201);
   return job.id;
 }
@@ -46,7 +54,9 @@ describe('local org: --data-dir persistence', () => {
     await api(org)('PATCH', `/jobs/ingest/${done}`, '{"state":"UploadComplete"}');
     await until(org, done, (i) => i.state === 'JobComplete');
     const gone = org.store.records('Account').find((r) => r.Name === 'Gone')!;
-    const del = (await (await api(org)('POST', '/jobs/ingest', '{"object":"Account","operation":"delete"}')).json()) as JobInfo;
+    const del = (await (
+      await api(org)('POST', '/jobs/ingest', '{"object":"Account","operation":"delete"}')
+    ).json()) as JobInfo;
     await api(org)('PUT', `/jobs/ingest/${del.id}/batches`, `Id\n${String(gone.Id)}\n`, 'text/csv');
     await api(org)('PATCH', `/jobs/ingest/${del.id}`, '{"state":"UploadComplete"}');
     await until(org, del.id, (i) => i.state === 'JobComplete');
@@ -64,7 +74,9 @@ describe('local org: --data-dir persistence', () => {
     const ids = org.store.records('Account').map((r) => String(r.Id));
     expect(ids).to.have.length(2);
     expect(ids).to.not.include(String(gone.Id)); // numbering goes on after the restart, no id is reused
-    const newJob = (await (await api(org)('POST', '/jobs/ingest', '{"object":"Account","operation":"insert"}')).json()) as JobInfo;
+    const newJob = (await (
+      await api(org)('POST', '/jobs/ingest', '{"object":"Account","operation":"insert"}')
+    ).json()) as JobInfo;
     expect([done, del.id, open]).to.not.include(newJob.id);
     const again = await (await api(org)('GET', `/jobs/ingest/${del.id}/successfulResults`)).text();
     expect(again).to.equal(`"sf__Id","sf__Created",Id\n"${String(gone.Id)}","false","${String(gone.Id)}"\n`);
@@ -82,7 +94,10 @@ describe('local org: --data-dir persistence', () => {
     org = await startLocalOrg({ dataDir });
     const info = await until(org, id, (i) => i.state === 'JobComplete');
     expect(info).to.include({ numberRecordsProcessed: 120, numberRecordsFailed: 0 });
-    const names = org.store.records('Account').map((r) => String(r.Name)).sort();
+    const names = org.store
+      .records('Account')
+      .map((r) => String(r.Name))
+      .sort();
     expect(names).to.have.length(120);
     expect(new Set(names).size).to.equal(120);
     const success = (await (await api(org)('GET', `/jobs/ingest/${id}/successfulResults`)).text()).trim().split('\n');

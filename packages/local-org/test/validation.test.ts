@@ -7,14 +7,29 @@ import { startLocalOrg, type LocalOrg } from '../src/index.js';
 const V = '/services/data/v62.0';
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'schema');
 
-type JobInfo = { id: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number; errorMessage?: string };
+type JobInfo = {
+  id: string;
+  state: string;
+  numberRecordsProcessed: number;
+  numberRecordsFailed: number;
+  errorMessage?: string;
+};
 
 /** A bare Bulk API 2.0 client: create, upload, close, wait, and the failed results as rows of [sf__Id, sf__Error]. */
 class BareClient {
   public constructor(private readonly org: LocalOrg) {}
 
-  public async request(method: string, path: string, body?: string, contentType = 'application/json'): Promise<Response> {
-    return fetch(`${this.org.instanceUrl}${V}${path}`, { method, body, headers: { Authorization: `Bearer ${this.org.accessToken}`, 'Content-Type': contentType } });
+  public async request(
+    method: string,
+    path: string,
+    body?: string,
+    contentType = 'application/json',
+  ): Promise<Response> {
+    return fetch(`${this.org.instanceUrl}${V}${path}`, {
+      method,
+      body,
+      headers: { Authorization: `Bearer ${this.org.accessToken}`, 'Content-Type': contentType },
+    });
   }
 
   public async run(job: Record<string, unknown>, csv: string): Promise<JobInfo> {
@@ -48,19 +63,29 @@ describe('local org: row validation (sf__Error strings)', () => {
   before(async () => {
     org = await startLocalOrg({ schemaDir });
     client = new BareClient(org);
-    await client.run({ object: 'Account', operation: 'insert' }, 'Name,Legacy_Id__c,Region_Code__c\nParent One,P1,EU\nParent Two,P2,EU\n');
+    await client.run(
+      { object: 'Account', operation: 'insert' },
+      'Name,Legacy_Id__c,Region_Code__c\nParent One,P1,EU\nParent Two,P2,EU\n',
+    );
   });
   after(async () => org.stop());
 
-  const insert = (object: string, csv: string): Promise<string[]> => client.errors({ object, operation: 'insert' }, csv);
+  const insert = (object: string, csv: string): Promise<string[]> =>
+    client.errors({ object, operation: 'insert' }, csv);
 
   it('required fields', async () => {
-    expect(await insert('Account', 'Name,Phone\n,555\n')).to.deep.equal(['REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --']);
-    expect(await insert('Opportunity', 'Name\nDeal\n')).to.deep.equal(['REQUIRED_FIELD_MISSING:Required fields are missing: [StageName, CloseDate]:StageName CloseDate --']);
+    expect(await insert('Account', 'Name,Phone\n,555\n')).to.deep.equal([
+      'REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --',
+    ]);
+    expect(await insert('Opportunity', 'Name\nDeal\n')).to.deep.equal([
+      'REQUIRED_FIELD_MISSING:Required fields are missing: [StageName, CloseDate]:StageName CloseDate --',
+    ]);
   });
 
   it('type parsing: date, datetime, number, integer, boolean', async () => {
-    expect(await insert('Opportunity', 'Name,StageName,CloseDate\nNoemi Miller,Prospecting,2003-04-98\n')).to.deep.equal([
+    expect(
+      await insert('Opportunity', 'Name,StageName,CloseDate\nNoemi Miller,Prospecting,2003-04-98\n'),
+    ).to.deep.equal([
       "INVALID_FIELD:Failed to deserialize field at col 2. Due to, '2003-04-98' is not a valid value for the type xsd:date:CloseDate --",
     ]);
     expect(await insert('Invoice__c', 'Name,Issued__c\nI1,2024-13-01T00:00:00Z\n')).to.deep.equal([
@@ -76,8 +101,14 @@ describe('local org: row validation (sf__Error strings)', () => {
       "INVALID_FIELD:Failed to deserialize field at col 1. Due to, 'maybe' is not a valid value for the type xsd:boolean:Paid__c --",
     ]);
     // valid values of each type are stored typed
-    expect(await insert('Invoice__c', 'Name,Amount__c,Issued__c,Paid__c\nI4,12.50,2024-02-29T10:00:00+02:00,TRUE\n')).to.deep.equal([]);
-    expect(org.store.records('Invoice__c').find((r) => r.Name === 'I4')).to.include({ Amount__c: 12.5, Issued__c: '2024-02-29T08:00:00.000+0000', Paid__c: true });
+    expect(
+      await insert('Invoice__c', 'Name,Amount__c,Issued__c,Paid__c\nI4,12.50,2024-02-29T10:00:00+02:00,TRUE\n'),
+    ).to.deep.equal([]);
+    expect(org.store.records('Invoice__c').find((r) => r.Name === 'I4')).to.include({
+      Amount__c: 12.5,
+      Issued__c: '2024-02-29T08:00:00.000+0000',
+      Paid__c: true,
+    });
   });
 
   it('string length and restricted picklists', async () => {
@@ -96,20 +127,31 @@ describe('local org: row validation (sf__Error strings)', () => {
     const campaign = await client.run({ object: 'Campaign', operation: 'insert' }, 'Name,Legacy_Id__c\nSpring,C1\n');
     expect(campaign.numberRecordsFailed).to.equal(0);
     await client.run({ object: 'Contact', operation: 'insert' }, 'LastName,Legacy_Id__c\nMember,M1\n');
-    expect(await insert('CampaignMember', 'Campaign.Legacy_Id__c,Contact.Legacy_Id__c,Legacy_Id__c\nC1,M1,CM1\n')).to.deep.equal([]);
+    expect(
+      await insert('CampaignMember', 'Campaign.Legacy_Id__c,Contact.Legacy_Id__c,Legacy_Id__c\nC1,M1,CM1\n'),
+    ).to.deep.equal([]);
     const member = org.store.records('CampaignMember')[0];
-    expect(await client.errors({ object: 'CampaignMember', operation: 'update' }, `Id,Campaign.Legacy_Id__c\n${String(member.Id)},C1\n`)).to.deep.equal([
+    expect(
+      await client.errors(
+        { object: 'CampaignMember', operation: 'update' },
+        `Id,Campaign.Legacy_Id__c\n${String(member.Id)},C1\n`,
+      ),
+    ).to.deep.equal([
       'INVALID_FIELD_FOR_INSERT_UPDATE:Unable to create/update fields: CampaignId. Please check the security settings of this field and verify that it is read/write for your profile or permission set.:CampaignId --',
     ]);
   });
 
   it('upsert: created vs updated, a key twice in one job, an ambiguous key, a missing key', async () => {
-    const upsert = (field: string, csv: string): Promise<string[]> => client.errors({ object: 'Account', operation: 'upsert', externalIdFieldName: field }, csv);
+    const upsert = (field: string, csv: string): Promise<string[]> =>
+      client.errors({ object: 'Account', operation: 'upsert', externalIdFieldName: field }, csv);
     expect(await upsert('Legacy_Id__c', 'Legacy_Id__c,Name\nU1,First\nU1,Again\n,Nobody\n')).to.deep.equal([
       'DUPLICATE_VALUE:Duplicate external id specified: U1:--',
       'MISSING_ARGUMENT:Legacy_Id__c not specified:--',
     ]);
-    const parents = org.store.records('Account').filter((r) => r.Region_Code__c === 'EU').map((r) => String(r.Id));
+    const parents = org.store
+      .records('Account')
+      .filter((r) => r.Region_Code__c === 'EU')
+      .map((r) => String(r.Id));
     expect(await upsert('Region_Code__c', 'Region_Code__c,Name\nEU,Who\n')).to.deep.equal([
       `DUPLICATE_EXTERNAL_ID:Region_Code__c: more than one record found for external id field: [${parents.join(', ')}]:--`,
     ]);
@@ -117,7 +159,9 @@ describe('local org: row validation (sf__Error strings)', () => {
 
   it('unique fields on insert', async () => {
     const p1 = org.store.records('Account').find((r) => r.Legacy_Id__c === 'P1')!;
-    expect(await insert('Account', 'Name,Legacy_Id__c\nClash,P1\n')).to.deep.equal([`DUPLICATE_VALUE:duplicate value found: Legacy_Id__c duplicates value on record with id: ${String(p1.Id)}:--`]);
+    expect(await insert('Account', 'Name,Legacy_Id__c\nClash,P1\n')).to.deep.equal([
+      `DUPLICATE_VALUE:duplicate value found: Legacy_Id__c duplicates value on record with id: ${String(p1.Id)}:--`,
+    ]);
   });
 
   it('relationship columns through the parent external id, and reference ids', async () => {
@@ -128,14 +172,22 @@ describe('local org: row validation (sf__Error strings)', () => {
     const p2 = org.store.records('Account').find((r) => r.Legacy_Id__c === 'P2')!;
     expect(org.store.records('Invoice__c').find((r) => r.Name === 'I5')!.Account__c).to.equal(p2.Id);
     const contact = org.store.records('Contact')[0];
-    expect(await insert('Contact', `LastName,AccountId\nWrong,${String(contact.Id)}\n`)).to.deep.equal([`FIELD_INTEGRITY_EXCEPTION:Account ID: id value of incorrect type: ${String(contact.Id)}:AccountId --`]);
-    expect(await insert('Contact', 'LastName,AccountId\nGhost,001Lo0000zzzzzzAAA\n')).to.deep.equal(['INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--']);
+    expect(await insert('Contact', `LastName,AccountId\nWrong,${String(contact.Id)}\n`)).to.deep.equal([
+      `FIELD_INTEGRITY_EXCEPTION:Account ID: id value of incorrect type: ${String(contact.Id)}:AccountId --`,
+    ]);
+    expect(await insert('Contact', 'LastName,AccountId\nGhost,001Lo0000zzzzzzAAA\n')).to.deep.equal([
+      'INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--',
+    ]);
   });
 
   it('Id existence for update and delete', async () => {
     const update = (csv: string): Promise<string[]> => client.errors({ object: 'Account', operation: 'update' }, csv);
-    expect(await update('Id,Name\n001Lo0000zzzzzzAAA,X\n')).to.deep.equal(['INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--']);
-    expect(await update('Id,Name\nnot-an-id,X\n')).to.deep.equal(['MALFORMED_ID:Account ID: id value of incorrect type: not-an-id:Id --']);
+    expect(await update('Id,Name\n001Lo0000zzzzzzAAA,X\n')).to.deep.equal([
+      'INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--',
+    ]);
+    expect(await update('Id,Name\nnot-an-id,X\n')).to.deep.equal([
+      'MALFORMED_ID:Account ID: id value of incorrect type: not-an-id:Id --',
+    ]);
     expect(await update('Name\nX\n')).to.deep.equal(['MISSING_ARGUMENT:Id not specified in an update call:--']);
     const victim = await client.run({ object: 'Account', operation: 'insert' }, 'Name\nVictim\n');
     expect(victim.numberRecordsFailed).to.equal(0);
@@ -146,16 +198,22 @@ describe('local org: row validation (sf__Error strings)', () => {
 
   it('#N/A sets null, and fails on a required field', async () => {
     const p1 = org.store.records('Account').find((r) => r.Legacy_Id__c === 'P1')!;
-    expect(await client.errors({ object: 'Account', operation: 'update' }, `Id,Region_Code__c\n${String(p1.Id)},#N/A\n`)).to.deep.equal([]);
+    expect(
+      await client.errors({ object: 'Account', operation: 'update' }, `Id,Region_Code__c\n${String(p1.Id)},#N/A\n`),
+    ).to.deep.equal([]);
     expect(org.store.records('Account').find((r) => r.Id === p1.Id)!.Region_Code__c).to.equal(null);
-    expect(await client.errors({ object: 'Account', operation: 'update' }, `Id,Name\n${String(p1.Id)},#N/A\n`)).to.deep.equal(['REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --']);
+    expect(
+      await client.errors({ object: 'Account', operation: 'update' }, `Id,Name\n${String(p1.Id)},#N/A\n`),
+    ).to.deep.equal(['REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --']);
   });
 
   it('extra values in a row fail that row only', async () => {
     const info = await client.run({ object: 'Account', operation: 'insert' }, 'Name\nFine\nToo,Many\n');
     expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 2, numberRecordsFailed: 1 });
     const failed = await (await client.request('GET', `/jobs/ingest/${info.id}/failedResults`)).text();
-    expect(failed).to.equal('"sf__Id","sf__Error",Name\n"","INVALID_FIELD:Too many values in this row: found 2, the header has 1 columns:--","Too","Many"\n');
+    expect(failed).to.equal(
+      '"sf__Id","sf__Error",Name\n"","INVALID_FIELD:Too many values in this row: found 2, the header has 1 columns:--","Too","Many"\n',
+    );
   });
 
   describe('whole-job failures', () => {
@@ -163,15 +221,26 @@ describe('local org: row validation (sf__Error strings)', () => {
 
     it('unknown header field', async () => {
       const info = await failure({ object: 'Opportunity', operation: 'insert' }, 'Name,StageName_invalid\nA,B\n');
-      expect(info).to.include({ state: 'Failed', errorMessage: 'InvalidBatch : Field name not found : StageName_invalid', numberRecordsProcessed: 0 });
+      expect(info).to.include({
+        state: 'Failed',
+        errorMessage: 'InvalidBatch : Field name not found : StageName_invalid',
+        numberRecordsProcessed: 0,
+      });
       // nothing was processed: every row comes back unprocessed, and no result file names a row otherwise
-      expect(await (await client.request('GET', `/jobs/ingest/${info.id}/unprocessedrecords`)).text()).to.equal('Name,StageName_invalid\n"A","B"\n');
-      expect(await (await client.request('GET', `/jobs/ingest/${info.id}/successfulResults`)).text()).to.equal('"sf__Id","sf__Created",Name,StageName_invalid\n');
+      expect(await (await client.request('GET', `/jobs/ingest/${info.id}/unprocessedrecords`)).text()).to.equal(
+        'Name,StageName_invalid\n"A","B"\n',
+      );
+      expect(await (await client.request('GET', `/jobs/ingest/${info.id}/successfulResults`)).text()).to.equal(
+        '"sf__Id","sf__Created",Name,StageName_invalid\n',
+      );
     });
 
     it('a delete batch with more than ids', async () => {
       const info = await failure({ object: 'Account', operation: 'delete' }, 'Id,Name\n001Lo0000zzzzzzAAA,X\n');
-      expect(info).to.include({ state: 'Failed', errorMessage: "InvalidBatch : The 'delete' batch must contain only ids" });
+      expect(info).to.include({
+        state: 'Failed',
+        errorMessage: "InvalidBatch : The 'delete' batch must contain only ids",
+      });
     });
 
     it('an unknown relationship', async () => {
@@ -181,7 +250,10 @@ describe('local org: row validation (sf__Error strings)', () => {
 
     it('unparseable CSV: a BOM before a quoted header', async () => {
       const info = await failure({ object: 'Account', operation: 'insert' }, '\uFEFF"Name"\nA\n');
-      expect(info).to.include({ state: 'Failed', errorMessage: 'InvalidBatch : Failed to parse CSV. Found unescaped quote' });
+      expect(info).to.include({
+        state: 'Failed',
+        errorMessage: 'InvalidBatch : Failed to parse CSV. Found unescaped quote',
+      });
     });
 
     it('unparseable CSV deep in the file: nothing is applied', async () => {

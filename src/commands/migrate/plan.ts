@@ -68,7 +68,7 @@ export default class Plan extends SfCommand<PlanResult> {
       this.log(messages.getMessage('implied.title'));
       for (const dependency of plan.implied) {
         this.log(
-          `  ${messages.getMessage('implied.line', [dependency.step, dependency.dependsOn, dependency.column])}`
+          `  ${messages.getMessage('implied.line', [dependency.step, dependency.dependsOn, dependency.column])}`,
         );
       }
       this.log();
@@ -84,7 +84,7 @@ export default class Plan extends SfCommand<PlanResult> {
         numberFormat.format(totals.jobs),
         numberFormat.format(totals.apiCalls),
         numberFormat.format(totals.polls),
-      ])
+      ]),
     );
     this.log(messages.getMessage('assumption', [estimate.callsPerJobBesidesPolls, estimate.assumedRecordsPerSecond]));
     return plan;

@@ -38,7 +38,9 @@ export default class Run extends RunSessionCommand {
     this.errorContext.manifest = manifest;
     const org = flags['target-org'];
     const options = runOptionsOf(flags);
-    const unfinished = flags.new ? undefined : await findRun(manifest.runFolder, undefined, { manifest: manifest.path });
+    const unfinished = flags.new
+      ? undefined
+      : await findRun(manifest.runFolder, undefined, { manifest: manifest.path });
     let run: MigrationRun;
     if (unfinished) {
       const resume =

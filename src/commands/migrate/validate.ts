@@ -16,7 +16,11 @@ export default class Validate extends SfCommand<ValidateResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
-  public static override readonly errorCodes = exitCodesSection({ 0: 'validate.valid', 1: 'validate.invalid', 2: 'usage' });
+  public static override readonly errorCodes = exitCodesSection({
+    0: 'validate.valid',
+    1: 'validate.invalid',
+    2: 'usage',
+  });
 
   public static override readonly flags = {
     manifest: requiredManifestFlag,
@@ -58,11 +62,11 @@ export default class Validate extends SfCommand<ValidateResult> {
     if (result.org && !result.org.checked) this.log(messages.getMessage('org.skipped', [result.org.username]));
     else if (result.org)
       this.log(
-        messages.getMessage('org.checked', [result.org.username, result.org.objects.length, result.org.apiVersion])
+        messages.getMessage('org.checked', [result.org.username, result.org.objects.length, result.org.apiVersion]),
       );
     if (result.valid) {
       this.logSuccess(
-        messages.getMessage('summary.valid', [shown, result.steps, result.waves.length, result.warnings.length])
+        messages.getMessage('summary.valid', [shown, result.steps, result.waves.length, result.warnings.length]),
       );
     } else {
       this.log(messages.getMessage('summary.invalid', [shown, result.errors.length, result.warnings.length]));

@@ -131,7 +131,7 @@ export function recordJson(
   describe: ObjectDescribe,
   record: StoredRecord,
   version: string,
-  fieldList: string | null
+  fieldList: string | null,
 ): Record<string, unknown> {
   const wanted = fieldList ? fieldList.split(',').map((f) => f.trim().toLowerCase()) : undefined;
   const out: Record<string, unknown> = {
@@ -212,7 +212,7 @@ export function listPage(
   all: Array<Record<string, unknown>>,
   kind: 'ingest' | 'query',
   version: string,
-  query: URLSearchParams
+  query: URLSearchParams,
 ): Record<string, unknown> {
   const jobType = query.get('jobType');
   const filtered = jobType ? all.filter((j) => j.jobType === jobType) : all;
@@ -256,7 +256,7 @@ export function shortJobInfo(job: JobHead): Record<string, unknown> {
 /** The short info, then the upload URL, the job type of a listed job, and the CSV format. */
 function jobInfo(
   job: JobHead,
-  extra: { contentUrl?: string; jobType?: 'V2Ingest' | 'V2Query' }
+  extra: { contentUrl?: string; jobType?: 'V2Ingest' | 'V2Query' },
 ): Record<string, unknown> {
   return {
     ...shortJobInfo(job),

@@ -92,7 +92,7 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
     throw new ApiError(
       400,
       'JSON_PARSER_ERROR',
-      `Unexpected character in the JSON request body: ${(error as Error).message}`
+      `Unexpected character in the JSON request body: ${(error as Error).message}`,
     );
   }
 }

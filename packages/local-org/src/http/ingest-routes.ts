@@ -35,7 +35,7 @@ export class IngestRoutes {
   public constructor(
     private readonly ingest: IngestJobs,
     private readonly faults: Faults,
-    private readonly count: CountRoute
+    private readonly count: CountRoute,
   ) {}
 
   /** …/jobs/ingest and below; `parts` is the path after jobs/ingest. */
@@ -125,7 +125,7 @@ export class IngestRoutes {
       throw new ApiError(
         400,
         'EXCEEDED_QUOTA',
-        `The upload of job ${job.id} exceeds the maximum of ${maxBytes} bytes: split the data into several jobs`
+        `The upload of job ${job.id} exceeds the maximum of ${maxBytes} bytes: split the data into several jobs`,
       );
     }
     await ingest.finishUpload(job);

@@ -15,7 +15,7 @@ export class OAuth {
   public constructor(
     private readonly identity: Identity,
     private readonly sessions: Sessions,
-    private readonly instanceUrl: () => string
+    private readonly instanceUrl: () => string,
   ) {}
 
   /** The id URL of the user, which the token answer names and GET /id/:org/:user serves. */

@@ -27,7 +27,7 @@ export class QueryRoutes {
   public constructor(
     private readonly store: RecordStore,
     private readonly queryJobs: QueryJobs,
-    private readonly count: CountRoute
+    private readonly count: CountRoute,
   ) {}
 
   /** GET …/query?q= and …/queryAll?q=, and their next pages; false for any other shape of path. */
@@ -106,7 +106,7 @@ export class QueryRoutes {
     result: QueryResult,
     version: string,
     position: number,
-    cursorId?: string
+    cursorId?: string,
   ): Record<string, unknown> {
     if (result.count && !result.aggregateAlias) return { totalSize: result.totalSize, done: true, records: [] };
     if (result.aggregateAlias) {

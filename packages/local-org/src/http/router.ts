@@ -225,7 +225,7 @@ export class LocalOrgServer {
         x,
         503,
         'SERVER_UNAVAILABLE',
-        'Service Unavailable: the server is temporarily unable to handle the request.'
+        'Service Unavailable: the server is temporarily unable to handle the request.',
       );
     }
     const [a, b, c] = [randomBytes(4).readUInt32BE(), randomBytes(2).readUInt16BE(), randomBytes(3).readUIntBE(0, 3)];
@@ -234,7 +234,7 @@ export class LocalOrgServer {
       x,
       500,
       'UNKNOWN_EXCEPTION',
-      `An unexpected error occurred. Please include this ErrorId if you contact support: ${errorId}`
+      `An unexpected error occurred. Please include this ErrorId if you contact support: ${errorId}`,
     );
   }
 

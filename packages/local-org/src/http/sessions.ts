@@ -14,7 +14,7 @@ export class Sessions {
 
   public constructor(
     private readonly orgId: string,
-    private readonly faults: Faults
+    private readonly faults: Faults,
   ) {}
 
   public issue(): string {

@@ -33,7 +33,9 @@ export default class JobAbort extends SfCommand<JobAbortResult> {
       this.log(messages.getMessage('line.journaled', [result.run.runId, result.journaled, effect]));
     }
     if (result.runLockedBy && result.run) {
-      this.log(messages.getMessage('line.liveRun', [result.run.runId, result.runLockedBy.pid, result.runLockedBy.host]));
+      this.log(
+        messages.getMessage('line.liveRun', [result.run.runId, result.runLockedBy.pid, result.runLockedBy.host]),
+      );
     }
     return result;
   }

@@ -53,7 +53,13 @@ export default class JobResume extends SfCommand<JobResumeCommandResult> {
       return { ...result, exitCode: ExitCode.waiting };
     }
     this.logSuccess(
-      messages.getMessage('line.finished', [result.jobId, result.state ?? '', result.processed ?? 0, result.failed ?? 0, result.runDir])
+      messages.getMessage('line.finished', [
+        result.jobId,
+        result.state ?? '',
+        result.processed ?? 0,
+        result.failed ?? 0,
+        result.runDir,
+      ]),
     );
     const counts = result.results?.counts;
     if (counts) this.log(messages.getMessage('line.counts', [counts.success, counts.failed, counts.unprocessed]));

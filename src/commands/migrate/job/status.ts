@@ -32,7 +32,7 @@ export default class JobStatus extends SfCommand<JobStatusResult> {
         result.state,
         result.processed.toLocaleString('en-US'),
         result.failed.toLocaleString('en-US'),
-      ])
+      ]),
     );
     if (result.errorMessage) this.log(messages.getMessage('line.error', [result.errorMessage]));
     if (result.run) {

@@ -23,13 +23,26 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
   public static override readonly errorCodes = exitCodesSection(plainExitCodes);
 
   public static override readonly flags = {
-    port: Flags.integer({ char: 'p', summary: messages.getMessage('flags.port.summary'), default: 0, min: 0, max: 65_535 }),
+    port: Flags.integer({
+      char: 'p',
+      summary: messages.getMessage('flags.port.summary'),
+      default: 0,
+      min: 0,
+      max: 65_535,
+    }),
     alias: Flags.string({ char: 'a', summary: messages.getMessage('flags.alias.summary'), default: 'local' }),
     'set-default': Flags.boolean({ summary: messages.getMessage('flags.set-default.summary') }),
     schema: Flags.directory({ summary: messages.getMessage('flags.schema.summary'), exists: true }),
     'data-dir': Flags.directory({ summary: messages.getMessage('flags.data-dir.summary') }),
-    faults: Flags.string({ summary: messages.getMessage('flags.faults.summary'), description: messages.getMessage('flags.faults.description') }),
-    'records-per-second': Flags.integer({ summary: messages.getMessage('flags.records-per-second.summary'), min: 0, default: 0 }),
+    faults: Flags.string({
+      summary: messages.getMessage('flags.faults.summary'),
+      description: messages.getMessage('flags.faults.description'),
+    }),
+    'records-per-second': Flags.integer({
+      summary: messages.getMessage('flags.records-per-second.summary'),
+      min: 0,
+      default: 0,
+    }),
     'disable-hard-delete': Flags.boolean({ summary: messages.getMessage('flags.disable-hard-delete.summary') }),
     username: Flags.string({ summary: messages.getMessage('flags.username.summary') }),
   };
