@@ -1,6 +1,7 @@
 /*
- * The Bulk API 2.0 ingest job vocabulary as it travels on the wire (see
- * /work/shared/reference/salesforce-api.md §1). Field names are the server's.
+ * The Bulk API 2.0 ingest job vocabulary as it travels on the wire: the job info of the Bulk API
+ * 2.0 Developer Guide ("Create a Job", "Get Information About a Job"). Field names are the
+ * server's. Where the facts come from: docs/architecture.md §7.
  */
 import type { ColumnDelimiter, LineEnding, Operation } from '../manifest/types.js';
 import type { JobState } from '../journal/events.js';

@@ -1,6 +1,6 @@
 /*
  * The whole life of one chunk's ingest job, each phase journaled ahead of its side effect as
- * DESIGN §4 says: create, upload (or, after a crash, recover), close, poll to the end, save the
+ * docs/architecture.md §4 says: create, upload (or, after a crash, recover), close, poll to the end, save the
  * three result files, delete — and abandon a job that must never be closed. The engine drives
  * every chunk of a run through `drive`; `sf migrate job resume` drives one closed job through
  * `close`, `waitToEnd` and `saveResults`. Both must write the same events and files, or a later

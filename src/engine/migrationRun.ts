@@ -1,6 +1,6 @@
 /*
  * One migration run: waves in order, a wave's steps in parallel, a step's chunks in parallel
- * (each driven by ChunkLifecycle through the ingest-job protocol of DESIGN §4), then the step's
+ * (each driven by ChunkLifecycle through the ingest-job protocol of docs/architecture.md §4), then the step's
  * retry rounds (retryRounds) and its books (stepAccounting). The same code starts a run and
  * resumes one: a chunk simply continues from the phase its journal lines left it in.
  */

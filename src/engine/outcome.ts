@@ -1,6 +1,6 @@
 /*
  * The shape of a run's outcome, shared by `run`, `resume` and `status`, and the exit codes the
- * commands map it to (DESIGN §5): 0 done, 1 failed, 68 finished with record failures within
+ * commands map it to: 0 done, 1 failed, 68 finished with record failures within
  * thresholds, 69 still running when --wait expired; 75 the org could not be reached; 130/143
  * stopped by SIGINT/SIGTERM. Every code is documented in the README and the commands' help.
  */

@@ -1,6 +1,6 @@
 /*
  * The journal's vocabulary: one JSON object a line, written ahead of each side effect (intent)
- * and after it (outcome). See DESIGN §4. Never add a field that could hold a credential.
+ * and after it (outcome). See docs/architecture.md §4. Never add a field that could hold a credential.
  */
 import type { Operation } from '../manifest/types.js';
 

@@ -1,5 +1,5 @@
 /*
- * The journal file of one run (DESIGN §4): one JSON event a line, appended and made durable before
+ * The journal file of one run (docs/architecture.md §4): one JSON event a line, appended and made durable before
  * the side effect it announces is allowed to happen. Only the last line can ever be incomplete (a
  * crash in the middle of a write); it is tolerated on read and cut away before appending again.
  */

@@ -1,5 +1,5 @@
 /*
- * The run folder (DESIGN §3): where a run keeps its journal, the manifest as it was at start,
+ * The run folder (docs/architecture.md §3): where a run keeps its journal, the manifest as it was at start,
  * result files, dead letters and its lock. It holds customer data, so every folder is 0o700 and
  * every file 0o600.
  */

@@ -17,7 +17,7 @@ const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
 export type EventOf<T extends JournalEventType> = Extract<JournalEvent, { type: T }>;
 
 /**
- * Where a chunk stands: the phase named after its last event (DESIGN §4). `planned` covers both a
+ * Where a chunk stands: the phase named after its last event (docs/architecture.md §4). `planned` covers both a
  * chunk never started and one whose job was aborted and must start again.
  */
 export type ChunkPhase =

@@ -3,7 +3,7 @@
  *
  * The first signal asks the run to stop at its next safe point, through the same AbortSignal that
  * ends a --wait budget; the run then returns unfinished and the command prints the resume command
- * and exits 130 (SIGINT) or 143 (SIGTERM). Per phase of a chunk (DESIGN §4), what "next safe
+ * and exits 130 (SIGINT) or 143 (SIGTERM). Per phase of a chunk (docs/architecture.md §4), what "next safe
  * point" means and why:
  * - setting up (fingerprints, run folder, lock, journal replay): finishes, then the run stops before
  *   its first step. Stopping half-way could leave a run folder without `run.started`, which only
