@@ -8,12 +8,13 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { Messages, type Connection } from '@salesforce/core';
 import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import type { JournalEventBody } from '../journal/events.js';
 import { Journal } from '../journal/journal.js';
 import { applyEvent, type RunState, type StepState } from '../journal/state.js';
-import { createRunFolder, findRun, type RunFolder } from '../journal/runFolder.js';
+import { createRunFolder, ensurePrivateDir, findRun, type RunFolder } from '../journal/runFolder.js';
 import type { RunLock } from '../journal/lock.js';
 import { withManifestLock } from '../journal/manifestLock.js';
 import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
@@ -196,12 +197,30 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       resumed: this.resumed,
     });
     try {
+      await this.prepareFolders();
       const outcome = await this.runWaves();
       this.emit('run.finished', outcome);
       return outcome;
     } finally {
       await this.journal.close();
       await this.lock.release();
+    }
+  }
+
+  /**
+   * Every folder a chunk of this run will write into (results, retry rounds, dead letters), made
+   * before the first job exists: a folder that cannot be made fails the run while nothing was sent,
+   * not after a job loaded rows whose results then have nowhere to go.
+   */
+  private async prepareFolders(): Promise<void> {
+    const folders = this.manifest.steps.flatMap((step) => [
+      this.folder.resultsDir(step.id),
+      this.folder.retryDir(step.id),
+      dirname(this.folder.deadLetterPath(step.id)),
+    ]);
+    for (const folder of new Set(folders)) {
+      // eslint-disable-next-line no-await-in-loop -- a few folders, in order, so an error names the first bad one
+      await ensurePrivateDir(folder);
     }
   }
 
