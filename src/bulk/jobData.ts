@@ -21,12 +21,7 @@ import {
 import { getStream, putStream } from './streamedHttp.js';
 import type { ResultKind, SavedResults } from './types.js';
 
-/**
- * PUT the job's data: one request whose body is `openBody()` streamed as it is read. On a 401 the
- * org refused the whole request, so the job is still empty: refresh, open the body again, PUT
- * again (once). Any other break (connection dropped, 5xx) throws UploadInterruptedError and the
- * job must be aborted: it may hold part of the body, and a second PUT is refused anyway.
- */
+/** IngestJobClient.upload: one streamed PUT, sent again once after a 401 (see there for why). */
 export async function uploadJobData(
   transport: BulkTransport,
   jobId: string,
