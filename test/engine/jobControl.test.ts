@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { abortJob, jobResults, jobStatus, resumeJob, type JobOrgs } from '../../src/engine/jobControl.js';
+import { abortJob, jobResults, jobStatus, resumeJob } from '../../src/engine/jobControl.js';
+import type { JobOrgs } from '../../src/engine/jobLookup.js';
 import { replayJournal, findChunk, type ChunkState } from '../../src/journal/state.js';
 import { acquireRunLock } from '../../src/journal/lock.js';
 import { JobIndex } from '../../src/journal/jobIndex.js';

@@ -17,7 +17,8 @@ import { RecordStore } from './store.js';
 // faultSettingsProblems checks a FaultSettings read from a user before it reaches startLocalOrg;
 // builtInObjects is the describe the org serves when no schema folder is given.
 export { faultSettingsProblems, type FaultSettings } from './faults.js';
-export { builtInObjects, type ObjectDescribe, type FieldDescribe } from './schema.js';
+export { builtInObjects } from './built-in-objects.js';
+export type { ObjectDescribe, FieldDescribe } from './describe.js';
 
 export type LocalOrgOptions = {
   /** 0 = a free port (default 0) */

@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import { ApiError, notFound } from './api-error.js';
 import { DELIMITERS, LINE_ENDINGS, quotedRow, type ColumnDelimiter, type LineEnding } from './csv-text.js';
 import { formatDateTime } from './rows.js';
-import { flatValues, runSoql, SoqlError } from './soql.js';
+import { flatValues, runSoql } from './soql.js';
+import { SoqlError } from './soql-parser.js';
 import type { RecordStore } from './store.js';
 
 export type QueryJob = {

@@ -1,5 +1,5 @@
 import { normaliseId } from './ids.js';
-import type { FieldDescribe } from './schema.js';
+import type { FieldDescribe } from './describe.js';
 import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
 
 // Row validation and application for ingest jobs, with the `sf__Error` strings of a real org:

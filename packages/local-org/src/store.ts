@@ -3,7 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { makeId, serialOf } from './ids.js';
-import type { FieldDescribe, ObjectDescribe } from './schema.js';
+import type { FieldDescribe, ObjectDescribe } from './describe.js';
 
 export type StoredRecord = Record<string, unknown> & { Id: string };
 

@@ -1,7 +1,7 @@
 // Wire documents: the JSON bodies the org answers with, each in the field order a real org uses.
 import type { IngestJob } from '../ingest-job.js';
 import type { QueryJob } from '../query-jobs.js';
-import type { ObjectDescribe } from '../schema.js';
+import type { ObjectDescribe } from '../describe.js';
 import type { QueryResult } from '../soql.js';
 import type { StoredRecord } from '../store.js';
 

@@ -6,7 +6,7 @@ import { ApiError, notFound } from '../api-error.js';
 import { faultSettingsProblems, type Faults, type FaultSettings } from '../faults.js';
 import type { IngestJobs } from '../ingest.js';
 import type { QueryJobs } from '../query-jobs.js';
-import { SoqlError } from '../soql.js';
+import { SoqlError } from '../soql-parser.js';
 import type { RecordStore } from '../store.js';
 import { apiVersions, MIN_API_VERSION, type Usage } from './documents.js';
 import {

@@ -1,7 +1,8 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { jobIdFlag, runOrgFlag, waitFlagOf } from '../../../flags.js';
-import { cliJobOrgs, resumeJob, type JobResumeResult } from '../../../engine/jobControl.js';
+import { resumeJob, type JobResumeResult } from '../../../engine/jobControl.js';
+import { cliJobOrgs } from '../../../engine/jobLookup.js';
 import { ExitCode } from '../../../engine/outcome.js';
 import { exitCodesSection, plainExitCodes } from '../../../exitCodes.js';
 

@@ -1,7 +1,8 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { jobIdFlag, runOrgFlag } from '../../../flags.js';
-import { cliJobOrgs, jobStatus, type JobStatusResult } from '../../../engine/jobControl.js';
+import { jobStatus, type JobStatusResult } from '../../../engine/jobControl.js';
+import { cliJobOrgs } from '../../../engine/jobLookup.js';
 import { exitCodesSection, plainExitCodes } from '../../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);

@@ -1,0 +1,246 @@
+// The SOQL parser of the local org: a useful subset of SOQL — field lists with parent paths, COUNT(),
+// WHERE with comparison, IN, LIKE, AND/OR/NOT, NULL; ORDER BY; LIMIT; OFFSET — read into a
+// ParsedQuery. Errors carry the wire codes and the caret-style messages of a real org.
+
+export class SoqlError extends Error {
+  public constructor(
+    public readonly errorCode: 'MALFORMED_QUERY' | 'INVALID_TYPE' | 'INVALID_FIELD',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Token = { kind: 'word' | 'string' | 'number' | 'op' | 'punct'; text: string; at: number };
+export type Literal = string | number | boolean | null;
+export type Path = { parts: string[]; at: number };
+type Condition = { path: Path; op: string; value: Literal | Literal[] };
+export type Expr = { and: Expr[] } | { or: Expr[] } | { not: Expr } | Condition;
+type Order = { path: Path; desc: boolean; nullsLast: boolean };
+
+export type ParsedQuery = {
+  text: string;
+  count: boolean;
+  /** COUNT(field) and similar aggregates answer one AggregateResult row */
+  aggregateAlias?: string;
+  fields: Path[];
+  object: string;
+  objectAt: number;
+  where?: Expr;
+  orderBy: Order[];
+  limit?: number;
+  offset?: number;
+};
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === "'") {
+      let value = '';
+      let j = i + 1;
+      for (; j < text.length && text[j] !== "'"; j++) {
+        if (text[j] === '\\' && j + 1 < text.length) {
+          j++;
+          const e = text[j];
+          value += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
+        } else value += text[j];
+      }
+      if (j >= text.length) throw new SoqlError('MALFORMED_QUERY', `unexpected token: '${text.slice(i)}'`);
+      tokens.push({ kind: 'string', text: value, at: i });
+      i = j + 1;
+      continue;
+    }
+    const op = /^(<=|>=|!=|<>|=|<|>)/.exec(text.slice(i));
+    if (op) {
+      tokens.push({ kind: 'op', text: op[1], at: i });
+      i += op[1].length;
+      continue;
+    }
+    if ('(),'.includes(c)) {
+      tokens.push({ kind: 'punct', text: c, at: i });
+      i++;
+      continue;
+    }
+    const word = /^[A-Za-z0-9_.:+-]+/.exec(text.slice(i));
+    if (!word) throw new SoqlError('MALFORMED_QUERY', `unexpected token: '${c}'`);
+    const kind = /^[+-]?\d+(\.\d+)?$/.test(word[0]) ? 'number' : 'word';
+    tokens.push({ kind, text: word[0], at: i });
+    i += word[0].length;
+  }
+  return tokens;
+}
+
+class Parser {
+  private position = 0;
+  public constructor(
+    private readonly tokens: Token[],
+    private readonly text: string,
+  ) {}
+
+  public parse(): ParsedQuery {
+    this.keyword('SELECT');
+    const fields: Path[] = [];
+    let count = false;
+    let aggregateAlias: string | undefined;
+    do {
+      const token = this.next();
+      if (token.text.toUpperCase() === 'COUNT' && this.peek()?.text === '(') {
+        this.next();
+        const inner = this.peek()?.text === ')' ? undefined : this.next();
+        this.expect(')');
+        if (inner) {
+          aggregateAlias = 'expr0';
+          fields.push({ parts: inner.text.split('.'), at: inner.at });
+        } else count = true;
+      } else if (token.kind === 'word') fields.push({ parts: token.text.split('.'), at: token.at });
+      else throw this.unexpected(token);
+    } while (this.accept(','));
+    this.keyword('FROM');
+    const objectToken = this.next();
+    if (objectToken.kind !== 'word') throw this.unexpected(objectToken);
+    const query: ParsedQuery = {
+      text: this.text,
+      count,
+      aggregateAlias,
+      fields,
+      object: objectToken.text,
+      objectAt: objectToken.at,
+      orderBy: [],
+    };
+    if (this.acceptKeyword('WHERE')) query.where = this.orExpr();
+    if (this.acceptKeyword('ORDER')) {
+      this.keyword('BY');
+      do {
+        const token = this.next();
+        if (token.kind !== 'word') throw this.unexpected(token);
+        const desc = this.acceptKeyword('DESC') ? true : (this.acceptKeyword('ASC'), false);
+        let nullsLast = desc;
+        if (this.acceptKeyword('NULLS')) nullsLast = this.acceptKeyword('LAST') ? true : (this.keyword('FIRST'), false);
+        query.orderBy.push({ path: { parts: token.text.split('.'), at: token.at }, desc, nullsLast });
+      } while (this.accept(','));
+    }
+    if (this.acceptKeyword('LIMIT')) query.limit = this.integer();
+    if (this.acceptKeyword('OFFSET')) query.offset = this.integer();
+    const rest = this.peek();
+    if (rest) throw this.unexpected(rest);
+    return query;
+  }
+
+  private orExpr(): Expr {
+    const parts = [this.andExpr()];
+    while (this.acceptKeyword('OR')) parts.push(this.andExpr());
+    return parts.length === 1 ? parts[0] : { or: parts };
+  }
+
+  private andExpr(): Expr {
+    const parts = [this.unary()];
+    while (this.acceptKeyword('AND')) parts.push(this.unary());
+    return parts.length === 1 ? parts[0] : { and: parts };
+  }
+
+  private unary(): Expr {
+    if (this.acceptKeyword('NOT')) return { not: this.unary() };
+    if (this.accept('(')) {
+      const inner = this.orExpr();
+      this.expect(')');
+      return inner;
+    }
+    const fieldToken = this.next();
+    if (fieldToken.kind !== 'word') throw this.unexpected(fieldToken);
+    const path = { parts: fieldToken.text.split('.'), at: fieldToken.at };
+    const opToken = this.next();
+    const upper = opToken.text.toUpperCase();
+    if (opToken.kind === 'op') return { path, op: opToken.text === '<>' ? '!=' : opToken.text, value: this.literal() };
+    if (upper === 'LIKE') return { path, op: 'LIKE', value: this.literal() };
+    if (upper === 'IN' || (upper === 'NOT' && this.acceptKeyword('IN'))) {
+      this.expect('(');
+      const values: Literal[] = [];
+      do values.push(this.literal());
+      while (this.accept(','));
+      this.expect(')');
+      return { path, op: upper === 'IN' ? 'IN' : 'NOT IN', value: values };
+    }
+    throw this.unexpected(opToken);
+  }
+
+  private literal(): Literal {
+    const token = this.next();
+    if (token.kind === 'string') return token.text;
+    if (token.kind === 'number') return Number(token.text);
+    const upper = token.text.toUpperCase();
+    if (upper === 'NULL') return null;
+    if (upper === 'TRUE') return true;
+    if (upper === 'FALSE') return false;
+    // date and datetime literals are written bare: 2024-01-31, 2024-01-31T10:00:00Z
+    if (/^\d{4}-\d{2}-\d{2}/.test(token.text)) return token.text.replace(/Z$/, '.000+0000');
+    throw this.unexpected(token);
+  }
+
+  private integer(): number {
+    const token = this.next();
+    if (token.kind !== 'number' || !/^\d+$/.test(token.text)) throw this.unexpected(token);
+    return Number(token.text);
+  }
+
+  private peek(): Token | undefined {
+    return this.tokens[this.position];
+  }
+
+  private next(): Token {
+    const token = this.tokens[this.position++];
+    if (!token) throw new SoqlError('MALFORMED_QUERY', 'unexpected token: <EOF>');
+    return token;
+  }
+
+  private accept(punct: string): boolean {
+    if (this.peek()?.text === punct) {
+      this.position++;
+      return true;
+    }
+    return false;
+  }
+
+  private expect(punct: string): void {
+    const token = this.next();
+    if (token.text !== punct) throw this.unexpected(token);
+  }
+
+  private acceptKeyword(word: string): boolean {
+    const token = this.peek();
+    if (token?.kind === 'word' && token.text.toUpperCase() === word) {
+      this.position++;
+      return true;
+    }
+    return false;
+  }
+
+  private keyword(word: string): void {
+    const token = this.next();
+    if (token.kind !== 'word' || token.text.toUpperCase() !== word) throw this.unexpected(token);
+  }
+
+  private unexpected(token: Token): SoqlError {
+    return new SoqlError(
+      'MALFORMED_QUERY',
+      caret(this.text, token.at, `unexpected token: ${token.kind === 'string' ? `'${token.text}'` : token.text}`),
+    );
+  }
+}
+
+/** The message layout of a real org: the query, a caret under the offending column, then the reason. */
+export function caret(text: string, at: number, reason: string): string {
+  const before = text.slice(0, at);
+  const row = before.split('\n').length;
+  const column = at - before.lastIndexOf('\n');
+  return `\n${text}\n${' '.repeat(column - 1)}^\nERROR at Row:${row}:Column:${column}\n${reason}`;
+}
+
+export function parseSoql(text: string): ParsedQuery {
+  return new Parser(tokenize(text), text).parse();
+}
