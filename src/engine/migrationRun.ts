@@ -11,6 +11,14 @@ import { hostname } from 'node:os';
 import { Messages, type Connection } from '@salesforce/core';
 import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import type { JournalEventBody } from '../journal/events.js';
+import {
+  runFinished,
+  runResumed,
+  runStarted,
+  stepStarted,
+  waveFinished,
+  waveStarted,
+} from '../journal/eventBuilders.js';
 import { Journal } from '../journal/journal.js';
 import { applyEvent, type RunState, type StepState } from '../journal/state.js';
 import { createRunFolder, findRun, type RunFolder } from '../journal/runFolder.js';
@@ -139,17 +147,18 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           .digest('hex');
         const { folder, journal, state, lock } = opened;
         const run = new MigrationRun(manifest, folder, journal, state, lock, options, false);
-        await run.record({
-          type: 'run.started',
-          runId: opened.folder.runId,
-          manifest: owner,
-          manifestSha256,
-          username: options.username,
-          orgId: options.orgId,
-          instanceUrl: options.connection.instanceUrl,
-          apiVersion: options.connection.getApiVersion(),
-          sources,
-        });
+        await run.record(
+          runStarted({
+            runId: opened.folder.runId,
+            manifest: owner,
+            manifestSha256,
+            username: options.username,
+            orgId: options.orgId,
+            instanceUrl: options.connection.instanceUrl,
+            apiVersion: options.connection.getApiVersion(),
+            sources,
+          }),
+        );
         return run;
       } catch (error) {
         await opened.release();
@@ -179,7 +188,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     options: RunOptions,
   ): Promise<MigrationRun> {
     const run = new MigrationRun(manifest, opened.folder, opened.journal, opened.state, opened.lock, options, true);
-    await run.record({ type: 'run.resumed', pid: process.pid, host: hostname() });
+    await run.record(runResumed(process.pid, hostname()));
     return run;
   }
 
@@ -214,7 +223,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       if (known?.gate === 'failed') return this.finishRun('failed', messages.getMessage('reason.waveGate', [wave + 1]));
       if (!known) {
         // eslint-disable-next-line no-await-in-loop
-        await this.record({ type: 'wave.started', wave, steps: stepIds });
+        await this.record(waveStarted(wave, stepIds));
       }
       this.emit('wave.started', { wave, steps: stepIds });
       const steps = stepIds.map((id) => this.step(id));
@@ -228,7 +237,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       if (this.stopped) return this.outcome('waiting');
       const gate = stepIds.every((id) => this.state.steps.get(id)?.finished?.gate === 'passed') ? 'passed' : 'failed';
       // eslint-disable-next-line no-await-in-loop
-      await this.record({ type: 'wave.finished', wave, gate });
+      await this.record(waveFinished(wave, gate));
       this.emit('wave.finished', { wave, gate });
       if (gate === 'failed') return this.finishRun('failed', messages.getMessage('reason.waveGate', [wave + 1]));
     }
@@ -242,7 +251,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     status: 'succeeded' | 'completedWithFailures' | 'failed',
     reason?: string,
   ): Promise<RunOutcome> {
-    await this.record({ type: 'run.finished', status, ...(reason ? { reason } : {}) });
+    await this.record(runFinished(status, reason));
     return this.outcome(status, reason);
   }
 
@@ -273,7 +282,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     if (this.state.steps.get(step.id)?.status === 'finished') return;
     if (this.stopped) return;
     if (this.state.steps.get(step.id)?.status !== 'running') {
-      await this.record({ type: 'step.started', step: step.id, wave, object: step.object, operation: step.operation });
+      await this.record(stepStarted(step.id, wave, step));
     }
     this.stepStartedAt.set(step.id, this.stepStartedAt.get(step.id) ?? Date.now());
     for (const file of step.files) {
