@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { JournalEventBody, JournalEventType } from '../../src/journal/events.js';
-import * as events from '../../src/journal/eventBuilders.js';
+import * as build from '../../src/journal/eventBuilders.js';
 import type { EventBody } from '../../src/journal/eventBuilders.js';
 import { protocolFieldPaths, toStoredEvent } from '../../src/journal/eventCodec.js';
 import { findChunk, replayJournal } from '../../src/journal/state.js';
@@ -25,7 +25,7 @@ function oldJournalEvents(): JournalEventBody[] {
   const reason = 'Wave 1 did not pass its gate';
   return [
     ...finishedRun(1).slice(0, -3),
-    events.chunkPlanned(ref, {
+    build.chunkPlanned(ref, {
       file: '/work/cutover/runs/x/retry/Account/attempt-1-1.csv',
       byteStart: 5,
       byteEnd: 40,
@@ -34,18 +34,18 @@ function oldJournalEvents(): JournalEventBody[] {
       retryOf: { step: 'Account', chunk: 0 },
       sha256: 'c'.repeat(64),
     }),
-    events.jobCreating(ref),
-    events.jobCreated(ref, jobIdFor(7)),
-    events.jobAborted(ref, jobIdFor(7), 'the run stopped before its upload'),
+    build.jobCreating(ref),
+    build.jobCreated(ref, jobIdFor(7)),
+    build.jobAborted(ref, jobIdFor(7), 'the run stopped before its upload'),
     ...chunkLifecycle('Account', 1, jobIdFor(8)).slice(1, 6),
-    events.jobFinished(ref, jobIdFor(8), {
+    build.jobFinished(ref, jobIdFor(8), {
       state: 'Failed',
       processed: 1,
       failed: 1,
       errorMessage: 'InvalidBatch : too many rows',
     }),
     ...chunkLifecycle('Account', 1, jobIdFor(8)).slice(7),
-    events.stepFinished('Account', {
+    build.stepFinished('Account', {
       records: 10,
       succeeded: 9,
       failed: 1,
@@ -58,10 +58,10 @@ function oldJournalEvents(): JournalEventBody[] {
       durationMs: 1234,
       deadLetters: ['dead-letter/Account.csv'],
     }),
-    events.waveFinished(0, 'failed'),
-    events.runFinished('failed', reason),
-    events.runResumed(4242, 'laptop'),
-    events.runFinished('failed', reason),
+    build.waveFinished(0, 'failed'),
+    build.runFinished('failed', reason),
+    build.runResumed(4242, 'laptop'),
+    build.runFinished('failed', reason),
   ];
 }
 
@@ -71,10 +71,10 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
   const jobId = jobIdFor(3);
   return {
     'run.started': runStarted() as EventBody<'run.started'>,
-    'run.resumed': events.runResumed(1, 'host'),
-    'wave.started': events.waveStarted(0, ['Account']),
-    'step.started': events.stepStarted('Account', 0, { object: 'Account', operation: 'upsert' }),
-    'chunk.planned': events.chunkPlanned(ref, {
+    'run.resumed': build.runResumed(1, 'host'),
+    'wave.started': build.waveStarted(0, ['Account']),
+    'step.started': build.stepStarted('Account', 0, { object: 'Account', operation: 'upsert' }),
+    'chunk.planned': build.chunkPlanned(ref, {
       file: 'a.csv',
       byteStart: 0,
       byteEnd: 10,
@@ -83,20 +83,20 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
       retryOf: { step: 'Account', chunk: 0 },
       sha256: 'd'.repeat(64),
     }),
-    'job.creating': events.jobCreating(ref),
-    'job.created': events.jobCreated(ref, jobId),
-    'job.uploaded': events.jobUploaded(ref, jobId, 10),
-    'job.closing': events.jobClosing(ref, jobId),
-    'job.closed': events.jobClosed(ref, jobId),
-    'job.aborted': events.jobAborted(ref, jobId, 'why'),
-    'job.finished': events.jobFinished(ref, jobId, { state: 'Failed', processed: 1, failed: 1, errorMessage: 'x' }),
-    'results.saved': events.resultsSaved(ref, jobId, resultFilesOf('Account', jobId), {
+    'job.creating': build.jobCreating(ref),
+    'job.created': build.jobCreated(ref, jobId),
+    'job.uploaded': build.jobUploaded(ref, jobId, 10),
+    'job.closing': build.jobClosing(ref, jobId),
+    'job.closed': build.jobClosed(ref, jobId),
+    'job.aborted': build.jobAborted(ref, jobId, 'why'),
+    'job.finished': build.jobFinished(ref, jobId, { state: 'Failed', processed: 1, failed: 1, errorMessage: 'x' }),
+    'results.saved': build.resultsSaved(ref, jobId, resultFilesOf('Account', jobId), {
       success: 0,
       failed: 1,
       unprocessed: 0,
     }),
-    'job.deleted': events.jobDeleted(ref, jobId),
-    'step.finished': events.stepFinished('Account', {
+    'job.deleted': build.jobDeleted(ref, jobId),
+    'step.finished': build.stepFinished('Account', {
       records: 1,
       succeeded: 0,
       failed: 1,
@@ -109,8 +109,8 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
       durationMs: 5,
       deadLetters: ['dead-letter/Account.csv'],
     }),
-    'wave.finished': events.waveFinished(0, 'failed'),
-    'run.finished': events.runFinished('failed', 'r'),
+    'wave.finished': build.waveFinished(0, 'failed'),
+    'run.finished': build.runFinished('failed', 'r'),
   };
 }
 
@@ -173,15 +173,15 @@ describe('journal event builders', () => {
 
   it('copy a chunk reference out of a larger object, never the object itself', () => {
     const chunk = { step: 'Account', chunk: 2, phase: 'created', jobId: jobIdFor(2), records: 10, abandonedJobIds: [] };
-    expect(events.jobCreating(chunk)).to.deep.equal({ type: 'job.creating', step: 'Account', chunk: 2 });
-    expect(events.jobClosed(chunk, jobIdFor(2))).to.deep.equal({
+    expect(build.jobCreating(chunk)).to.deep.equal({ type: 'job.creating', step: 'Account', chunk: 2 });
+    expect(build.jobClosed(chunk, jobIdFor(2))).to.deep.equal({
       type: 'job.closed',
       step: 'Account',
       chunk: 2,
       jobId: jobIdFor(2),
     });
     const retryOf = { ...chunk, chunk: 0 };
-    const planned = events.chunkPlanned(chunk, {
+    const planned = build.chunkPlanned(chunk, {
       file: 'a.csv',
       byteStart: 0,
       byteEnd: 1,
@@ -195,11 +195,11 @@ describe('journal event builders', () => {
   it('leave empty optional fields out, as the engine always did, and keep a zero', () => {
     const ref = { step: 'Account', chunk: 0 };
     expect(
-      events.jobFinished(ref, jobIdFor(0), { state: 'Failed', processed: 0, failed: 0, errorMessage: '' }),
+      build.jobFinished(ref, jobIdFor(0), { state: 'Failed', processed: 0, failed: 0, errorMessage: '' }),
     ).not.to.have.property('errorMessage');
-    expect(events.runFinished('succeeded')).to.deep.equal({ type: 'run.finished', status: 'succeeded' });
-    expect(events.runFinished('failed', '')).to.deep.equal({ type: 'run.finished', status: 'failed' });
-    const planned = events.chunkPlanned(ref, {
+    expect(build.runFinished('succeeded')).to.deep.equal({ type: 'run.finished', status: 'succeeded' });
+    expect(build.runFinished('failed', '')).to.deep.equal({ type: 'run.finished', status: 'failed' });
+    const planned = build.chunkPlanned(ref, {
       file: 'a.csv',
       byteStart: 0,
       byteEnd: 1,
@@ -218,7 +218,7 @@ describe('journal event builders', () => {
       'attempt',
     ]);
     const books = { records: 0, succeeded: 0, failed: 0, unprocessed: 0, jobs: 0, gate: 'passed' as const };
-    expect(Object.keys(events.stepFinished('Account', { ...books, reason: '' }))).to.deep.equal([
+    expect(Object.keys(build.stepFinished('Account', { ...books, reason: '' }))).to.deep.equal([
       'type',
       'step',
       'records',
@@ -228,7 +228,7 @@ describe('journal event builders', () => {
       'jobs',
       'gate',
     ]);
-    expect(events.stepFinished('Account', { ...books, retryRounds: 0, durationMs: 0 })).to.deep.include({
+    expect(build.stepFinished('Account', { ...books, retryRounds: 0, durationMs: 0 })).to.deep.include({
       retryRounds: 0,
       durationMs: 0,
     });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { JournalEventBody } from '../../src/journal/events.js';
-import * as events from '../../src/journal/eventBuilders.js';
+import * as build from '../../src/journal/eventBuilders.js';
 import type { EventBody } from '../../src/journal/eventBuilders.js';
 import { toStoredEvent } from '../../src/journal/eventCodec.js';
 import { runFolder } from '../../src/journal/runFolder.js';
@@ -30,7 +30,7 @@ export const ACCESS_TOKEN =
 export const REFRESH_TOKEN = '5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJvVRfHxCwZNbL1nUzz8gcHpDdBhhPv7DHeZ6rA3ZK3vO9ZHdJ';
 
 export function runStarted(runId = FIXTURE_RUN_ID): JournalEventBody {
-  return events.runStarted({
+  return build.runStarted({
     runId,
     manifest: '/work/cutover/migration.json',
     manifestSha256: 'a'.repeat(64),
@@ -61,21 +61,21 @@ export function resultFilesOf(step: string, jobId: string): EventBody<'results.s
 export function chunkLifecycle(step: string, chunk: number, jobId = jobIdFor(chunk)): JournalEventBody[] {
   const ref = { step, chunk };
   return [
-    events.chunkPlanned(ref, {
+    build.chunkPlanned(ref, {
       file: '/work/cutover/data/accounts.csv',
       byteStart: chunk * 1000,
       byteEnd: chunk * 1000 + 1000,
       records: 10,
       attempt: 0,
     }),
-    events.jobCreating(ref),
-    events.jobCreated(ref, jobId),
-    events.jobUploaded(ref, jobId, 1000),
-    events.jobClosing(ref, jobId),
-    events.jobClosed(ref, jobId),
-    events.jobFinished(ref, jobId, { state: 'JobComplete', processed: 10, failed: 1 }),
-    events.resultsSaved(ref, jobId, resultFilesOf(step, jobId), { success: 9, failed: 1, unprocessed: 0 }),
-    events.jobDeleted(ref, jobId),
+    build.jobCreating(ref),
+    build.jobCreated(ref, jobId),
+    build.jobUploaded(ref, jobId, 1000),
+    build.jobClosing(ref, jobId),
+    build.jobClosed(ref, jobId),
+    build.jobFinished(ref, jobId, { state: 'JobComplete', processed: 10, failed: 1 }),
+    build.resultsSaved(ref, jobId, resultFilesOf(step, jobId), { success: 9, failed: 1, unprocessed: 0 }),
+    build.jobDeleted(ref, jobId),
   ];
 }
 
@@ -83,12 +83,12 @@ export function chunkLifecycle(step: string, chunk: number, jobId = jobIdFor(chu
 export function finishedRun(chunks: number, step = 'Account'): JournalEventBody[] {
   const run: JournalEventBody[] = [
     runStarted(),
-    events.waveStarted(0, [step]),
-    events.stepStarted(step, 0, { object: 'Account', operation: 'insert' }),
+    build.waveStarted(0, [step]),
+    build.stepStarted(step, 0, { object: 'Account', operation: 'insert' }),
   ];
   for (let chunk = 0; chunk < chunks; chunk++) run.push(...chunkLifecycle(step, chunk));
   run.push(
-    events.stepFinished(step, {
+    build.stepFinished(step, {
       records: chunks * 10,
       succeeded: chunks * 9,
       failed: chunks,
@@ -96,8 +96,8 @@ export function finishedRun(chunks: number, step = 'Account'): JournalEventBody[
       jobs: chunks,
       gate: 'passed',
     }),
-    events.waveFinished(0, 'passed'),
-    events.runFinished('completedWithFailures'),
+    build.waveFinished(0, 'passed'),
+    build.runFinished('completedWithFailures'),
   );
   return run;
 }
