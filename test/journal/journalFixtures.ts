@@ -29,10 +29,10 @@ export const ACCESS_TOKEN =
   '00D5g000004XyZ1!AQ4AQFxH3m0s9Lr.kq7TtYw3vN_2GcP1oZbQe8RfUiJd6Ka5Sx0Yh4Mn7Bv2Cw9Xz1Lp3Oq6Ir8Et0Wu5Ty2Ao4Gs';
 export const REFRESH_TOKEN = '5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJvVRfHxCwZNbL1nUzz8gcHpDdBhhPv7DHeZ6rA3ZK3vO9ZHdJ';
 
-export function runStarted(runId = FIXTURE_RUN_ID): JournalEventBody {
+export function runStarted(runId = FIXTURE_RUN_ID, manifest = '/work/cutover/migration.json'): JournalEventBody {
   return build.runStarted({
     runId,
-    manifest: '/work/cutover/migration.json',
+    manifest,
     manifestSha256: 'a'.repeat(64),
     username: 'admin@acme.example',
     orgId: ORG_ID,
