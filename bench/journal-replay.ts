@@ -12,9 +12,10 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { JournalEventBody } from '../src/journal/events.js';
+import * as build from '../src/journal/eventBuilders.js';
 import { toStoredEvent } from '../src/journal/eventCodec.js';
 import { Journal } from '../src/journal/journal.js';
 import { listRuns, runFolder } from '../src/journal/runFolder.js';
@@ -24,13 +25,15 @@ const JOBS = Number(process.argv[2] ?? 1000);
 const STEPS = 10;
 const REPEATS = 7;
 
+/** the run folder's layout, for the result paths the engine journals (no I/O) */
+const layout = runFolder('/work/cutover/.sf-migrate/runs', '20261129-023000-beef');
+
 const jobId = (n: number): string => `7505g0000${String(n).padStart(6, '0')}AAA`;
 
 function* runEvents(): Generator<JournalEventBody> {
   const steps = Array.from({ length: STEPS }, (_, i) => `Step_${i}`);
   const waves = [steps.slice(0, 3), steps.slice(3, 7), steps.slice(7)];
-  yield {
-    type: 'run.started',
+  yield build.runStarted({
     runId: '20261129-023000-beef',
     manifest: '/work/cutover/migration.json',
     manifestSha256: 'a'.repeat(64),
@@ -44,71 +47,59 @@ function* runEvents(): Generator<JournalEventBody> {
       mtimeMs: 1_764_383_400_000,
       sha256: 'b'.repeat(64),
     })),
-  };
+  });
   let job = 0;
   const perStep = Math.ceil(JOBS / STEPS);
   for (const [wave, waveSteps] of waves.entries()) {
-    yield { type: 'wave.started', wave, steps: waveSteps };
+    yield build.waveStarted(wave, waveSteps);
     for (const step of waveSteps) {
-      yield { type: 'step.started', step, wave, object: 'Account', operation: 'upsert' };
+      yield build.stepStarted(step, wave, { object: 'Account', operation: 'upsert' });
       let chunks = 0;
       for (let chunk = 0; chunk < perStep && job < JOBS; chunk++, job++, chunks++) {
         const ref = { step, chunk };
-        yield {
-          type: 'chunk.planned',
-          ...ref,
+        yield build.chunkPlanned(ref, {
           file: `/work/cutover/data/${step}.csv`,
           byteStart: chunk * 1e8,
           byteEnd: (chunk + 1) * 1e8,
           records: 150_000,
           attempt: 0,
-        };
-        yield { type: 'job.creating', ...ref };
+        });
+        yield build.jobCreating(ref);
         let id = jobId(2 * job);
         if (job % 4 !== 0) {
-          yield { type: 'job.created', ...ref, jobId: id };
-          yield { type: 'job.uploaded', ...ref, jobId: id, bytes: 1e8 };
-          yield {
-            type: 'job.aborted',
-            ...ref,
-            jobId: id,
-            reason: 'found Open on resume: a partial upload is never closed',
-          };
-          yield { type: 'job.creating', ...ref };
+          yield build.jobCreated(ref, id);
+          yield build.jobUploaded(ref, id, 1e8);
+          yield build.jobAborted(ref, id, 'found Open on resume: a partial upload is never closed');
+          yield build.jobCreating(ref);
           id = jobId(2 * job + 1);
         }
-        yield { type: 'job.created', ...ref, jobId: id };
-        yield { type: 'job.uploaded', ...ref, jobId: id, bytes: 1e8 };
-        yield { type: 'job.closing', ...ref, jobId: id };
-        yield { type: 'job.closed', ...ref, jobId: id };
-        yield { type: 'job.finished', ...ref, jobId: id, state: 'JobComplete', processed: 150_000, failed: 12 };
-        yield {
-          type: 'results.saved',
-          ...ref,
-          jobId: id,
-          files: {
-            success: `results/${step}/${id}-success.csv`,
-            failed: `results/${step}/${id}-failed.csv`,
-            unprocessed: `results/${step}/${id}-unprocessed.csv`,
-          },
-          counts: { success: 149_988, failed: 12, unprocessed: 0 },
-        };
-        yield { type: 'job.deleted', ...ref, jobId: id };
+        yield build.jobCreated(ref, id);
+        yield build.jobUploaded(ref, id, 1e8);
+        yield build.jobClosing(ref, id);
+        yield build.jobClosed(ref, id);
+        yield build.jobFinished(ref, id, { state: 'JobComplete', processed: 150_000, failed: 12 });
+        const file = (kind: 'success' | 'failed' | 'unprocessed'): string =>
+          relative(layout.dir, layout.resultFile(step, id, kind));
+        yield build.resultsSaved(
+          ref,
+          id,
+          { success: file('success'), failed: file('failed'), unprocessed: file('unprocessed') },
+          { success: 149_988, failed: 12, unprocessed: 0 },
+        );
+        yield build.jobDeleted(ref, id);
       }
-      yield {
-        type: 'step.finished',
-        step,
+      yield build.stepFinished(step, {
         records: chunks * 150_000,
         succeeded: chunks * 149_988,
         failed: chunks * 12,
         unprocessed: 0,
         jobs: chunks,
         gate: 'passed',
-      };
+      });
     }
-    yield { type: 'wave.finished', wave, gate: 'passed' };
+    yield build.waveFinished(wave, 'passed');
   }
-  yield { type: 'run.finished', status: 'completedWithFailures' };
+  yield build.runFinished('completedWithFailures');
 }
 
 /** The same lines Journal.append writes, without an fdatasync each (only the replay is measured). */

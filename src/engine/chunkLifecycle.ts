@@ -10,6 +10,17 @@ import { relative } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { Messages, SfError } from '@salesforce/core';
 import type { JobState, JournalEventBody } from '../journal/events.js';
+import {
+  jobAborted,
+  jobClosed,
+  jobClosing,
+  jobCreated,
+  jobCreating,
+  jobDeleted,
+  jobFinished,
+  jobUploaded,
+  resultsSaved,
+} from '../journal/eventBuilders.js';
 import type {
   ChunkIn,
   ChunkState,
@@ -140,7 +151,7 @@ export class ChunkLifecycle {
   public async close(chunk: ChunkIn<'uploaded' | 'closing'>): Promise<void> {
     const { jobId } = chunk;
     if (chunk.phase === 'uploaded') {
-      await this.context.record({ type: 'job.closing', step: chunk.step, chunk: chunk.chunk, jobId });
+      await this.context.record(jobClosing(chunk, jobId));
     }
     try {
       await this.context.client.close(jobId);
@@ -148,18 +159,12 @@ export class ChunkLifecycle {
       if (!(error instanceof BulkApiError && error.errorCode === 'INVALIDJOBSTATE')) throw error;
       const info = await this.context.client.info(jobId);
       if (info.state === 'Aborted' && (info.numberRecordsProcessed ?? 0) === 0) {
-        await this.context.record({
-          type: 'job.aborted',
-          step: chunk.step,
-          chunk: chunk.chunk,
-          jobId,
-          reason: 'aborted before it was closed',
-        });
+        await this.context.record(jobAborted(chunk, jobId, 'aborted before it was closed'));
         return;
       }
       if (!CLOSED_STATES.has(info.state) && info.state !== 'Aborted') throw error;
     }
-    await this.context.record({ type: 'job.closed', step: chunk.step, chunk: chunk.chunk, jobId });
+    await this.context.record(jobClosed(chunk, jobId));
   }
 
   /**
@@ -188,16 +193,14 @@ export class ChunkLifecycle {
       if (options.signal?.aborted) return undefined;
       throw error;
     }
-    await this.context.record({
-      type: 'job.finished',
-      step: chunk.step,
-      chunk: chunk.chunk,
-      jobId,
-      state: info.state,
-      processed: info.numberRecordsProcessed ?? 0,
-      failed: info.numberRecordsFailed ?? 0,
-      ...(info.errorMessage ? { errorMessage: info.errorMessage } : {}),
-    });
+    await this.context.record(
+      jobFinished(chunk, jobId, {
+        state: info.state,
+        processed: info.numberRecordsProcessed ?? 0,
+        failed: info.numberRecordsFailed ?? 0,
+        errorMessage: info.errorMessage,
+      }),
+    );
     this.progress(chunk, info.state, info);
     return info;
   }
@@ -242,24 +245,18 @@ export class ChunkLifecycle {
       unprocessed: folder.resultFile(chunk.step, jobId, 'unprocessed'),
     };
     const counts = await downloadResults(this.context.client, jobId, files);
-    await this.context.record({
-      type: 'results.saved',
-      step: chunk.step,
-      chunk: chunk.chunk,
-      jobId,
-      files: {
-        success: relative(folder.dir, files.success),
-        failed: relative(folder.dir, files.failed),
-        unprocessed: relative(folder.dir, files.unprocessed),
-      },
-      counts,
-    });
+    const saved = {
+      success: relative(folder.dir, files.success),
+      failed: relative(folder.dir, files.failed),
+      unprocessed: relative(folder.dir, files.unprocessed),
+    };
+    await this.context.record(resultsSaved(chunk, jobId, saved, counts));
     return { files, counts };
   }
 
   private async createJob(step: ResolvedStep, chunk: ChunkWithoutJob): Promise<void> {
     const { client, record, planner, run } = this.context;
-    if (chunk.phase === 'planned') await record({ type: 'job.creating', step: step.id, chunk: chunk.chunk });
+    if (chunk.phase === 'planned') await record(jobCreating(chunk));
     const info = await client.create({
       object: step.object,
       operation: step.operation,
@@ -269,7 +266,7 @@ export class ChunkLifecycle {
       ...(step.assignmentRuleId ? { assignmentRuleId: step.assignmentRuleId } : {}),
     });
     this.freshJobs.add(info.id);
-    await record({ type: 'job.created', step: step.id, chunk: chunk.chunk, jobId: info.id });
+    await record(jobCreated(chunk, info.id));
     await JobIndex.record({
       ...run,
       jobId: info.id,
@@ -303,7 +300,7 @@ export class ChunkLifecycle {
       const { bytes } = await this.context.client.upload(jobId, () =>
         crashTestEnabled ? tapForCrash(body()) : body(),
       );
-      await this.context.record({ type: 'job.uploaded', step: step.id, chunk: chunk.chunk, jobId, bytes });
+      await this.context.record(jobUploaded(chunk, jobId, bytes));
     } catch (error) {
       if (error instanceof UploadInterruptedError && error.origin === 'body') {
         // The source no longer reads as planned (or cannot be read): it would fail the same way in
@@ -345,7 +342,7 @@ export class ChunkLifecycle {
         }
       }
     }
-    await this.context.record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId, reason });
+    await this.context.record(jobAborted(chunk, jobId, reason));
   }
 
   private async deleteJob(chunk: SavedChunk): Promise<void> {
@@ -360,7 +357,7 @@ export class ChunkLifecycle {
       }
       // gone already: a crash came between the DELETE and its journal line
     }
-    await this.context.record({ type: 'job.deleted', step: chunk.step, chunk: chunk.chunk, jobId });
+    await this.context.record(jobDeleted(chunk, jobId));
   }
 
   private progress(chunk: ChunkState, state: JobState | 'Uploading' | 'Saving', info?: IngestJobInfo): void {

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { Messages } from '@salesforce/core';
 import type { ColumnDelimiter, LineEnding, ResolvedStep } from '../manifest/types.js';
 import type { ChunkState, RunState, StepState } from '../journal/state.js';
+import { chunkPlanned } from '../journal/eventBuilders.js';
 import { readCsvHeader, type CsvHeader } from '../csv/header.js';
 import { planChunks, type SourceStat } from '../csv/chunks.js';
 import { openChunkStream, uploadLineEnding } from '../csv/upload.js';
@@ -104,17 +105,17 @@ export class ChunkPlanner {
       if (next < ordered.length && ordered[next].byteStart < spec.byteEnd) {
         throw messages.createError('error.ChunkingChanged', [file, spec.byteStart]);
       }
-      await this.record({
-        type: 'chunk.planned',
-        step: step.id,
-        chunk: this.stepState(step.id).chunks.length,
-        file,
-        byteStart: spec.byteStart,
-        byteEnd: spec.byteEnd,
-        records: spec.records,
-        ...(spec.sha256 ? { sha256: spec.sha256 } : {}),
-        attempt,
-      });
+      const ref = { step: step.id, chunk: this.stepState(step.id).chunks.length };
+      await this.record(
+        chunkPlanned(ref, {
+          file,
+          byteStart: spec.byteStart,
+          byteEnd: spec.byteEnd,
+          records: spec.records,
+          attempt,
+          sha256: spec.sha256,
+        }),
+      );
     }
   }
 

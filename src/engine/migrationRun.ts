@@ -12,6 +12,14 @@ import { dirname } from 'node:path';
 import { Messages, type Connection } from '@salesforce/core';
 import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import type { JournalEventBody } from '../journal/events.js';
+import {
+  runFinished,
+  runResumed,
+  runStarted,
+  stepStarted,
+  waveFinished,
+  waveStarted,
+} from '../journal/eventBuilders.js';
 import { Journal } from '../journal/journal.js';
 import { applyEvent, type RunState, type StepState } from '../journal/state.js';
 import { createRunFolder, ensurePrivateDir, findRun, type RunFolder } from '../journal/runFolder.js';
@@ -140,17 +148,18 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           .digest('hex');
         const { folder, journal, state, lock } = opened;
         const run = new MigrationRun(manifest, folder, journal, state, lock, options, false);
-        await run.record({
-          type: 'run.started',
-          runId: opened.folder.runId,
-          manifest: owner,
-          manifestSha256,
-          username: options.username,
-          orgId: options.orgId,
-          instanceUrl: options.connection.instanceUrl,
-          apiVersion: options.connection.getApiVersion(),
-          sources,
-        });
+        await run.record(
+          runStarted({
+            runId: opened.folder.runId,
+            manifest: owner,
+            manifestSha256,
+            username: options.username,
+            orgId: options.orgId,
+            instanceUrl: options.connection.instanceUrl,
+            apiVersion: options.connection.getApiVersion(),
+            sources,
+          }),
+        );
         return run;
       } catch (error) {
         await opened.release();
@@ -180,7 +189,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     options: RunOptions,
   ): Promise<MigrationRun> {
     const run = new MigrationRun(manifest, opened.folder, opened.journal, opened.state, opened.lock, options, true);
-    await run.record({ type: 'run.resumed', pid: process.pid, host: hostname() });
+    await run.record(runResumed(process.pid, hostname()));
     return run;
   }
 
@@ -233,7 +242,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       if (known?.gate === 'failed') return this.finishRun('failed', messages.getMessage('reason.waveGate', [wave + 1]));
       if (!known) {
         // eslint-disable-next-line no-await-in-loop
-        await this.record({ type: 'wave.started', wave, steps: stepIds });
+        await this.record(waveStarted(wave, stepIds));
       }
       this.emit('wave.started', { wave, steps: stepIds });
       const steps = stepIds.map((id) => this.step(id));
@@ -247,7 +256,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       if (this.stopped) return this.outcome('waiting');
       const gate = stepIds.every((id) => this.state.steps.get(id)?.finished?.gate === 'passed') ? 'passed' : 'failed';
       // eslint-disable-next-line no-await-in-loop
-      await this.record({ type: 'wave.finished', wave, gate });
+      await this.record(waveFinished(wave, gate));
       this.emit('wave.finished', { wave, gate });
       if (gate === 'failed') return this.finishRun('failed', messages.getMessage('reason.waveGate', [wave + 1]));
     }
@@ -261,7 +270,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     status: 'succeeded' | 'completedWithFailures' | 'failed',
     reason?: string,
   ): Promise<RunOutcome> {
-    await this.record({ type: 'run.finished', status, ...(reason ? { reason } : {}) });
+    await this.record(runFinished(status, reason));
     return this.outcome(status, reason);
   }
 
@@ -292,7 +301,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     if (this.state.steps.get(step.id)?.status === 'finished') return;
     if (this.stopped) return;
     if (this.state.steps.get(step.id)?.status !== 'running') {
-      await this.record({ type: 'step.started', step: step.id, wave, object: step.object, operation: step.operation });
+      await this.record(stepStarted(step.id, wave, step));
     }
     this.stepStartedAt.set(step.id, this.stepStartedAt.get(step.id) ?? Date.now());
     for (const file of step.files) {

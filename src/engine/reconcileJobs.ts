@@ -29,6 +29,7 @@
 import { Messages, SfError } from '@salesforce/core';
 import type { LoadedManifest } from '../manifest/types.js';
 import type { JournalEventBody } from '../journal/events.js';
+import { jobAborted, jobClosed, jobClosing, jobCreated, jobCreating, jobUploaded } from '../journal/eventBuilders.js';
 import { JobIndex, type JobIndexEntry } from '../journal/jobIndex.js';
 import { findChunk, type ChunkState, type RunState } from '../journal/state.js';
 import type { RunFolder } from '../journal/runFolder.js';
@@ -190,11 +191,10 @@ async function catchUp(options: ReconcileOptions, chunk: ChunkState): Promise<Se
   const info = await infoOrGone(options.client, jobId);
   if (!info) return { kind: 'refused', state: messages.getMessage('reason.strayDeleted') };
   if (chunk.phase !== 'created' || neverLoaded(info) || info.state === 'Open') return { kind: 'left' };
-  const ref = { step: chunk.step, chunk: chunk.chunk };
   // see settle: the size of the upload is not known any more
-  await options.record({ type: 'job.uploaded', ...ref, jobId, bytes: 0 });
-  await options.record({ type: 'job.closing', ...ref, jobId });
-  await options.record({ type: 'job.closed', ...ref, jobId });
+  await options.record(jobUploaded(chunk, jobId, 0));
+  await options.record(jobClosing(chunk, jobId));
+  await options.record(jobClosed(chunk, jobId));
   return { kind: 'adopted' };
 }
 
@@ -215,21 +215,20 @@ async function settle(options: ReconcileOptions, stray: Stray): Promise<Settled>
   if (info && neverLoaded(info)) {
     if (!chunk) return { kind: 'left' };
     const reason = messages.getMessage('reason.strayAbandoned');
-    await record({ type: 'job.aborted', step: chunk.step, chunk: chunk.chunk, jobId: stray.jobId, reason });
+    await record(jobAborted(chunk, stray.jobId, reason));
     return { kind: 'abandoned' };
   }
   if (!info || !chunk || !isAdoptable(options.manifest, chunk, info)) {
     return { kind: 'refused', state: info?.state ?? messages.getMessage('reason.strayDeleted') };
   }
-  const ref = { step: chunk.step, chunk: chunk.chunk };
   const jobId = stray.jobId;
-  if (chunk.phase === 'planned') await record({ type: 'job.creating', ...ref });
-  await record({ type: 'job.created', ...ref, jobId });
+  if (chunk.phase === 'planned') await record(jobCreating(chunk));
+  await record(jobCreated(chunk, jobId));
   // how many bytes went up is not known any more (its line was lost); the job was closed, so the
   // upload completed (the count is informational: nothing reads it back)
-  await record({ type: 'job.uploaded', ...ref, jobId, bytes: 0 });
-  await record({ type: 'job.closing', ...ref, jobId });
-  await record({ type: 'job.closed', ...ref, jobId });
+  await record(jobUploaded(chunk, jobId, 0));
+  await record(jobClosing(chunk, jobId));
+  await record(jobClosed(chunk, jobId));
   return { kind: 'adopted' };
 }
 

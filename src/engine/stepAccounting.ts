@@ -6,7 +6,7 @@
 import { relative } from 'node:path';
 import { Messages } from '@salesforce/core';
 import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
-import type { JournalEventBody } from '../journal/events.js';
+import { stepFinished, type EventBody } from '../journal/eventBuilders.js';
 import type { ChunkState, RunState, StepState } from '../journal/state.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
 import { CsvWriterSet, errorMessageOf } from './resultFiles.js';
@@ -18,8 +18,6 @@ const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
 
 /** what a dead letter adds to the uploaded columns (`sf migrate retry` drops them again) */
 export const DEAD_LETTER_COLUMNS = ['sf__ErrorCode', 'sf__ErrorMessage'];
-
-type StepFinished = Extract<JournalEventBody, { type: 'step.finished' }>;
 
 /** the highest retry round among chunks (no spread: a step can have very many chunks) */
 function lastRoundOf(chunks: ChunkState[]): number {
@@ -53,7 +51,7 @@ export async function accountStep(
   state: StepState,
   sources: ProblemSources,
   durationMs: number,
-): Promise<StepFinished> {
+): Promise<EventBody<'step.finished'>> {
   const lastRound = lastRoundOf(state.chunks);
   const retryable = new Set(step.retry.codes);
   const delimiter = delimiterCharacter(step.columnDelimiter);
@@ -93,19 +91,17 @@ export async function accountStep(
 
   const records = sourceRecords(state.chunks);
   const gate = evaluateGate(step, { records, ...counts });
-  return {
-    type: 'step.finished',
-    step: step.id,
+  return stepFinished(step.id, {
     records,
     ...counts,
     jobs: state.chunks.length,
     gate: gate.passed ? 'passed' : 'failed',
-    ...(gate.reason ? { reason: gate.reason } : {}),
+    reason: gate.reason,
     failuresByCode,
     retryRounds: lastRound,
     durationMs,
     deadLetters,
-  };
+  });
 }
 
 export function evaluateGate(

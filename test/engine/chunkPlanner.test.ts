@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { JournalEventBody } from '../../src/journal/events.js';
+import * as build from '../../src/journal/eventBuilders.js';
 import { applyEvent, emptyRunState, type RunState } from '../../src/journal/state.js';
 import type { ResolvedStep } from '../../src/manifest/types.js';
 import { ChunkPlanner } from '../../src/engine/chunkPlanner.js';
@@ -49,11 +50,13 @@ describe('ChunkPlanner.ensurePlanned', () => {
     await writeFile(file, 'Name\na\nb\nc\nd\ne\n');
     state = emptyRunState();
     seq = 0;
-    await record({ type: 'step.started', step: 'accounts', wave: 0, object: 'Account', operation: 'insert' });
+    await record(build.stepStarted('accounts', 0, { object: 'Account', operation: 'insert' }));
   });
 
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
+  /** the first chunk of the step, as an earlier planning journaled it */
+  const journaled = { step: 'accounts', chunk: 0 };
   const planned = (): Array<[number, number, number]> =>
     state.steps.get('accounts')!.chunks.map((chunk) => [chunk.byteStart, chunk.byteEnd, chunk.records]);
 
@@ -70,16 +73,7 @@ describe('ChunkPlanner.ensurePlanned', () => {
   });
 
   it('adds only the chunks a crash kept from the journal', async () => {
-    await record({
-      type: 'chunk.planned',
-      step: 'accounts',
-      chunk: 0,
-      file,
-      byteStart: 5,
-      byteEnd: 9,
-      records: 2,
-      attempt: 0,
-    });
+    await record(build.chunkPlanned(journaled, { file, byteStart: 5, byteEnd: 9, records: 2, attempt: 0 }));
     await new ChunkPlanner(state, record).ensurePlanned(stepOf(file), file, 0);
     expect(planned()).to.deep.equal([
       [5, 9, 2],
@@ -89,16 +83,7 @@ describe('ChunkPlanner.ensurePlanned', () => {
   });
 
   it('refuses a journaled chunk that the same cut ends elsewhere', async () => {
-    await record({
-      type: 'chunk.planned',
-      step: 'accounts',
-      chunk: 0,
-      file,
-      byteStart: 5,
-      byteEnd: 11,
-      records: 3,
-      attempt: 0,
-    });
+    await record(build.chunkPlanned(journaled, { file, byteStart: 5, byteEnd: 11, records: 3, attempt: 0 }));
     const error = await new ChunkPlanner(state, record).ensurePlanned(stepOf(file), file, 0).then(
       () => undefined,
       (caught: Error) => caught,
@@ -109,16 +94,7 @@ describe('ChunkPlanner.ensurePlanned', () => {
   it('refuses a new chunk over bytes a journaled chunk covers', async () => {
     // an older cut that started its first chunk one record later: the new first chunk [5, 9)
     // is not journaled, but it overlaps the journaled [7, 11)
-    await record({
-      type: 'chunk.planned',
-      step: 'accounts',
-      chunk: 0,
-      file,
-      byteStart: 7,
-      byteEnd: 11,
-      records: 2,
-      attempt: 0,
-    });
+    await record(build.chunkPlanned(journaled, { file, byteStart: 7, byteEnd: 11, records: 2, attempt: 0 }));
     const error = await new ChunkPlanner(state, record).ensurePlanned(stepOf(file), file, 0).then(
       () => undefined,
       (caught: Error) => caught,

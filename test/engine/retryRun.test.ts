@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Connection } from '@salesforce/core';
 import { retryDeadLetters } from '../../src/engine/retryRun.js';
+import * as build from '../../src/journal/eventBuilders.js';
 import { buildRun, createScaffold, type Scaffold } from './runScaffold.js';
 
 describe('retryDeadLetters --step', () => {
@@ -12,19 +13,19 @@ describe('retryDeadLetters --step', () => {
     // a finished run whose Account step left dead letters and whose Contact step never started
     const run = await buildRun(scaffold, 'saved');
     runId = run.folder.runId;
-    await run.append({
-      type: 'step.finished',
-      step: 'Account',
-      records: 3,
-      succeeded: 2,
-      failed: 1,
-      unprocessed: 0,
-      jobs: 1,
-      gate: 'failed',
-      deadLetters: ['dead-letter/Account.csv'],
-    });
-    await run.append({ type: 'wave.finished', wave: 0, gate: 'failed' });
-    await run.append({ type: 'run.finished', status: 'failed', reason: 'Wave 1 did not pass its gate' });
+    await run.append(
+      build.stepFinished('Account', {
+        records: 3,
+        succeeded: 2,
+        failed: 1,
+        unprocessed: 0,
+        jobs: 1,
+        gate: 'failed',
+        deadLetters: ['dead-letter/Account.csv'],
+      }),
+    );
+    await run.append(build.waveFinished(0, 'failed'));
+    await run.append(build.runFinished('failed', 'Wave 1 did not pass its gate'));
     await run.journal.close();
   });
   after(() => scaffold.cleanup());

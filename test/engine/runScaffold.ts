@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { AuthInfo, Connection, Org } from '@salesforce/core';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '@sf-migrate/local-org';
@@ -16,6 +16,7 @@ import { Journal } from '../../src/journal/journal.js';
 import { JobIndex } from '../../src/journal/jobIndex.js';
 import { fingerprintFile } from '../../src/journal/fingerprint.js';
 import type { JournalEventBody } from '../../src/journal/events.js';
+import * as build from '../../src/journal/eventBuilders.js';
 
 export const API_VERSION = '62.0';
 
@@ -119,41 +120,35 @@ export async function buildRun(scaffold: RunSite, stop: ChunkStop): Promise<Buil
   const append = async (body: JournalEventBody): Promise<void> => {
     await journal.append(body);
   };
+  const ref = { step: 'Account', chunk: 0 };
   const file = join(scaffold.dir, 'data', 'accounts.csv');
   const contacts = join(scaffold.dir, 'data', 'contacts.csv');
-  await append({
-    type: 'run.started',
-    runId: folder.runId,
-    manifest: scaffold.manifestPath,
-    manifestSha256: createHash('sha256')
-      .update(await readFile(scaffold.manifestPath))
-      .digest('hex'),
-    username: scaffold.org.username,
-    orgId: scaffold.org.orgId,
-    instanceUrl: scaffold.org.instanceUrl,
-    apiVersion: API_VERSION,
-    sources: [await fingerprintFile(file), await fingerprintFile(contacts)],
-  });
-  await append({ type: 'wave.started', wave: 0, steps: ['Account'] });
-  await append({ type: 'step.started', step: 'Account', wave: 0, object: 'Account', operation: 'insert' });
+  await append(
+    build.runStarted({
+      runId: folder.runId,
+      manifest: scaffold.manifestPath,
+      manifestSha256: createHash('sha256')
+        .update(await readFile(scaffold.manifestPath))
+        .digest('hex'),
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+      instanceUrl: scaffold.org.instanceUrl,
+      apiVersion: API_VERSION,
+      sources: [await fingerprintFile(file), await fingerprintFile(contacts)],
+    }),
+  );
+  await append(build.waveStarted(0, ['Account']));
+  await append(build.stepStarted('Account', 0, { object: 'Account', operation: 'insert' }));
   const size = (await readFile(file)).length;
-  await append({
-    type: 'chunk.planned',
-    step: 'Account',
-    chunk: 0,
-    file,
-    byteStart: 5,
-    byteEnd: size,
-    records: 3,
-    attempt: 0,
-  });
+  // no sha256: as a journal from before chunks were hashed, which resume must still accept
+  await append(build.chunkPlanned(ref, { file, byteStart: 5, byteEnd: size, records: 3, attempt: 0 }));
   const built: BuiltRun = { folder, journal, append };
   if (stop === 'planned') return built;
-  await append({ type: 'job.creating', step: 'Account', chunk: 0 });
+  await append(build.jobCreating(ref));
   const info = await scaffold.client.create({ object: 'Account', operation: 'insert', lineEnding: 'LF' });
   const jobId = info.id;
   built.jobId = jobId;
-  await append({ type: 'job.created', step: 'Account', chunk: 0, jobId });
+  await append(build.jobCreated(ref, jobId));
   await JobIndex.record({
     jobId,
     runId: folder.runId,
@@ -172,36 +167,33 @@ export async function buildRun(scaffold: RunSite, stop: ChunkStop): Promise<Buil
   const { bytes } = await scaffold.client.upload(jobId, () =>
     Readable.from([Buffer.from('Name\nAcme\nGlobex\nInitech\n')]),
   );
-  await append({ type: 'job.uploaded', step: 'Account', chunk: 0, jobId, bytes });
+  await append(build.jobUploaded(ref, jobId, bytes));
   if (stop === 'uploaded') return built;
-  await append({ type: 'job.closing', step: 'Account', chunk: 0, jobId });
+  await append(build.jobClosing(ref, jobId));
   if (stop === 'closing') return built;
   await scaffold.client.close(jobId);
-  await append({ type: 'job.closed', step: 'Account', chunk: 0, jobId });
+  await append(build.jobClosed(ref, jobId));
   if (stop === 'closed') return built;
   const done = await scaffold.client.poll(jobId, { initialMs: 10, maxMs: 20 });
-  await append({
-    type: 'job.finished',
-    step: 'Account',
-    chunk: 0,
-    jobId,
-    state: done.state,
-    processed: done.numberRecordsProcessed ?? 0,
-    failed: done.numberRecordsFailed ?? 0,
-  });
+  await append(
+    build.jobFinished(ref, jobId, {
+      state: done.state,
+      processed: done.numberRecordsProcessed ?? 0,
+      failed: done.numberRecordsFailed ?? 0,
+    }),
+  );
   if (stop === 'finished') return built;
-  await append({
-    type: 'results.saved',
-    step: 'Account',
-    chunk: 0,
-    jobId,
-    files: {
-      success: `results/Account/${jobId}-success.csv`,
-      failed: `results/Account/${jobId}-failed.csv`,
-      unprocessed: `results/Account/${jobId}-unprocessed.csv`,
-    },
-    counts: { success: 3, failed: 0, unprocessed: 0 },
-  });
+  // the paths the engine journals (no files are written: nothing here reads them)
+  const resultFile = (kind: 'success' | 'failed' | 'unprocessed'): string =>
+    relative(folder.dir, folder.resultFile('Account', jobId, kind));
+  await append(
+    build.resultsSaved(
+      ref,
+      jobId,
+      { success: resultFile('success'), failed: resultFile('failed'), unprocessed: resultFile('unprocessed') },
+      { success: 3, failed: 0, unprocessed: 0 },
+    ),
+  );
   return built;
 }
 

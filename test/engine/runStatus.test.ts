@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { expect } from 'chai';
 import { runStatus, readRunLock, type StatusResult } from '../../src/engine/runStatus.js';
+import * as build from '../../src/journal/eventBuilders.js';
 import { acquireRunLock } from '../../src/journal/lock.js';
 import { createRunFolder, runFolder } from '../../src/journal/runFolder.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
@@ -116,31 +117,17 @@ describe('runStatus', () => {
     const older = await buildRun(scaffold, 'closed');
     await older.journal.close();
     const run = await buildRun(scaffold, 'saved');
-    await run.append({
-      type: 'step.finished',
-      step: 'Account',
-      records: 3,
-      succeeded: 3,
-      failed: 0,
-      unprocessed: 0,
-      jobs: 1,
-      gate: 'passed',
-    });
-    await run.append({ type: 'wave.finished', wave: 0, gate: 'passed' });
-    await run.append({ type: 'wave.started', wave: 1, steps: ['Contact'] });
-    await run.append({ type: 'step.started', step: 'Contact', wave: 1, object: 'Contact', operation: 'insert' });
-    await run.append({
-      type: 'step.finished',
-      step: 'Contact',
-      records: 0,
-      succeeded: 0,
-      failed: 0,
-      unprocessed: 0,
-      jobs: 0,
-      gate: 'passed',
-    });
-    await run.append({ type: 'wave.finished', wave: 1, gate: 'passed' });
-    await run.append({ type: 'run.finished', status: 'succeeded' });
+    await run.append(
+      build.stepFinished('Account', { records: 3, succeeded: 3, failed: 0, unprocessed: 0, jobs: 1, gate: 'passed' }),
+    );
+    await run.append(build.waveFinished(0, 'passed'));
+    await run.append(build.waveStarted(1, ['Contact']));
+    await run.append(build.stepStarted('Contact', 1, { object: 'Contact', operation: 'insert' }));
+    await run.append(
+      build.stepFinished('Contact', { records: 0, succeeded: 0, failed: 0, unprocessed: 0, jobs: 0, gate: 'passed' }),
+    );
+    await run.append(build.waveFinished(1, 'passed'));
+    await run.append(build.runFinished('succeeded'));
     await run.journal.close();
 
     const status: StatusResult = await runStatus({ root: scaffold.root });

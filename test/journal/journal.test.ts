@@ -11,6 +11,8 @@ import {
   type JournalOptions,
 } from '../../src/journal/journal.js';
 import type { JournalEvent, JournalEventBody } from '../../src/journal/events.js';
+import * as build from '../../src/journal/eventBuilders.js';
+import { toStoredEvent } from '../../src/journal/eventCodec.js';
 import { chunkLifecycle, finishedRun, jobIdFor, runStarted, scratch, writeJournalLines } from './journalFixtures.js';
 
 async function readAll(file: string, onTorn?: (line: string) => void): Promise<JournalEvent[]> {
@@ -108,7 +110,7 @@ describe('Journal', () => {
     const { file, journal } = await journalIn();
     expect(journal.lastSeq).to.equal(0);
     const first = await journal.append(runStarted());
-    const second = await journal.append({ type: 'wave.started', wave: 0, steps: ['Account'] });
+    const second = await journal.append(build.waveStarted(0, ['Account']));
     expect([first.seq, second.seq, journal.lastSeq]).to.deep.equal([1, 2, 2]);
     expect(new Date(first.time).toISOString()).to.equal(first.time);
     await journal.close();
@@ -122,8 +124,8 @@ describe('Journal', () => {
   it('writes concurrent appends in call order', async () => {
     const { file, journal } = await journalIn();
     await journal.append(runStarted());
-    await journal.append({ type: 'wave.started', wave: 0, steps: ['Account'] });
-    await journal.append({ type: 'step.started', step: 'Account', wave: 0, object: 'Account', operation: 'insert' });
+    await journal.append(build.waveStarted(0, ['Account']));
+    await journal.append(build.stepStarted('Account', 0, { object: 'Account', operation: 'insert' }));
     const pending = [];
     for (let chunk = 0; chunk < 40; chunk++) {
       pending.push(journal.append(chunkLifecycle('Account', chunk)[0]));
@@ -142,9 +144,7 @@ describe('Journal', () => {
     const journal = await Journal.create(file, recordingOpener(log));
     const resolvedAfter: number[] = [];
     const a = journal.append(runStarted()).then(() => resolvedAfter.push(log.length));
-    const b = journal
-      .append({ type: 'wave.started', wave: 0, steps: ['A'] })
-      .then(() => resolvedAfter.push(log.length));
+    const b = journal.append(build.waveStarted(0, ['A'])).then(() => resolvedAfter.push(log.length));
     await Promise.all([a, b]);
     await journal.close();
     expect(log.map((entry) => entry.split(' ')[0])).to.deep.equal(['write', 'datasync', 'write', 'datasync']);
@@ -171,7 +171,7 @@ describe('Journal', () => {
     );
     const first = await journal.append(runStarted());
     const sizeAfterFirst = statSync(file).size;
-    const error = await expectRejection(journal.append({ type: 'wave.started', wave: 0, steps: ['A'] }));
+    const error = await expectRejection(journal.append(build.waveStarted(0, ['A'])));
     expect(error.name).to.equal('JournalDiskFullError');
     expect(error.message).to.match(/disk .* is full/);
     expect(error.message).to.include('can be resumed');
@@ -180,7 +180,7 @@ describe('Journal', () => {
     expect(log).to.include(`truncate ${sizeAfterFirst}`);
     expect(journal.lastSeq).to.equal(1);
 
-    const later = await expectRejection(journal.append({ type: 'wave.started', wave: 0, steps: ['A'] }));
+    const later = await expectRejection(journal.append(build.waveStarted(0, ['A'])));
     expect(later.name).to.equal('JournalUnusableError');
     await journal.close();
     expect(await readAll(file)).to.deep.equal([first]);
@@ -262,10 +262,10 @@ describe('Journal', () => {
     await journal.append(runStarted());
     const reason = 'é€😀'.repeat(30_000);
     const bodies: JournalEventBody[] = [
-      { type: 'wave.started', wave: 0, steps: ['A'] },
-      { type: 'step.started', step: 'A', wave: 0, object: 'Account', operation: 'insert' },
+      build.waveStarted(0, ['A']),
+      build.stepStarted('A', 0, { object: 'Account', operation: 'insert' }),
       ...chunkLifecycle('A', 0).slice(0, 3),
-      { type: 'job.aborted', step: 'A', chunk: 0, jobId: jobIdFor(0), reason },
+      build.jobAborted({ step: 'A', chunk: 0 }, jobIdFor(0), reason),
     ];
     for (const body of bodies) {
       // eslint-disable-next-line no-await-in-loop
@@ -290,7 +290,7 @@ describe('Journal', () => {
       ['cut mid-JSON, no newline', '{"seq":6,"time":"2026-11-29T02:30:00.000Z","type":"job.cre'],
       [
         'complete JSON but no newline',
-        `${JSON.stringify({ seq: 6, time: '2026-11-29T02:30:00.000Z', type: 'job.creating', step: 'Account', chunk: 0 })}`,
+        JSON.stringify(toStoredEvent(build.jobCreating({ step: 'Account', chunk: 0 }), 6, '2026-11-29T02:30:00.000Z')),
       ],
       ['zero bytes left by a power cut, with a newline', '\0\0\0\0\0\0\0\0\n'],
     ];
@@ -306,7 +306,7 @@ describe('Journal', () => {
         expect(tornLine).to.equal(tail.replace(/\n$/, ''));
         expect(tornLineWarning(file, tornLine!)).to.include(file).and.to.include('cut short');
         expect(journal.lastSeq).to.equal(5);
-        const next = await journal.append({ type: 'job.creating', step: 'Account', chunk: 0 });
+        const next = await journal.append(build.jobCreating({ step: 'Account', chunk: 0 }));
         expect(next.seq).to.equal(6);
         await journal.close();
 

@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { JournalEventBody } from '../../src/journal/events.js';
+import * as build from '../../src/journal/eventBuilders.js';
+import type { EventBody } from '../../src/journal/eventBuilders.js';
 import { toStoredEvent } from '../../src/journal/eventCodec.js';
+import { runFolder } from '../../src/journal/runFolder.js';
 
 export type Scratch = { dir: string; path(...parts: string[]): string; remove(): void };
 
@@ -16,17 +19,20 @@ export function scratch(prefix = 'journal-'): Scratch {
   };
 }
 
+/** where the fixtures' run folder would be: only its layout is used (no I/O) */
+const FIXTURE_ROOT = '/work/cutover/.sf-migrate/runs';
+const FIXTURE_RUN_ID = '20261129-023000-4f2a';
+
 export const ORG_ID = '00D5g000004XyZ1EAK';
 /** what a Connection's access token looks like: org id, '!', opaque text */
 export const ACCESS_TOKEN =
   '00D5g000004XyZ1!AQ4AQFxH3m0s9Lr.kq7TtYw3vN_2GcP1oZbQe8RfUiJd6Ka5Sx0Yh4Mn7Bv2Cw9Xz1Lp3Oq6Ir8Et0Wu5Ty2Ao4Gs';
 export const REFRESH_TOKEN = '5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJvVRfHxCwZNbL1nUzz8gcHpDdBhhPv7DHeZ6rA3ZK3vO9ZHdJ';
 
-export function runStarted(runId = '20261129-023000-4f2a'): JournalEventBody {
-  return {
-    type: 'run.started',
+export function runStarted(runId = FIXTURE_RUN_ID, manifest = '/work/cutover/migration.json'): JournalEventBody {
+  return build.runStarted({
     runId,
-    manifest: '/work/cutover/migration.json',
+    manifest,
     manifestSha256: 'a'.repeat(64),
     username: 'admin@acme.example',
     orgId: ORG_ID,
@@ -35,7 +41,7 @@ export function runStarted(runId = '20261129-023000-4f2a'): JournalEventBody {
     sources: [
       { file: '/work/cutover/data/accounts.csv', size: 1234, mtimeMs: 1_764_383_400_000.123, sha256: 'b'.repeat(64) },
     ],
-  };
+  });
 }
 
 /** A job id for chunk n: 750 key prefix, 18 characters. */
@@ -43,63 +49,57 @@ export function jobIdFor(n: number): string {
   return `7505g0000${String(n).padStart(6, '0')}AAA`;
 }
 
+/** the result files the engine saves for a job, relative to the run folder */
+export function resultFilesOf(step: string, jobId: string): EventBody<'results.saved'>['files'] {
+  const layout = runFolder(FIXTURE_ROOT, FIXTURE_RUN_ID);
+  const file = (kind: 'success' | 'failed' | 'unprocessed'): string =>
+    relative(layout.dir, layout.resultFile(step, jobId, kind));
+  return { success: file('success'), failed: file('failed'), unprocessed: file('unprocessed') };
+}
+
 /** Every event of the protocol for one chunk, planned to deleted (12 events with step/wave framing excluded). */
 export function chunkLifecycle(step: string, chunk: number, jobId = jobIdFor(chunk)): JournalEventBody[] {
   const ref = { step, chunk };
   return [
-    {
-      type: 'chunk.planned',
-      ...ref,
+    build.chunkPlanned(ref, {
       file: '/work/cutover/data/accounts.csv',
       byteStart: chunk * 1000,
       byteEnd: chunk * 1000 + 1000,
       records: 10,
       attempt: 0,
-    },
-    { type: 'job.creating', ...ref },
-    { type: 'job.created', ...ref, jobId },
-    { type: 'job.uploaded', ...ref, jobId, bytes: 1000 },
-    { type: 'job.closing', ...ref, jobId },
-    { type: 'job.closed', ...ref, jobId },
-    { type: 'job.finished', ...ref, jobId, state: 'JobComplete', processed: 10, failed: 1 },
-    {
-      type: 'results.saved',
-      ...ref,
-      jobId,
-      files: {
-        success: `results/${step}/${jobId}-success.csv`,
-        failed: `results/${step}/${jobId}-failed.csv`,
-        unprocessed: `results/${step}/${jobId}-unprocessed.csv`,
-      },
-      counts: { success: 9, failed: 1, unprocessed: 0 },
-    },
-    { type: 'job.deleted', ...ref, jobId },
+    }),
+    build.jobCreating(ref),
+    build.jobCreated(ref, jobId),
+    build.jobUploaded(ref, jobId, 1000),
+    build.jobClosing(ref, jobId),
+    build.jobClosed(ref, jobId),
+    build.jobFinished(ref, jobId, { state: 'JobComplete', processed: 10, failed: 1 }),
+    build.resultsSaved(ref, jobId, resultFilesOf(step, jobId), { success: 9, failed: 1, unprocessed: 0 }),
+    build.jobDeleted(ref, jobId),
   ];
 }
 
 /** A whole small run: one wave, one step, `chunks` chunks, all finished. */
 export function finishedRun(chunks: number, step = 'Account'): JournalEventBody[] {
-  const events: JournalEventBody[] = [
+  const run: JournalEventBody[] = [
     runStarted(),
-    { type: 'wave.started', wave: 0, steps: [step] },
-    { type: 'step.started', step, wave: 0, object: 'Account', operation: 'insert' },
+    build.waveStarted(0, [step]),
+    build.stepStarted(step, 0, { object: 'Account', operation: 'insert' }),
   ];
-  for (let chunk = 0; chunk < chunks; chunk++) events.push(...chunkLifecycle(step, chunk));
-  events.push(
-    {
-      type: 'step.finished',
-      step,
+  for (let chunk = 0; chunk < chunks; chunk++) run.push(...chunkLifecycle(step, chunk));
+  run.push(
+    build.stepFinished(step, {
       records: chunks * 10,
       succeeded: chunks * 9,
       failed: chunks,
       unprocessed: 0,
       jobs: chunks,
       gate: 'passed',
-    },
-    { type: 'wave.finished', wave: 0, gate: 'passed' },
-    { type: 'run.finished', status: 'completedWithFailures' },
+    }),
+    build.waveFinished(0, 'passed'),
+    build.runFinished('completedWithFailures'),
   );
-  return events;
+  return run;
 }
 
 /**

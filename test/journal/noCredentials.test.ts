@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { JournalEventBody } from '../../src/journal/events.js';
+import * as build from '../../src/journal/eventBuilders.js';
 import { protocolFieldPaths, redactCredentials } from '../../src/journal/eventCodec.js';
 import { JobIndex } from '../../src/journal/jobIndex.js';
 import { Journal } from '../../src/journal/journal.js';
@@ -73,13 +74,13 @@ describe('no credential reaches the disk', () => {
       // eslint-disable-next-line no-await-in-loop
       await journal.append(sloppy(body));
     }
-    await journal.append({
-      type: 'job.aborted',
-      step: 'Account',
-      chunk: 1,
-      jobId: jobIdFor(50),
-      reason: `INVALID_SESSION_ID: Session expired or invalid (sid=${ACCESS_TOKEN}; Authorization: Bearer ${ACCESS_TOKEN}; refresh_token=${REFRESH_TOKEN})`,
-    });
+    await journal.append(
+      build.jobAborted(
+        { step: 'Account', chunk: 1 },
+        jobIdFor(50),
+        `INVALID_SESSION_ID: Session expired or invalid (sid=${ACCESS_TOKEN}; Authorization: Bearer ${ACCESS_TOKEN}; refresh_token=${REFRESH_TOKEN})`,
+      ),
+    );
     for (const body of chunkLifecycle('Account', 1).slice(1)) {
       // eslint-disable-next-line no-await-in-loop
       await journal.append(
@@ -133,7 +134,7 @@ describe('no credential reaches the disk', () => {
     await mkdir(tmp.path('runs', 'r2'), { recursive: true });
     const journal = await Journal.create(file);
     try {
-      await journal.append({ type: 'run.resumed', pid: 1, host: ACCESS_TOKEN });
+      await journal.append(build.runResumed(1, ACCESS_TOKEN));
       expect.fail('expected a rejection');
     } catch (error) {
       expect((error as Error).message).to.include('looks like a credential');

@@ -14,7 +14,7 @@ import {
   newRunId,
   runFolder,
 } from '../../src/journal/runFolder.js';
-import { finishedRun, scratch } from './journalFixtures.js';
+import { finishedRun, runStarted, scratch } from './journalFixtures.js';
 
 async function expectRejection(promise: Promise<unknown>): Promise<SfError> {
   try {
@@ -151,9 +151,7 @@ describe('run folder', () => {
       const journal = await Journal.create(folder.journalPath);
       for (const body of bodies) {
         // eslint-disable-next-line no-await-in-loop
-        await journal.append(
-          body.type === 'run.started' && manifestPath ? { ...body, runId, manifest: manifestPath } : body,
-        );
+        await journal.append(body.type === 'run.started' && manifestPath ? runStarted(runId, manifestPath) : body);
       }
       await journal.close();
       if (startedAt !== undefined) {
@@ -249,7 +247,7 @@ describe('run folder', () => {
         const journal = await Journal.create(older.journalPath);
         for (const body of finishedRun(1)) {
           // eslint-disable-next-line no-await-in-loop
-          await journal.append(body.type === 'run.started' ? { ...body, manifest: '/work/m.json' } : body);
+          await journal.append(body.type === 'run.started' ? runStarted(undefined, '/work/m.json') : body);
         }
         await journal.close();
         const folder = await createRunFolder(other, manifestCopy, 'damaged', '/work/m.json');

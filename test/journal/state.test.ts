@@ -11,6 +11,7 @@ import {
   type ChunkState,
   type RunState,
 } from '../../src/journal/state.js';
+import * as build from '../../src/journal/eventBuilders.js';
 import { chunkLifecycle, finishedRun, jobIdFor, runStarted, scratch } from './journalFixtures.js';
 
 const at = (seq: number): string => new Date(Date.UTC(2026, 10, 29, 2, 30, 0, seq)).toISOString();
@@ -37,8 +38,8 @@ function expectImpossible(state: RunState, body: JournalEventBody, reason: strin
 
 const framing: JournalEventBody[] = [
   runStarted(),
-  { type: 'wave.started', wave: 0, steps: ['Account', 'Contact'] },
-  { type: 'step.started', step: 'Account', wave: 0, object: 'Account', operation: 'insert' },
+  build.waveStarted(0, ['Account', 'Contact']),
+  build.stepStarted('Account', 0, { object: 'Account', operation: 'insert' }),
 ];
 
 function startedState(): RunState {
@@ -47,7 +48,8 @@ function startedState(): RunState {
   return state;
 }
 
-const chunk0 = (state: RunState): ChunkState => findChunk(state, { step: 'Account', chunk: 0 })!;
+const account0 = { step: 'Account', chunk: 0 };
+const chunk0 = (state: RunState): ChunkState => findChunk(state, account0)!;
 
 describe('run state replay', () => {
   it('walks a chunk through every phase of the protocol', () => {
@@ -107,13 +109,7 @@ describe('run state replay', () => {
     const state = startedState();
     const [planned, creating, created, uploaded] = chunkLifecycle('Account', 0, jobIdFor(1));
     apply(state, planned, creating, created, uploaded);
-    apply(state, {
-      type: 'job.aborted',
-      step: 'Account',
-      chunk: 0,
-      jobId: jobIdFor(1),
-      reason: 'found Open on resume',
-    });
+    apply(state, build.jobAborted(account0, jobIdFor(1), 'found Open on resume'));
     expect(chunk0(state)).to.deep.include({ phase: 'planned', abandonedJobIds: [jobIdFor(1)] });
     expect(chunk0(state).jobId).to.equal(undefined);
 
@@ -125,9 +121,9 @@ describe('run state replay', () => {
     const state = startedState();
     const [planned, creating] = chunkLifecycle('Account', 0);
     apply(state, planned, creating);
-    apply(state, { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(9), reason: 'orphan' });
+    apply(state, build.jobAborted(account0, jobIdFor(9), 'orphan'));
     expect(chunk0(state)).to.deep.include({ phase: 'planned', abandonedJobIds: [jobIdFor(9)] });
-    apply(state, creating, { type: 'job.created', step: 'Account', chunk: 0, jobId: jobIdFor(10) });
+    apply(state, creating, build.jobCreated(account0, jobIdFor(10)));
     expect(chunk0(state).phase).to.equal('created');
   });
 
@@ -144,16 +140,15 @@ describe('run state replay', () => {
     const state = startedState();
     const events = chunkLifecycle('Account', 0);
     apply(state, ...events.slice(0, 4));
-    apply(state, {
-      type: 'job.finished',
-      step: 'Account',
-      chunk: 0,
-      jobId: jobIdFor(0),
-      state: 'Failed',
-      processed: 0,
-      failed: 0,
-      errorMessage: 'InvalidBatch',
-    });
+    apply(
+      state,
+      build.jobFinished(account0, jobIdFor(0), {
+        state: 'Failed',
+        processed: 0,
+        failed: 0,
+        errorMessage: 'InvalidBatch',
+      }),
+    );
     expect(chunk0(state)).to.deep.include({ phase: 'finished' });
     expect(chunk0(state).finished).to.deep.equal({
       state: 'Failed',
@@ -167,35 +162,22 @@ describe('run state replay', () => {
     const state = startedState();
     const events = chunkLifecycle('Account', 0);
     apply(state, events[0], events[1], events[2]);
-    const error = expectImpossible(
-      state,
-      { type: 'job.created', step: 'Account', chunk: 0, jobId: jobIdFor(5) },
-      'secondJob',
-    );
+    const error = expectImpossible(state, build.jobCreated(account0, jobIdFor(5)), 'secondJob');
     expect(error.message).to.include(jobIdFor(0));
     expectImpossible(state, events[1], 'secondJob');
   });
 
   it('refuses job events for an unknown step or chunk', () => {
     const state = startedState();
-    expectImpossible(state, { type: 'job.closed', step: 'Account', chunk: 3, jobId: jobIdFor(3) }, 'unknownChunk');
-    expectImpossible(state, { type: 'job.closed', step: 'Nope', chunk: 0, jobId: jobIdFor(3) }, 'unknownStep');
+    expectImpossible(state, build.jobClosed({ step: 'Account', chunk: 3 }, jobIdFor(3)), 'unknownChunk');
+    expectImpossible(state, build.jobClosed({ step: 'Nope', chunk: 0 }, jobIdFor(3)), 'unknownStep');
     expectImpossible(state, { ...chunkLifecycle('Nope', 0)[0] }, 'unknownStep');
     expectImpossible(
       state,
-      {
-        type: 'step.finished',
-        step: 'Nope',
-        records: 0,
-        succeeded: 0,
-        failed: 0,
-        unprocessed: 0,
-        jobs: 0,
-        gate: 'passed',
-      },
+      build.stepFinished('Nope', { records: 0, succeeded: 0, failed: 0, unprocessed: 0, jobs: 0, gate: 'passed' }),
       'unknownStep',
     );
-    expectImpossible(state, { type: 'wave.finished', wave: 7, gate: 'passed' }, 'unknownWave');
+    expectImpossible(state, build.waveFinished(7, 'passed'), 'unknownWave');
   });
 
   it('refuses events out of phase or for another job', () => {
@@ -205,11 +187,7 @@ describe('run state replay', () => {
     expectImpossible(state, events[2], 'wrongPhase'); // created without creating
     apply(state, events[1], events[2]);
     expectImpossible(state, events[4], 'wrongPhase'); // closing before uploaded
-    expectImpossible(
-      state,
-      { type: 'job.uploaded', step: 'Account', chunk: 0, jobId: jobIdFor(7), bytes: 1 },
-      'jobMismatch',
-    );
+    expectImpossible(state, build.jobUploaded(account0, jobIdFor(7), 1), 'jobMismatch');
     apply(state, events[3]);
     expectImpossible(state, events[5], 'wrongPhase'); // closed without closing
     expectImpossible(state, events[7], 'wrongPhase'); // results before finished
@@ -219,23 +197,15 @@ describe('run state replay', () => {
   it('refuses to abandon a job that was closed: its records may be processed', () => {
     const state = startedState();
     apply(state, ...chunkLifecycle('Account', 0).slice(0, 6));
-    expectImpossible(
-      state,
-      { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(0), reason: 'x' },
-      'abortAfterClose',
-    );
+    expectImpossible(state, build.jobAborted(account0, jobIdFor(0), 'x'), 'abortAfterClose');
     apply(state, chunkLifecycle('Account', 0)[6]);
-    expectImpossible(
-      state,
-      { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(0), reason: 'x' },
-      'abortAfterClose',
-    );
+    expectImpossible(state, build.jobAborted(account0, jobIdFor(0), 'x'), 'abortAfterClose');
   });
 
   it('an orphan aborted while the chunk has its job leaves that job alone', () => {
     const state = startedState();
     apply(state, ...chunkLifecycle('Account', 0).slice(0, 4));
-    apply(state, { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(4), reason: 'orphan' });
+    apply(state, build.jobAborted(account0, jobIdFor(4), 'orphan'));
     expect(chunk0(state)).to.deep.include({ phase: 'uploaded', jobId: jobIdFor(0), abandonedJobIds: [jobIdFor(4)] });
     apply(state, ...chunkLifecycle('Account', 0).slice(4));
     expect(chunk0(state).phase).to.equal('deleted');
@@ -257,11 +227,20 @@ describe('run state replay', () => {
 
   it('records retry chunks with what they retry', () => {
     const state = startedState();
-    apply(state, {
-      ...chunkLifecycle('Account', 1)[0],
-      attempt: 1,
-      retryOf: { step: 'Account', chunk: 0 },
-    } as JournalEventBody);
+    apply(
+      state,
+      build.chunkPlanned(
+        { step: 'Account', chunk: 1 },
+        {
+          file: '/work/cutover/data/accounts.csv',
+          byteStart: 1000,
+          byteEnd: 2000,
+          records: 10,
+          attempt: 1,
+          retryOf: account0,
+        },
+      ),
+    );
     expect(findChunk(state, { step: 'Account', chunk: 1 })).to.deep.include({
       attempt: 1,
       retryOf: { step: 'Account', chunk: 0 },
@@ -272,7 +251,7 @@ describe('run state replay', () => {
     const state = emptyRunState();
     apply(state, ...finishedRun(1));
     expect(state.finished).not.to.equal(undefined);
-    apply(state, { type: 'run.resumed', pid: 4242, host: 'laptop' });
+    apply(state, build.runResumed(4242, 'laptop'));
     expect(state.finished).to.equal(undefined);
     expect(state.resumes.map((r) => r.pid)).to.deep.equal([4242]);
   });
@@ -297,12 +276,7 @@ describe('run state replay', () => {
     it('rebuilds from disk the same state the engine built live', async () => {
       const bodies = finishedRun(3);
       // an orphan aborted between job.creating and job.created
-      bodies.splice(
-        5,
-        0,
-        { type: 'job.aborted', step: 'Account', chunk: 0, jobId: jobIdFor(99), reason: 'orphan' },
-        { type: 'job.creating', step: 'Account', chunk: 0 },
-      );
+      bodies.splice(5, 0, build.jobAborted(account0, jobIdFor(99), 'orphan'), build.jobCreating(account0));
       const { file, live } = await journalOf('same', bodies);
       const replayed = await replayJournal(file);
       expect(replayed).to.deep.equal(live);
@@ -321,11 +295,7 @@ describe('run state replay', () => {
     });
 
     it('names the file and seq of an impossible event', async () => {
-      const bodies = [
-        ...framing,
-        ...chunkLifecycle('Account', 0).slice(0, 3),
-        { type: 'job.created', step: 'Account', chunk: 0, jobId: jobIdFor(8) } as JournalEventBody,
-      ];
+      const bodies = [...framing, ...chunkLifecycle('Account', 0).slice(0, 3), build.jobCreated(account0, jobIdFor(8))];
       mkdirSync(tmp.path('bad'));
       const file = tmp.path('bad', 'journal.jsonl');
       const { writeFileSync } = await import('node:fs');
