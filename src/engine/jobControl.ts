@@ -11,6 +11,7 @@ import type { JobIndexEntry } from '../journal/jobIndex.js';
 import { exists } from '../journal/durable.js';
 import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
 import { findChunk, hasLiveJob, type ChunkState } from '../journal/state.js';
+import { jobAborted, jobFinished } from '../journal/eventBuilders.js';
 import { isTerminalJobState, type IngestJobInfo } from '../bulk/types.js';
 import type { LoadedManifest, Operation } from '../manifest/types.js';
 import { loadRunManifest } from './resumeRun.js';
@@ -246,27 +247,19 @@ export async function abortJob(
       chunk = findChunk(held.state, { step: entry.step, chunk: entry.chunk });
       if (chunk && chunk.jobId === job.jobId && hasLiveJob(chunk)) {
         if (before.state === 'Open' && chunk.phase !== 'closed') {
-          await held.record({
-            type: 'job.aborted',
-            step: chunk.step,
-            chunk: chunk.chunk,
-            jobId: job.jobId,
-            reason: messages.getMessage('reason.aborted'),
-          });
+          await held.record(jobAborted(chunk, job.jobId, messages.getMessage('reason.aborted')));
           journaled = 'job.aborted';
         } else {
           // counts as they stood when processing stopped
           const final = await job.client.info(job.jobId);
-          await held.record({
-            type: 'job.finished',
-            step: chunk.step,
-            chunk: chunk.chunk,
-            jobId: job.jobId,
-            state: final.state,
-            processed: final.numberRecordsProcessed ?? 0,
-            failed: final.numberRecordsFailed ?? 0,
-            errorMessage: final.errorMessage ?? messages.getMessage('reason.aborted'),
-          });
+          await held.record(
+            jobFinished(chunk, job.jobId, {
+              state: final.state,
+              processed: final.numberRecordsProcessed ?? 0,
+              failed: final.numberRecordsFailed ?? 0,
+              errorMessage: final.errorMessage ?? messages.getMessage('reason.aborted'),
+            }),
+          );
           journaled = 'job.finished';
         }
       }
