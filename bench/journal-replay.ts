@@ -26,7 +26,7 @@ const STEPS = 10;
 const REPEATS = 7;
 
 /** the run folder's layout, for the result paths the engine journals (no I/O) */
-const layout = runFolder('/work/cutover/.sf-migrate/runs', '20261129-023000-beef');
+const layout = runFolder('/srv/cutover/.sf-migrate/runs', '20261129-023000-beef');
 
 const jobId = (n: number): string => `7505g0000${String(n).padStart(6, '0')}AAA`;
 
@@ -35,14 +35,14 @@ function* runEvents(): Generator<JournalEventBody> {
   const waves = [steps.slice(0, 3), steps.slice(3, 7), steps.slice(7)];
   yield build.runStarted({
     runId: '20261129-023000-beef',
-    manifest: '/work/cutover/migration.json',
+    manifest: '/srv/cutover/migration.json',
     manifestSha256: 'a'.repeat(64),
     username: 'admin@acme.example',
     orgId: '00D5g000004XyZ1EAK',
     instanceUrl: 'https://acme.my.salesforce.com',
     apiVersion: '62.0',
     sources: steps.map((step) => ({
-      file: `/work/cutover/data/${step}.csv`,
+      file: `/srv/cutover/data/${step}.csv`,
       size: 1e9,
       mtimeMs: 1_764_383_400_000,
       sha256: 'b'.repeat(64),
@@ -58,7 +58,7 @@ function* runEvents(): Generator<JournalEventBody> {
       for (let chunk = 0; chunk < perStep && job < JOBS; chunk++, job++, chunks++) {
         const ref = { step, chunk };
         yield build.chunkPlanned(ref, {
-          file: `/work/cutover/data/${step}.csv`,
+          file: `/srv/cutover/data/${step}.csv`,
           byteStart: chunk * 1e8,
           byteEnd: (chunk + 1) * 1e8,
           records: 150_000,

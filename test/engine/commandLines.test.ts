@@ -10,7 +10,7 @@ function wordsOf(line: string): string[] {
 
 describe('command lines for the user', () => {
   const awkward = [
-    '/work/cutover/migration.json',
+    '/srv/cutover/migration.json',
     '/home/ana/My Migrations/migration.json',
     "/home/o'neil/m.json",
     '/tmp/$HOME/`id`/m.json',
@@ -37,7 +37,7 @@ describe('command lines for the user', () => {
   }
 
   it('leaves plain words bare', () => {
-    expect(shellQuote('/work/cutover/migration.json')).to.equal('/work/cutover/migration.json');
+    expect(shellQuote('/srv/cutover/migration.json')).to.equal('/srv/cutover/migration.json');
     expect(resumeCommand('/w/m.json', '20261129-023000-4f2a')).to.equal(
       'sf migrate resume --manifest /w/m.json --run-id 20261129-023000-4f2a',
     );

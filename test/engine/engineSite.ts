@@ -3,29 +3,14 @@
  * fixture, temp HOME for the job index, local org) plus the RunOptions the engine takes, so tests
  * start, resume and finish real runs without spawning the CLI.
  */
-import { AuthInfo, Connection } from '@salesforce/core';
 import type { LocalOrg } from '@sf-migrate/local-org';
 import type { RunOptions } from '../../src/engine/migrationRun.js';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
-import { API_VERSION, createScaffold, type Scaffold } from './runScaffold.js';
+import { connectionTo, createScaffold, type Scaffold } from './runScaffold.js';
+
+export { connectionTo } from './runScaffold.js';
 
 export type EngineSite = Scaffold & { options: RunOptions };
-
-/** a Connection on `org` built from its access token (nothing is written to the sf state folder) */
-export async function connectionTo(
-  org: Pick<LocalOrg, 'accessToken' | 'instanceUrl' | 'username' | 'orgId'>,
-): Promise<Connection> {
-  const authInfo = await AuthInfo.create({
-    accessTokenOptions: {
-      accessToken: org.accessToken,
-      instanceUrl: org.instanceUrl,
-      loginUrl: org.instanceUrl,
-      username: org.username,
-      orgId: org.orgId,
-    },
-  });
-  return Connection.create({ authInfo, connectionOptions: { version: API_VERSION } });
-}
 
 export async function createEngineSite(): Promise<EngineSite> {
   const scaffold = await createScaffold();

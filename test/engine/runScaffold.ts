@@ -65,13 +65,10 @@ export async function writeManifestFixture(dir: string): Promise<string> {
   return manifestPath;
 }
 
-/** a temp folder with the manifest fixture, a temp HOME, and a local org */
-export async function createScaffold(orgOptions: LocalOrgOptions = {}): Promise<Scaffold> {
-  const dir = await mkdtemp(join(tmpdir(), 'sf-migrate-status-'));
-  const home = join(dir, 'home');
-  await mkdir(home, { recursive: true });
-  const manifestPath = await writeManifestFixture(dir);
-  const org = await startLocalOrg(orgOptions);
+/** a Connection on `org` built from its access token (nothing is written to the sf state folder) */
+export async function connectionTo(
+  org: Pick<LocalOrg, 'accessToken' | 'instanceUrl' | 'username' | 'orgId'>,
+): Promise<Connection> {
   const authInfo = await AuthInfo.create({
     accessTokenOptions: {
       accessToken: org.accessToken,
@@ -81,7 +78,17 @@ export async function createScaffold(orgOptions: LocalOrgOptions = {}): Promise<
       orgId: org.orgId,
     },
   });
-  const connection = await Connection.create({ authInfo, connectionOptions: { version: API_VERSION } });
+  return Connection.create({ authInfo, connectionOptions: { version: API_VERSION } });
+}
+
+/** a temp folder with the manifest fixture, a temp HOME, and a local org */
+export async function createScaffold(orgOptions: LocalOrgOptions = {}): Promise<Scaffold> {
+  const dir = await mkdtemp(join(tmpdir(), 'sf-migrate-status-'));
+  const home = join(dir, 'home');
+  await mkdir(home, { recursive: true });
+  const manifestPath = await writeManifestFixture(dir);
+  const org = await startLocalOrg(orgOptions);
+  const connection = await connectionTo(org);
   const realHome = process.env.HOME;
   process.env.HOME = home;
   return {

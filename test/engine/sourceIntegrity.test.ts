@@ -9,15 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { AuthInfo, Connection, type SfError } from '@salesforce/core';
+import type { SfError } from '@salesforce/core';
 import { startLocalOrg, type LocalOrg } from '@sf-migrate/local-org';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
 import type { IngestJobInfo } from '../../src/bulk/types.js';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
 import { resumeRun } from '../../src/engine/resumeRun.js';
+import { connectionTo } from './runScaffold.js';
 
-const API_VERSION = '62.0';
 const ACCOUNTS = 'Name\nAcme\nGlobex\nInitech\nHooli\nUmbrella\nStark\n';
 const CONTACTS = 'LastName\nSmith\nJones\nBrown\n';
 /** the same size, other content in every chunk, the same header */
@@ -43,16 +43,7 @@ describe('a source changed during a run (issue 9.4)', function () {
     home = await mkdtemp(join(tmpdir(), 'sf-migrate-integrity-home-'));
     process.env.HOME = home;
     org = await startLocalOrg();
-    const authInfo = await AuthInfo.create({
-      accessTokenOptions: {
-        accessToken: org.accessToken,
-        instanceUrl: org.instanceUrl,
-        loginUrl: org.instanceUrl,
-        username: org.username,
-        orgId: org.orgId,
-      },
-    });
-    const connection = await Connection.create({ authInfo, connectionOptions: { version: API_VERSION } });
+    const connection = await connectionTo(org);
     options = {
       connection,
       username: org.username,

@@ -26,7 +26,7 @@ function oldJournalEvents(): JournalEventBody[] {
   return [
     ...finishedRun(1).slice(0, -3),
     build.chunkPlanned(ref, {
-      file: '/work/cutover/runs/x/retry/Account/attempt-1-1.csv',
+      file: '/srv/cutover/runs/x/retry/Account/attempt-1-1.csv',
       byteStart: 5,
       byteEnd: 40,
       records: 1,

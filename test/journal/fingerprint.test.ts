@@ -106,13 +106,13 @@ describe('source fingerprints', () => {
       { file: '/data/a.csv', reason: 'missing' as const },
       { file: '/data/b.csv', reason: 'content' as const },
     ];
-    const error = sourcesChangedError('20261129-023000-4f2a', '/work/migration.json', changes);
+    const error = sourcesChangedError('20261129-023000-4f2a', '/srv/migration.json', changes);
     expect(error).to.be.instanceOf(SfError);
     expect(error.name).to.equal('SourcesChangedError');
     expect(error.message).to.include('/data/a.csv is missing');
     expect(error.message).to.include('/data/b.csv has different content');
     expect(error.actions?.join('\n')).to.include('sf migrate resume --run-id 20261129-023000-4f2a');
-    expect(error.actions?.join('\n')).to.include('sf migrate run --manifest /work/migration.json');
+    expect(error.actions?.join('\n')).to.include('sf migrate run --manifest /srv/migration.json');
     expect(error.data).to.deep.equal({ runId: '20261129-023000-4f2a', changes });
   });
 

@@ -69,8 +69,8 @@ describe('JobIndex', () => {
   const entry = (over: Partial<JobIndexEntry> = {}): JobIndexEntry => ({
     jobId: '7505g00000XyZ1qAAF',
     runId: '20261129-023000-4f2a',
-    runDir: '/work/cutover/.sf-migrate/runs/20261129-023000-4f2a',
-    manifest: '/work/cutover/migration.json',
+    runDir: '/srv/cutover/.sf-migrate/runs/20261129-023000-4f2a',
+    manifest: '/srv/cutover/migration.json',
     username: 'admin@acme.example',
     orgId: ORG_ID,
     instanceUrl: 'https://acme.my.salesforce.com',

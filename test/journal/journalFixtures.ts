@@ -20,7 +20,7 @@ export function scratch(prefix = 'journal-'): Scratch {
 }
 
 /** where the fixtures' run folder would be: only its layout is used (no I/O) */
-const FIXTURE_ROOT = '/work/cutover/.sf-migrate/runs';
+const FIXTURE_ROOT = '/srv/cutover/.sf-migrate/runs';
 const FIXTURE_RUN_ID = '20261129-023000-4f2a';
 
 export const ORG_ID = '00D5g000004XyZ1EAK';
@@ -29,7 +29,7 @@ export const ACCESS_TOKEN =
   '00D5g000004XyZ1!AQ4AQFxH3m0s9Lr.kq7TtYw3vN_2GcP1oZbQe8RfUiJd6Ka5Sx0Yh4Mn7Bv2Cw9Xz1Lp3Oq6Ir8Et0Wu5Ty2Ao4Gs';
 export const REFRESH_TOKEN = '5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJvVRfHxCwZNbL1nUzz8gcHpDdBhhPv7DHeZ6rA3ZK3vO9ZHdJ';
 
-export function runStarted(runId = FIXTURE_RUN_ID, manifest = '/work/cutover/migration.json'): JournalEventBody {
+export function runStarted(runId = FIXTURE_RUN_ID, manifest = '/srv/cutover/migration.json'): JournalEventBody {
   return build.runStarted({
     runId,
     manifest,
@@ -39,7 +39,7 @@ export function runStarted(runId = FIXTURE_RUN_ID, manifest = '/work/cutover/mig
     instanceUrl: 'https://acme.my.salesforce.com',
     apiVersion: '62.0',
     sources: [
-      { file: '/work/cutover/data/accounts.csv', size: 1234, mtimeMs: 1_764_383_400_000.123, sha256: 'b'.repeat(64) },
+      { file: '/srv/cutover/data/accounts.csv', size: 1234, mtimeMs: 1_764_383_400_000.123, sha256: 'b'.repeat(64) },
     ],
   });
 }
@@ -62,7 +62,7 @@ export function chunkLifecycle(step: string, chunk: number, jobId = jobIdFor(chu
   const ref = { step, chunk };
   return [
     build.chunkPlanned(ref, {
-      file: '/work/cutover/data/accounts.csv',
+      file: '/srv/cutover/data/accounts.csv',
       byteStart: chunk * 1000,
       byteEnd: chunk * 1000 + 1000,
       records: 10,

@@ -95,11 +95,11 @@ describe('run folder', () => {
 
     it('writes an owner file naming the manifest before anything else', async () => {
       const root = tmp.path('owner', 'runs');
-      const folder = await createRunFolder(root, manifest, undefined, '/work/cutover/migration.json');
+      const folder = await createRunFolder(root, manifest, undefined, '/srv/cutover/migration.json');
       expect(statSync(folder.ownerPath).mode & 0o777).to.equal(0o600);
       const owner = await readRunOwner(folder);
       expect(owner).to.deep.include({
-        manifest: '/work/cutover/migration.json',
+        manifest: '/srv/cutover/migration.json',
         runId: folder.runId,
         copyOf: manifest,
       });
@@ -190,7 +190,7 @@ describe('run folder', () => {
         status: 'completedWithFailures',
         startedAt: '2026-11-23T10:00:00.000Z',
       });
-      expect(newest.manifest).to.equal('/work/cutover/migration.json');
+      expect(newest.manifest).to.equal('/srv/cutover/migration.json');
       expect(other).to.deep.include({ finished: false, manifest: '/elsewhere/other.json', lastSeq: 5 });
       expect(oldUnfinished).to.deep.include({ finished: false, lastSeq: 8, username: 'admin@acme.example' });
       expect(oldUnfinished.status).to.equal(undefined);
@@ -215,7 +215,7 @@ describe('run folder', () => {
 
     it('finds the newest unfinished run, optionally of one manifest', async () => {
       expect((await findRun(root))?.runId).to.equal('other-manifest');
-      expect((await findRun(root, undefined, { manifest: '/work/cutover/migration.json' }))?.runId).to.equal(
+      expect((await findRun(root, undefined, { manifest: '/srv/cutover/migration.json' }))?.runId).to.equal(
         'old-unfinished',
       );
       expect(await findRun(root, undefined, { manifest: '/nowhere.json' })).to.equal(undefined);
@@ -247,20 +247,20 @@ describe('run folder', () => {
         const journal = await Journal.create(older.journalPath);
         for (const body of finishedRun(1)) {
           // eslint-disable-next-line no-await-in-loop
-          await journal.append(body.type === 'run.started' ? runStarted(undefined, '/work/m.json') : body);
+          await journal.append(body.type === 'run.started' ? runStarted(undefined, '/srv/m.json') : body);
         }
         await journal.close();
-        const folder = await createRunFolder(other, manifestCopy, 'damaged', '/work/m.json');
+        const folder = await createRunFolder(other, manifestCopy, 'damaged', '/srv/m.json');
         if (damage === 'empty') writeFileSync(folder.journalPath, '');
         if (damage === 'cut inside its first line') writeFileSync(folder.journalPath, '{"seq":1,"time":"20');
-        const found = await findRun(other, undefined, { manifest: '/work/m.json' });
+        const found = await findRun(other, undefined, { manifest: '/srv/m.json' });
         expect(found).to.deep.include({
           runId: 'damaged',
           finished: false,
-          manifest: '/work/m.json',
+          manifest: '/srv/m.json',
           journal: damage === 'missing' ? 'missing' : 'empty',
         });
-        expect(await findRun(other, undefined, { manifest: '/work/other.json' })).to.equal(undefined);
+        expect(await findRun(other, undefined, { manifest: '/srv/other.json' })).to.equal(undefined);
       });
     }
 

@@ -232,7 +232,7 @@ describe('run state replay', () => {
       build.chunkPlanned(
         { step: 'Account', chunk: 1 },
         {
-          file: '/work/cutover/data/accounts.csv',
+          file: '/srv/cutover/data/accounts.csv',
           byteStart: 1000,
           byteEnd: 2000,
           records: 10,

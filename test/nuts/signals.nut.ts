@@ -31,6 +31,11 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
 
   afterEach(() => nut.org.faults.clear());
 
+  /** `sf migrate resume` of one run, with its --json result */
+  function resumeArgs(manifest: string, runId: string, org = 'local'): string[] {
+    return ['migrate', 'resume', '--manifest', manifest, '--run-id', runId, '--target-org', org, '--json'];
+  }
+
   /** the CLI in a child process; never synchronous, since the org answers from this process */
   function cli(args: string[]): Cli {
     const { child, exit } = nut.spawn(args);
@@ -115,17 +120,7 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
   }
 
   async function resumeToTheEnd(manifest: string, runId: string): Promise<void> {
-    const resumed = await cli([
-      'migrate',
-      'resume',
-      '--manifest',
-      manifest,
-      '--run-id',
-      runId,
-      '--target-org',
-      'local',
-      '--json',
-    ]).exited;
+    const resumed = await cli(resumeArgs(manifest, runId)).exited;
     expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(0);
     expect((JSON.parse(resumed.stdout) as { result: { status: string } }).result.status).to.equal('succeeded');
   }
@@ -189,17 +184,7 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
     expect((await first.exited).status).to.equal(130);
     const journal = join(dir, '.sf-migrate', 'runs', runId, 'journal.jsonl');
     const linesBefore = readFileSync(journal, 'utf8').split('\n').length;
-    const resuming = cli([
-      'migrate',
-      'resume',
-      '--manifest',
-      manifest,
-      '--run-id',
-      runId,
-      '--target-org',
-      'local',
-      '--json',
-    ]);
+    const resuming = cli(resumeArgs(manifest, runId));
     // wait until the resume has journaled a job of its own
     let ended = false;
     void resuming.exited.then(() => (ended = true));
@@ -246,17 +231,7 @@ describe('Ctrl-C and SIGTERM stop a run safely', function () {
       expect(error.actions.join('\n')).to.include(`sf migrate resume --manifest ${manifest} --run-id ${runId}`);
       expect(output).to.not.match(STACK_FRAME);
       flaky = await startLocalOrg({ dataDir, port, recordsPerSecond: 15 });
-      const resumed = await cli([
-        'migrate',
-        'resume',
-        '--manifest',
-        manifest,
-        '--run-id',
-        runId,
-        '--target-org',
-        'flaky',
-        '--json',
-      ]).exited;
+      const resumed = await cli(resumeArgs(manifest, runId, 'flaky')).exited;
       expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(0);
       for (const object of ['Account', 'Contact']) {
         const ids = flaky.store.records(object).map((record) => String(record.Legacy_Id__c));
