@@ -129,6 +129,9 @@ export function useNutSession(prefix: string, orgs: TestOrgOptions[] = [{ alias:
     ...homeEnv(home),
     SF_DISABLE_TELEMETRY: 'true',
     SF_AUTOUPDATE_DISABLE: 'true',
+    // plain output whatever the machine: with CI=true the CLI colours its errors, and tests read
+    // the text (the control-character test must see only what the data put there)
+    FORCE_COLOR: '0',
     // production: oclif skips the dev plugins, which halves the start-up time of every command
     NODE_ENV: extra.devPlugins ? 'test' : 'production',
     ...extra.env,
