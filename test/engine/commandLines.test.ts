@@ -11,8 +11,8 @@ function wordsOf(line: string): string[] {
 describe('command lines for the user', () => {
   const awkward = [
     '/srv/cutover/migration.json',
-    '/home/ana/My Migrations/migration.json',
-    "/home/o'neil/m.json",
+    '/srv/ana/My Migrations/migration.json',
+    "/srv/o'neil/m.json",
     '/tmp/$HOME/`id`/m.json',
     '/tmp/a"b\\c/m.json',
     '/tmp/star*/m?.json',

@@ -84,21 +84,7 @@ type Same<A, B> = (<T>() => T extends Plain<A> ? 1 : 2) extends <T>() => T exten
 ${checks}
 `,
     );
-    const program = ts.createProgram([join(dir, 'check.ts')], {
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2022,
-    });
-    return ts.getPreEmitDiagnostics(program).map((d) => {
-      const where =
-        d.file && d.start !== undefined
-          ? d.file.text.split('\n')[d.file.getLineAndCharacterOfPosition(d.start).line].trim() + ' → '
-          : '';
-      return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
-    });
+    return typeCheckProblems(join(dir, 'check.ts'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -109,4 +95,29 @@ export async function assertTypeMatchesSchema(schemaFile: string, typeName: stri
   const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as JSONSchema;
   const title = String(schema.title ?? 'Root');
   expect(await typeDisagreements(schema, [[title, typeName]], typesFile)).to.deep.equal([]);
+}
+
+/**
+ * Type-checks `checkFile` (strict, NodeNext, nothing emitted) and returns each problem as the
+ * offending line and the message. `onlyThisFile`: ignore problems of the files it imports.
+ */
+export function typeCheckProblems(checkFile: string, onlyThisFile = false): string[] {
+  const program = ts.createProgram([checkFile], {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+  });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => !onlyThisFile || d.file?.fileName === program.getSourceFile(checkFile)?.fileName)
+    .map((d) => {
+      const where =
+        d.file && d.start !== undefined
+          ? d.file.text.split('\n')[d.file.getLineAndCharacterOfPosition(d.start).line].trim() + ' → '
+          : '';
+      return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    });
 }

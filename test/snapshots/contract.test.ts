@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
-import ts from 'typescript';
+import { typeCheckProblems } from '../helpers/resultSchema.js';
 import {
   commandFiles,
   commandSnapshot,
@@ -63,24 +63,7 @@ async function resultTypeDisagreements(
       );
     }
     writeFileSync(join(dir, 'check.ts'), `${lines.join('\n')}\n`);
-    const program = ts.createProgram([join(dir, 'check.ts')], {
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2022,
-    });
-    return ts
-      .getPreEmitDiagnostics(program)
-      .filter((d) => d.file?.fileName.endsWith('check.ts'))
-      .map((d) => {
-        const line =
-          d.file && d.start !== undefined
-            ? d.file.text.split('\n')[d.file.getLineAndCharacterOfPosition(d.start).line].trim() + ' → '
-            : '';
-        return line + ts.flattenDiagnosticMessageText(d.messageText, '\n');
-      });
+    return typeCheckProblems(join(dir, 'check.ts'), true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
