@@ -1,5 +1,5 @@
 /*
- * Deliberate crashes for the crash-and-resume test (test/nuts/crash.nut.ts): with
+ * Deliberate crashes for the crash-and-resume test (test/helpers/crashScenarios.ts): with
  * SF_MIGRATE_TEST_CRASH=<point>:<n> the process SIGKILLs itself the n-th time it reaches <point>.
  * A point is a journal event type (the crash comes right after the line is durable, before the
  * side effect that follows it) or one of the in-between points below. SIGKILL, not an exception:
@@ -9,7 +9,8 @@
 /**
  * A journal event type, or one of: 'upload.middle' (part of an upload body has been sent), 'poll'
  * (a status poll returned), 'results.middle' (one of a job's three result files is saved),
- * 'run.folder' (a new run's folder, owner file and manifest copy exist, its journal does not yet).
+ * 'run.folder' (a new run's folder, owner file and manifest copy exist, its journal does not yet),
+ * 'reconcile' (resume's reconciliation journaled one line of a job the journal had lost).
  */
 export type CrashPoint = string;
 

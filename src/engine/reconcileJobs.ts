@@ -37,6 +37,7 @@ import type { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { BulkApiError } from '../bulk/errors.js';
 import type { IngestJobInfo } from '../bulk/types.js';
 import { jobCommand, runCommand } from './commandLines.js';
+import { crashPoint } from './crashPoints.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
@@ -140,7 +141,15 @@ const neverLoaded = (info: IngestJobInfo): boolean =>
  * @throws SfError `UnknownJobsError` naming each job whose rows may be in the org and that cannot
  * be tied to its chunk; nothing of the run has been sent again.
  */
-export async function reconcileJobs(options: ReconcileOptions): Promise<ReconcileReport> {
+export async function reconcileJobs(given: ReconcileOptions): Promise<ReconcileReport> {
+  // every line the reconciliation writes is a kill point of the crash test ('reconcile')
+  const options: ReconcileOptions = {
+    ...given,
+    record: async (body): Promise<void> => {
+      await given.record(body);
+      crashPoint('reconcile');
+    },
+  };
   const report: ReconcileReport = { abandoned: [], adopted: [] };
   const refused: Array<{ stray: Stray; state: string }> = [];
   for (const chunk of liveChunks(options.state)) {
