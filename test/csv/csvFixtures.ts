@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ColumnDelimiter, LineEnding } from '../../src/manifest/types.js';
 import { delimiterCharacter } from '../../src/csv/delimiters.js';
+import { seededRandom } from '../../scripts/generate-example-data.js';
 
 export const ALL_DELIMITERS: ColumnDelimiter[] = ['BACKQUOTE', 'CARET', 'COMMA', 'PIPE', 'SEMICOLON', 'TAB'];
 
@@ -26,17 +27,8 @@ export function scratchFolder(): ScratchFolder {
   };
 }
 
-/** mulberry32: a tiny seeded generator, so every "random" CSV can be reproduced from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d_2b_79_f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** every "random" CSV can be reproduced from its seed: the example generator's mulberry32 */
+export { seededRandom } from '../../scripts/generate-example-data.js';
 
 export type RandomCsv = {
   content: Buffer;
