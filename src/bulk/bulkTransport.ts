@@ -30,6 +30,8 @@ export type IngestJobClientOptions = {
   sleep?: Sleep;
   /** replaces the jitter source (tests) */
   random?: () => number;
+  /** replaces the clock the poll schedule reads (tests) */
+  now?: () => number;
 };
 
 /** Emitted as 'retry' before waiting to try a call again. */

@@ -10,10 +10,10 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Connection } from '@salesforce/core';
 import { writeAtomically } from '../journal/durable.js';
-import { nextPollDelay } from './backoff.js';
 import { BulkTransport, type IngestJobClientOptions } from './bulkTransport.js';
 import { BulkApiError, isRetryable, jobStillOpenError, pollAbortedError } from './errors.js';
 import { downloadResultOnce, uploadJobData } from './jobData.js';
+import { PollSchedule } from './pollSchedule.js';
 import {
   type CreateJobRequest,
   type IngestJobInfo,
@@ -39,10 +39,12 @@ type ListPage = { done?: boolean; records?: IngestJobInfo[]; nextRecordsUrl?: st
 export class IngestJobClient extends EventEmitter {
   public readonly apiVersion: string;
   private readonly transport: BulkTransport;
+  private readonly now: () => number;
 
   public constructor(connection: Connection, options: IngestJobClientOptions = {}) {
     super();
     this.transport = new BulkTransport(connection, options, this);
+    this.now = options.now ?? Date.now;
     this.apiVersion = this.transport.apiVersion;
   }
 
@@ -108,16 +110,25 @@ export class IngestJobClient extends EventEmitter {
   }
 
   /**
-   * Waits for the job to finish: waits `initialMs`, asks once, then waits half again as long each
-   * time up to `maxMs`. Resolves with the info of JobComplete, Failed or Aborted (it does not throw
-   * on those); throws if the job is still Open (never closed). Transient failures of a status call
-   * are retried by the call itself and do not end the poll, unless MAX_FAILED_POLLS in a row fail.
-   * The signal stops the wait with an AbortError; the job keeps running in the org.
+   * Waits for the job to finish, on a PollSchedule: back-off from `initialMs` up to `maxMs` until the
+   * job reports progress, then near its predicted end. Resolves with the info of JobComplete, Failed
+   * or Aborted (it does not throw on those); throws if the job is still Open (never closed).
+   * Transient failures of a status call are retried by the call itself and do not end the poll,
+   * unless MAX_FAILED_POLLS in a row fail. The signal stops the wait with an AbortError; the job
+   * keeps running in the org.
    */
   public async poll(jobId: string, options: PollOptions): Promise<IngestJobInfo> {
     const { signal, onPoll } = options;
-    const maxMs = Math.max(1, options.maxMs);
-    let delay = Math.max(1, Math.min(options.initialMs, maxMs));
+    const schedule = new PollSchedule(
+      {
+        initialMs: options.initialMs,
+        maxMs: options.maxMs,
+        ...(options.expectedRecords === undefined ? {} : { expectedRecords: options.expectedRecords }),
+        ...(options.rateHint === undefined ? {} : { rateHint: options.rateHint }),
+      },
+      this.now(),
+    );
+    let delay = schedule.first();
     let last: IngestJobInfo | undefined;
     let failedPolls = 0;
     for (;;) {
@@ -136,14 +147,14 @@ export class IngestJobClient extends EventEmitter {
         if (signal?.aborted) throw pollAbortedError(jobId, last?.state, signal.reason);
         failedPolls++;
         if (!isRetryable(error) || failedPolls >= MAX_FAILED_POLLS) throw error;
-        delay = nextPollDelay(delay, maxMs);
+        delay = schedule.afterFailure();
         continue;
       }
       last = info;
       onPoll?.(info);
       if (isTerminalJobState(info.state)) return info;
       if (info.state === 'Open') throw jobStillOpenError(jobId);
-      delay = nextPollDelay(delay, maxMs);
+      delay = schedule.next(info, this.now());
     }
   }
 

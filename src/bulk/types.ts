@@ -67,8 +67,12 @@ export type RetryOptions = {
 export type PollOptions = {
   /** wait before the first status call */
   initialMs: number;
-  /** the wait grows by half each poll up to this */
+  /** no wait is longer (it grows by half each poll until the job's progress predicts its end) */
   maxMs: number;
+  /** records uploaded to the job, to predict its end from its progress */
+  expectedRecords?: number;
+  /** records per second seen in an earlier job of the run, to aim the first poll */
+  rateHint?: number;
   /** aborting it stops the wait (the job keeps running in the org) */
   signal?: AbortSignal;
   onPoll?: (info: IngestJobInfo) => void;

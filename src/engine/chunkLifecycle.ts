@@ -95,6 +95,12 @@ export async function downloadResults(
 export class ChunkLifecycle {
   /** jobs this process created: no need to ask the org about them before uploading */
   private readonly freshJobs = new Set<string>();
+  /**
+   * Records per second each step's last finished job showed, close to end as this process saw it
+   * (queueing and the last poll's lateness included, so it errs slow): it aims the first poll of
+   * the step's next job, which otherwise waits out the manifest's whole `poll.initial`.
+   */
+  private readonly stepRates = new Map<string, number>();
 
   public constructor(private readonly context: ChunkLifecycleContext) {}
 
@@ -177,11 +183,15 @@ export class ChunkLifecycle {
     options: { signal?: AbortSignal; onPoll?: (info: IngestJobInfo) => void } = {},
   ): Promise<IngestJobInfo | undefined> {
     const { jobId } = chunk;
+    const rateHint = this.stepRates.get(chunk.step);
+    const startedAt = Date.now();
     let info: IngestJobInfo;
     try {
       info = await this.context.client.poll(jobId, {
         initialMs: poll.initialMs,
         maxMs: poll.maxMs,
+        expectedRecords: chunk.records,
+        ...(rateHint === undefined ? {} : { rateHint }),
         ...(options.signal ? { signal: options.signal } : {}),
         onPoll: (polled) => {
           this.progress(chunk, polled.state, polled);
@@ -193,6 +203,10 @@ export class ChunkLifecycle {
       if (options.signal?.aborted) return undefined;
       throw error;
     }
+    const processed = info.numberRecordsProcessed ?? 0;
+    const elapsedMs = Date.now() - startedAt;
+    if (info.state === 'JobComplete' && processed > 0 && elapsedMs > 0)
+      this.stepRates.set(chunk.step, (processed / elapsedMs) * 1000);
     await this.context.record(
       jobFinished(chunk, jobId, {
         state: info.state,

@@ -2,7 +2,7 @@
  * How many API calls a run will spend. Orgs have a rolling 24-hour API request limit, and a cutover
  * that runs out of it halfway stops with REQUEST_LIMIT_EXCEEDED, so `plan` shows the bill up front.
  */
-import { nextPollDelay } from '../bulk/backoff.js';
+import { PollSchedule } from '../bulk/pollSchedule.js';
 
 /**
  * Calls every ingest job spends besides its polls: create, upload, close (UploadComplete), the
@@ -18,32 +18,33 @@ export const CALLS_PER_JOB_BESIDES_POLLS = 7;
  */
 export const ASSUMED_RECORDS_PER_SECOND = 500;
 
-export type PollSchedule = { initialMs: number; maxMs: number };
+export type PollBounds = { initialMs: number; maxMs: number };
 
 /**
- * The status calls one job needs when it takes `records / recordsPerSecond` seconds: the poller
- * waits `initialMs`, then half again as long each time up to `maxMs` (the same schedule as the
- * ingest job client), and it always polls at least once.
+ * The status calls one job needs when it takes `records / recordsPerSecond` seconds, counted by
+ * running the ingest job client's own PollSchedule against a job that processes at that rate from
+ * its close: it backs off from `initialMs` until progress shows, then aims at the predicted end.
+ * It always polls at least once.
  */
 export function estimatePolls(
   records: number,
-  schedule: PollSchedule,
+  bounds: PollBounds,
   recordsPerSecond: number = ASSUMED_RECORDS_PER_SECOND,
 ): number {
   const processingMs = (records / recordsPerSecond) * 1000;
-  let waited = 0;
-  let delay = Math.max(1, schedule.initialMs);
-  let polls = 0;
-  do {
-    waited += delay;
+  const schedule = new PollSchedule({ ...bounds, expectedRecords: records }, 0);
+  let at = schedule.first();
+  let polls = 1;
+  while (at < processingMs) {
+    const processed = Math.min(records, Math.floor((at / 1000) * recordsPerSecond));
+    at += schedule.next({ numberRecordsProcessed: processed }, at);
     polls++;
-    delay = nextPollDelay(delay, schedule.maxMs);
-  } while (waited < processingMs);
+  }
   return polls;
 }
 
 /** All the calls of one job: the fixed seven plus its polls. */
-export function estimateJobCalls(records: number, schedule: PollSchedule): { polls: number; apiCalls: number } {
-  const polls = estimatePolls(records, schedule);
+export function estimateJobCalls(records: number, bounds: PollBounds): { polls: number; apiCalls: number } {
+  const polls = estimatePolls(records, bounds);
   return { polls, apiCalls: CALLS_PER_JOB_BESIDES_POLLS + polls };
 }

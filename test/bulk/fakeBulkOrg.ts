@@ -29,8 +29,8 @@ export type Fault =
 export type FakeJob = {
   info: Record<string, unknown>;
   upload?: { bytes: number; sha256: string; text: string; chunked: boolean };
-  /** states the job shows on successive status calls once closed */
-  afterClose: string[];
+  /** states the job shows on successive status calls once closed (with a record count, if given) */
+  afterClose: Array<string | { state: string; processed: number }>;
   results: { successful: string; failed: string; unprocessed: string };
 };
 
@@ -280,7 +280,12 @@ export class FakeBulkOrg {
   private jobInfo(jobId: string): Answer {
     const { info, afterClose } = this.jobs.get(jobId)!;
     if ((info.state === 'UploadComplete' || info.state === 'InProgress') && afterClose.length > 0) {
-      info.state = afterClose.shift();
+      const next = afterClose.shift()!;
+      if (typeof next === 'string') info.state = next;
+      else {
+        info.state = next.state;
+        info.numberRecordsProcessed = next.processed;
+      }
     }
     if (info.state === 'JobComplete') {
       info.numberRecordsProcessed = 1;

@@ -8,7 +8,7 @@ import type { Connection } from '@salesforce/core';
 import { IngestJobClient, type IngestJobClientOptions } from '../../src/bulk/ingestJobClient.js';
 import { BulkApiError, isRetryable, UploadInterruptedError } from '../../src/bulk/errors.js';
 import type { BulkRequestEvent, IngestJobInfo } from '../../src/bulk/types.js';
-import { FakeBulkOrg } from './fakeBulkOrg.js';
+import { type FakeJob, FakeBulkOrg } from './fakeBulkOrg.js';
 
 const CSV = 'Name,Legacy_Id__c\n"Acme, Inc.",A-1\n"Multi\nline",A-2\n';
 
@@ -355,7 +355,7 @@ describe('IngestJobClient', () => {
   });
 
   describe('poll', () => {
-    async function closedJob(afterClose: string[]): Promise<string> {
+    async function closedJob(afterClose: FakeJob['afterClose']): Promise<string> {
       const job = await openJob();
       await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
       await client.close(job.id);
@@ -380,6 +380,24 @@ describe('IngestJobClient', () => {
       expect(seen).to.deep.equal(['InProgress', 'InProgress', 'InProgress', 'InProgress', 'InProgress', 'JobComplete']);
       expect(clock.delays).to.deep.equal([1000, 1500, 2250, 3000, 3000, 3000]);
       expect(events.filter((e) => e.method === 'GET')).to.have.length(6);
+    });
+
+    it("aims at the end the job's progress predicts once the org reports some", async () => {
+      // the clock moves only by the waits the client asks for
+      const predicting = new IngestJobClient(connection, {
+        sleep: clock.sleep,
+        now: (): number => clock.delays.reduce((sum, ms) => sum + ms, 0),
+      });
+      const jobId = await closedJob([
+        { state: 'InProgress', processed: 20_000 },
+        { state: 'InProgress', processed: 60_000 },
+        'JobComplete',
+      ]);
+      const info = await predicting.poll(jobId, { initialMs: 5000, maxMs: 120_000, expectedRecords: 100_000 });
+      expect(info.state).to.equal('JobComplete');
+      // 20,000 in 5 s → 80,000 left at 4,000/s ≈ 20 s (+10%); then 60,000 in 27 s → 40,000 left ≈ 18 s (+10%)
+      // (back-off alone would have waited 5, 7.5, 11.25, 16.9 … s)
+      expect(clock.delays).to.deep.equal([5000, 22_000, 19_800]);
     });
 
     it('resolves (does not throw) on Failed and Aborted', async () => {

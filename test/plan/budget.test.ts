@@ -9,11 +9,11 @@ describe('API call budget', () => {
     expect(estimatePolls(1, schedule, 1e9)).to.equal(1);
   });
 
-  it('backs off by half again up to the maximum, like the ingest job client', () => {
-    // 10 s of work at 100 records/s: waits 5 s, then 7.5 s (12.5 s ≥ 10 s) → 2 polls
+  it("counts the polls of the ingest job client's schedule: the first progress predicts the end", () => {
+    // 10 s of work at 100 records/s: at 5 s, 500 done → 500 left at 100/s, aimed 5.5 s later → 2 polls
     expect(estimatePolls(1000, schedule, 100)).to.equal(2);
-    // 20 s: 5 + 7.5 + 11.25 = 23.75 → 3 polls
-    expect(estimatePolls(2000, schedule, 100)).to.equal(3);
+    // 20 s: at 5 s, 1500 left → aimed at 21.5 s → 2 polls (back-off alone: 5, 12.5, 23.75 → 3)
+    expect(estimatePolls(2000, schedule, 100)).to.equal(2);
   });
 
   it('stops growing the wait at maxMs, so long jobs cost one poll per maxMs', () => {

@@ -1,0 +1,98 @@
+/**
+ * When to ask the org about a job next.
+ *
+ * Back-off alone (each wait half again as long as the last, up to the manifest's `max`) polls a long
+ * job many times and notices a short one late: a job that ends just after a poll waits out the whole
+ * next interval. Salesforce reports `numberRecordsProcessed` as a job runs, so once progress is seen
+ * the job's own rate predicts its end, and the next poll is aimed just after it. Until progress is
+ * seen (the job is queued, or the org reports none), the schedule backs off as before.
+ *
+ * Every wait stays within the manifest's bounds: the first is at most `initial` (sooner only when a
+ * rate seen earlier in the run predicts the job done sooner), later ones at most `max`, and none
+ * shorter than `floorMs`, so a wrong prediction costs one short extra poll, never a burst of them.
+ */
+import { nextPollDelay } from './backoff.js';
+
+export type PollScheduleOptions = {
+  /** the manifest's `poll.initial`: the longest first wait */
+  initialMs: number;
+  /** the manifest's `poll.max`: the longest wait */
+  maxMs: number;
+  /** records uploaded to the job; without it the schedule only backs off */
+  expectedRecords?: number;
+  /** records per second seen in an earlier job of the run, to aim the first poll */
+  rateHint?: number;
+  /** the shortest wait a prediction may choose (default: the smaller of 1 s and `initialMs`) */
+  floorMs?: number;
+};
+
+/** What the schedule needs of a status answer. */
+export type PollSample = { numberRecordsProcessed?: number };
+
+/** Aim a little past the predicted end: arriving just before it costs a whole extra poll. */
+const PREDICTION_MARGIN = 1.1;
+
+export class PollSchedule {
+  private readonly maxMs: number;
+  private readonly floorMs: number;
+  private backoff: number;
+  /** the first status answer that showed progress, and the latest one */
+  private firstProgress?: { at: number; processed: number };
+  private lastProgress?: { at: number; processed: number };
+  private lastAskedAt: number;
+
+  public constructor(private readonly options: PollScheduleOptions, startedAt: number) {
+    this.maxMs = Math.max(1, options.maxMs);
+    this.backoff = Math.max(1, Math.min(options.initialMs, this.maxMs));
+    this.floorMs = Math.max(1, Math.min(options.floorMs ?? 1000, this.backoff));
+    this.lastAskedAt = startedAt;
+  }
+
+  /** The wait before the first status call. */
+  public first(): number {
+    const { expectedRecords, rateHint } = this.options;
+    if (expectedRecords !== undefined && rateHint !== undefined && rateHint > 0) {
+      const predicted = Math.ceil((expectedRecords / rateHint) * 1000 * PREDICTION_MARGIN);
+      return this.clamp(predicted, this.backoff);
+    }
+    return this.backoff;
+  }
+
+  /** The wait after a status answer received at `now` (ms) that did not end the job. */
+  public next(sample: PollSample, now: number): number {
+    this.backoff = nextPollDelay(this.backoff, this.maxMs);
+    const processed = sample.numberRecordsProcessed ?? 0;
+    const expected = this.options.expectedRecords;
+    if (processed > 0 && (this.lastProgress === undefined || processed > this.lastProgress.processed)) {
+      // Progress happened somewhere since the previous answer; the first time, the previous answer
+      // (or the start) is the latest moment processing can have begun, which keeps the rate honest.
+      this.firstProgress ??= { at: this.lastAskedAt, processed: 0 };
+      this.lastProgress = { at: now, processed };
+    }
+    this.lastAskedAt = now;
+    const rate = this.rate();
+    if (expected === undefined || rate === undefined) return this.backoff;
+    const remaining = expected - processed;
+    // Everything counted but the job not yet marked done: it ends in moments.
+    if (remaining <= 0) return this.floorMs;
+    return this.clamp(Math.ceil((remaining / rate) * 1000 * PREDICTION_MARGIN), this.maxMs);
+  }
+
+  /** The wait after a status call that failed (and was already retried): back off. */
+  public afterFailure(): number {
+    this.backoff = nextPollDelay(this.backoff, this.maxMs);
+    return this.backoff;
+  }
+
+  /** Records per second over the progress seen so far, if any was. */
+  public rate(): number | undefined {
+    const first = this.firstProgress;
+    const last = this.lastProgress;
+    if (!first || !last || last.at <= first.at) return undefined;
+    return ((last.processed - first.processed) / (last.at - first.at)) * 1000;
+  }
+
+  private clamp(ms: number, ceiling: number): number {
+    return Math.max(this.floorMs, Math.min(ceiling, ms));
+  }
+}
