@@ -20,6 +20,7 @@ import { openRun } from './resumeRun.js';
 import { summarizeSteps } from './stepAccounting.js';
 import { forEachConcurrent } from './concurrency.js';
 import { resumeCommand } from './commandLines.js';
+import { journaledThroughput, waveThroughput } from './throughput.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'status');
@@ -30,7 +31,15 @@ export type RunLockInfo = { pid: number; host: string; startedAt: string; alive:
 /** finished: the journal ends with run.finished; running: a live process holds the lock; else interrupted */
 export type RunActivity = 'finished' | 'running' | 'interrupted';
 
-export type WaveStatus = { wave: number; steps: string[]; status: 'pending' | 'running' | 'passed' | 'failed' };
+export type WaveStatus = {
+  wave: number;
+  steps: string[];
+  status: 'pending' | 'running' | 'passed' | 'failed';
+  /** of a running wave: its steps' rates added up */
+  recordsPerSecond?: number;
+  /** of a running wave: the time its slowest step still needs */
+  etaSeconds?: number;
+};
 
 export type StepStatus = {
   step: string;
@@ -45,6 +54,10 @@ export type StepStatus = {
   failed: number;
   unprocessed: number;
   jobs: number;
+  /** records its finished jobs processed per second, from its first close to its last finish */
+  recordsPerSecond?: number;
+  /** of a running step: the time the rest of its records need at that rate */
+  etaSeconds?: number;
 };
 
 /** what the org answered for a job when --refresh asked; NotFound when the org no longer has it */
@@ -180,6 +193,18 @@ function stepStatus(
 ): StepStatus {
   const step = manifest.steps.find((candidate) => candidate.id === id);
   const known = state.steps.get(id);
+  // retries re-process records the source chunks already counted
+  const sourceJobs = (known?.chunks ?? []).filter((chunk) => chunk.attempt === 0);
+  const { recordsPerSecond, etaSeconds } = journaledThroughput(
+    sourceJobs.map((chunk) => ({
+      records: chunk.records,
+      ...(chunk.closedAt === undefined ? {} : { closedAt: chunk.closedAt }),
+      ...(chunk.finishedAt === undefined || !chunk.finished
+        ? {}
+        : { finishedAt: chunk.finishedAt, processed: chunk.finished.processed }),
+    })),
+  );
+  const running = (known?.status ?? 'pending') === 'running';
   return {
     step: id,
     object: step?.object ?? known?.object ?? '',
@@ -193,6 +218,8 @@ function stepStatus(
     failed: summary?.failed ?? 0,
     unprocessed: summary?.unprocessed ?? 0,
     jobs: summary?.jobs ?? 0,
+    ...(recordsPerSecond === undefined ? {} : { recordsPerSecond }),
+    ...(running && etaSeconds !== undefined ? { etaSeconds } : {}),
   };
 }
 
@@ -203,8 +230,11 @@ function wavesAndSteps(manifest: LoadedManifest, state: RunState): { waves: Wave
   const waves: WaveStatus[] = [];
   for (const [wave, ids] of manifest.waves.entries()) {
     const gate = state.waves.get(wave)?.gate;
-    waves.push({ wave, steps: [...ids], status: gate ?? (state.waves.has(wave) ? 'running' : 'pending') });
-    for (const id of ids) steps.push(stepStatus(manifest, state, summaries.get(id), id, wave));
+    const status = gate ?? (state.waves.has(wave) ? 'running' : 'pending');
+    const waveSteps = ids.map((id) => stepStatus(manifest, state, summaries.get(id), id, wave));
+    const estimate = status === 'running' ? waveThroughput(waveSteps) : {};
+    waves.push({ wave, steps: [...ids], status, ...estimate });
+    steps.push(...waveSteps);
   }
   return { waves, steps };
 }

@@ -50,6 +50,9 @@ type ChunkBase = {
   sha256?: string;
   /** jobs created for this chunk then aborted before they were closed (and orphans found on resume) */
   abandonedJobIds: string[];
+  /** when the current job's job.closed and job.finished were journaled (rates and estimates in `status`) */
+  closedAt?: string;
+  finishedAt?: string;
 };
 
 /**
@@ -219,6 +222,8 @@ function abortJob(state: RunState, event: EventOf<'job.aborted'>): void {
   delete chunk.jobId;
   delete chunk.finished;
   delete chunk.results;
+  delete chunk.closedAt;
+  delete chunk.finishedAt;
   chunk.phase = 'planned';
 }
 
@@ -260,6 +265,7 @@ function applyChunkEvent(state: RunState, event: ChunkEvent): void {
       expectCurrentJob(event, chunk);
       expectPhase(event, chunk, ['closing']);
       chunk.phase = 'closed';
+      chunk.closedAt = event.time;
       return;
     case 'job.finished':
       expectCurrentJob(event, chunk);
@@ -272,6 +278,7 @@ function applyChunkEvent(state: RunState, event: ChunkEvent): void {
         failed: event.failed,
         ...(event.errorMessage !== undefined ? { errorMessage: event.errorMessage } : {}),
       };
+      chunk.finishedAt = event.time;
       return;
     case 'results.saved':
       expectCurrentJob(event, chunk);

@@ -45,6 +45,30 @@ describe('runStatus', () => {
     expect(status.refreshed).to.equal(false);
   });
 
+  it("estimates a step's rate from its journaled jobs, and the time left of a running step and wave", async () => {
+    const run = await buildRun(scaffold, 'closed');
+    const before = await runStatus({ root: scaffold.root });
+    // closed, nothing finished: nothing to estimate from yet
+    expect(before.steps[0]).not.to.have.property('recordsPerSecond');
+    expect(before.waves[0]).not.to.have.property('etaSeconds');
+    // the close and the finish must be journaled at different milliseconds for a rate to exist
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await run.append(
+      build.jobFinished({ step: 'Account', chunk: 0 }, run.jobId!, { state: 'JobComplete', processed: 3, failed: 0 }),
+    );
+    await run.journal.close();
+    const status = await runStatus({ root: scaffold.root });
+    assertMatchesSchema(SCHEMA, status);
+    const [account, contact] = status.steps;
+    expect(account.recordsPerSecond).to.be.greaterThan(0);
+    // all 3 records processed: nothing left
+    expect(account.etaSeconds).to.equal(0);
+    expect(status.waves[0]).to.include({ status: 'running', etaSeconds: 0 });
+    expect(status.waves[0].recordsPerSecond).to.equal(account.recordsPerSecond);
+    expect(contact).not.to.have.property('recordsPerSecond');
+    expect(status.waves[1]).not.to.have.property('recordsPerSecond');
+  });
+
   it('asks the org about unfinished jobs with refresh, and refuses an org that is not the run`s', async () => {
     const run = await buildRun(scaffold, 'closed');
     await run.journal.close();

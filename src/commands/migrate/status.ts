@@ -6,6 +6,7 @@ import { runRootOf } from '../../engine/runRoot.js';
 import { runStatus, type StatusResult } from '../../engine/runStatus.js';
 import { IngestJobClient } from '../../bulk/ingestJobClient.js';
 import { exitCodesSection, plainExitCodes } from '../../exitCodes.js';
+import { formatThroughput } from '../../ux/estimates.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'status');
@@ -85,6 +86,7 @@ function stepRows(result: StatusResult): Array<Record<string, string | number>> 
     failed: count(step.failed),
     unprocessed: count(step.unprocessed),
     jobs: step.jobs,
+    rate: formatThroughput(step, (duration) => messages.getMessage('left', [duration])) ?? '',
   }));
 }
 
