@@ -48,8 +48,14 @@ export function takeoverWarning(folder: RunFolder, tookOver: NonNullable<RunLock
 const ABANDONED_TAKEOVER_MS = 10_000;
 const MAX_ATTEMPTS = 8;
 
-/** lock files held by this process: a lock naming our own pid but not in here is a stale one from a reused pid */
-const heldHere = new Set<string>();
+/**
+ * Nonces of the locks this process holds or is acquiring. A lock naming our own pid is live when
+ * its nonce is in here, and a stale one left by an earlier process with a reused pid otherwise. A
+ * nonce is added before its lock can appear, not after: an acquirer that read a lock in the moment
+ * between another acquirer's link (or rename) and its bookkeeping took the fresh lock for stale and
+ * "took it over", so two acquirers in one process both won.
+ */
+const liveNonces = new Set<string>();
 
 type LockFileContent = LockOwner & { nonce: string };
 
@@ -129,15 +135,25 @@ export async function acquireRunLock(folder: LockedPath): Promise<RunLock> {
   const mine: LockFileContent = { pid: process.pid, host, startedAt: new Date().toISOString(), nonce };
   const content = `${JSON.stringify(mine)}\n`;
   const tempPath = temporaryPathFor(folder.lockPath);
-  await writePrivateFile(tempPath, content);
+  liveNonces.add(nonce);
+  try {
+    await writePrivateFile(tempPath, content);
+  } catch (error) {
+    liveNonces.delete(nonce);
+    throw error;
+  }
 
+  // the nonce is forgotten only once the lock is gone: until then it is live to other acquirers
   const release = async (): Promise<void> => {
-    heldHere.delete(folder.lockPath);
-    const current = await readIfExists(folder.lockPath);
-    if (current !== undefined && parseOwner(current)?.nonce === nonce) {
-      await unlink(folder.lockPath).catch((error: unknown) => {
-        if (errnoOf(error) !== 'ENOENT') throw error;
-      });
+    try {
+      const current = await readIfExists(folder.lockPath);
+      if (current !== undefined && parseOwner(current)?.nonce === nonce) {
+        await unlink(folder.lockPath).catch((error: unknown) => {
+          if (errnoOf(error) !== 'ENOENT') throw error;
+        });
+      }
+    } finally {
+      liveNonces.delete(nonce);
     }
   };
 
@@ -152,7 +168,6 @@ export async function acquireRunLock(folder: LockedPath): Promise<RunLock> {
         if (errnoOf(error) !== 'EEXIST') throw error;
       }
       if (linked) {
-        heldHere.add(folder.lockPath);
         try {
           // the lock survives a power cut only once its directory entry does
           // eslint-disable-next-line no-await-in-loop -- the loop ends here
@@ -169,13 +184,12 @@ export async function acquireRunLock(folder: LockedPath): Promise<RunLock> {
       const owner = parseOwner(existing);
       if (owner) {
         const ours = owner.host === host && owner.pid === process.pid;
-        if (ours && heldHere.has(folder.lockPath)) throw lockedError(folder, owner);
+        if (ours && liveNonces.has(owner.nonce)) throw lockedError(folder, owner);
         if (!ours && (owner.host !== host || isProcessAlive(owner.pid))) throw lockedError(folder, owner);
       }
       // eslint-disable-next-line no-await-in-loop
       const taken = await takeOver(folder, existing, tempPath);
       if (taken) {
-        heldHere.add(folder.lockPath);
         const tookOver = owner
           ? { pid: owner.pid, host: owner.host, startedAt: owner.startedAt }
           : { pid: 0, host: '', startedAt: '', corrupt: true };
@@ -183,6 +197,9 @@ export async function acquireRunLock(folder: LockedPath): Promise<RunLock> {
       }
     }
     throw messages.createError('error.RunLockContended', [folder.runId], [folder.runId]);
+  } catch (error) {
+    liveNonces.delete(nonce);
+    throw error;
   } finally {
     await unlink(tempPath).catch(() => undefined);
   }
