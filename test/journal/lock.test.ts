@@ -126,6 +126,21 @@ describe('run lock', () => {
     expect(readFileSync(f.lockPath, 'utf8')).to.equal(other);
   });
 
+  it('lets exactly one of several concurrent acquirers in this process take a free lock', async () => {
+    // repeated: the window (a lock just linked by one, read by another) is narrow
+    for (let trial = 0; trial < 20; trial++) {
+      // eslint-disable-next-line no-await-in-loop
+      const f = await folder();
+      // eslint-disable-next-line no-await-in-loop
+      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => acquireRunLock(f)));
+      const won = outcomes.filter((o) => o.status === 'fulfilled');
+      expect(won, `trial ${trial}`).to.have.length(1);
+      expect(won[0]).not.to.have.nested.property('value.tookOver');
+      // eslint-disable-next-line no-await-in-loop
+      await (won[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
+    }
+  });
+
   it('lets exactly one of several concurrent acquirers in this process take over a stale lock', async () => {
     const f = await folder();
     const stale = { pid: await deadPid(), host: hostname(), startedAt: '2026-11-28T23:00:00.000Z' };
