@@ -38,6 +38,7 @@ import { BulkApiError, UploadInterruptedError, isRetryable } from '../bulk/error
 import type { ResolvedStep } from '../manifest/types.js';
 import { crashPoint, crashTestEnabled } from './crashPoints.js';
 import type { ChunkPlanner } from './chunkPlanner.js';
+import type { Slots } from './concurrency.js';
 import type { EngineEvents } from './events.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -108,41 +109,55 @@ export class ChunkLifecycle {
    * Drives one chunk from whatever phase it is in to its end. `signal` (the --wait budget, or
    * another step's failure) stops it at the next safe point: before a job is created, before an
    * upload (the job is aborted), or during the wait for a closed job (it keeps running in the org).
+   *
+   * With `processing`, a job is closed (handed to the org to process) only while it holds one of
+   * those slots, from its close to its end: the step's next job can then be created and uploaded
+   * while the org still processes the earlier ones, and be closed the moment one of them ends,
+   * so the org's workers do not sit idle through an upload. A stop while it waits for a slot
+   * closes it at once (an uploaded job is always closed, as without slots).
    */
-  public async drive(step: ResolvedStep, chunk: ChunkState, signal: AbortSignal): Promise<void> {
+  public async drive(step: ResolvedStep, chunk: ChunkState, signal: AbortSignal, processing?: Slots): Promise<void> {
     let uploadAttempts = 0;
+    let release: (() => void) | undefined;
     /* eslint-disable no-await-in-loop -- one phase after the other */
-    for (;;) {
-      switch (chunk.phase) {
-        case 'planned':
-        case 'creating':
-          if (signal.aborted) return;
-          if (++uploadAttempts > MAX_UPLOAD_ATTEMPTS) {
-            throw messages.createError('error.UploadKeepsFailing', [step.id, chunk.chunk, MAX_UPLOAD_ATTEMPTS]);
-          }
-          await this.createJob(step, chunk);
-          break;
-        case 'created':
-          await this.uploadOrRecover(step, chunk, signal);
-          break;
-        case 'uploaded':
-        case 'closing':
-          await this.close(chunk);
-          break;
-        case 'closed':
-          if (signal.aborted) return;
-          if (!(await this.waitToEnd(chunk, step.poll, { signal }))) return;
-          break;
-        case 'finished':
-          await this.saveResults(chunk);
-          break;
-        case 'saved':
-          if (this.context.keepJobs) return;
-          await this.deleteJob(chunk);
-          return;
-        case 'deleted':
-          return;
+    try {
+      for (;;) {
+        switch (chunk.phase) {
+          case 'planned':
+          case 'creating':
+            if (signal.aborted) return;
+            if (++uploadAttempts > MAX_UPLOAD_ATTEMPTS) {
+              throw messages.createError('error.UploadKeepsFailing', [step.id, chunk.chunk, MAX_UPLOAD_ATTEMPTS]);
+            }
+            await this.createJob(step, chunk);
+            break;
+          case 'created':
+            await this.uploadOrRecover(step, chunk, signal);
+            break;
+          case 'uploaded':
+          case 'closing':
+            if (processing && !release) release = await processing.acquire(signal);
+            await this.close(chunk);
+            break;
+          case 'closed':
+            if (signal.aborted) return;
+            if (!(await this.waitToEnd(chunk, step.poll, { signal }))) return;
+            break;
+          case 'finished':
+            // the org is done with it: its slot goes to the next job before the results download
+            release?.();
+            await this.saveResults(chunk);
+            break;
+          case 'saved':
+            if (this.context.keepJobs) return;
+            await this.deleteJob(chunk);
+            return;
+          case 'deleted':
+            return;
+        }
       }
+    } finally {
+      release?.();
     }
     /* eslint-enable no-await-in-loop */
   }

@@ -30,3 +30,49 @@ export async function forEachConcurrent<T>(
   await Promise.all(lanes);
   if (failure) throw failure.error;
 }
+
+/**
+ * A counting semaphore: at most `size` holders at once, the rest wait in arrival order. A wait can
+ * be given up through `signal` (it then resolves undefined and holds nothing).
+ */
+export class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  public constructor(size: number) {
+    this.free = Math.max(1, size);
+  }
+
+  /** Resolves with a release function once a slot is held, or undefined if `signal` fired first. */
+  public async acquire(signal?: AbortSignal): Promise<(() => void) | undefined> {
+    if (signal?.aborted) return undefined;
+    if (this.free > 0) {
+      this.free--;
+      return this.releaser();
+    }
+    return new Promise((resolve) => {
+      const granted = (): void => {
+        signal?.removeEventListener('abort', gaveUp);
+        resolve(this.releaser());
+      };
+      const gaveUp = (): void => {
+        const index = this.waiting.indexOf(granted);
+        if (index >= 0) this.waiting.splice(index, 1);
+        resolve(undefined);
+      };
+      this.waiting.push(granted);
+      signal?.addEventListener('abort', gaveUp, { once: true });
+    });
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}

@@ -28,7 +28,7 @@ import { withManifestLock } from '../journal/manifestLock.js';
 import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
-import { forEachConcurrent } from './concurrency.js';
+import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
 import { ChunkPlanner } from './chunkPlanner.js';
 import { planRetryRound } from './retryRounds.js';
@@ -319,13 +319,16 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     });
 
     const parallelism = this.options.parallelism ?? step.parallelism;
+    // `parallelism` jobs in the org at once, and one more lane that creates and uploads the next
+    // job meanwhile, closed as soon as one of them ends (see ChunkLifecycle.drive)
+    const processing = new Slots(parallelism);
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
       // eslint-disable-next-line no-await-in-loop
       await forEachConcurrent(
         round,
-        parallelism,
-        (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal),
+        parallelism + 1,
+        (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, processing),
         () => this.failFast.abort(),
       );
       if (this.stopped) return;

@@ -255,24 +255,53 @@ describe('MigrationRun against the local org', function () {
       { 'a.csv': 'Name\nOne\nTwo\nThree\n' },
     );
     const run = await startRun(path, runOptions);
-    // one chunk at a time; stop once the second chunk's job is polled: chunk 0 is done, 2 planned
+    // one job processed at a time (the next one uploaded meanwhile); stop once the first job ended:
+    // its lane still saves its results and deletes it, the others stop at their next safe point
     const stop = new AbortController();
     run.on('job.progress', (progress) => {
-      if (progress.chunk === 1 && progress.state !== 'Uploading') stop.abort();
+      if (progress.state === 'JobComplete') stop.abort();
     });
     await run.execute(stop.signal);
     const before = await replayJournal(run.folder.journalPath);
     const phases = before.steps.get('Account')!.chunks.map((chunk) => chunk.phase);
-    expect(phases[0]).to.equal('deleted');
-    expect(phases[2]).to.equal('planned');
+    expect(phases.filter((phase) => phase === 'deleted')).to.have.length(1);
+    expect(before.finished).to.equal(undefined);
 
     const outcome = await (
       await resumeRun({ ...runOptions, root: join(scaffold!.dir, '.sf-migrate', 'runs'), runId: run.runId })
     ).execute();
     expect(outcome.status).to.equal('succeeded');
     expect(names('Account')).to.deep.equal(['One', 'Three', 'Two']);
-    const after = await replayJournal(run.folder.journalPath);
-    expect(after.steps.get('Account')!.chunks.every((chunk) => chunk.abandonedJobIds.length === 0)).to.equal(true);
+    // every chunk closed in exactly one job (a job of chunk 2 created before the stop is aborted, never closed)
+    const closed = (await events(run)).filter((event) => event.type === 'job.closed');
+    expect(closed.map((event) => 'chunk' in event && event.chunk).sort()).to.deep.equal([0, 1, 2]);
+  });
+
+  it('uploads the next job while the org processes the last, and closes it only when that one ends', async () => {
+    const { path, runOptions } = await site(
+      [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 4, parallelism: 1 }],
+      { 'a.csv': `Name\n${rows(12, 'Lane')}\n` },
+      // each job of 4 takes the org about 1 s: far longer than uploading the next one
+      { org: { recordsPerSecond: 4 } },
+    );
+    const run = await startRun(path, runOptions);
+    expect((await run.execute()).status).to.equal('succeeded');
+    const journal = (await events(run)).filter((event) => 'chunk' in event);
+    const at = (type: string, chunk: number): number =>
+      journal.findIndex((event) => event.type === type && 'chunk' in event && event.chunk === chunk);
+    // the chunks in the order they were handed to the org (lanes race, so not necessarily 0, 1, 2)
+    const order = journal
+      .filter((event) => event.type === 'job.closing')
+      .map((event) => ('chunk' in event ? event.chunk : -1));
+    expect([...order].sort()).to.deep.equal([0, 1, 2]);
+    for (let k = 1; k < order.length; k++) {
+      const [previous, next] = [order[k - 1], order[k]];
+      // uploaded ahead, while the previous job was still being processed
+      expect(at('job.uploaded', next), `chunk ${next} uploaded`).to.be.lessThan(at('job.finished', previous));
+      // but handed to the org only once the previous job ended: one job in processing at a time
+      expect(at('job.closing', next), `chunk ${next} closed`).to.be.greaterThan(at('job.finished', previous));
+    }
+    expect(names('Account')).to.have.length(12);
   });
 
   describe('MigrationRun.continue from a replayed journal', () => {
