@@ -2,6 +2,13 @@
 // loads, each with a real org's key prefix and the fields a migration commonly touches.
 import { field, picklist, system, type FieldDescribe, type ObjectDescribe } from './describe.js';
 
+// A Lead's, a Case's or a Task's owner is a User or a queue (a Group): "When creating or updating a
+// Case or Lead, a client application ... can set this field to any valid User in the organization or
+// to any valid queue" (Object Reference, "Frequently-Occurring Fields", OwnerId); a Case or Lead
+// describe lists OwnerId `referenceTo: ["Group", "User"]`, which is what makes the Owner relationship
+// polymorphic (a Bulk API header must then write `User:Owner.Username`). Task owners can be queues
+// too (Object Reference, Task: OwnerId "user or queue"). Account, Contact, Opportunity and Campaign
+// owners are Users only, so `Owner.Username` is their column and a type prefix fails the job.
 const owner = (referenceTo: string[] = ['User']): FieldDescribe =>
   field('OwnerId', 'reference', {
     label: 'Owner ID',
@@ -317,6 +324,22 @@ export function builtInObjects(): ObjectDescribe[] {
           label: 'Time Zone',
           nillable: false,
           picklistValues: picklist(['GMT', 'America/Los_Angeles', 'Europe/London']),
+        }),
+      ],
+      { bulkIngestable: false },
+    ),
+    // Queues (Type Queue) own Leads, Cases and Tasks: the other object a polymorphic Owner points to.
+    object(
+      'Group',
+      '00G',
+      'Groups',
+      [
+        field('Name', 'string', { length: 40, nillable: false }),
+        field('DeveloperName', 'string', { label: 'Developer Name', length: 80 }),
+        field('Type', 'picklist', {
+          nillable: false,
+          restrictedPicklist: true,
+          picklistValues: picklist(['Regular', 'Queue']),
         }),
       ],
       { bulkIngestable: false },
