@@ -394,7 +394,14 @@ function relationshipOf(
   const lookup = byRelationship(relationship);
   if (lookup) return { lookup, type };
   const swapped = byRelationship(type);
-  if (swapped && relationship) return { reversed: `${relationship}:${swapped.relationshipName!}` };
+  // On a lookup that points to one object, the fix drops the type rather than moving it.
+  if (swapped && relationship)
+    return {
+      reversed:
+        (swapped.referenceTo ?? []).length > 1
+          ? `${relationship}:${swapped.relationshipName!}`
+          : swapped.relationshipName!,
+    };
   return { type };
 }
 

@@ -144,7 +144,9 @@ export function parseRelationshipColumn(
   const prefixIsRelationship = looksLikeRelationship(type) && !looksLikeObject(type, options);
   const suffixIsRelationship = looksLikeRelationship(relationship) && !looksLikeObject(relationship, options);
   if (prefixIsRelationship && !suffixIsRelationship && relationship) {
-    return { column, relationship: type, object: relationship, reversedFix: `${relationship}:${type}.${field}` };
+    // On a lookup known to point to one object, the fix drops the type rather than moving it.
+    const fix = singleTarget(type, stepObject) ? `${type}.${field}` : `${relationship}:${type}.${field}`;
+    return { column, relationship: type, object: relationship, reversedFix: fix };
   }
   if (!type || !relationship) return { column, relationship: relationship || type };
   return {

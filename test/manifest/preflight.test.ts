@@ -185,7 +185,7 @@ describe('preflight against an org describe', () => {
     write('task.csv', 'Legacy_Id__c,Lead:Who.Legacy_Id__c,Owner.Username\nT1,L1,u\n');
     write('campaign.csv', 'Legacy_Id__c,Name,User:Owner.Username\nC1,Spring,u\n');
     write('account.csv', 'Legacy_Id__c,Name,Owner.Username\nA1,Acme,u\n');
-    write('link.csv', 'Legacy_Id__c,LinkedEntity:Account.Legacy_Id__c\nK1,A1\n');
+    write('link.csv', 'Legacy_Id__c,LinkedEntity:Account.Legacy_Id__c,Sponsor:Account.Legacy_Id__c\nK1,A1,A2\n');
     const link: ObjectInfo = {
       name: 'DocumentLink__c',
       fields: [
@@ -206,6 +206,15 @@ describe('preflight against an org describe', () => {
           referenceTo: ['Account', 'User'],
           relationshipName: 'LinkedEntity',
         },
+        {
+          name: 'SponsorId',
+          createable: true,
+          updateable: true,
+          nillable: true,
+          defaultedOnCreate: false,
+          referenceTo: ['Account'],
+          relationshipName: 'Sponsor',
+        },
       ],
     };
     const path = manifest(
@@ -224,11 +233,14 @@ describe('preflight against an org describe', () => {
       ['PolymorphicWithoutType', '/steps/1', 'Owner.Username'],
       ['TypeOnNonPolymorphic', '/steps/2', 'User:Owner.Username'],
       ['PolymorphicOrderReversed', '/steps/4', 'LinkedEntity:Account.Legacy_Id__c'],
+      ['PolymorphicOrderReversed', '/steps/4', 'Sponsor:Account.Legacy_Id__c'],
     ]);
     expect(problems[0].message).to.contain('can point only to Group, User');
     expect(problems[1].message).to.contain('such as User:Owner.Username');
     expect(problems[2].message).to.contain('Rename the column to Owner.Username');
     expect(problems[3].message).to.contain('Rename the column to Account:LinkedEntity.Legacy_Id__c');
+    // Sponsor points to Accounts only: the fix drops the type.
+    expect(problems[4].message).to.contain('Rename the column to Sponsor.Legacy_Id__c');
   });
 
   it('FieldNotWritable: per operation; Id is fine for update and delete', async () => {

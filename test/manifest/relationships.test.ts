@@ -47,7 +47,9 @@ describe('relationship columns', () => {
     expect(reversed('Owner:User.Username', 'Lead')).to.equal('User:Owner.Username');
     expect(reversed('Who:Lead.Email', 'Task')).to.equal('Lead:Who.Email');
     expect(reversed('What:Invoice__c.Number__c', 'Task')).to.equal('Invoice__c:What.Number__c');
-    expect(reversed('Agent__r:Broker__c.Ext__c', 'Deal__c')).to.equal('Broker__c:Agent__r.Ext__c');
+    // A custom lookup, or the Owner of a Contact, points to one object: the fix drops the type.
+    expect(reversed('Agent__r:Broker__c.Ext__c', 'Deal__c')).to.equal('Agent__r.Ext__c');
+    expect(reversed('Owner:User.Username', 'Contact')).to.equal('Owner.Username');
     expect(reversed('Parent:Account.Legacy_Id__c', 'Account')).to.equal('Account:Parent.Legacy_Id__c');
     // An object of the manifest is an object even if the offline tables do not know it.
     expect(reversed('Owner:Queue_Like.Ext__c', 'Lead', ['Queue_Like'])).to.equal('Queue_Like:Owner.Ext__c');
