@@ -28,7 +28,9 @@ describe('local org: polymorphic relationship columns', () => {
       headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': contentType },
     });
   const insert = async (object: string, csv: string): Promise<JobInfo> => {
-    const job = (await (await call('POST', '/jobs/ingest', JSON.stringify({ object, operation: 'insert' }))).json()) as {
+    const job = (await (
+      await call('POST', '/jobs/ingest', JSON.stringify({ object, operation: 'insert' }))
+    ).json()) as {
       id: string;
     };
     expect((await call('PUT', `/jobs/ingest/${job.id}/batches`, csv, 'text/csv')).status).to.equal(201);
@@ -90,8 +92,9 @@ describe('local org: polymorphic relationship columns', () => {
     expect(queued).to.include({ state: 'JobComplete', numberRecordsFailed: 0 });
     expect(one('Lead', 'Legacy_Id__c', 'L-3').OwnerId).to.equal(queueId);
 
-    expect(await insert('Contact', 'LastName,Email,Owner.Username\nSmith,ann@example.com,' + org.username + '\n'))
-      .to.include({ state: 'JobComplete', numberRecordsFailed: 0 });
+    expect(
+      await insert('Contact', 'LastName,Email,Owner.Username\nSmith,ann@example.com,' + org.username + '\n'),
+    ).to.include({ state: 'JobComplete', numberRecordsFailed: 0 });
     const tasks = await insert(
       'Task',
       'Subject,Lead:Who.Legacy_Id__c,Contact:Who.Email\nCall,L-1,\nMail,,ann@example.com\n',
@@ -99,6 +102,24 @@ describe('local org: polymorphic relationship columns', () => {
     expect(tasks).to.include({ state: 'JobComplete', numberRecordsFailed: 0 });
     expect(one('Task', 'Subject', 'Call').WhoId).to.equal(one('Lead', 'Legacy_Id__c', 'L-1').Id);
     expect(one('Task', 'Subject', 'Mail').WhoId).to.equal(one('Contact', 'Email', 'ann@example.com').Id);
+  });
+
+  it('reads a polymorphic owner back through SOQL, as the User or the queue it is', async () => {
+    const query = encodeURIComponent(
+      'SELECT Legacy_Id__c, Owner.Name, Owner.Username FROM Lead WHERE Legacy_Id__c != null ORDER BY Legacy_Id__c',
+    );
+    const result = (await (await call('GET', `/query?q=${query}`)).json()) as {
+      records: Array<{
+        Legacy_Id__c: string;
+        Owner: { attributes: { type: string }; Name: string; Username?: string | null };
+      }>;
+    };
+    const owners = result.records.map((r) => [r.Legacy_Id__c, r.Owner.attributes.type, r.Owner.Name, r.Owner.Username]);
+    expect(owners).to.deep.equal([
+      ['L-1', 'User', 'Local Admin', org.username],
+      ['L-2', 'User', 'Local Admin', org.username],
+      ['L-3', 'Group', 'Inbound', null],
+    ]);
   });
 
   it('fails the job on a type prefix for a lookup that points to one object (real capture)', async () => {
