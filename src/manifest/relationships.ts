@@ -51,7 +51,7 @@ const standardRelationships: Record<string, string | typeof self> = {
 };
 
 /** Relationships that point to several objects on every object that has them: `Lead:Who.Email`. */
-const polymorphicRelationships = new Set(['Who', 'What', 'Related', 'RelatedTo']);
+const polymorphicRelationships = new Set(['Who', 'What', 'RelatedTo']);
 
 /**
  * Objects whose Owner is polymorphic (User or Group, a queue) in every org: the object reference
