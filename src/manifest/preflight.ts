@@ -328,9 +328,8 @@ async function checkRelationshipColumn(
   }
   const parentObject = type === undefined ? targets[0] : targets.find((t) => lower(t) === lower(type));
   if (!parentObject && type !== undefined) {
-    report('error', 'PolymorphicTypeNotAllowed', column, [step.id, column.name, type, describe.name, relationship, targets.join(', ')], {
-      key: column.name,
-    });
+    const notAllowed = [step.id, column.name, type, describe.name, relationship, targets.join(', ')];
+    report('error', 'PolymorphicTypeNotAllowed', column, notAllowed, { key: column.name });
     return lookup;
   }
   if (!writable(lookup, step))

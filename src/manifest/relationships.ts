@@ -5,8 +5,8 @@
  * the type comes first (Bulk API 2.0 developer guide, "Relationship Fields in a Header Row"). A real
  * org fails the whole job on a type prefix for a lookup that is not polymorphic (`InvalidBatch : type
  * is not needed for non polymorphic foreign key references: Parent`, a captured answer) and on a
- * relationship it cannot find, which is what the reversed order `Owner:User.Username` meets
- * (`Unable to find relationship: User`). Offline we have no describe, so the relationship name is
+ * relationship it cannot find, which is what the reversed order meets (`Parent:Account.X` →
+ * `InvalidBatch : Unable to find relationship: Account`). Offline we have no describe, so the relationship name is
  * mapped to an object by the Salesforce naming rules and a table of common standard relationships;
  * the preflight (`validate --target-org`) decides from the org's describe.
  */
@@ -54,9 +54,10 @@ const standardRelationships: Record<string, string | typeof self> = {
 const polymorphicRelationships = new Set(['Who', 'What', 'RelatedTo']);
 
 /**
- * Objects whose Owner is polymorphic (User or Group, a queue) in every org: the object reference
- * says a Case or Lead "can be set to any valid User ... or to any valid queue" ("Frequently-Occurring
- * Fields", OwnerId), and their describe lists `referenceTo: ["Group", "User"]`. Other objects'
+ * Objects whose Owner is polymorphic (a User or a queue, which is a Group) in every org. The SOAP API
+ * guide's "Frequently-Occurring Fields" (OwnerId): "When creating or updating a Case or Lead, a client
+ * application ... can set this field to any valid User in the organization or to any valid queue";
+ * its Name object: "the owner of a case can be either a user or a group (queue)". Other objects'
  * owners depend on the org (queues can be enabled for custom objects): the preflight decides.
  */
 const polymorphicOwnerObjects = new Set(['lead', 'case']);

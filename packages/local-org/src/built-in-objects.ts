@@ -4,11 +4,13 @@ import { field, picklist, system, type FieldDescribe, type ObjectDescribe } from
 
 // A Lead's, a Case's or a Task's owner is a User or a queue (a Group): "When creating or updating a
 // Case or Lead, a client application ... can set this field to any valid User in the organization or
-// to any valid queue" (Object Reference, "Frequently-Occurring Fields", OwnerId); a Case or Lead
-// describe lists OwnerId `referenceTo: ["Group", "User"]`, which is what makes the Owner relationship
-// polymorphic (a Bulk API header must then write `User:Owner.Username`). Task owners can be queues
-// too (Object Reference, Task: OwnerId "user or queue"). Account, Contact, Opportunity and Campaign
-// owners are Users only, so `Owner.Username` is their column and a type prefix fails the job.
+// to any valid queue" (SOAP API guide, "Frequently-Occurring Fields", OwnerId). The object reference
+// lists such an owner as "Refers To: Group, User" (e.g. AccountAccountRelation's OwnerId, "a polymorphic
+// relationship field"), i.e. a describe with OwnerId `referenceTo: ["Group", "User"]`, which is what
+// makes a Bulk API header write `User:Owner.Username`. For Task no Salesforce page was found here;
+// CData's Salesforce driver documents Task OwnerId as "the user or queue" with a polymorphic type
+// column (cdn.cdata.com/help/RFM/py/pg_table-task.htm). Account, Contact, Opportunity and Campaign
+// owners are taken to be Users only (no queues for them), so `Owner.Username` is their column.
 const owner = (referenceTo: string[] = ['User']): FieldDescribe =>
   field('OwnerId', 'reference', {
     label: 'Owner ID',
