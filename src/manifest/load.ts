@@ -159,6 +159,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
   const sourced = usable.map(({ index, step, id }) => toSourcedStep(index, step, id, defaults));
   // A glob must never pick up the tool's own output (dead letters, results) as a source.
   const runFolders = [resolve(dir, isString(root.runFolder) ? root.runFolder : manifestDefaults.runFolder)];
+  const stepObjects = usable.map(({ step }) => step.object as string);
   const inspected = await Promise.all(
     sourced.map(async (step) => {
       if (!step) return undefined;
@@ -171,7 +172,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
           problems: expanded.problems.filter((p) => p.code === 'GlobTooBroad'),
         };
       }
-      return inspectSources(dir, step, { runFolders });
+      return inspectSources(dir, step, { runFolders, stepObjects });
     }),
   );
   inspected.forEach((result) => problems.push(...(result?.problems ?? [])));

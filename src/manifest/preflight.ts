@@ -279,27 +279,63 @@ async function checkColumn(
     return field;
   }
 
-  // Rel.Field, Rel__r.Field, or a polymorphic Rel:Type.Field (Type:Rel.Field is accepted too)
+  return checkRelationshipColumn(step, describe, column, dot, describes, report);
+}
+
+/**
+ * Rel.Field, Rel__r.Field, or a polymorphic ObjectType:Rel.Field (see relationships.ts). Whether a
+ * lookup is polymorphic comes from the describe: its referenceTo lists more than one object.
+ */
+async function checkRelationshipColumn(
+  step: ResolvedStep,
+  describe: ObjectInfo,
+  column: Column,
+  dot: number,
+  describes: DescribeCache,
+  report: Report,
+): Promise<FieldInfo | undefined> {
   const reference = column.name.slice(0, dot);
   const parentFieldName = column.name.slice(dot + 1);
-  const { lookup, type } = relationshipOf(describe, reference);
-  const targets = lookup?.referenceTo ?? [];
-  const parentObject = type
-    ? targets.find((t) => lower(t) === lower(type))
-    : targets.length === 1
-      ? targets[0]
-      : undefined;
-  if (!lookup || (type !== undefined && !parentObject)) {
-    report('error', 'UnknownRelationship', column, [step.id, column.name, reference, describe.name], {
+  const { lookup, type, reversed } = relationshipOf(describe, reference);
+  const tokens = [step.id, column.name, describe.name];
+  if (reversed) {
+    report('error', 'PolymorphicOrderReversed', column, [...tokens, `${reversed}.${parentFieldName}`], {
       key: column.name,
     });
     return undefined;
+  }
+  const relationship = reference.slice(reference.indexOf(':') + 1);
+  if (!lookup) {
+    report('error', 'UnknownRelationship', column, [step.id, column.name, relationship, describe.name], {
+      key: column.name,
+    });
+    return undefined;
+  }
+  const targets = lookup.referenceTo ?? [];
+  const polymorphic = targets.length > 1;
+  if (type !== undefined && !polymorphic) {
+    report('error', 'TypeOnNonPolymorphic', column, [...tokens, relationship, `${relationship}.${parentFieldName}`], {
+      key: column.name,
+    });
+    return lookup;
+  }
+  if (type === undefined && polymorphic) {
+    const example = `${targets.includes('User') ? 'User' : targets[0]}:${relationship}.${parentFieldName}`;
+    report('error', 'PolymorphicWithoutType', column, [...tokens, relationship, targets.join(', '), example], {
+      key: column.name,
+    });
+    return lookup;
+  }
+  const parentObject = type === undefined ? targets[0] : targets.find((t) => lower(t) === lower(type));
+  if (!parentObject && type !== undefined) {
+    const notAllowed = [step.id, column.name, type, describe.name, relationship, targets.join(', ')];
+    report('error', 'PolymorphicTypeNotAllowed', column, notAllowed, { key: column.name });
+    return lookup;
   }
   if (!writable(lookup, step))
     report('error', 'FieldNotWritable', column, [step.id, column.name, describe.name, step.operation], {
       key: column.name,
     });
-  // polymorphic without a type: the offline check already warns (PolymorphicWithoutType)
   if (!parentObject) return lookup;
   const parent = await describes.get(parentObject);
   if (!parent) {
@@ -340,16 +376,32 @@ function checkRequired(
   }
 }
 
-/** The lookup field a relationship column goes through, and the `Type:` it names if polymorphic. */
-function relationshipOf(describe: ObjectInfo, reference: string): { lookup?: FieldInfo; type?: string } {
+/**
+ * The lookup field a relationship column goes through and the `Type:` prefix it names; `reversed`
+ * is the corrected `Type:Relationship` when the column has them the other way round (the part after
+ * the colon is no relationship of the object, the part before it is).
+ */
+function relationshipOf(
+  describe: ObjectInfo,
+  reference: string,
+): { lookup?: FieldInfo; type?: string; reversed?: string } {
   const byRelationship = (name: string): FieldInfo | undefined =>
     describe.fields.find((f) => f.relationshipName && lower(f.relationshipName) === lower(name));
   const colon = reference.indexOf(':');
   if (colon < 0) return { lookup: byRelationship(reference) };
-  const [left, right] = [reference.slice(0, colon), reference.slice(colon + 1)];
-  const first = byRelationship(left);
-  if (first) return { lookup: first, type: right };
-  return { lookup: byRelationship(right), type: left };
+  const [type, relationship] = [reference.slice(0, colon), reference.slice(colon + 1)];
+  const lookup = byRelationship(relationship);
+  if (lookup) return { lookup, type };
+  const swapped = byRelationship(type);
+  // On a lookup that points to one object, the fix drops the type rather than moving it.
+  if (swapped && relationship)
+    return {
+      reversed:
+        (swapped.referenceTo ?? []).length > 1
+          ? `${relationship}:${swapped.relationshipName!}`
+          : swapped.relationshipName!,
+    };
+  return { type };
 }
 
 /** The plan's API calls and internal batches against what the org has left today. */

@@ -11,7 +11,7 @@ import { readCsvHeader } from '../csv/header.js';
 import type { WaveRelationship } from '../plan/waves.js';
 import { findEncodingFault } from './encoding.js';
 import { pointerOf, type Problem } from './problems.js';
-import { relationshipColumns } from './relationships.js';
+import { relationshipColumns, type RelationshipColumn } from './relationships.js';
 import type { ColumnDelimiter, ColumnMapping, LineEnding, Operation } from './types.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -70,6 +70,8 @@ export type ExpandOptions = {
   /** absolute run folders no glob may match inside (besides any `.sf-migrate` folder) */
   runFolders?: string[];
   limits?: GlobLimits;
+  /** the objects of every step of the manifest, to tell an object from a relationship name */
+  stepObjects?: readonly string[];
 };
 
 /** The tool's own folder: runs (journals, results, dead letters) live under it by default. */
@@ -262,16 +264,45 @@ export async function inspectSources(
       );
     }
     const columns = checkColumns(step, file, pointer, header.columns, problems);
-    relationships.push(
-      ...relationshipColumns(columns, step.object).map((r) => ({
-        column: r.column,
-        ...(r.object ? { object: r.object } : {}),
-        file,
-      })),
-    );
+    for (const r of relationshipColumns(columns, step.object, { stepObjects: options.stepObjects })) {
+      checkRelationship(step, file, pointer, r, problems);
+      relationships.push({ column: r.column, ...(r.object ? { object: r.object } : {}), file });
+    }
   }
   return { files: expanded.files.map((f) => f.file), relationships, problems };
 }
+
+/**
+ * The shape of a relationship column, as far as it can be known without the org: a real org fails
+ * the whole job for each of these (see relationships.ts), so they are errors.
+ */
+function checkRelationship(
+  step: SourcedStep,
+  file: string,
+  pointer: string,
+  r: RelationshipColumn,
+  problems: Problem[],
+): void {
+  if (r.reversedFix) {
+    problems.push(
+      problem('error', 'PolymorphicOrderReversed', pointer, [r.column, step.id, file, r.reversedFix], file),
+    );
+  } else if (r.needsType) {
+    const field = r.column.slice(r.column.indexOf('.') + 1);
+    const example = `${exampleTypes[r.relationship.toLowerCase()] ?? 'Object'}:${r.relationship}.${field}`;
+    problems.push(
+      problem('error', 'PolymorphicWithoutType', pointer, [r.column, step.id, file, r.relationship, example], file),
+    );
+  } else if (r.typeNotNeeded) {
+    const fix = `${r.relationship}.${r.column.slice(r.column.indexOf('.') + 1)}`;
+    problems.push(
+      problem('error', 'TypeOnNonPolymorphic', pointer, [r.column, step.id, file, r.relationship, fix], file),
+    );
+  }
+}
+
+/** The object a fix suggests for a polymorphic column without its type. */
+const exampleTypes: Record<string, string> = { owner: 'User', who: 'Contact', what: 'Account' };
 
 /** Checks one header against the step; returns the columns Salesforce will receive. */
 function checkColumns(

@@ -14,7 +14,7 @@ const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest')
 /** A parent named by a relationship column of one of the step's CSV headers. */
 export type WaveRelationship = {
   column: string;
-  /** undefined when the column does not say which object (polymorphic without `Type:`) */
+  /** undefined when the column does not say which object (polymorphic without its `Type:` prefix) */
   object?: string;
   /** the CSV whose header holds the column */
   file?: string;
@@ -121,10 +121,8 @@ function impliedDependencies(
         pointer: `${pointerOfStep(i)}/source`,
         ...(relationship.file ? { file: relationship.file } : {}),
       };
-      if (!relationship.object) {
-        problems.push(warning('PolymorphicWithoutType', at, [relationship.column, step.id]));
-        continue;
-      }
+      // A polymorphic column without its `Type:` names no object: the header check reports it (an error).
+      if (!relationship.object) continue;
       const all = loaders(relationship.object).filter((k) => k !== i);
       const earlier = all.filter((k) => k < i);
       const selfReference = relationship.object.toLowerCase() === step.object.toLowerCase();

@@ -162,7 +162,7 @@ describe('preflight against an org describe', () => {
 
   it('UnknownRelationship and NotAnExternalId: relationship columns, polymorphic ones too', async () => {
     write('c.csv', 'Legacy_Id__c,LastName,Acount.Legacy_Id__c,Account.Phone,ReportsTo.Email\nC1,S,A1,1,e\n');
-    write('t.csv', 'Legacy_Id__c,What:Account.Legacy_Id__c,What:User.Username,Who:Contact.Legacy_Id__c\nT1,A1,u,C1\n');
+    write('t.csv', 'Legacy_Id__c,Account:What.Legacy_Id__c,Account:What.Phone,Contact:Who.Legacy_Id__c\nT1,A1,u,C1\n');
     const path = manifest(
       [
         { id: 'contacts', object: 'Contact', source: 'c.csv' },
@@ -174,8 +174,73 @@ describe('preflight against an org describe', () => {
     expect(problems.map((p) => [p.code, p.pointer, p.message.match(/column "([^"]+)"/)?.[1]])).to.deep.equal([
       ['UnknownRelationship', '/steps/0', 'Acount.Legacy_Id__c'],
       ['NotAnExternalId', '/steps/0', 'Account.Phone'],
-      ['UnknownRelationship', '/steps/1', 'What:User.Username'],
+      ['NotAnExternalId', '/steps/1', 'Account:What.Phone'],
     ]);
+  });
+
+  it('decides polymorphic or not from referenceTo: the type is required on one, an error on the other', async () => {
+    // Each column passes the offline checks (their tables do not know Task's or Campaign's owner);
+    // the describe decides.
+    write('lead.csv', 'Legacy_Id__c,LastName,Company,User:Owner.Username,Account:Owner.Name\nL1,S,Acme,u,x\n');
+    write('task.csv', 'Legacy_Id__c,Lead:Who.Legacy_Id__c,Owner.Username\nT1,L1,u\n');
+    write('campaign.csv', 'Legacy_Id__c,Name,User:Owner.Username\nC1,Spring,u\n');
+    write('account.csv', 'Legacy_Id__c,Name,Owner.Username\nA1,Acme,u\n');
+    write('link.csv', 'Legacy_Id__c,LinkedEntity:Account.Legacy_Id__c,Sponsor:Account.Legacy_Id__c\nK1,A1,A2\n');
+    const link: ObjectInfo = {
+      name: 'DocumentLink__c',
+      fields: [
+        {
+          name: 'Legacy_Id__c',
+          createable: true,
+          updateable: true,
+          nillable: true,
+          defaultedOnCreate: false,
+          externalId: true,
+        },
+        {
+          name: 'LinkedEntityId',
+          createable: true,
+          updateable: true,
+          nillable: true,
+          defaultedOnCreate: false,
+          referenceTo: ['Account', 'User'],
+          relationshipName: 'LinkedEntity',
+        },
+        {
+          name: 'SponsorId',
+          createable: true,
+          updateable: true,
+          nillable: true,
+          defaultedOnCreate: false,
+          referenceTo: ['Account'],
+          relationshipName: 'Sponsor',
+        },
+      ],
+    };
+    const path = manifest(
+      [
+        { id: 'leads', object: 'Lead', source: 'lead.csv' },
+        { id: 'tasks', object: 'Task', source: 'task.csv' },
+        { id: 'campaigns', object: 'Campaign', source: 'campaign.csv' },
+        { id: 'accounts', object: 'Account', source: 'account.csv' },
+        { id: 'links', object: 'DocumentLink__c', source: 'link.csv' },
+      ],
+      { operation: 'upsert', externalIdField: 'Legacy_Id__c' },
+    );
+    const { problems } = await run(path, fakeOrg(plenty, [link]));
+    expect(problems.map((p) => [p.code, p.pointer, p.message.match(/column "([^"]+)"/)?.[1]])).to.deep.equal([
+      ['PolymorphicTypeNotAllowed', '/steps/0', 'Account:Owner.Name'],
+      ['PolymorphicWithoutType', '/steps/1', 'Owner.Username'],
+      ['TypeOnNonPolymorphic', '/steps/2', 'User:Owner.Username'],
+      ['PolymorphicOrderReversed', '/steps/4', 'LinkedEntity:Account.Legacy_Id__c'],
+      ['PolymorphicOrderReversed', '/steps/4', 'Sponsor:Account.Legacy_Id__c'],
+    ]);
+    expect(problems[0].message).to.contain('can point only to Group, User');
+    expect(problems[1].message).to.contain('such as User:Owner.Username');
+    expect(problems[2].message).to.contain('Rename the column to Owner.Username');
+    expect(problems[3].message).to.contain('Rename the column to Account:LinkedEntity.Legacy_Id__c');
+    // Sponsor points to Accounts only: the fix drops the type.
+    expect(problems[4].message).to.contain('Rename the column to Sponsor.Legacy_Id__c');
   });
 
   it('FieldNotWritable: per operation; Id is fine for update and delete', async () => {

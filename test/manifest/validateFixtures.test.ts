@@ -52,13 +52,15 @@ const broken: Array<[string, string, string, number]> = [
   ['mapping-conflict', 'MappingConflict', '/steps/0/mapping/constants/Name', 21],
   ['line-ending-mismatch', 'LineEndingMismatch', '/steps/0', 9],
   ['wrong-delimiter', 'MissingExternalIdColumn', '/steps/0/source', 11],
+  ['polymorphic-without-type', 'PolymorphicWithoutType', '/steps/2/source', 20],
+  ['polymorphic-order-reversed', 'PolymorphicOrderReversed', '/steps/1/source', 15],
+  ['type-on-non-polymorphic', 'TypeOnNonPolymorphic', '/steps/1/source', 15],
 ];
 
 /** [fixture in valid/, the one warning it must report, its pointer, its line] */
 const warned: Array<[string, string, string, number]> = [
   ['warn-parent-without-step', 'ParentWithoutStep', '/steps/1/source', 15],
   ['warn-parent-step-later', 'ParentStepLater', '/steps/0/source', 11],
-  ['warn-polymorphic-without-type', 'PolymorphicWithoutType', '/steps/2/source', 20],
 ];
 
 describe('validateManifest over the manifest fixtures', () => {
@@ -137,6 +139,23 @@ describe('validateManifest over the manifest fixtures', () => {
     const result = await validate(join(fixtures, 'valid', 'basic', 'migration.json'), true);
     expect(result).to.deep.include({ valid: true, errors: [], warnings: [], steps: 3 });
     expect(result.waves).to.deep.equal([['Account'], ['Contact', 'account-parents']]);
+  });
+
+  it('spells out the fix of a polymorphic column: the reversed order, a missing type, a type not needed', async () => {
+    const messageOf = async (name: string): Promise<string> =>
+      (await validate(join(fixtures, 'broken', `${name}.json`), false)).errors[0].message;
+    expect(await messageOf('polymorphic-order-reversed')).to.include('Rename the column to User:Owner.Username');
+    expect(await messageOf('polymorphic-without-type')).to.include('such as Contact:Who.Email');
+    expect(await messageOf('type-on-non-polymorphic')).to.include('rename the column to Owner.Username');
+  });
+
+  it('loads the type prefix of a polymorphic column first: Lead with User:Owner, Task with Lead:Who', async () => {
+    const result = await validate(join(fixtures, 'valid', 'polymorphic-owner-and-who.json'), true);
+    expect(result.waves).to.deep.equal([['Lead'], ['Task']]);
+    // No step loads User: the owners must already be in the org.
+    const own = result.warnings.filter((p) => p.code !== 'SourceOutsideManifest');
+    expect(own.map((p) => [p.code, p.pointer])).to.deep.equal([['ParentWithoutStep', '/steps/0/source']]);
+    expect(own[0].message).to.include('"User:Owner.Username"');
   });
 
   it('passes the example migration', async function () {

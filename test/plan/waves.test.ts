@@ -153,7 +153,7 @@ describe('computeWaves', () => {
 
     it('warns when no step loads the parent object', () => {
       const plan = computeWaves([
-        step('Contact', { relationships: [{ column: 'Owner:User.Username', object: 'User', file: '/d/c.csv' }] }),
+        step('Contact', { relationships: [{ column: 'User:Owner.Username', object: 'User', file: '/d/c.csv' }] }),
       ]);
       expect(plan.problems).to.have.length(1);
       expect(plan.problems[0]).to.include({
@@ -174,9 +174,20 @@ describe('computeWaves', () => {
       expect(plan.implied).to.deep.equal([]);
     });
 
-    it('warns about a polymorphic column without its type', () => {
-      const plan = computeWaves([step('Task', { relationships: [{ column: 'Who.Email' }] })]);
-      expect(codes(plan.problems)).to.deep.equal(['PolymorphicWithoutType']);
+    it('leaves a polymorphic column without its type to the header check (no wave problem, no dependency)', () => {
+      const plan = computeWaves([step('Contact'), step('Task', { relationships: [{ column: 'Who.Email' }] })]);
+      expect(plan.problems).to.deep.equal([]);
+      expect(plan.implied).to.deep.equal([]);
+    });
+
+    it('makes the step loading the type prefix of a polymorphic column a dependency', () => {
+      const plan = computeWaves([
+        step('Lead'),
+        step('User', { operation: 'upsert' }),
+        step('Task', { relationships: [{ column: 'Lead:Who.Email', object: 'Lead' }] }),
+      ]);
+      expect(plan.implied).to.deep.equal([{ step: 'Task', dependsOn: 'Lead', column: 'Lead:Who.Email' }]);
+      expect(plan.waves).to.deep.equal([['Lead', 'User'], ['Task']]);
     });
   });
 

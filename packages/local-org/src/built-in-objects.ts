@@ -2,6 +2,15 @@
 // loads, each with a real org's key prefix and the fields a migration commonly touches.
 import { field, picklist, system, type FieldDescribe, type ObjectDescribe } from './describe.js';
 
+// A Lead's, a Case's or a Task's owner is a User or a queue (a Group): "When creating or updating a
+// Case or Lead, a client application ... can set this field to any valid User in the organization or
+// to any valid queue" (SOAP API guide, "Frequently-Occurring Fields", OwnerId). The object reference
+// lists such an owner as "Refers To: Group, User" (e.g. AccountAccountRelation's OwnerId, "a polymorphic
+// relationship field"), i.e. a describe with OwnerId `referenceTo: ["Group", "User"]`, which is what
+// makes a Bulk API header write `User:Owner.Username`. For Task no Salesforce page was found here;
+// CData's Salesforce driver documents Task OwnerId as "the user or queue" with a polymorphic type
+// column (cdn.cdata.com/help/RFM/py/pg_table-task.htm). Account, Contact, Opportunity and Campaign
+// owners are taken to be Users only (no queues for them), so `Owner.Username` is their column.
 const owner = (referenceTo: string[] = ['User']): FieldDescribe =>
   field('OwnerId', 'reference', {
     label: 'Owner ID',
@@ -317,6 +326,22 @@ export function builtInObjects(): ObjectDescribe[] {
           label: 'Time Zone',
           nillable: false,
           picklistValues: picklist(['GMT', 'America/Los_Angeles', 'Europe/London']),
+        }),
+      ],
+      { bulkIngestable: false },
+    ),
+    // Queues (Type Queue) own Leads, Cases and Tasks: the other object a polymorphic Owner points to.
+    object(
+      'Group',
+      '00G',
+      'Groups',
+      [
+        field('Name', 'string', { length: 40, nillable: false }),
+        field('DeveloperName', 'string', { label: 'Developer Name', length: 80 }),
+        field('Type', 'picklist', {
+          nillable: false,
+          restrictedPicklist: true,
+          picklistValues: picklist(['Regular', 'Queue']),
         }),
       ],
       { bulkIngestable: false },

@@ -8,6 +8,20 @@ import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
 /** A selected column: its SOQL path, and how each record is read through relationships. */
 type Column = { name: string; parts: string[]; resolve: Array<{ store: ObjectStore; field: FieldDescribe }> };
 
+/**
+ * The object a relationship leads to. A polymorphic one (`Owner` of a Lead: Group or User) leads to
+ * the first of its objects that has the next name of the path; a real org reads such paths through
+ * the `Name` object (a set of fields common to the owner types: Name, Email, ...), so this may accept
+ * a path a real org refuses; a rehearsal's checks of loaded owners (`Owner.Username`) work.
+ */
+function parentOf(store: RecordStore, field: FieldDescribe, next: string): ObjectStore | undefined {
+  const targets = field.referenceTo.flatMap((name) => store.object(name) ?? []);
+  const has = (o: ObjectStore): boolean =>
+    o.field(next) !== undefined ||
+    o.describe.fields.some((f) => f.relationshipName?.toLowerCase() === next.toLowerCase());
+  return targets.find(has) ?? targets[0];
+}
+
 function resolvePath(store: RecordStore, object: ObjectStore, path: Path, query: ParsedQuery): Column['resolve'] {
   const steps: Column['resolve'] = [];
   let current = object;
@@ -20,7 +34,7 @@ function resolvePath(store: RecordStore, object: ObjectStore, path: Path, query:
     const field = last
       ? current.field(part)
       : current.describe.fields.find((f) => f.relationshipName?.toLowerCase() === part.toLowerCase());
-    const parent = field && !last ? store.object(field.referenceTo[0]) : undefined;
+    const parent = field && !last ? parentOf(store, field, parts[index + 1]) : undefined;
     if (!field || (!last && !parent)) {
       const what = last
         ? `No such column '${part}' on entity '${current.describe.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.`
