@@ -63,7 +63,8 @@ const withoutBrackets = (host: string): string => host.replace(/^\[(.*)\]$/, '$1
  * commas or white space; `*` alone exempts everything; `host:port` applies to that port only (a URL
  * without a port has its scheme's default); an entry starting with `.` or `*` exempts the host names
  * that end with it (`*` dropped: `.example.com` and `*.example.com` exempt `a.example.com`, not
- * `example.com`); any other entry exempts exactly that host name. Case does not matter.
+ * `example.com`); any other entry exempts exactly that host name. Case does not matter. Beyond
+ * proxy-from-env: an IPv6 address matches with or without its brackets.
  */
 export function noProxyMatches(target: URL, noProxy: string): boolean {
   const list = noProxy.trim().toLowerCase();
@@ -74,7 +75,8 @@ export function noProxyMatches(target: URL, noProxy: string): boolean {
   return list.split(/[,\s]+/).some((entry) => {
     if (entry === '') return false;
     if (entry === '*') return true;
-    const withPort = /^(.+):(\d+)$/.exec(entry);
+    // a port follows a host name, an IPv4 address or a bracketed IPv6 one; a bare `::1` has none
+    const withPort = /^(\[[^\]]*\]|[^:]+):(\d+)$/.exec(entry);
     const entryHost = withoutBrackets(withPort ? withPort[1] : entry);
     if (withPort && Number(withPort[2]) !== port) return false;
     if (!/^[.*]/.test(entryHost)) return hostname === entryHost;
