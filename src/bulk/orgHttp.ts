@@ -294,6 +294,7 @@ export class OrgCall {
         (response) => {
           this.lastStatus = response.statusCode;
           if (response.statusCode === 401) this.refused++;
+          else if (this.refused > 0) debugLog(`${request.method} sent again after jsforce refreshed the session`);
           this.options.onExchange?.(response.statusCode, started);
           return response;
         },
