@@ -4,7 +4,8 @@
  * 127.0.0.1. The proxy logs every request line it receives; the local org counts every request it
  * receives. A command passes when the two counts are equal and every proxied line was forwarded to
  * the org: every exchange of the command went through the proxy (before the org door, the streamed
- * uploads and result downloads went around it). Also: the concurrent-request limit of an org
+ * uploads and result downloads went around it). With NO_PROXY naming the org, nothing goes through
+ * the proxy. Also: the concurrent-request limit of an org
  * (ConcurrentPerOrgLongTxn) slows a run down but loads everything, with a warning in --json.
  */
 import { writeFileSync } from 'node:fs';
@@ -71,13 +72,14 @@ describe('migrate through the user’s proxy', () => {
     return manifest;
   }
 
-  /** Runs `command` through the proxy; returns what the proxy and the org each saw of it. */
+  /** Runs `command` with HTTP_PROXY set; returns what the proxy and the org each saw of it. */
   async function measured<T>(
     command: string,
+    noProxy = '',
   ): Promise<{ output: T | undefined; warnings: string[]; proxied: ForwardProxy['log']; orgRequests: number }> {
     const orgBefore = nut.org.stats().requests;
     const proxiedBefore = proxy.log.length;
-    const result = await nut.sf<T>(command, { env: throughProxy() });
+    const result = await nut.sf<T>(command, { env: { ...throughProxy(), NO_PROXY: noProxy } });
     const json = result.jsonOutput as ({ result?: T; warnings?: unknown[] } & object) | undefined;
     return {
       output: json?.result,
@@ -125,6 +127,17 @@ describe('migrate through the user’s proxy', () => {
     const paths = proxied.map((line) => new URL(line.target).pathname);
     expect(paths.some((p) => p.endsWith('/limits'))).to.equal(true);
     expect(paths.some((p) => p.endsWith('/sobjects/Contact/describe'))).to.equal(true);
+  });
+
+  it('goes straight to the org when NO_PROXY names it', async () => {
+    const manifest = writeMigration(10, 10, 'N');
+    const { output, proxied, orgRequests } = await measured<RunResult>(
+      `migrate run --manifest ${manifest} --target-org local --json`,
+      'localhost,127.0.0.1',
+    );
+    expect(output?.status).to.equal('succeeded');
+    expect(orgRequests).to.be.greaterThan(0);
+    expect(proxied).to.deep.equal([]);
   });
 
   it('waits out ConcurrentPerOrgLongTxn refusals, loads every record once, and warns in --json', async () => {
