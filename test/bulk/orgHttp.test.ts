@@ -169,6 +169,22 @@ describe('the org door (orgHttp)', () => {
       expect(proxy.log).to.deep.equal([]);
     });
 
+    it('stops at once, sending nothing, when the proxy setting is not a URL it can use', async () => {
+      process.env.HTTPS_PROXY = 'socks5://proxy.corp:1080';
+      const client = new IngestJobClient(await org.connection(), { sleep: async (): Promise<void> => {} });
+      const retries: unknown[] = [];
+      client.on('retry', (event) => retries.push(event));
+      const error = await client.create({ object: 'Account', operation: 'insert' }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ProxySettingError);
+      expect((error as ProxySettingError).actions?.join(' ')).to.contain('HTTPS_PROXY');
+      const upload = await client
+        .upload('750fk0000000001AAA', () => Readable.from([Buffer.from('Name\n')]))
+        .catch((e: unknown) => e);
+      expect(upload).to.be.instanceOf(ProxySettingError);
+      expect(retries).to.deep.equal([]);
+      expect(org.seen).to.deep.equal([]);
+    });
+
     it('sends the preflight’s limits and describe calls through the proxy', async () => {
       process.env.HTTP_PROXY = proxy.url;
       const preflightOrg = connectionPreflight(await org.connection());
