@@ -70,6 +70,8 @@ function messageKey(details: BulkApiErrorDetails): string {
   const { status, errorCode } = details;
   if (errorCode === 'UNEXPECTED_RESPONSE') return 'error.UnexpectedResponse';
   if (status === 0) return 'error.NetworkFailure';
+  // 407 is the proxy's answer, not the org's
+  if (status === 407) return 'error.ProxyAuthentication';
   if (isConcurrentRequestLimit(errorCode, details.serverMessage)) return 'error.ConcurrentRequestLimit';
   if (errorCode === 'REQUEST_LIMIT_EXCEEDED') return 'error.RequestLimitExceeded';
   if (errorCode === 'INVALID_SESSION_ID' || status === 401) return 'error.InvalidSession';

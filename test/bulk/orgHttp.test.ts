@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
+import { BulkApiError } from '../../src/bulk/errors.js';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
 import { noProxyMatches, proxyFor, ProxySettingError } from '../../src/bulk/orgHttp.js';
 import { connectionPreflight } from '../../src/manifest/preflight.js';
@@ -183,6 +184,30 @@ describe('the org door (orgHttp)', () => {
       expect(upload).to.be.instanceOf(ProxySettingError);
       expect(retries).to.deep.equal([]);
       expect(org.seen).to.deep.equal([]);
+    });
+
+    it('sends the credentials of the proxy URL, and says so when the proxy wants some', async () => {
+      const guarded = await startForwardProxy({ credentials: 'me:p@ss' });
+      try {
+        const port = new URL(guarded.url).port;
+        process.env.HTTP_PROXY = guarded.url;
+        const client = new IngestJobClient(await org.connection(), { sleep: async (): Promise<void> => {} });
+        const refused = (await client
+          .create({ object: 'Account', operation: 'insert' })
+          .catch((e: unknown) => e)) as BulkApiError;
+        expect(refused).to.be.instanceOf(BulkApiError);
+        expect(refused.status).to.equal(407);
+        expect(refused.message).to.contain('proxy');
+        expect(refused.actions?.join(' ')).to.contain('user:password');
+        expect(org.seen).to.deep.equal([]);
+
+        process.env.HTTP_PROXY = `http://me:p%40ss@127.0.0.1:${port}`;
+        const job = await client.create({ object: 'Account', operation: 'insert' });
+        await client.upload(job.id, () => Readable.from([Buffer.from('Name\nAcme\n')]));
+        expect(guarded.log.filter((line) => line.forwarded)).to.have.length(2);
+      } finally {
+        await guarded.stop();
+      }
     });
 
     it('sends the preflight’s limits and describe calls through the proxy', async () => {

@@ -36,9 +36,16 @@ function forwardable(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeader
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_HEADERS.has(name.toLowerCase())));
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, log: ProxiedRequest[]): void {
+function forward(req: IncomingMessage, res: ServerResponse, log: ProxiedRequest[], credentials?: string): void {
   const method = req.method ?? 'GET';
   const line = req.url ?? '';
+  if (credentials && req.headers['proxy-authorization'] !== `Basic ${Buffer.from(credentials).toString('base64')}`) {
+    log.push({ method, target: line, forwarded: false });
+    req.resume();
+    res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-type': 'text/plain' });
+    res.end('proxy credentials required\n');
+    return;
+  }
   let target: URL | undefined;
   try {
     target = /^https?:\/\//i.test(line) ? new URL(line) : undefined;
@@ -83,9 +90,10 @@ function forward(req: IncomingMessage, res: ServerResponse, log: ProxiedRequest[
   req.pipe(upstream);
 }
 
-export async function startForwardProxy(): Promise<ForwardProxy> {
+/** `credentials` ("user:password"): every request without them as Basic Proxy-Authorization gets 407. */
+export async function startForwardProxy(options: { credentials?: string } = {}): Promise<ForwardProxy> {
   const log: ProxiedRequest[] = [];
-  const server = http.createServer((req, res) => forward(req, res, log));
+  const server = http.createServer((req, res) => forward(req, res, log, options.credentials));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     log.push({ method: 'CONNECT', target: req.url ?? '', forwarded: false });
     socket.end('HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n');
