@@ -52,3 +52,19 @@ export function retryDelay(retry: number, policy: RetryPolicy, random: () => num
 export function nextPollDelay(current: number, maxMs: number): number {
   return Math.max(1, Math.min(maxMs, Math.ceil(current * 1.5)));
 }
+
+/**
+ * The wait before retry number `retry` after the org refused a call for its limit of concurrent
+ * long-running requests (ConcurrentPerOrgLongTxn). Salesforce counts requests that run 20 seconds or
+ * longer against that limit ("API Request Limits and Allocations"), so a slot frees up in seconds,
+ * not in the half second that a dropped packet needs: the same curve, starting at 5 s and capped at
+ * 60 s unless the policy already waits longer.
+ */
+export function concurrentLimitDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const slower = {
+    ...policy,
+    baseDelayMs: Math.max(policy.baseDelayMs, 5000),
+    maxDelayMs: Math.max(policy.maxDelayMs, 60_000),
+  };
+  return retryDelay(retry, slower, random);
+}

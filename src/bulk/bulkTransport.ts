@@ -2,21 +2,31 @@
  * How the ingest client reaches the org: JSON calls through the `Connection` of --target-org, with
  * this project's retry policy, the accounting events ('request', 'retry', 'refresh') emitted on
  * the client, the session refresh after a 401, and the Bulk API's error bodies turned into
- * BulkApiError.
+ * BulkApiError. Every exchange goes through the org door (orgHttp.ts), so the user's proxy applies.
  *
- * JSON calls go through `connection.request`, so the CLI's auth headers, token refresh (jsforce's
- * refresh delegate, fed by @salesforce/core's AuthInfo) and proxy settings apply. jsforce's own
- * transport retry is switched off for them: it skips POST and PATCH, it knows nothing of
- * INVALIDJOBSTATE after a close that landed, and it would hide calls from the accounting.
+ * JSON calls go through `connection.request`, so the CLI's auth headers and token refresh (jsforce's
+ * refresh delegate, fed by @salesforce/core's AuthInfo) apply. jsforce's own transport retry is
+ * switched off for them: it skips POST and PATCH, and it would hide calls from the accounting.
+ * Retries and refreshes are logged at debug level; the org's concurrent-request limit, which makes
+ * a run wait, is also a warning through @salesforce/core's Lifecycle (so --json carries it).
  */
 import type { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { PassThrough } from 'node:stream';
-import { type Connection, SFDX_HTTP_HEADERS } from '@salesforce/core';
-import type { JsonMap } from '@salesforce/ts-types';
-import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy, type Sleep, sleep } from './backoff.js';
-import { badApiVersionError, BulkApiError, isRetryable, networkErrorCode } from './errors.js';
+import { type Connection, Lifecycle, Messages, SFDX_HTTP_HEADERS } from '@salesforce/core';
+import {
+  concurrentLimitDelay,
+  DEFAULT_RETRY_POLICY,
+  retryDelay,
+  type RetryPolicy,
+  type Sleep,
+  sleep,
+} from './backoff.js';
+import { badApiVersionError, BulkApiError, isConcurrentRequestLimit, isRetryable, networkErrorCode } from './errors.js';
+import { debugLog, OrgCall, ProxySettingError } from './orgHttp.js';
 import type { BulkRequestEvent, IngestJobInfo, RetryOptions } from './types.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'bulk');
 
 export type IngestJobClientOptions = {
   /** e.g. "62.0"; default: the Connection's version (which --api-version sets) */
@@ -46,9 +56,6 @@ const MAX_REFUSED_EXCHANGES = 2;
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', accept: 'application/json' };
 
 type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-/** What jsforce's transport promise resolves to; only the status is read. */
-type ExchangeResult = { statusCode: number };
 
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
@@ -99,6 +106,7 @@ export class BulkTransport {
   private readonly retryPolicy: RetryPolicy;
   private readonly requestTimeoutMs: number;
   private readonly random: () => number;
+  private concurrentLimitWarned = false;
 
   public constructor(
     public readonly connection: Connection,
@@ -147,7 +155,11 @@ export class BulkTransport {
         if (!isRetryable(error) || attempt >= this.retryPolicy.attempts) {
           throw error instanceof BulkApiError && attempt > 1 ? error.afterAttempts(attempt) : error;
         }
-        const delayMs = retryDelay(attempt, this.retryPolicy, this.random);
+        const concurrentLimit =
+          error instanceof BulkApiError && isConcurrentRequestLimit(error.errorCode, error.serverMessage);
+        const delayMs = concurrentLimit
+          ? concurrentLimitDelay(attempt, this.retryPolicy, this.random)
+          : retryDelay(attempt, this.retryPolicy, this.random);
         const retry: BulkRetryEvent = {
           method: error instanceof BulkApiError ? error.method : '',
           path: error instanceof BulkApiError ? error.path : '',
@@ -155,6 +167,10 @@ export class BulkTransport {
           delayMs,
           reason: error instanceof BulkApiError ? `${error.status} ${error.errorCode}` : errorMessage(error),
         };
+        debugLog(
+          `retry ${attempt} of ${retry.method} ${retry.path} in ${delayMs} ms: ${retry.reason} ${errorMessage(error)}`,
+        );
+        if (concurrentLimit) this.warnConcurrentLimit(error, delayMs);
         this.events.emit('retry', retry);
         // eslint-disable-next-line no-await-in-loop
         await this.sleep(delayMs, signal);
@@ -163,65 +179,37 @@ export class BulkTransport {
   }
 
   /**
-   * One JSON call through the Connection. The Connection's transport is wrapped to observe each
-   * HTTP exchange's status (jsforce's errors do not carry it, and 5xx vs 4xx decides a retry) and
-   * to end jsforce's refresh loop: on every 401 jsforce refreshes and sends again, without limit,
-   * so a session the org keeps refusing would spin forever. After two refused exchanges the next
-   * one is not sent and the call fails as an invalid session. Otherwise the exchange is untouched.
+   * One JSON call through the Connection, every exchange of it through the org door. The door
+   * reports each exchange's status (jsforce's errors do not carry it, and 5xx vs 4xx decides a
+   * retry) and ends jsforce's refresh loop: on every 401 jsforce refreshes and sends again, without
+   * limit, so a session the org keeps refusing would spin forever. After two refused exchanges the
+   * next one is not sent and the call fails as an invalid session.
    */
   public async sendJson(method: HttpMethod, url: URL, body?: object): Promise<unknown> {
     const path = url.pathname;
-    // eslint-disable-next-line no-underscore-dangle -- jsforce offers no other way to see statuses
-    const transport = this.connection._transport;
-    type Exchange = ReturnType<typeof transport.httpRequest>;
-    let lastStatus = 0;
-    let refused = 0;
-    const observed = {
-      httpRequest: (request: unknown, options: unknown): Exchange => {
-        if (refused >= MAX_REFUSED_EXCHANGES) {
-          const stop = Promise.reject(new Error('the org kept refusing the refreshed session')) as Exchange;
-          stop.stream = (): ReturnType<Exchange['stream']> => new PassThrough();
-          return stop;
-        }
-        const started = Date.now();
-        const exchange = transport.httpRequest(
-          request as Parameters<typeof transport.httpRequest>[0],
-          options as never,
-        );
-        exchange.then(
-          (response: ExchangeResult) => {
-            lastStatus = response.statusCode;
-            if (response.statusCode === 401) refused++;
-            this.emitRequest(method, path, response.statusCode, started);
-          },
-          () => {
-            lastStatus = 0;
-            this.emitRequest(method, path, 0, started);
-          },
-        );
-        return exchange;
-      },
-    };
-    const options = {
-      transport: observed,
-      retry: { maxRetries: 0, methods: [] },
-      timeout: this.requestTimeoutMs,
-    } as unknown as JsonMap;
+    const call = new OrgCall(this.connection, {
+      timeoutMs: this.requestTimeoutMs,
+      maxRefused: MAX_REFUSED_EXCHANGES,
+      onExchange: (status, started) => this.emitRequest(method, path, status, started),
+    });
     try {
-      const result: unknown = await this.connection.request(
-        { method, url: url.toString(), headers: { ...JSON_HEADERS }, ...(body ? { body: JSON.stringify(body) } : {}) },
-        options,
-      );
+      const result: unknown = await call.send({
+        method,
+        url: url.toString(),
+        headers: { ...JSON_HEADERS },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
       if (typeof result === 'string' && result.length > 0) return JSON.parse(result) as unknown;
       return result;
     } catch (error) {
-      if (refused >= MAX_REFUSED_EXCHANGES) {
+      if (error instanceof ProxySettingError) throw error;
+      if (call.refused >= MAX_REFUSED_EXCHANGES) {
         throw new BulkApiError(
           { method, path, status: 401, errorCode: 'INVALID_SESSION_ID', serverMessage: errorMessage(error) },
           error,
         );
       }
-      throw this.toBulkApiError(error, method, path, lastStatus);
+      throw this.toBulkApiError(error, method, path, call.lastStatus);
     }
   }
 
@@ -248,7 +236,22 @@ export class BulkTransport {
     const started = Date.now();
     await this.sendJson('GET', new URL(`/services/data/v${this.apiVersion}`, this.connection.instanceUrl));
     const event: BulkRefreshEvent = { ms: Date.now() - started };
+    debugLog(`session refreshed after a 401 in ${event.ms} ms`);
     this.events.emit('refresh', event);
+  }
+
+  /** Once per client: the run slows down for a reason outside it, and the user should know why. */
+  private warnConcurrentLimit(error: BulkApiError, delayMs: number): void {
+    if (this.concurrentLimitWarned) return;
+    this.concurrentLimitWarned = true;
+    void Lifecycle.getInstance().emitWarning(
+      messages.getMessage('warning.ConcurrentRequestLimit', [
+        error.serverMessage,
+        error.method,
+        error.path,
+        String(delayMs),
+      ]),
+    );
   }
 
   private toBulkApiError(error: unknown, method: string, path: string, status: number): BulkApiError {

@@ -54,10 +54,25 @@ export type BulkApiErrorData = {
   jobId?: string;
 };
 
+/**
+ * REQUEST_LIMIT_EXCEEDED names two limits, told apart only by the message's first word (reference
+ * §1, "Error responses"): `TotalRequests Limit exceeded.` (the daily API allowance: nothing helps
+ * before the 24-hour window moves, so the run stops) and `ConcurrentPerOrgLongTxn Limit exceeded.`
+ * (too many long-running requests in the org at this moment: transient, so back off and retry).
+ * Salesforce's "API Request Limits and Allocations" documents the concurrent long-running request
+ * limit; the message text is as the reference records it, with no public wire capture of our own.
+ */
+export function isConcurrentRequestLimit(errorCode: string, message: string): boolean {
+  return errorCode === 'REQUEST_LIMIT_EXCEEDED' && /^\s*ConcurrentPerOrgLongTxn\b/.test(message);
+}
+
 function messageKey(details: BulkApiErrorDetails): string {
   const { status, errorCode } = details;
   if (errorCode === 'UNEXPECTED_RESPONSE') return 'error.UnexpectedResponse';
   if (status === 0) return 'error.NetworkFailure';
+  // 407 is the proxy's answer, not the org's
+  if (status === 407) return 'error.ProxyAuthentication';
+  if (isConcurrentRequestLimit(errorCode, details.serverMessage)) return 'error.ConcurrentRequestLimit';
   if (errorCode === 'REQUEST_LIMIT_EXCEEDED') return 'error.RequestLimitExceeded';
   if (errorCode === 'INVALID_SESSION_ID' || status === 401) return 'error.InvalidSession';
   if (errorCode === 'FEATURENOTENABLED') return 'error.FeatureNotEnabled';
@@ -72,6 +87,7 @@ function messageTokens(key: string, d: BulkApiErrorDetails): string[] {
   const attempts = String(d.attempts ?? 1);
   switch (key) {
     case 'error.NetworkFailure':
+    case 'error.ConcurrentRequestLimit':
       return [d.method, d.path, attempts, d.serverMessage];
     case 'error.ServerError':
       return [d.method, d.path, String(d.status), d.errorCode, attempts, d.serverMessage];
@@ -221,13 +237,15 @@ export function networkErrorCode(error: unknown): string | undefined {
 
 /**
  * Whether the same call may succeed if made again later: 408/420/429/5xx answers, no answer at all,
- * and uploads interrupted by the connection or the org (their chunk goes again in a new job; one
- * interrupted because the source could not be read is not retryable). Refusals (4xx, including
+ * the org's limit of concurrent long-running requests (isConcurrentRequestLimit), and uploads
+ * interrupted by the connection or the org (their chunk goes again in a new job; one interrupted
+ * because the source could not be read is not retryable). Refusals (4xx, including the daily
  * REQUEST_LIMIT_EXCEEDED and an invalid session that refreshing did not fix) are not.
  */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof UploadInterruptedError) return error.origin !== 'body';
   if (error instanceof BulkApiError) {
+    if (isConcurrentRequestLimit(error.errorCode, error.serverMessage)) return true;
     if (error.errorCode === 'REQUEST_LIMIT_EXCEEDED') return false;
     return error.status === 0 || isTransientStatus(error.status);
   }

@@ -1,6 +1,6 @@
 /*
  * A job's data in and out: the streamed PUT of its CSV and the streamed GET of one result file.
- * Both use node:http(s) directly (see streamedHttp.ts for why) with the Connection's current
+ * Both go through the org door's streamed exchanges (orgHttp.ts, which says why) with the Connection's current
  * token, and refresh the session through the transport on a 401 — once, since a refused request
  * moved no data.
  */
@@ -12,13 +12,14 @@ import { type BulkTransport, errorMessage, parseErrorBody } from './bulkTranspor
 import { CsvRecordCounter } from './csvRecordCounter.js';
 import {
   BulkApiError,
+  isConcurrentRequestLimit,
   isRetryable,
   isTransientStatus,
   networkErrorCode,
   resultsTruncatedError,
   UploadInterruptedError,
 } from './errors.js';
-import { getStream, putStream } from './streamedHttp.js';
+import { getStream, putStream } from './orgHttp.js';
 import type { ResultKind, SavedResults } from './types.js';
 
 /** IngestJobClient.upload: one streamed PUT, sent again once after a 401 (see there for why). */
@@ -86,7 +87,8 @@ export async function uploadJobData(
       continue;
     }
     const { errorCode, message } = parseErrorBody(status, text);
-    if (isTransientStatus(status)) {
+    // a refusal for the org's concurrent long-running requests is transient too: the chunk goes again in a new job
+    if (isTransientStatus(status) || isConcurrentRequestLimit(errorCode, message)) {
       throw new UploadInterruptedError({
         jobId,
         bytesSent,

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Messages, type Connection } from '@salesforce/core';
+import { orgGet } from '../bulk/orgHttp.js';
 import { readCsvHeader } from '../csv/header.js';
 import { mappedColumns } from '../csv/upload.js';
 import { CALLS_PER_JOB_BESIDES_POLLS } from '../plan/budget.js';
@@ -445,11 +446,11 @@ async function checkBudget(
   return Object.keys(result).length ? result : undefined;
 }
 
-/** A Connection of @salesforce/core as the preflight's view of an org. */
+/** A Connection of @salesforce/core as the preflight's view of an org; its calls go through the org door. */
 export function connectionPreflight(connection: Connection): PreflightConnection {
   return {
-    describe: async (object) => (await connection.describe(object)) as unknown as ObjectInfo,
-    request: async <T = unknown>(url: string) => connection.request<T>(url),
+    describe: async (object) => orgGet<ObjectInfo>(connection, `/sobjects/${encodeURIComponent(object)}/describe`),
+    request: async <T = unknown>(url: string) => orgGet<T>(connection, url),
     getApiVersion: () => connection.getApiVersion(),
     getUsername: () => connection.getUsername(),
   };

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { AuthInfo, Connection, StateAggregator } from '@salesforce/core';
+import { AuthInfo, Connection, Lifecycle, StateAggregator } from '@salesforce/core';
 import { registerLocalOrg, startLocalOrg, type FaultSettings, type LocalOrg } from '@sf-migrate/local-org';
-import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
+import { IngestJobClient, type BulkRetryEvent } from '../../src/bulk/ingestJobClient.js';
 import { BulkApiError, UploadInterruptedError } from '../../src/bulk/errors.js';
 import type { BulkRequestEvent, CreateJobRequest, IngestJobInfo, ResultKind } from '../../src/bulk/types.js';
 
@@ -276,6 +276,55 @@ describe('IngestJobClient against the local org', function () {
     const { before } = await loadManyUnder({ seed: 7, serverErrorRate: 0.2 }, 6, 40);
     expect(org.store.count('Lead')).to.equal(before + 6 * 40);
     expect(events.filter((e) => e.status >= 500).length).to.be.greaterThan(0);
+  });
+
+  it('backs off and retries requests refused for ConcurrentPerOrgLongTxn, and warns once', async () => {
+    // Waits for this limit are seconds long: recorded here, not slept.
+    const retries: BulkRetryEvent[] = [];
+    client = new IngestJobClient(connection, {
+      retry: { attempts: 8, baseDelayMs: 5, maxDelayMs: 50 },
+      sleep: async (): Promise<void> => new Promise((resolve) => setImmediate(resolve)),
+    });
+    client.on('request', (event: BulkRequestEvent) => events.push(event));
+    client.on('retry', (event: BulkRetryEvent) => retries.push(event));
+    const warnings: string[] = [];
+    const lifecycle = Lifecycle.getInstance();
+    const listenersBefore = lifecycle.getListeners('warning');
+    lifecycle.onWarning((warning) => {
+      warnings.push(warning);
+      return Promise.resolve();
+    });
+    try {
+      const { before } = await loadManyUnder({ seed: 11, concurrentLimitRate: 0.25 }, 4, 20);
+      expect(org.store.count('Lead')).to.equal(before + 4 * 20);
+    } finally {
+      lifecycle.removeAllListeners('warning');
+      for (const listener of listenersBefore) lifecycle.onWarning(listener as (warning: string) => Promise<void>);
+    }
+    expect(org.stats().byRoute['concurrent limit']).to.be.greaterThan(0);
+    const limitRetries = retries.filter((r) => r.reason === '403 REQUEST_LIMIT_EXCEEDED');
+    expect(limitRetries.length).to.be.greaterThan(0);
+    // at least half of the 5 s first step, whatever the policy's base (5 ms here)
+    expect(Math.min(...limitRetries.map((r) => r.delayMs))).to.be.at.least(2500);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.contain('ConcurrentPerOrgLongTxn Limit exceeded.');
+  });
+
+  it('stops at once, without retrying, when the org answers TotalRequests Limit exceeded', async () => {
+    const retries: BulkRetryEvent[] = [];
+    client.on('retry', (event: BulkRetryEvent) => retries.push(event));
+    org.faults.set({ apiLimitExhausted: true });
+    let error: unknown;
+    try {
+      error = await client.create({ object: 'Lead', operation: 'insert' }).catch((e: unknown) => e);
+    } finally {
+      org.faults.clear();
+    }
+    expect(error).to.be.instanceOf(BulkApiError);
+    expect((error as BulkApiError).errorCode).to.equal('REQUEST_LIMIT_EXCEEDED');
+    expect((error as BulkApiError).actions?.join(' ')).to.contain('sf org list limits');
+    expect(retries).to.deep.equal([]);
+    expect(events.map((e) => e.status)).to.deep.equal([403]);
   });
 
   it('survives dropped connections and dropped uploads: a cut upload aborts its job and the chunk goes again', async () => {

@@ -113,6 +113,48 @@ describe('IngestJobClient', () => {
       expect(clock.delays).to.have.length(2);
     });
 
+    it('retries REQUEST_LIMIT_EXCEEDED ConcurrentPerOrgLongTxn after a wait of seconds', async () => {
+      const refusal = JSON.stringify([
+        { message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+      ]);
+      org.fail('create', { kind: 'status', status: 403, body: refusal }, 2);
+      const info = await openJob();
+      expect(info.state).to.equal('Open');
+      expect(events.map((e) => e.status)).to.deep.equal([403, 403, 200]);
+      // equal jitter over 5 s, then 10 s: the policy's 100 ms base is too short for this limit
+      expect(clock.delays).to.have.length(2);
+      expect(clock.delays[0]).to.be.within(2500, 5000);
+      expect(clock.delays[1]).to.be.within(5000, 10_000);
+    });
+
+    it('reports ConcurrentPerOrgLongTxn on an upload as an interrupted upload, to go again in a new job', async () => {
+      const job = await openJob();
+      org.fail('upload', {
+        kind: 'status',
+        status: 403,
+        body: JSON.stringify([
+          { message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+        ]),
+      });
+      const error = (await client.upload(job.id, () => Readable.from([Buffer.from(CSV)])).catch((e: unknown) => e)) as
+        UploadInterruptedError;
+      expect(error).to.be.instanceOf(UploadInterruptedError);
+      expect(error.origin).to.equal('server');
+      expect(isRetryable(error)).to.equal(true);
+    });
+
+    it('gives up on ConcurrentPerOrgLongTxn after the policy’s attempts, still retryable later', async () => {
+      const refusal = JSON.stringify([
+        { message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+      ]);
+      org.fail('create', { kind: 'status', status: 403, body: refusal }, 4);
+      const error = (await openJob().catch((e: unknown) => e)) as BulkApiError;
+      expect(error).to.be.instanceOf(BulkApiError);
+      expect(error.attempts).to.equal(4);
+      expect(error.message).to.contain('too many long-running requests');
+      expect(isRetryable(error)).to.equal(true);
+    });
+
     it('does not retry REQUEST_LIMIT_EXCEEDED and says what to do', async () => {
       org.fail('create', {
         kind: 'status',

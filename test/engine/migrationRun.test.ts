@@ -16,6 +16,8 @@ import { replayJournal, type RunState } from '../../src/journal/state.js';
 import { readJournal } from '../../src/journal/journal.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { summaryTable } from '../../src/ux/summary.js';
+import { BulkApiError } from '../../src/bulk/errors.js';
+import { IngestJobClient, type BulkRetryEvent } from '../../src/bulk/ingestJobClient.js';
 import { buildRun, createScaffold, type Scaffold } from './runScaffold.js';
 
 type StepSpec = Record<string, unknown> & { object: string; source: string };
@@ -302,6 +304,57 @@ describe('MigrationRun against the local org', function () {
       expect(at('job.closing', next), `chunk ${next} closed`).to.be.greaterThan(at('job.finished', previous));
     }
     expect(names('Account')).to.have.length(12);
+  });
+
+  it('stops cleanly when the org answers TotalRequests Limit exceeded, and a resume loads the rest once', async () => {
+    const { path, runOptions } = await site(
+      [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 1, parallelism: 1 }],
+      { 'a.csv': 'Name\nOne\nTwo\nThree\n' },
+    );
+    const run = await startRun(path, runOptions);
+    // the daily allowance runs out while the second chunk's job is being polled
+    run.on('job.progress', (progress) => {
+      if (progress.chunk === 1 && progress.state !== 'Uploading') scaffold!.org.faults.set({ apiLimitExhausted: true });
+    });
+    const failure = await run.execute().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).to.be.instanceOf(BulkApiError);
+    expect((failure as BulkApiError).errorCode).to.equal('REQUEST_LIMIT_EXCEEDED');
+    expect((failure as BulkApiError).attempts).to.equal(1);
+    expect(scaffold!.org.stats().byRoute['limit exceeded']).to.equal(1);
+    const stopped = await replayJournal(run.folder.journalPath);
+    expect(stopped.finished).to.equal(undefined);
+    expect(stopped.steps.get('Account')!.chunks[0].phase).to.equal('deleted');
+
+    scaffold!.org.faults.clear();
+    const outcome = await (
+      await resumeRun({ ...runOptions, root: join(scaffold!.dir, '.sf-migrate', 'runs'), runId: run.runId })
+    ).execute();
+    expect(outcome.status).to.equal('succeeded');
+    expect(names('Account')).to.deep.equal(['One', 'Three', 'Two']);
+  });
+
+  it('waits out ConcurrentPerOrgLongTxn refusals and loads every record once', async () => {
+    const { path, runOptions } = await site(
+      [{ object: 'Account', source: 'a.csv', maxRecordsPerJob: 2 }],
+      { 'a.csv': `Name\n${rows(12, 'Busy')}\n` },
+    );
+    scaffold!.org.faults.set({ seed: 4, concurrentLimitRate: 0.3 });
+    // the waits for this limit are seconds long: here they pass at once
+    const client = new IngestJobClient(runOptions.connection, {
+      retry: { attempts: 10 },
+      sleep: async (): Promise<void> => new Promise((resolve) => setImmediate(resolve)),
+    });
+    const retries: BulkRetryEvent[] = [];
+    client.on('retry', (event: BulkRetryEvent) => retries.push(event));
+    const outcome = await (await startRun(path, { ...runOptions, client })).execute();
+    expect(outcome.status).to.equal('succeeded');
+    expect(retries.filter((r) => r.reason === '403 REQUEST_LIMIT_EXCEEDED').length).to.be.greaterThan(0);
+    expect(names('Account')).to.deep.equal(
+      Array.from({ length: 12 }, (_, i) => `Busy${i}`).sort(),
+    );
   });
 
   describe('MigrationRun.continue from a replayed journal', () => {

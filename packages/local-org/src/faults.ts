@@ -11,8 +11,13 @@ export type FaultSettings = {
   dropUploadRate?: number;
   /** added to every response */
   latencyMs?: number;
-  /** every API request answered 403 REQUEST_LIMIT_EXCEEDED */
+  /** every API request answered 403 REQUEST_LIMIT_EXCEEDED `TotalRequests Limit exceeded.` */
   apiLimitExhausted?: boolean;
+  /**
+   * fraction of API requests answered 403 REQUEST_LIMIT_EXCEEDED `ConcurrentPerOrgLongTxn Limit exceeded.`:
+   * the org's limit of concurrent long-running requests, a transient refusal (reference §1, "Error responses")
+   */
+  concurrentLimitRate?: number;
   /** fraction of rows failing UNABLE_TO_LOCK_ROW */
   lockRowRate?: number;
   /** jobs turn Failed after processing this many rows */
@@ -79,6 +84,7 @@ const FAULT_KEYS: Record<keyof FaultSettings, 'number' | 'boolean' | 'object'> =
   dropUploadRate: 'number',
   latencyMs: 'number',
   apiLimitExhausted: 'boolean',
+  concurrentLimitRate: 'number',
   lockRowRate: 'number',
   failJobAfterRecords: 'number',
   parentLockContention: 'boolean',

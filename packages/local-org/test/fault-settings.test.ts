@@ -31,7 +31,7 @@ describe('local org: fault settings', () => {
     ).to.deep.equal([
       '"serverErrorRate" must be between 0 and 1',
       '"latencyMs" must be a number',
-      'unknown fault "nope" (known: seed, serverErrorRate, dropConnectionRate, dropUploadRate, latencyMs, apiLimitExhausted, lockRowRate, failJobAfterRecords, parentLockContention, sessionExpiry)',
+      'unknown fault "nope" (known: seed, serverErrorRate, dropConnectionRate, dropUploadRate, latencyMs, apiLimitExhausted, concurrentLimitRate, lockRowRate, failJobAfterRecords, parentLockContention, sessionExpiry)',
       'unknown sessionExpiry setting "afterMinutes"',
       '"sessionExpiry.afterRequests" must be a positive number',
     ]);

@@ -143,6 +143,26 @@ describe('local org: fault injection', () => {
     ]);
   });
 
+  it('concurrentLimitRate refuses that share of API requests with ConcurrentPerOrgLongTxn, and no other', async () => {
+    org.faults.set({ seed: 9, concurrentLimitRate: 0.5 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      // eslint-disable-next-line no-await-in-loop
+      const response = await c.request('GET', '/limits');
+      statuses.push(response.status);
+      // eslint-disable-next-line no-await-in-loop
+      const body = await response.text();
+      if (response.status === 403) {
+        expect(JSON.parse(body)).to.deep.equal([
+          { message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+        ]);
+      }
+    }
+    expect(statuses.filter((s) => s === 403).length).to.be.within(1, 19);
+    expect(statuses.filter((s) => s !== 403 && s !== 200)).to.deep.equal([]);
+    expect(org.stats().byRoute['concurrent limit']).to.equal(statuses.filter((s) => s === 403).length);
+  });
+
   it('lockRowRate fails rows with UNABLE_TO_LOCK_ROW', async () => {
     org.faults.set({ seed: 5, lockRowRate: 0.5 });
     const info = await c.run('Account', 'Name\n' + rows(200, (i) => `Locked ${i}`));

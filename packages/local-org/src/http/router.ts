@@ -194,6 +194,11 @@ export class LocalOrgServer {
       req.resume();
       return apiError(x, 403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
     }
+    if (faults.chance(faults.value.concurrentLimitRate)) {
+      this.count('concurrent limit');
+      req.resume();
+      return apiError(x, 403, 'REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.');
+    }
     if (faults.chance(faults.value.serverErrorRate)) {
       this.count('server error');
       req.resume();
