@@ -6,6 +6,7 @@ import { connectionPreflight } from '../../manifest/preflight.js';
 import { githubAnnotations, junitReport, located } from '../../manifest/ciReport.js';
 import { validateManifestReport, type ValidateResult } from '../../manifest/validate.js';
 import { exitCodesSection } from '../../exitCodes.js';
+import { DEFAULT_MEMORY_BUDGET_MB, scanSummaryLines } from '../../scan/scanSources.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'validate');
@@ -32,6 +33,17 @@ export default class Validate extends SfCommand<ValidateResult> {
       options: ['human', 'github', 'junit'] as const,
       default: 'human',
     })(),
+    scan: Flags.boolean({
+      summary: messages.getMessage('flags.scan.summary'),
+      description: messages.getMessage('flags.scan.description'),
+      default: false,
+    }),
+    'scan-memory': Flags.integer({
+      summary: messages.getMessage('flags.scan-memory.summary'),
+      description: messages.getMessage('flags.scan-memory.description'),
+      min: 1,
+      default: DEFAULT_MEMORY_BUDGET_MB,
+    }),
   };
 
   public async run(): Promise<ValidateResult> {
@@ -43,6 +55,7 @@ export default class Validate extends SfCommand<ValidateResult> {
             connection: connectionPreflight(org.getConnection(flags['api-version'])),
           }
         : {}),
+      ...(flags.scan ? { scan: { memoryBudgetMb: flags['scan-memory'] } } : {}),
     });
     if (!result.valid) process.exitCode = 1;
     // The path as the user typed it, so editors and CI annotations can follow path:line:col.
@@ -59,6 +72,7 @@ export default class Validate extends SfCommand<ValidateResult> {
     } else {
       for (const problem of [...result.errors, ...result.warnings]) this.log(located(shown, problem));
     }
+    if (result.scan) for (const line of scanSummaryLines(result.scan)) this.log(line);
     if (result.org && !result.org.checked) this.log(messages.getMessage('org.skipped', [result.org.username]));
     else if (result.org)
       this.log(

@@ -1,0 +1,312 @@
+/*
+ * Duplicate record keys of one step, for `sf migrate validate --scan`, in bounded memory.
+ *
+ * Keys are kept in a Map until their estimated size passes the memory budget. Past it, everything
+ * kept so far and every later key goes to one of PARTITIONS files under a temporary folder, by a
+ * hash of the key, so all occurrences of a key land in one partition; each partition is then read
+ * back alone. A partition still too large for the budget is split again with another hash seed.
+ * Both paths report the same thing: each key seen more than once, its first locations in file order
+ * (per key, occurrences are written in the order they were read, and a split keeps that order), and
+ * the totals. The temporary folder is removed when the finder is disposed, and on SIGINT/SIGTERM or
+ * exit while it exists.
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A location packed into one number: file index × LINE_SPAN + line (exact below 2^53). */
+const LINE_SPAN = 2 ** 37;
+export const MAX_FILES = 2 ** 16;
+
+export const packLocation = (file: number, line: number): number => file * LINE_SPAN + line;
+export const unpackLocation = (location: number): { file: number; line: number } => ({
+  file: Math.floor(location / LINE_SPAN),
+  line: location % LINE_SPAN,
+});
+
+export type DuplicateKey = {
+  key: string;
+  /** how many rows carry the key */
+  occurrences: number;
+  /** the first `maxLocations` of them, in file order (packed; see unpackLocation) */
+  locations: number[];
+};
+
+export type DuplicateReport = {
+  /** distinct keys seen more than once */
+  keys: number;
+  /** rows that carry one of those keys */
+  rows: number;
+  /** the first `maxKeys` duplicate keys by their first location */
+  shown: DuplicateKey[];
+  /** whether the keys went to disk */
+  spilled: boolean;
+};
+
+export type DuplicateFinderOptions = {
+  /** estimated bytes the in-memory keys may take before they spill to disk */
+  memoryBudgetBytes: number;
+  maxKeys: number;
+  maxLocations: number;
+  /** where the temporary folder is made; default the OS temp folder */
+  tempRoot?: string;
+};
+
+/** partition files per split: enough that 10M keys of a 256 MB budget split once */
+const PARTITIONS = 64;
+/** a split that cannot shrink a partition (one key on every row) stops after this many levels */
+const MAX_SPLIT_DEPTH = 4;
+const WRITE_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_BYTES = 1024 * 1024;
+/** per partition record: key length (u32) and location (f64) before the key's UTF-8 bytes */
+const RECORD_HEAD_BYTES = 12;
+/**
+ * What a key costs in a Map, estimated: the entry and its share of the table (~64 bytes), the
+ * string's header (~16 bytes) and a boxed location (~16 bytes), plus up to 2 bytes a character.
+ * Partitions are read back under the same estimate, from their size on disk.
+ */
+const ENTRY_OVERHEAD_BYTES = 96;
+const estimateKey = (key: string): number => ENTRY_OVERHEAD_BYTES + 2 * key.length;
+/** a partition on disk is at most this many times smaller than its keys in memory */
+const DISK_TO_MEMORY = 8;
+
+/** FNV-1a over the UTF-16 code units, seeded per split level. */
+function hashOf(key: string, seed: number): number {
+  let hash = (0x81_1c_9d_c5 ^ seed) >>> 0;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01_00_01_93) >>> 0;
+  }
+  return hash;
+}
+
+/** Buffered appends to PARTITIONS files (synchronous: the scan is a loop over records). */
+class PartitionWriter {
+  public readonly paths: string[] = [];
+  private readonly fds: number[] = [];
+  private readonly buffers: Buffer[] = [];
+  private readonly used: number[] = [];
+
+  public constructor(
+    folder: string,
+    name: string,
+    private readonly seed: number,
+  ) {
+    for (let p = 0; p < PARTITIONS; p++) {
+      const path = join(folder, `${name}-${p}.bin`);
+      this.paths.push(path);
+      this.fds.push(openSync(path, 'w', 0o600));
+      this.buffers.push(Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
+      this.used.push(0);
+    }
+  }
+
+  public write(key: string, location: number): void {
+    const p = hashOf(key, this.seed) % PARTITIONS;
+    const length = Buffer.byteLength(key);
+    const size = RECORD_HEAD_BYTES + length;
+    if (this.used[p] + size > WRITE_BUFFER_BYTES) this.flush(p);
+    if (size > WRITE_BUFFER_BYTES) {
+      const record = Buffer.allocUnsafe(size);
+      record.writeUInt32LE(length, 0);
+      record.writeDoubleLE(location, 4);
+      record.write(key, RECORD_HEAD_BYTES, 'utf8');
+      writeSync(this.fds[p], record);
+      return;
+    }
+    const buffer = this.buffers[p];
+    const at = this.used[p];
+    buffer.writeUInt32LE(length, at);
+    buffer.writeDoubleLE(location, at + 4);
+    buffer.write(key, at + RECORD_HEAD_BYTES, 'utf8');
+    this.used[p] = at + size;
+  }
+
+  public close(): void {
+    for (let p = 0; p < PARTITIONS; p++) {
+      if (this.fds[p] < 0) continue;
+      this.flush(p);
+      closeSync(this.fds[p]);
+      this.fds[p] = -1;
+    }
+  }
+
+  private flush(p: number): void {
+    if (this.used[p] > 0) writeSync(this.fds[p], this.buffers[p], 0, this.used[p]);
+    this.used[p] = 0;
+  }
+}
+
+/** Reads the records of a partition file in order, one buffer at a time. */
+function readPartition(path: string, onRecord: (key: string, location: number) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    let buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    let filled = 0;
+    let position = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        // one record larger than the buffer: grow to hold it
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      const read = readSync(fd, buffer, filled, buffer.length - filled, position);
+      position += read;
+      filled += read;
+      let at = 0;
+      while (at + RECORD_HEAD_BYTES <= filled) {
+        const length = buffer.readUInt32LE(at);
+        if (at + RECORD_HEAD_BYTES + length > filled) break;
+        const location = buffer.readDoubleLE(at + 4);
+        onRecord(buffer.toString('utf8', at + RECORD_HEAD_BYTES, at + RECORD_HEAD_BYTES + length), location);
+        at += RECORD_HEAD_BYTES + length;
+      }
+      buffer.copy(buffer, 0, at, filled);
+      filled -= at;
+      if (read === 0) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const byFirstLocation = (a: DuplicateKey, b: DuplicateKey): number =>
+  a.locations[0] - b.locations[0] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Collects the keys of one step; `finish` once, then `dispose` (also after an error). */
+export class DuplicateKeyFinder {
+  /** key → its first location, or all its locations once it repeats */
+  private keys = new Map<string, number | number[]>();
+  private estimated = 0;
+  private folder?: string;
+  private writer?: PartitionWriter;
+
+  public constructor(private readonly options: DuplicateFinderOptions) {}
+
+  public add(key: string, location: number): void {
+    if (this.writer) {
+      this.writer.write(key, location);
+      return;
+    }
+    const known = this.keys.get(key);
+    if (known === undefined) {
+      this.keys.set(key, location);
+      this.estimated += estimateKey(key);
+    } else if (typeof known === 'number') {
+      this.keys.set(key, [known, location]);
+      this.estimated += 48;
+    } else {
+      known.push(location);
+      this.estimated += 8;
+    }
+    if (this.estimated > this.options.memoryBudgetBytes) this.spill();
+  }
+
+  public finish(): Promise<DuplicateReport> {
+    const report: DuplicateReport = { keys: 0, rows: 0, shown: [], spilled: this.writer !== undefined };
+    if (!this.writer) {
+      this.collect(this.keys, report);
+      this.keys = new Map();
+      return Promise.resolve(report);
+    }
+    this.writer.close();
+    return this.finishPartitions(this.writer.paths, 1, report).then(() => report);
+  }
+
+  public dispose(): void {
+    this.writer?.close();
+    this.writer = undefined;
+    this.keys = new Map();
+    this.removeFolder();
+  }
+
+  private spill(): void {
+    this.folder = mkdtempSync(join(this.options.tempRoot ?? tmpdir(), 'sf-migrate-scan-'));
+    process.once('exit', this.cleanup);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+    this.writer = new PartitionWriter(this.folder, 'keys', 0);
+    for (const [key, locations] of this.keys) {
+      if (typeof locations === 'number') this.writer.write(key, locations);
+      else for (const location of locations) this.writer.write(key, location);
+    }
+    this.keys = new Map();
+    this.estimated = 0;
+  }
+
+  private async finishPartitions(paths: string[], depth: number, report: DuplicateReport): Promise<void> {
+    for (const [p, path] of paths.entries()) {
+      // eslint-disable-next-line no-await-in-loop
+      const { size } = await stat(path);
+      if (size * DISK_TO_MEMORY > this.options.memoryBudgetBytes && depth < MAX_SPLIT_DEPTH) {
+        const writer = new PartitionWriter(this.folder!, `${path.slice(this.folder!.length + 1, -4)}.${p}`, depth);
+        try {
+          readPartition(path, (key, location) => writer.write(key, location));
+        } finally {
+          writer.close();
+        }
+        rmSync(path);
+        // eslint-disable-next-line no-await-in-loop
+        await this.finishPartitions(writer.paths, depth + 1, report);
+        continue;
+      }
+      // Only the first maxLocations of a key are kept; the rest are counted.
+      const keys = new Map<string, DuplicateKey>();
+      readPartition(path, (key, location) => {
+        const known = keys.get(key);
+        if (!known) keys.set(key, { key, occurrences: 1, locations: [location] });
+        else {
+          known.occurrences++;
+          if (known.locations.length < this.options.maxLocations) known.locations.push(location);
+        }
+      });
+      rmSync(path);
+      const found: DuplicateKey[] = [];
+      for (const entry of keys.values()) {
+        if (entry.occurrences < 2) continue;
+        report.keys++;
+        report.rows += entry.occurrences;
+        found.push(entry);
+      }
+      this.keep(found, report);
+    }
+  }
+
+  private collect(keys: Map<string, number | number[]>, report: DuplicateReport): void {
+    const found: DuplicateKey[] = [];
+    for (const [key, locations] of keys) {
+      if (typeof locations === 'number') continue;
+      report.keys++;
+      report.rows += locations.length;
+      found.push({ key, occurrences: locations.length, locations: locations.slice(0, this.options.maxLocations) });
+    }
+    this.keep(found, report);
+  }
+
+  /** Keeps the first maxKeys by first location of what was shown so far and `found`. */
+  private keep(found: DuplicateKey[], report: DuplicateReport): void {
+    if (found.length === 0) return;
+    found.sort(byFirstLocation);
+    report.shown = [...report.shown, ...found.slice(0, this.options.maxKeys)]
+      .sort(byFirstLocation)
+      .slice(0, this.options.maxKeys);
+  }
+
+  private readonly cleanup = (): void => this.removeFolder();
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.removeFolder();
+    // Our listener took the signal's default action away; give it back when no one else handles it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+
+  private removeFolder(): void {
+    process.removeListener('exit', this.cleanup);
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+    if (!this.folder) return;
+    rmSync(this.folder, { recursive: true, force: true });
+    this.folder = undefined;
+  }
+}
