@@ -58,6 +58,8 @@ const PARTITIONS = 64;
 /** a split that cannot shrink a partition (one key on every row) stops after this many levels */
 const MAX_SPLIT_DEPTH = 4;
 const WRITE_BUFFER_BYTES = 64 * 1024;
+/** a split writes many small files at once: smaller buffers */
+const SPLIT_BUFFER_BYTES = 8 * 1024;
 const READ_BUFFER_BYTES = 1024 * 1024;
 /** per partition record: key length (u32) and location (f64) before the key's UTF-8 bytes */
 const RECORD_HEAD_BYTES = 12;
@@ -81,33 +83,37 @@ function hashOf(key: string, seed: number): number {
   return hash;
 }
 
-/** Buffered appends to PARTITIONS files (synchronous: the scan is a loop over records). */
+/**
+ * Buffered appends to up to PARTITIONS files (synchronous: the scan is a loop over records). A
+ * partition's file and buffer are made on its first key, so a split of a small partition costs
+ * only the files it fills.
+ */
 class PartitionWriter {
-  public readonly paths: string[] = [];
   private readonly fds: number[] = [];
-  private readonly buffers: Buffer[] = [];
+  private readonly buffers: Array<Buffer | undefined> = [];
   private readonly used: number[] = [];
+  private readonly files: Array<string | undefined> = [];
 
   public constructor(
-    folder: string,
-    name: string,
+    private readonly folder: string,
+    private readonly name: string,
     private readonly seed: number,
-  ) {
-    for (let p = 0; p < PARTITIONS; p++) {
-      const path = join(folder, `${name}-${p}.bin`);
-      this.paths.push(path);
-      this.fds.push(openSync(path, 'w', 0o600));
-      this.buffers.push(Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
-      this.used.push(0);
-    }
+    private readonly bufferBytes = WRITE_BUFFER_BYTES,
+  ) {}
+
+  /** the files written, in partition order */
+  public get paths(): string[] {
+    return this.files.filter((path): path is string => path !== undefined);
   }
 
   public write(key: string, location: number): void {
     const p = hashOf(key, this.seed) % PARTITIONS;
+    let buffer = this.buffers[p];
+    if (!buffer) buffer = this.open(p);
     const length = Buffer.byteLength(key);
     const size = RECORD_HEAD_BYTES + length;
-    if (this.used[p] + size > WRITE_BUFFER_BYTES) this.flush(p);
-    if (size > WRITE_BUFFER_BYTES) {
+    if (this.used[p] + size > buffer.length) this.flush(p);
+    if (size > buffer.length) {
       const record = Buffer.allocUnsafe(size);
       record.writeUInt32LE(length, 0);
       record.writeDoubleLE(location, 4);
@@ -115,7 +121,6 @@ class PartitionWriter {
       writeSync(this.fds[p], record);
       return;
     }
-    const buffer = this.buffers[p];
     const at = this.used[p];
     buffer.writeUInt32LE(length, at);
     buffer.writeDoubleLE(location, at + 4);
@@ -125,15 +130,25 @@ class PartitionWriter {
 
   public close(): void {
     for (let p = 0; p < PARTITIONS; p++) {
-      if (this.fds[p] < 0) continue;
+      if (this.buffers[p] === undefined) continue;
       this.flush(p);
       closeSync(this.fds[p]);
-      this.fds[p] = -1;
+      this.buffers[p] = undefined;
     }
   }
 
+  private open(p: number): Buffer {
+    const path = join(this.folder, `${this.name}-${p}.bin`);
+    this.fds[p] = openSync(path, 'w', 0o600);
+    this.files[p] = path;
+    this.used[p] = 0;
+    const buffer = Buffer.allocUnsafe(this.bufferBytes);
+    this.buffers[p] = buffer;
+    return buffer;
+  }
+
   private flush(p: number): void {
-    if (this.used[p] > 0) writeSync(this.fds[p], this.buffers[p], 0, this.used[p]);
+    if (this.used[p] > 0) writeSync(this.fds[p], this.buffers[p]!, 0, this.used[p]);
     this.used[p] = 0;
   }
 }
@@ -177,9 +192,12 @@ const byFirstLocation = (a: DuplicateKey, b: DuplicateKey): number =>
 
 /** Collects the keys of one step; `finish` once, then `dispose` (also after an error). */
 export class DuplicateKeyFinder {
+  /** partition files read back into memory (more than PARTITIONS when some were split again) */
+  public partitionsRead = 0;
   /** key → its first location, or all its locations once it repeats */
   private keys = new Map<string, number | number[]>();
   private estimated = 0;
+  private readonly report: DuplicateReport = { keys: 0, rows: 0, shown: [], spilled: false };
   private folder?: string;
   private writer?: PartitionWriter;
 
@@ -204,15 +222,16 @@ export class DuplicateKeyFinder {
     if (this.estimated > this.options.memoryBudgetBytes) this.spill();
   }
 
-  public finish(): Promise<DuplicateReport> {
-    const report: DuplicateReport = { keys: 0, rows: 0, shown: [], spilled: this.writer !== undefined };
+  public async finish(): Promise<DuplicateReport> {
+    this.report.spilled = this.writer !== undefined;
     if (!this.writer) {
-      this.collect(this.keys, report);
+      this.collect(this.keys);
       this.keys = new Map();
-      return Promise.resolve(report);
+      return this.report;
     }
     this.writer.close();
-    return this.finishPartitions(this.writer.paths, 1, report).then(() => report);
+    await this.finishPartitions(this.writer.paths, 1);
+    return this.report;
   }
 
   public dispose(): void {
@@ -236,24 +255,29 @@ export class DuplicateKeyFinder {
     this.estimated = 0;
   }
 
-  private async finishPartitions(paths: string[], depth: number, report: DuplicateReport): Promise<void> {
-    for (const [p, path] of paths.entries()) {
+  private async finishPartitions(paths: string[], depth: number): Promise<void> {
+    for (const path of paths) {
       // eslint-disable-next-line no-await-in-loop
       const { size } = await stat(path);
       if (size * DISK_TO_MEMORY > this.options.memoryBudgetBytes && depth < MAX_SPLIT_DEPTH) {
-        const writer = new PartitionWriter(this.folder!, `${path.slice(this.folder!.length + 1, -4)}.${p}`, depth);
+        const name = path.slice(this.folder!.length + 1, -'.bin'.length);
+        const writer = new PartitionWriter(this.folder!, name, depth, SPLIT_BUFFER_BYTES);
         try {
           readPartition(path, (key, location) => writer.write(key, location));
         } finally {
           writer.close();
         }
         rmSync(path);
+        const parts = writer.paths;
+        // One part as large as the whole is one key on many rows: splitting again cannot help, and
+        // reading it keeps one entry of at most maxLocations locations.
         // eslint-disable-next-line no-await-in-loop
-        await this.finishPartitions(writer.paths, depth + 1, report);
+        await this.finishPartitions(parts, parts.length === 1 ? MAX_SPLIT_DEPTH : depth + 1);
         continue;
       }
       // Only the first maxLocations of a key are kept; the rest are counted.
       const keys = new Map<string, DuplicateKey>();
+      this.partitionsRead++;
       readPartition(path, (key, location) => {
         const known = keys.get(key);
         if (!known) keys.set(key, { key, occurrences: 1, locations: [location] });
@@ -266,30 +290,30 @@ export class DuplicateKeyFinder {
       const found: DuplicateKey[] = [];
       for (const entry of keys.values()) {
         if (entry.occurrences < 2) continue;
-        report.keys++;
-        report.rows += entry.occurrences;
+        this.report.keys++;
+        this.report.rows += entry.occurrences;
         found.push(entry);
       }
-      this.keep(found, report);
+      this.keep(found);
     }
   }
 
-  private collect(keys: Map<string, number | number[]>, report: DuplicateReport): void {
+  private collect(keys: Map<string, number | number[]>): void {
     const found: DuplicateKey[] = [];
     for (const [key, locations] of keys) {
       if (typeof locations === 'number') continue;
-      report.keys++;
-      report.rows += locations.length;
+      this.report.keys++;
+      this.report.rows += locations.length;
       found.push({ key, occurrences: locations.length, locations: locations.slice(0, this.options.maxLocations) });
     }
-    this.keep(found, report);
+    this.keep(found);
   }
 
   /** Keeps the first maxKeys by first location of what was shown so far and `found`. */
-  private keep(found: DuplicateKey[], report: DuplicateReport): void {
+  private keep(found: DuplicateKey[]): void {
     if (found.length === 0) return;
     found.sort(byFirstLocation);
-    report.shown = [...report.shown, ...found.slice(0, this.options.maxKeys)]
+    this.report.shown = [...this.report.shown, ...found.slice(0, this.options.maxKeys)]
       .sort(byFirstLocation)
       .slice(0, this.options.maxKeys);
   }

@@ -88,7 +88,7 @@ export type ScanLimits = {
 };
 
 export type ScanResult = {
-  /** the budget for duplicate keys held in memory, in MiB */
+  /** the budget for duplicate keys held in memory, in MiB (--scan-memory) */
   memoryBudgetMb: number;
   /** whether any step's keys spilled to disk */
   spilled: boolean;
@@ -99,7 +99,7 @@ export type ScanResult = {
 };
 
 export type ScanOptions = {
-  /** MiB of keys kept in memory before spilling to disk; default 256 */
+  /** MiB of keys kept in memory before spilling to disk (fractions allowed); default 256 */
   memoryBudgetMb?: number;
   describer?: ScanDescriber;
   limits?: Partial<ScanLimits>;
