@@ -73,6 +73,9 @@ const estimateKey = (key: string): number => ENTRY_OVERHEAD_BYTES + 2 * key.leng
 /** a partition on disk is at most this many times smaller than its keys in memory */
 const DISK_TO_MEMORY = 8;
 
+/** the signals that end a CLI; the spill folder is removed before the signal takes its course */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** FNV-1a over the UTF-16 code units, seeded per split level. */
 function hashOf(key: string, seed: number): number {
   let hash = (0x81_1c_9d_c5 ^ seed) >>> 0;
@@ -244,8 +247,8 @@ export class DuplicateKeyFinder {
   private spill(): void {
     this.folder = mkdtempSync(join(this.options.tempRoot ?? tmpdir(), 'sf-migrate-scan-'));
     process.once('exit', this.cleanup);
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
+    // First in line: a listener such as signal-exit's re-raises the signal only when it is alone.
+    for (const signal of SIGNALS) process.prependOnceListener(signal, this.onSignal);
     this.writer = new PartitionWriter(this.folder, 'keys', 0);
     for (const [key, locations] of this.keys) {
       if (typeof locations === 'number') this.writer.write(key, locations);
@@ -327,8 +330,7 @@ export class DuplicateKeyFinder {
 
   private removeFolder(): void {
     process.removeListener('exit', this.cleanup);
-    process.removeListener('SIGINT', this.onSignal);
-    process.removeListener('SIGTERM', this.onSignal);
+    for (const signal of SIGNALS) process.removeListener(signal, this.onSignal);
     if (!this.folder) return;
     rmSync(this.folder, { recursive: true, force: true });
     this.folder = undefined;

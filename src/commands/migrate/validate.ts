@@ -46,6 +46,23 @@ export default class Validate extends SfCommand<ValidateResult> {
     }),
   };
 
+  // eslint-disable-next-line no-underscore-dangle -- oclif's entry point, where SfCommand adds its signal listeners
+  public override async _run<R>(): Promise<R> {
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+    const before = new Map(signals.map((name) => [name, new Set(process.listeners(name))]));
+    // eslint-disable-next-line no-underscore-dangle -- see above
+    const running = super._run<R>();
+    // SfCommand._run adds, before its first await, signal listeners that throw an ExitError (a stack
+    // trace, exit 1). validate only reads: a signal ends it as signals do, and a scan that spilled
+    // to disk removes its temporary files first (src/scan/duplicateKeys.ts).
+    for (const name of signals) {
+      for (const listener of process.listeners(name)) {
+        if (!before.get(name)?.has(listener)) process.removeListener(name, listener);
+      }
+    }
+    return running;
+  }
+
   public async run(): Promise<ValidateResult> {
     const { flags } = await this.parse(Validate);
     const org = flags['target-org'] ? await Org.create({ aliasOrUsername: flags['target-org'] }) : undefined;
