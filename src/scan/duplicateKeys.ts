@@ -1,10 +1,11 @@
 /*
  * Duplicate record keys of one step, for `sf migrate validate --scan`, in bounded memory.
  *
- * Keys are kept in a Map until their estimated size passes the memory budget. Past it, everything
- * kept so far and every later key goes to one of PARTITIONS files under a temporary folder, by a
- * hash of the key, so all occurrences of a key land in one partition; each partition is then read
- * back alone. A partition still too large for the budget is split again with another hash seed.
+ * Keys are kept in a KeyStore (flat arrays, its size known exactly) until it would pass the memory
+ * budget. Past it, everything kept so far and every later key goes to one of PARTITIONS files under
+ * a temporary folder, by a hash of the key, so all occurrences of a key land in one partition; each
+ * partition is then read back alone. A partition still too large for the budget is split again with
+ * another hash seed.
  * Both paths report the same thing: each key seen more than once, its first locations in file order
  * (per key, occurrences are written in the order they were read, and a split keeps that order), and
  * the totals. The temporary folder is removed when the finder is disposed, and on SIGINT/SIGTERM or
@@ -14,6 +15,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashBytes, KeyStore } from './keyStore.js';
 
 /** A location packed into one number: file index × LINE_SPAN + line (exact below 2^53). */
 const LINE_SPAN = 2 ** 37;
@@ -64,27 +66,13 @@ const READ_BUFFER_BYTES = 1024 * 1024;
 /** per partition record: key length (u32) and location (f64) before the key's UTF-8 bytes */
 const RECORD_HEAD_BYTES = 12;
 /**
- * What a key costs in a Map, estimated: the entry and its share of the table (~64 bytes), the
- * string's header (~16 bytes) and a boxed location (~16 bytes), plus up to 2 bytes a character.
- * Partitions are read back under the same estimate, from their size on disk.
+ * A partition on disk is at most this many times smaller than its keys in a KeyStore: a record is
+ * 12 bytes and the key, an entry 32 bytes and the key, and arrays grow by doubling.
  */
-const ENTRY_OVERHEAD_BYTES = 96;
-const estimateKey = (key: string): number => ENTRY_OVERHEAD_BYTES + 2 * key.length;
-/** a partition on disk is at most this many times smaller than its keys in memory */
-const DISK_TO_MEMORY = 8;
+const DISK_TO_MEMORY = 4;
 
 /** the signals that end a CLI; the spill folder is removed before the signal takes its course */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/** FNV-1a over the UTF-16 code units, seeded per split level. */
-function hashOf(key: string, seed: number): number {
-  let hash = (0x81_1c_9d_c5 ^ seed) >>> 0;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01_00_01_93) >>> 0;
-  }
-  return hash;
-}
 
 /**
  * Buffered appends to up to PARTITIONS files (synchronous: the scan is a loop over records). A
@@ -109,25 +97,26 @@ class PartitionWriter {
     return this.files.filter((path): path is string => path !== undefined);
   }
 
-  public write(key: string, location: number): void {
-    const p = hashOf(key, this.seed) % PARTITIONS;
+  /** Appends the key `bytes[start, end)` at `location` to its partition. */
+  public write(bytes: Buffer, start: number, end: number, location: number): void {
+    const p = hashBytes(bytes, start, end, this.seed) % PARTITIONS;
     let buffer = this.buffers[p];
     if (!buffer) buffer = this.open(p);
-    const length = Buffer.byteLength(key);
+    const length = end - start;
     const size = RECORD_HEAD_BYTES + length;
     if (this.used[p] + size > buffer.length) this.flush(p);
     if (size > buffer.length) {
-      const record = Buffer.allocUnsafe(size);
-      record.writeUInt32LE(length, 0);
-      record.writeDoubleLE(location, 4);
-      record.write(key, RECORD_HEAD_BYTES, 'utf8');
-      writeSync(this.fds[p], record);
+      const head = Buffer.allocUnsafe(RECORD_HEAD_BYTES);
+      head.writeUInt32LE(length, 0);
+      head.writeDoubleLE(location, 4);
+      writeSync(this.fds[p], head);
+      writeSync(this.fds[p], bytes, start, length);
       return;
     }
     const at = this.used[p];
     buffer.writeUInt32LE(length, at);
     buffer.writeDoubleLE(location, at + 4);
-    buffer.write(key, at + RECORD_HEAD_BYTES, 'utf8');
+    bytes.copy(buffer, at + RECORD_HEAD_BYTES, start, end);
     this.used[p] = at + size;
   }
 
@@ -157,7 +146,10 @@ class PartitionWriter {
 }
 
 /** Reads the records of a partition file in order, one buffer at a time. */
-function readPartition(path: string, onRecord: (key: string, location: number) => void): void {
+function readPartition(
+  path: string,
+  onRecord: (bytes: Buffer, start: number, end: number, location: number) => void,
+): void {
   const fd = openSync(path, 'r');
   try {
     let buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -178,7 +170,7 @@ function readPartition(path: string, onRecord: (key: string, location: number) =
         const length = buffer.readUInt32LE(at);
         if (at + RECORD_HEAD_BYTES + length > filled) break;
         const location = buffer.readDoubleLE(at + 4);
-        onRecord(buffer.toString('utf8', at + RECORD_HEAD_BYTES, at + RECORD_HEAD_BYTES + length), location);
+        onRecord(buffer, at + RECORD_HEAD_BYTES, at + RECORD_HEAD_BYTES + length, location);
         at += RECORD_HEAD_BYTES + length;
       }
       buffer.copy(buffer, 0, at, filled);
@@ -197,39 +189,34 @@ const byFirstLocation = (a: DuplicateKey, b: DuplicateKey): number =>
 export class DuplicateKeyFinder {
   /** partition files read back into memory (more than PARTITIONS when some were split again) */
   public partitionsRead = 0;
-  /** key → its first location, or all its locations once it repeats */
-  private keys = new Map<string, number | number[]>();
-  private estimated = 0;
+  private keys: KeyStore;
   private readonly report: DuplicateReport = { keys: 0, rows: 0, shown: [], spilled: false };
   private folder?: string;
   private writer?: PartitionWriter;
+  /** a key's UTF-8 bytes, reused from key to key */
+  private scratch = Buffer.allocUnsafe(1024);
 
-  public constructor(private readonly options: DuplicateFinderOptions) {}
+  public constructor(private readonly options: DuplicateFinderOptions) {
+    this.keys = new KeyStore(Infinity, options.memoryBudgetBytes);
+  }
 
   public add(key: string, location: number): void {
+    if (key.length * 3 > this.scratch.length) this.scratch = Buffer.allocUnsafe(key.length * 3);
+    const length = this.scratch.write(key, 0, 'utf8');
     if (this.writer) {
-      this.writer.write(key, location);
+      this.writer.write(this.scratch, 0, length, location);
       return;
     }
-    const known = this.keys.get(key);
-    if (known === undefined) {
-      this.keys.set(key, location);
-      this.estimated += estimateKey(key);
-    } else if (typeof known === 'number') {
-      this.keys.set(key, [known, location]);
-      this.estimated += 48;
-    } else {
-      known.push(location);
-      this.estimated += 8;
-    }
-    if (this.estimated > this.options.memoryBudgetBytes) this.spill();
+    if (this.keys.add(this.scratch, 0, length, location)) return;
+    this.spill();
+    this.writer!.write(this.scratch, 0, length, location);
   }
 
   public async finish(): Promise<DuplicateReport> {
     this.report.spilled = this.writer !== undefined;
     if (!this.writer) {
       this.collect(this.keys);
-      this.keys = new Map();
+      this.keys = new KeyStore();
       return this.report;
     }
     this.writer.close();
@@ -240,7 +227,7 @@ export class DuplicateKeyFinder {
   public dispose(): void {
     this.writer?.close();
     this.writer = undefined;
-    this.keys = new Map();
+    this.keys = new KeyStore();
     this.removeFolder();
   }
 
@@ -249,13 +236,12 @@ export class DuplicateKeyFinder {
     process.once('exit', this.cleanup);
     // First in line: a listener such as signal-exit's re-raises the signal only when it is alone.
     for (const signal of SIGNALS) process.prependOnceListener(signal, this.onSignal);
-    this.writer = new PartitionWriter(this.folder, 'keys', 0);
-    for (const [key, locations] of this.keys) {
-      if (typeof locations === 'number') this.writer.write(key, locations);
-      else for (const location of locations) this.writer.write(key, location);
-    }
-    this.keys = new Map();
-    this.estimated = 0;
+    const writer = new PartitionWriter(this.folder, 'keys', 0);
+    this.writer = writer;
+    this.keys.forEach((bytes, start, end, locations) => {
+      for (const location of locations) writer.write(bytes, start, end, location);
+    });
+    this.keys = new KeyStore();
   }
 
   private async finishPartitions(paths: string[], depth: number): Promise<void> {
@@ -266,7 +252,7 @@ export class DuplicateKeyFinder {
         const name = path.slice(this.folder!.length + 1, -'.bin'.length);
         const writer = new PartitionWriter(this.folder!, name, depth, SPLIT_BUFFER_BYTES);
         try {
-          readPartition(path, (key, location) => writer.write(key, location));
+          readPartition(path, (bytes, start, end, location) => writer.write(bytes, start, end, location));
         } finally {
           writer.close();
         }
@@ -279,36 +265,21 @@ export class DuplicateKeyFinder {
         continue;
       }
       // Only the first maxLocations of a key are kept; the rest are counted.
-      const keys = new Map<string, DuplicateKey>();
+      const keys = new KeyStore(this.options.maxLocations);
       this.partitionsRead++;
-      readPartition(path, (key, location) => {
-        const known = keys.get(key);
-        if (!known) keys.set(key, { key, occurrences: 1, locations: [location] });
-        else {
-          known.occurrences++;
-          if (known.locations.length < this.options.maxLocations) known.locations.push(location);
-        }
-      });
+      readPartition(path, (bytes, start, end, location) => keys.add(bytes, start, end, location));
       rmSync(path);
-      const found: DuplicateKey[] = [];
-      for (const entry of keys.values()) {
-        if (entry.occurrences < 2) continue;
-        this.report.keys++;
-        this.report.rows += entry.occurrences;
-        found.push(entry);
-      }
-      this.keep(found);
+      this.collect(keys);
     }
   }
 
-  private collect(keys: Map<string, number | number[]>): void {
+  private collect(keys: KeyStore): void {
     const found: DuplicateKey[] = [];
-    for (const [key, locations] of keys) {
-      if (typeof locations === 'number') continue;
+    keys.forEachRepeated((key, locations, count) => {
       this.report.keys++;
-      this.report.rows += locations.length;
-      found.push({ key, occurrences: locations.length, locations: locations.slice(0, this.options.maxLocations) });
-    }
+      this.report.rows += count;
+      found.push({ key, occurrences: count, locations: locations.slice(0, this.options.maxLocations) });
+    });
     this.keep(found);
   }
 
