@@ -114,6 +114,9 @@ const LOCATIONS_IN_MESSAGE = 10;
 const VALUE_CHARS = 100;
 
 const lower = (text: string): string => text.toLowerCase();
+/** A key or value as a result carries it: long enough for any external id (255), bounded. */
+const KEY_CHARS = 255;
+const cut = (text: string, max = VALUE_CHARS): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** Scans every step of a manifest that passed its offline checks. */
 export async function scanManifest(
@@ -220,7 +223,7 @@ async function scanStep(
       keys: duplicates.keys,
       rows: duplicates.rows,
       shown: duplicates.shown.map((d) => ({
-        key: d.key,
+        key: cut(d.key, KEY_CHARS),
         occurrences: d.occurrences,
         locations: d.locations.map((packed) => {
           const { file, line } = unpackLocation(packed);
@@ -321,7 +324,7 @@ async function scanFile(
             line,
             column,
             field,
-            value: text.length > VALUE_CHARS ? `${text.slice(0, VALUE_CHARS)}…` : text,
+            value: cut(text),
             reason: check.kind === 'length' ? 'tooLong' : check.kind,
             ...(check.kind === 'length' ? { max: check.max, length: text.length } : {}),
           });
@@ -340,21 +343,21 @@ function reportStep(result: ScanStep, limits: ScanLimits, shown: (file: string) 
   const cap = limits.problemsPerKind;
   const at = (location: ScanLocation): string => `${shown(location.file)}:${location.line}`;
   const keyName = result.operation === 'upsert' ? `external id ${result.key ?? ''}` : 'Id';
-  const errorText =
-    result.operation === 'upsert'
-      ? `DUPLICATE_VALUE:Duplicate external id specified: ${'%s'}`
-      : 'DUPLICATE_VALUE:Duplicate Id specified';
   for (const duplicate of result.duplicates.shown.slice(0, cap)) {
     const listed = duplicate.locations.slice(0, LOCATIONS_IN_MESSAGE).map(at).join(', ');
     const more = duplicate.occurrences - Math.min(duplicate.locations.length, LOCATIONS_IN_MESSAGE);
-    const key = printable(duplicate.key);
+    const key = printable(cut(duplicate.key));
+    const orgError =
+      result.operation === 'upsert'
+        ? `DUPLICATE_VALUE:Duplicate external id specified: ${key}`
+        : 'DUPLICATE_VALUE:Duplicate Id specified';
     report('DuplicateRecordKey', duplicate.locations[0].file, 'problem.DuplicateRecordKey', [
       result.step,
       keyName,
       key,
       duplicate.occurrences,
       more > 0 ? messages.getMessage('locations.more', [listed, more]) : listed,
-      errorText.replace('%s', key),
+      orgError,
     ]);
   }
   for (const row of result.wideRows.shown.slice(0, cap)) {
@@ -366,7 +369,7 @@ function reportStep(result: ScanStep, limits: ScanLimits, shown: (file: string) 
     ]);
   }
   for (const value of result.values?.shown.slice(0, cap) ?? []) {
-    const text = printable(value.value);
+    const text = printable(cut(value.value));
     if (value.reason === 'tooLong')
       report('ValueTooLong', value.file, 'problem.ValueTooLong', [
         result.step,

@@ -42,6 +42,8 @@ export default class Validate extends SfCommand<ValidateResult> {
       summary: messages.getMessage('flags.scan-memory.summary'),
       description: messages.getMessage('flags.scan-memory.description'),
       min: 1,
+      // the key store addresses its bytes with 32-bit offsets
+      max: 4096,
       default: DEFAULT_MEMORY_BUDGET_MB,
     }),
   };
