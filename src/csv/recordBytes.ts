@@ -22,33 +22,41 @@ export async function forEachRecord(
   onRecord: RecordBytesSink,
   maxRecordBytes: number,
 ): Promise<void> {
-  let carry: Buffer | undefined;
+  // The bytes of the record still open, in pieces: joining them only when it ends keeps a long
+  // record (up to maxRecordBytes) from being copied once per buffer read.
+  let carry: Buffer[] = [];
+  let carryLength = 0;
   let carryStart = 0;
   let line = 1;
   for await (const batch of scanRecordBatches(file, delimiter)) {
     for (let k = 0; k < batch.length; k++) {
       const start = batch.starts[k];
       const end = batch.ends[k];
-      const bytes =
-        start >= batch.offset
-          ? batch.bytes.subarray(start - batch.offset, end - batch.offset)
-          : Buffer.concat([carry!.subarray(start - carryStart), batch.bytes.subarray(0, end - batch.offset)]);
+      let bytes: Buffer;
+      if (start >= batch.offset) bytes = batch.bytes.subarray(start - batch.offset, end - batch.offset);
+      else {
+        const joined = Buffer.concat([...carry, batch.bytes.subarray(0, end - batch.offset)]);
+        bytes = joined.subarray(start - carryStart);
+      }
       onRecord(bytes, line, batch.blanks[k] === 1);
       for (let lf = bytes.indexOf(LF); lf !== -1; lf = bytes.indexOf(LF, lf + 1)) line++;
     }
     const pending = batch.pendingStart;
     const bufferEnd = batch.offset + batch.bytes.length;
-    if (pending >= bufferEnd) carry = undefined;
-    else if (pending >= batch.offset) {
-      // a copy: the scan refills its read buffer in place
-      carry = Buffer.from(batch.bytes.subarray(pending - batch.offset));
+    // copies: the scan refills its read buffer in place
+    if (pending >= bufferEnd) {
+      carry = [];
+      carryLength = 0;
+    } else if (pending >= batch.offset) {
+      carry = [Buffer.from(batch.bytes.subarray(pending - batch.offset))];
+      carryLength = carry[0].length;
       carryStart = pending;
     } else {
-      carry = Buffer.concat([carry!.subarray(pending - carryStart), batch.bytes]);
-      carryStart = pending;
+      carry.push(Buffer.from(batch.bytes));
+      carryLength += batch.bytes.length;
     }
-    if (carry && carry.length > maxRecordBytes) {
-      throw recordTooLargeError(file, await lineAt(file, carryStart), carry.length, maxRecordBytes);
+    if (carryLength > maxRecordBytes) {
+      throw recordTooLargeError(file, await lineAt(file, carryStart), carryLength, maxRecordBytes);
     }
   }
 }

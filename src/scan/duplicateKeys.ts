@@ -47,7 +47,7 @@ export type DuplicateReport = {
 };
 
 export type DuplicateFinderOptions = {
-  /** estimated bytes the in-memory keys may take before they spill to disk */
+  /** bytes the key store may hold in memory (counted exactly) before the keys spill to disk */
   memoryBudgetBytes: number;
   maxKeys: number;
   maxLocations: number;

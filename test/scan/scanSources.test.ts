@@ -139,6 +139,34 @@ describe('validate --scan: the scan of every record', () => {
     expect(readdirSync(temp)).to.deep.equal([]);
   });
 
+  it('reads records longer than a read buffer, and reports one longer than a job and an unclosed quote', async () => {
+    const long = `"${'a,b\n'.repeat(150_000)}"`; // 600 KB, 150,000 lines, more than two read buffers
+    const file = write('data/long.csv', `Legacy_Id__c,Name\nA1,${long}\nA2,x\nA1,${long}\nA2,y\n`);
+    const path = manifest([{ id: 'accounts', object: 'Account', source: 'data/long.csv' }]);
+    const { scan, problems } = await scanManifest(await loadManifestOrThrow(path), { tempRoot: temp });
+    expect(problems.map((p) => p.code)).to.deep.equal(['DuplicateRecordKey', 'DuplicateRecordKey']);
+    expect(scan.steps[0].records).to.equal(4);
+    expect(scan.steps[0].duplicates.shown.map((d) => d.locations.map((l) => l.line))).to.deep.equal([
+      [2, 150_004],
+      [150_003, 300_005],
+    ]);
+    expect(scan.steps[0].duplicates.shown[0].locations[0].file).to.equal(file);
+
+    write('data/short.csv', `Legacy_Id__c,Name\nA1,x\nA2,${long}\n`);
+    write('data/open.csv', 'Legacy_Id__c,Name\nA1,x\nA2,"never closed\nA3,y\n');
+    const limited = manifest([
+      { id: 'short', object: 'Account', source: 'data/short.csv', maxBytesPerJob: 100_000 },
+      { id: 'open', object: 'Account', source: 'data/open.csv' },
+    ]);
+    const stopped = await scanManifest(await loadManifestOrThrow(limited), { tempRoot: temp });
+    expect(stopped.problems.map((p) => [p.code, p.pointer])).to.deep.equal([
+      ['UnreadableRecord', '/steps/0'],
+      ['UnreadableRecord', '/steps/1'],
+    ]);
+    expect(stopped.problems[0].message).to.contain('The record on line 3 of');
+    expect(stopped.problems[1].message).to.contain('ends inside a quoted value that opens on line 3');
+  });
+
   it('compares Ids in their 18-character form for update and delete, and skips empty keys', async () => {
     write('contacts.csv', 'Id,LastName\r\n003000000000001,x\r\n003000000000001AAA,y\r\n,z\r\n,w\r\n003000000000002,v\r\n');
     write('gone.csv', 'Id\n003000000000002AAA\n003000000000002\n');
