@@ -6,7 +6,9 @@
  *   (`DUPLICATE_VALUE:Duplicate external id specified: X`, `Duplicate Id specified`, KB 000384876),
  *   and in two different chunks both succeed and the later wins (salesforce-api.md §3). Which of
  *   the two happens depends on how the job is cut and how the org orders rows, so either way it is
- *   an error here;
+ *   an error here. Keys are compared as written, Ids in their 18-character form (a 15- and an
+ *   18-character Id name one record); whether the org's check folds case for an external id field
+ *   that is not case-sensitive, no public source says, so case is kept;
  * - rows with more values than the header (a row failure in a real org, §3);
  * - with an org's describe: text longer than a field's `length`, dates and datetimes it refuses
  *   (values.ts). The manifest knows no field types, so without --target-org these are not checked.
