@@ -119,7 +119,7 @@ describe('sf migrate validate --scan', () => {
     const temp = join(dir, 'tmp');
     mkdirSync(temp);
     const rows = ['Legacy_Id__c,Name'];
-    for (let i = 0; i < 1_500_000; i++) rows.push(`K${i},N`);
+    for (let i = 0; i < 3_000_000; i++) rows.push(`K${i},N`);
     writeFileSync(join(dir, 'accounts.csv'), rows.join('\n') + '\n');
     const manifest = writeMigration(dir, [{ id: 'accounts', object: 'Account', source: 'accounts.csv' }]);
     const { child, exit } = nut.spawn(['migrate', 'validate', '--manifest', manifest, '--scan', '--scan-memory', '1'], {
@@ -128,7 +128,7 @@ describe('sf migrate validate --scan', () => {
     let finished = false;
     void exit.then(() => (finished = true));
     // wait for the spill folder (no timing assumption: the scan spills after its first ~10,000 keys
-    // and reads 1.5 million rows after that)
+    // and reads 3 million rows after that)
     while (!finished && readdirSync(temp).length === 0) {
       // eslint-disable-next-line no-await-in-loop
       await new Promise((done) => setTimeout(done, 20));
