@@ -3,6 +3,7 @@
  * that read its --json output: offline always, against an org's describe and limits when given one.
  */
 import { resolve } from 'node:path';
+import { scanManifest, type ScanOptions, type ScanResult } from '../scan/scanSources.js';
 import type { ReportedStep } from './ciReport.js';
 import { loadManifest } from './load.js';
 import { preflight, type OrgCheck, type PreflightConnection } from './preflight.js';
@@ -22,11 +23,15 @@ export type ValidateResult = {
   waves: string[][];
   /** with an org: what was checked against it */
   org?: OrgCheck;
+  /** with --scan: what reading every record found, per step; absent when the manifest has errors */
+  scan?: ScanResult;
 };
 
 export type ValidateOptions = {
   /** the org to check the manifest against, after its offline checks pass */
   connection?: PreflightConnection;
+  /** read every record of every source too (`--scan`); values are checked only with a connection */
+  scan?: Omit<ScanOptions, 'describer'>;
 };
 
 export async function validateManifest(path: string, options: ValidateOptions = {}): Promise<ValidateResult> {
@@ -41,7 +46,7 @@ export async function validateManifestReport(
   const { manifest, problems, steps } = await loadManifest(path);
   let org: OrgCheck | undefined;
   let all = problems;
-  const { connection } = options;
+  const connection = options.connection && options.scan ? describedOnce(options.connection) : options.connection;
   if (connection && manifest) {
     const checked = await preflight(manifest, connection);
     org = checked.org;
@@ -54,6 +59,12 @@ export async function validateManifestReport(
       objects: [],
     };
   }
+  let scan: ScanResult | undefined;
+  if (options.scan && manifest) {
+    const scanned = await scanManifest(manifest, { ...options.scan, ...(connection ? { describer: connection } : {}) });
+    scan = scanned.scan;
+    all = sortProblems([...all, ...scanned.problems]);
+  }
   const errors = errorsOf(all);
   const result: ValidateResult = {
     manifest: resolve(path),
@@ -63,6 +74,26 @@ export async function validateManifestReport(
     steps: manifest?.steps.length ?? 0,
     waves: manifest?.waves ?? [],
     ...(org ? { org } : {}),
+    ...(scan ? { scan } : {}),
   };
   return { result, steps };
+}
+
+/** The preflight and the scan both read each object's describe: ask the org once. */
+function describedOnce(connection: PreflightConnection): PreflightConnection {
+  const describes = new Map<string, ReturnType<PreflightConnection['describe']>>();
+  return {
+    describe: (object: string): ReturnType<PreflightConnection['describe']> => {
+      const key = object.toLowerCase();
+      let found = describes.get(key);
+      if (!found) {
+        found = connection.describe(object);
+        describes.set(key, found);
+      }
+      return found;
+    },
+    request: <T = unknown>(url: string): Promise<T> => connection.request<T>(url),
+    getApiVersion: () => connection.getApiVersion(),
+    getUsername: () => connection.getUsername(),
+  };
 }
