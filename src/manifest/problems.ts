@@ -35,7 +35,6 @@ export type ProblemCode =
   | 'DeleteNeedsIdOnly'
   | 'MappingColumnMissing'
   | 'MappingConflict'
-  | 'LineEndingMismatch'
   | 'ParentWithoutStep'
   | 'ParentStepLater'
   | 'PolymorphicWithoutType'
