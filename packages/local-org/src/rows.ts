@@ -1,3 +1,4 @@
+import type { CsvRecord } from './csv-records.js';
 import { normaliseId } from './ids.js';
 import type { FieldDescribe } from './describe.js';
 import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
@@ -320,19 +321,10 @@ function collectChanges(ctx: RowContext, plan: HeaderPlan, values: string[], cre
 }
 
 /** Validates one data row and, when it is valid, writes it to the store. */
-export function applyRow(ctx: RowContext, plan: HeaderPlan, values: string[]): RowOutcome {
+export function applyRow(ctx: RowContext, plan: HeaderPlan, values: CsvRecord): RowOutcome {
   const { object, operation } = ctx;
-  const headerLength = plan.columns.length;
-  if (values.length > headerLength) {
-    return {
-      ok: false,
-      id: '',
-      error: sfError(
-        'INVALID_FIELD',
-        `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`,
-      ),
-    };
-  }
+  const malformed = csvRowFailure(values, plan.columns.length);
+  if (malformed) return malformed;
   if (operation === 'delete' || operation === 'hardDelete') return deleteRow(ctx, values[0] ?? '');
 
   const target = findTarget(ctx, plan, values);
@@ -406,4 +398,29 @@ function deleteRow(ctx: RowContext, text: string): RowOutcome {
   if (refused) return { ok: false, id: found.record.Id, error: refused };
   ctx.object.remove(found.record.Id, ctx.operation === 'hardDelete');
   return { ok: true, id: found.record.Id, created: false };
+}
+
+/**
+ * The failure of a row that is wrong as CSV: too many values, or a space next to a quote. The row is
+ * cut to the header's width in place, so its failed result row has the header's width, as a real
+ * org's does (plugin-data's NUT of 5,000 over-wide rows).
+ */
+function csvRowFailure(values: CsvRecord, headerLength: number): RowOutcome | undefined {
+  let error = values.rowError;
+  if (error === undefined && values.length > headerLength) {
+    error = sfError(
+      'INVALID_FIELD',
+      `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`,
+    );
+  }
+  if (error === undefined) return undefined;
+  fitToWidth(values, headerLength);
+  return { ok: false, id: '', error };
+}
+
+/** cuts or pads (with empty values) a failed row to `width` values */
+function fitToWidth(values: string[], width: number): void {
+  // eslint-disable-next-line no-param-reassign -- the row is echoed into the failed results after this
+  values.length = Math.min(values.length, width);
+  while (values.length < width) values.push('');
 }

@@ -29,7 +29,11 @@ describe('local org: auth surface', () => {
       url: string;
       version: string;
     }>;
-    expect(versions.at(-1)).to.deep.equal({ label: "Winter '25", url: '/services/data/v62.0', version: '62.0' });
+    // three releases a year: up to Summer '26, v67.0 (reference §4)
+    expect(versions.at(-1)).to.deep.equal({ label: "Summer '26", url: '/services/data/v67.0', version: '67.0' });
+    expect(versions.find((v) => v.version === '62.0')?.label).to.equal("Winter '25");
+    expect(versions.find((v) => v.version === '61.0')?.label).to.equal("Summer '24");
+    expect(versions.find((v) => v.version === '66.0')?.label).to.equal("Spring '26");
     expect(versions.every((v) => /^\d\d\.0$/.test(v.version))).to.equal(true);
     const resources = (await (await get(V)).json()) as Record<string, string>;
     expect(resources).to.include({
