@@ -161,6 +161,12 @@ async function* serializedBatches(
   serialize: (rows: string[][]) => string,
   onRecord: () => void,
 ): AsyncGenerator<Buffer> {
+  // relaxQuotes reads a quote that does not open a field as data, as the record scanner does, so a
+  // row the org would fail for a space next to a quote (`"John", "Smith"`, Bulk docs "Valid CSV
+  // Record Rows") is not refused here as a whole file. Re-serialised, its stray quotes become part
+  // of a correctly quoted value, so with a mapping such a row loads with those quotes in its values
+  // where a byte copy (no mapping) would have it fail as a row error; a deliberate choice, since
+  // reproducing the malformation would mean writing unquoted what csv-parse no longer tells apart.
   const records = source.pipe(
     parse({
       delimiter: delimiterCharacter(delimiter),

@@ -172,7 +172,9 @@ function parseRecords(
       break;
     }
     if (!complete) return { consumed: recordStart, lines: recordLines };
-    out.push(fields);
+    // a line holding only its line break is no record (the client's record scanner counts it as none)
+    const first = text.charCodeAt(recordStart);
+    if (!(fields.length === 1 && (first === LF || first === CR))) out.push(fields);
   }
   return { consumed: pos, lines };
 }

@@ -95,6 +95,9 @@ describe('local org: upload record parser', () => {
     }
     // without a line ending to hold them to, all three end records
     expect(await parse('a\nb\r\nc\rd')).to.deep.equal([['a'], ['b'], ['c'], ['d']]);
+    // blank lines are no records (their line breaks are still held to the job's line ending)
+    expect(await parse('a\n\nb\n\n', ',', 0, 'LF')).to.deep.equal([['a'], ['b']]);
+    expect((await failure('a\r\n\nb\r\n', 'CRLF'))?.kind).to.equal('LINE_ENDING');
   });
 
   it('reads a CRLF split across two 1 MB chunks as one terminator', async () => {
