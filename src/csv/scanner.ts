@@ -220,11 +220,18 @@ export class RecordScanner {
 export async function lineAt(file: string, offset: number): Promise<number> {
   if (offset <= 0) return 1;
   let line = 1;
+  // a lone CR ends a line too (as it ends a record); a CR before an LF is counted with the LF
+  let crBefore = false;
   const stream = createReadStream(file, { end: offset - 1, highWaterMark: 1024 * 1024 });
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (crBefore && chunk[0] !== LF) line++;
     for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) line++;
+    for (let at = chunk.indexOf(CR); at !== -1 && at + 1 < chunk.length; at = chunk.indexOf(CR, at + 1)) {
+      if (chunk[at + 1] !== LF) line++;
+    }
+    crBefore = chunk.length > 0 && chunk[chunk.length - 1] === CR;
   }
-  return line;
+  return crBefore ? line + 1 : line;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { LineEndingNormaliser } from '../../src/csv/lineEndings.js';
-import { RecordScanner } from '../../src/csv/scanner.js';
+import { lineAt, RecordScanner } from '../../src/csv/scanner.js';
 import type { LineEnding } from '../../src/manifest/types.js';
-import { seededRandom } from './csvFixtures.js';
+import { scratchFolder, seededRandom } from './csvFixtures.js';
 
 /** the normaliser's output for `text` fed in pieces cut at `cuts` (offsets) */
 function normalise(text: string, lineEnding: LineEnding, cuts: number[] = []): string {
@@ -104,6 +104,16 @@ describe('RecordScanner line endings', () => {
       [3, 4, 1, 1],
       [4, 6, 0, 1],
     ]);
+  });
+
+  it('numbers lines in messages by every kind of line ending', async () => {
+    const folder = scratchFolder();
+    try {
+      const file = folder.write('lines.csv', 'a\rb\r\nc\nd');
+      expect(await Promise.all([0, 2, 5, 7].map((offset) => lineAt(file, offset)))).to.deep.equal([1, 2, 3, 4]);
+    } finally {
+      folder.remove();
+    }
   });
 
   it('finds the same records however the input is cut (random mixed files)', () => {
