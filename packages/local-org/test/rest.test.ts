@@ -44,6 +44,23 @@ describe('local org: auth surface', () => {
     });
   });
 
+  it('serves every route at every listed version, up to 67.0', async () => {
+    for (const version of ['v20.0', 'v62.0', 'v66.0', 'v67.0']) {
+      const base = `/services/data/${version}`;
+      for (const path of [base, `${base}/sobjects`, `${base}/sobjects/Account/describe`, `${base}/limits`]) {
+        // eslint-disable-next-line no-await-in-loop
+        expect((await get(path)).status, path).to.equal(200);
+      }
+      // eslint-disable-next-line no-await-in-loop
+      expect((await get(`${base}/query?q=${encodeURIComponent('SELECT Id FROM Account')}`)).status).to.equal(200);
+      // eslint-disable-next-line no-await-in-loop
+      expect((await get(`${base}/jobs/ingest`)).status).to.equal(200);
+      // eslint-disable-next-line no-await-in-loop
+      expect((await get(`${base}/jobs/query`)).status).to.equal(200);
+    }
+    expect((await get('/services/data/v19.0/sobjects')).status).to.equal(404);
+  });
+
   it('answers userinfo, the identity URL, and the User and Organization lookups of a login', async () => {
     const info = (await (await get('/services/oauth2/userinfo')).json()) as Record<string, unknown>;
     expect(info).to.include({
