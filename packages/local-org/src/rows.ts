@@ -320,11 +320,19 @@ function collectChanges(ctx: RowContext, plan: HeaderPlan, values: string[], cre
   return { changes, parentIds };
 }
 
-/** Validates one data row and, when it is valid, writes it to the store. */
+/**
+ * Validates one data row and, when it is valid, writes it to the store. A failed row is cut or padded
+ * to the header's width in place, since the failed results echo it: a real org's failed rows keep the
+ * header's width (plugin-data's NUT of 5,000 rows wider than their header).
+ */
 export function applyRow(ctx: RowContext, plan: HeaderPlan, values: CsvRecord): RowOutcome {
+  const outcome = csvRowFailure(values, plan.columns.length) ?? applyWellFormedRow(ctx, plan, values);
+  if (!outcome.ok) fitToWidth(values, plan.columns.length);
+  return outcome;
+}
+
+function applyWellFormedRow(ctx: RowContext, plan: HeaderPlan, values: string[]): RowOutcome {
   const { object, operation } = ctx;
-  const malformed = csvRowFailure(values, plan.columns.length);
-  if (malformed) return malformed;
   if (operation === 'delete' || operation === 'hardDelete') return deleteRow(ctx, values[0] ?? '');
 
   const target = findTarget(ctx, plan, values);
@@ -400,11 +408,7 @@ function deleteRow(ctx: RowContext, text: string): RowOutcome {
   return { ok: true, id: found.record.Id, created: false };
 }
 
-/**
- * The failure of a row that is wrong as CSV: too many values, or a space next to a quote. The row is
- * cut to the header's width in place, so its failed result row has the header's width, as a real
- * org's does (plugin-data's NUT of 5,000 over-wide rows).
- */
+/** The failure of a row that is wrong as CSV: too many values, or a space next to a quote. */
 function csvRowFailure(values: CsvRecord, headerLength: number): RowOutcome | undefined {
   let error = values.rowError;
   if (error === undefined && values.length > headerLength) {
@@ -413,9 +417,7 @@ function csvRowFailure(values: CsvRecord, headerLength: number): RowOutcome | un
       `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`,
     );
   }
-  if (error === undefined) return undefined;
-  fitToWidth(values, headerLength);
-  return { ok: false, id: '', error };
+  return error === undefined ? undefined : { ok: false, id: '', error };
 }
 
 /** cuts or pads (with empty values) a failed row to `width` values */

@@ -216,6 +216,13 @@ describe('local org: row validation (sf__Error strings)', () => {
     );
   });
 
+  it('a failed row with fewer values than the header is echoed at the header width', async () => {
+    const info = await client.run({ object: 'Contact', operation: 'insert' }, 'FirstName,LastName,Email\nAnn\n');
+    expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 1, numberRecordsFailed: 1 });
+    const failed = await (await client.request('GET', `/jobs/ingest/${info.id}/failedResults`)).text();
+    expect(failed.split('\n')[1]).to.match(/^"","REQUIRED_FIELD_MISSING:[^"]*","Ann","",""$/);
+  });
+
   describe('whole-job failures', () => {
     const failure = async (job: Record<string, unknown>, csv: string): Promise<JobInfo> => client.run(job, csv);
 
