@@ -42,7 +42,10 @@ export class LineEndingNormaliser {
     this.target = LINE_ENDING_BYTES[lineEnding];
   }
 
-  /** the output for these bytes (possibly empty); `bytes` may be reused by the caller afterwards */
+  /**
+   * The output for these bytes (possibly empty). It may be a view of `bytes`: use it before reusing
+   * them. Nothing of `bytes` is kept past the call (the carried CR is a copy).
+   */
   public push(bytes: Buffer): Buffer {
     // nothing new: a carried CR is still undecided
     if (bytes.length === 0) return bytes;

@@ -369,7 +369,9 @@ describe('IngestJobClient against the local org', function () {
   });
 
   it('names an unknown object as such, with the commands to check the manifest', async () => {
-    const error = (await client.create({ object: 'Nope__c', operation: 'insert' }).catch((e: unknown) => e)) as BulkApiError;
+    const error = (await client
+      .create({ object: 'Nope__c', operation: 'insert' })
+      .catch((e: unknown) => e)) as BulkApiError;
     expect(error).to.be.instanceOf(BulkApiError);
     expect(error).to.include({ errorCode: 'INVALIDJOB', status: 400, attempts: 1 });
     expect(error.message).to.contain('InvalidJob : Unable to find object: Nope__c');

@@ -243,7 +243,7 @@ describe('IngestJobClient', () => {
       expect(isRetryable(error)).to.equal(false);
     });
 
-    it('reads a refused second upload ("Found multipe contents") as an interrupted one: abort, never close', async () => {
+    it('reads a refused second upload ("Found multipe contents") as interrupted: abort, never close', async () => {
       const job = await openJob();
       await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
       const error = (await client
@@ -256,7 +256,7 @@ describe('IngestJobClient', () => {
       expect(error.message).to.contain('BULK_API_ERROR').and.contain('Found multipe contents');
     });
 
-    it('after a 401 for an upload the org took anyway, the second PUT is refused and reads as interrupted', async () => {
+    it('after a 401 for an upload the org took anyway, the refused second PUT reads as interrupted', async () => {
       const job = await openJob();
       const expired = JSON.stringify([{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
       org.fail('upload', { kind: 'applyThenStatus', status: 401, body: expired });

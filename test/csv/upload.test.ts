@@ -339,11 +339,15 @@ describe('openChunkStream', () => {
   describe('on random CSVs with mixed line endings (seeded): every record ends in the job line ending', () => {
     /** parsed with the job's line ending only: a record that ended otherwise would leave a CR or LF in a value */
     const strictParse = (upload: Buffer, delimiter: ColumnDelimiter, lineEnding: LineEnding): string[][] =>
-      parse(upload, { delimiter: delimiterCharacter(delimiter), recordDelimiter: lineEnding === 'CRLF' ? '\r\n' : '\n' });
+      parse(upload, {
+        delimiter: delimiterCharacter(delimiter),
+        recordDelimiter: lineEnding === 'CRLF' ? '\r\n' : '\n',
+      });
 
     for (let seed = 300; seed < 340; seed++) {
       it(`seed ${seed}`, async () => {
-        const csv = randomCsv(seed, { delimiter: ALL_DELIMITERS[seed % ALL_DELIMITERS.length], mixedLineEndings: true });
+        const delimiter = ALL_DELIMITERS[seed % ALL_DELIMITERS.length];
+        const csv = randomCsv(seed, { delimiter, mixedLineEndings: true });
         const random = seededRandom(seed * 31);
         const file = folder.write(`mixed-${seed}.csv`, csv.content);
         const header = await readCsvHeader(file, csv.delimiter);
@@ -376,12 +380,13 @@ describe('openChunkStream', () => {
     const file = folder.write('lf-for-crlf.csv', 'Id\n1\n2\n3\n4\n');
     const header = await readCsvHeader(file, 'COMMA');
     // header "Id\r\n" 4 bytes + two records of 3 bytes each as sent = 10
-    const chunks = await collectChunks(file, { delimiter: 'COMMA', header, maxRecords: 100, maxBytes: 10, lineEnding: 'CRLF' });
+    const plan = { delimiter: 'COMMA', header, maxRecords: 100 } as const;
+    const chunks = await collectChunks(file, { ...plan, maxBytes: 10, lineEnding: 'CRLF' });
     expect(chunks.map((chunk) => chunk.records)).to.deep.equal([2, 2]);
     const options: UploadOptions = { header, delimiter: 'COMMA', lineEnding: 'CRLF', mapping: {} };
     expect((await body(chunks[0], options)).toString()).to.equal('Id\r\n1\r\n2\r\n');
     // the same file in an LF job: copied as it is, all four fit
-    const lf = await collectChunks(file, { delimiter: 'COMMA', header, maxRecords: 100, maxBytes: 11, lineEnding: 'LF' });
+    const lf = await collectChunks(file, { ...plan, maxBytes: 11, lineEnding: 'LF' });
     expect(lf.map((chunk) => chunk.records)).to.deep.equal([4]);
   });
 });

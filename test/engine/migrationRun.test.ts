@@ -130,7 +130,13 @@ describe('MigrationRun against the local org', function () {
       [
         { id: 'lf', object: 'Account', source: 'm.csv', lineEnding: 'LF', maxRecordsPerJob: 2 },
         { id: 'crlf', object: 'Contact', source: 'c.csv', lineEnding: 'CRLF', maxRecordsPerJob: 2 },
-        { id: 'mapped', object: 'Contact', source: 'd.csv', lineEnding: 'CRLF', mapping: { rename: { N: 'LastName' } } },
+        {
+          id: 'mapped',
+          object: 'Contact',
+          source: 'd.csv',
+          lineEnding: 'CRLF',
+          mapping: { rename: { N: 'LastName' } },
+        },
       ],
       {
         'm.csv': source,

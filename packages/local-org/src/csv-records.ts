@@ -9,8 +9,9 @@ import { StringDecoder } from 'node:string_decoder';
 // quote with a space right before or after it, which the Bulk API 2.0 guide ("Valid CSV Record Rows")
 // makes an error of that row only (`"John", "Smith"`): such a field is read on to the next delimiter
 // or line break with its quotes as data (as the client's record scanner reads it), and the row carries
-// `rowError` (its later fields are read the same way: the row fails already). Records end at LF, CRLF or a lone CR outside quotes; given the job's line ending, any
-// other one fails the whole job (see LINE_ENDING_MESSAGE).
+// `rowError` (its later fields are read the same way: the row fails already). Records end at LF,
+// CRLF or a lone CR outside quotes; given the job's line ending, any other one fails the whole job
+// (see lineEndingMessage).
 
 export type CsvSyntaxKind = 'UNESCAPED_QUOTE' | 'QUOTE_NOT_CLOSED' | 'LINE_ENDING';
 
@@ -76,7 +77,8 @@ function parseRecords(
     const c = text.charCodeAt(at);
     const kind = c === LF ? EOL_LF : text.charCodeAt(at + 1) === LF ? EOL_CRLF : EOL_CR;
     if (expectEol !== 0 && kind !== expectEol) {
-      throw new CsvSyntaxError('LINE_ENDING', lineBase + lines + 1, lineEndingMessage(expectEol === EOL_LF ? 'LF' : 'CRLF'));
+      const setting = expectEol === EOL_LF ? 'LF' : 'CRLF';
+      throw new CsvSyntaxError('LINE_ENDING', lineBase + lines + 1, lineEndingMessage(setting));
     }
     return kind === EOL_CRLF ? 2 : 1;
   };
@@ -193,7 +195,8 @@ export async function* csvRecordBatches(
   const decoder = new StringDecoder('utf8');
   const code = delimiter.charCodeAt(0);
   let pending = '';
-  const state: ParseState = { expectEol: lineEnding === undefined ? 0 : lineEnding === 'LF' ? EOL_LF : EOL_CRLF, lineBase: 0 };
+  const expectEol = lineEnding === undefined ? 0 : lineEnding === 'LF' ? EOL_LF : EOL_CRLF;
+  const state: ParseState = { expectEol, lineBase: 0 };
   let skip = fromRecord;
   const take = (records: CsvRecord[]): CsvRecord[] => {
     if (skip === 0) return records;

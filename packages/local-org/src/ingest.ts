@@ -102,7 +102,8 @@ export class IngestJobs {
       throw new ApiError(
         400,
         'BULK_API_ERROR',
-        `Found multipe contents for job: <${job.id.slice(0, 15)}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`,
+        `Found multipe contents for job: <${job.id.slice(0, 15)}>, please 'Close' / 'Abort' / 'Delete' the current ` +
+          "Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
       );
     }
   }
@@ -215,7 +216,7 @@ export class IngestJobs {
     }
   }
 
-  /** The records of the upload, checked against the job's line ending; `from` = records to skip (1 skips the header). */
+  /** The records of the upload, held to the job's line ending; `from` = records to skip (1 skips the header). */
   private async *rows(job: IngestJob, from = 0): AsyncGenerator<string[]> {
     const file = this.uploadFile(job);
     for await (const batch of csvRecordBatches(file, DELIMITERS[job.columnDelimiter], from, job.lineEnding))

@@ -91,7 +91,9 @@ describe('local org: upload record parser', () => {
       const error = await failure(text, lineEnding);
       expect(error?.kind, JSON.stringify(text)).to.equal('LINE_ENDING');
       expect(error?.line, JSON.stringify(text)).to.equal(line);
-      expect(error?.message).to.equal(`LineEnding is invalid on user data. Current LineEnding setting is ${lineEnding}`);
+      expect(error?.message).to.equal(
+        `LineEnding is invalid on user data. Current LineEnding setting is ${lineEnding}`,
+      );
     }
     // without a line ending to hold them to, all three end records
     expect(await parse('a\nb\r\nc\rd')).to.deep.equal([['a'], ['b'], ['c'], ['d']]);

@@ -212,7 +212,8 @@ describe('local org: row validation (sf__Error strings)', () => {
     expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 2, numberRecordsFailed: 1 });
     const failed = await (await client.request('GET', `/jobs/ingest/${info.id}/failedResults`)).text();
     expect(failed).to.equal(
-      '"sf__Id","sf__Error",Name\n"","INVALID_FIELD:Too many values in this row: found 2, the header has 1 columns:--","Too"\n',
+      '"sf__Id","sf__Error",Name\n' +
+        '"","INVALID_FIELD:Too many values in this row: found 2, the header has 1 columns:--","Too"\n',
     );
   });
 
