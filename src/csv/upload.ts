@@ -165,8 +165,9 @@ async function* serializedBatches(
   // row the org would fail for a space next to a quote (`"John", "Smith"`, Bulk docs "Valid CSV
   // Record Rows") is not refused here as a whole file. Re-serialised, its stray quotes become part
   // of a correctly quoted value, so with a mapping such a row loads with those quotes in its values
-  // where a byte copy (no mapping) would have it fail as a row error; a deliberate choice, since
-  // reproducing the malformation would mean writing unquoted what csv-parse no longer tells apart.
+  // where a byte copy (no mapping) would have it fail as a row error. A deliberate choice: csv-parse
+  // no longer tells such a field from a well-quoted one, and the local org and a real org receive the
+  // same bytes from this client, so a rehearsal still predicts the cutover.
   const records = source.pipe(
     parse({
       delimiter: delimiterCharacter(delimiter),

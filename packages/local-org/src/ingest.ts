@@ -216,11 +216,10 @@ export class IngestJobs {
     }
   }
 
-  /** The records of the upload, held to the job's line ending; `from` = records to skip (1 skips the header). */
-  private async *rows(job: IngestJob, from = 0): AsyncGenerator<string[]> {
+  /** The records of the upload; `from` = records to skip (1 skips the header); `lineEnding` holds them to it. */
+  private async *rows(job: IngestJob, from = 0, lineEnding?: IngestJob['lineEnding']): AsyncGenerator<string[]> {
     const file = this.uploadFile(job);
-    for await (const batch of csvRecordBatches(file, DELIMITERS[job.columnDelimiter], from, job.lineEnding))
-      yield* batch;
+    for await (const batch of csvRecordBatches(file, DELIMITERS[job.columnDelimiter], from, lineEnding)) yield* batch;
   }
 
   private async fail(job: IngestJob, message: string): Promise<void> {
@@ -400,8 +399,9 @@ export class IngestJobs {
 
   private async firstParseError(job: IngestJob): Promise<string | undefined> {
     try {
+      // the job's line ending is checked here, with the syntax, before any row is applied
       // eslint-disable-next-line @typescript-eslint/no-unused-vars
-      for await (const _ of this.rows(job)) {
+      for await (const _ of this.rows(job, 0, job.lineEnding)) {
         /* parse only */
       }
       return undefined;

@@ -287,6 +287,21 @@ describe('local org: row validation (sf__Error strings)', () => {
       }
     });
 
+    it('a job aborted before processing stays Aborted, whatever its line endings', async () => {
+      const created = (await (
+        await client.request('POST', '/jobs/ingest', JSON.stringify({ object: 'Account', operation: 'insert' }))
+      ).json()) as JobInfo;
+      await client.request('PUT', `/jobs/ingest/${created.id}/batches`, 'Name\r\nA\r\n', 'text/csv');
+      await client.request('PATCH', `/jobs/ingest/${created.id}`, '{"state":"Aborted"}');
+      // processing an aborted job lists its rows as unprocessed; once it did, the state must still be Aborted
+      // eslint-disable-next-line no-await-in-loop
+      while (!(await (await client.request('GET', `/jobs/ingest/${created.id}/unprocessedrecords`)).text()).includes('"A"'))
+        // eslint-disable-next-line no-await-in-loop
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      const info = (await (await client.request('GET', `/jobs/ingest/${created.id}`)).json()) as JobInfo;
+      expect(info.state).to.equal('Aborted');
+    });
+
     it('line breaks inside quoted values do not count as record terminators', async () => {
       const crlf = await client.run(
         { object: 'Account', operation: 'insert', lineEnding: 'CRLF' },
