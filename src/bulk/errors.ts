@@ -77,6 +77,10 @@ function messageKey(details: BulkApiErrorDetails): string {
   if (errorCode === 'INVALID_SESSION_ID' || status === 401) return 'error.InvalidSession';
   if (errorCode === 'FEATURENOTENABLED') return 'error.FeatureNotEnabled';
   if (errorCode === 'INVALIDENTITY') return 'error.InvalidEntity';
+  // real capture (salesforce-api.md §1): `InvalidJob : Unable to find object: Nope__c`; INVALIDJOB alone says less
+  if (errorCode === 'INVALIDJOB' && details.serverMessage.includes('Unable to find object')) {
+    return 'error.UnknownObject';
+  }
   if (errorCode === 'NOT_FOUND' || status === 404) return 'error.JobNotFound';
   if (errorCode === 'INVALIDJOBSTATE') return 'error.InvalidJobState';
   if (isTransientStatus(status)) return 'error.ServerError';

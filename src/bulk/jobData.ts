@@ -87,8 +87,13 @@ export async function uploadJobData(
       continue;
     }
     const { errorCode, message } = parseErrorBody(status, text);
-    // a refusal for the org's concurrent long-running requests is transient too: the chunk goes again in a new job
-    if (isTransientStatus(status) || isConcurrentRequestLimit(errorCode, message)) {
+    // a refusal for the org's concurrent long-running requests is transient too, and a "multiple contents"
+    // answer means the org holds an earlier body of ours: either way the chunk goes again in a new job
+    if (
+      isTransientStatus(status) ||
+      isConcurrentRequestLimit(errorCode, message) ||
+      holdsAnUploadAlready(errorCode, message)
+    ) {
       throw new UploadInterruptedError({
         jobId,
         bytesSent,
@@ -99,6 +104,18 @@ export async function uploadJobData(
     }
     throw new BulkApiError({ method: 'PUT', path, status, errorCode, serverMessage: message, jobId });
   }
+}
+
+/**
+ * The org's answer to a second PUT on a job (a real capture, v47, salesforce-api.md §1): BULK_API_ERROR
+ * "Found multipe contents for job: <id>, please 'Close' / 'Abort' / 'Delete' the current Job …", their
+ * typo included (the correct spelling is matched too, should they fix it). The only second PUT this
+ * client sends follows a 401; if the first one reached the job after all, what the job holds is not
+ * known to be whole, so the upload counts as interrupted: the job is aborted (abandonJob looks the job
+ * up if the abort is refused) and its records go in a fresh job. Never closed, never a failed run.
+ */
+function holdsAnUploadAlready(errorCode: string, message: string): boolean {
+  return errorCode === 'BULK_API_ERROR' && /^Found multipl?e contents for job/.test(message);
 }
 
 /** One try at one result file, streamed into `partial` and counted as it streams. */

@@ -29,8 +29,10 @@ export type ChunkOptions = {
   /** limit on the UPLOAD of one job: header + records (the BOM is never sent) */
   maxBytes: number;
   /**
-   * When the upload is re-serialised (a mapping, or a line ending other than the file's), records
-   * can grow (constants, CRLF); give both so the byte limit holds for what is actually sent.
+   * What the upload does to the bytes: the mapping may re-serialise records (constants make them
+   * grow), and every line is sent with the job's line ending (a CRLF job grows by a byte for each
+   * line that ended in LF or a lone CR); give both so the byte limit holds for what is actually
+   * sent. `lineEnding` defaults to the header's own.
    */
   mapping?: ColumnMapping;
   lineEnding?: LineEnding;
@@ -136,6 +138,10 @@ class ChunkCutter {
   private readonly maxBytes: number;
   private readonly headerBytes: number;
   private readonly perRecordBytes: number;
+  /** the job's line ending in bytes when the upload copies the file's bytes, each line's ending made this */
+  private readonly lineEndingBytes?: number;
+  /** what the line endings of the current chunk's lines add to (or take from) its upload */
+  private chunkGrowth = 0;
   private readonly headerHash?: Hash;
   private readonly hasher?: RangeHasher;
   private headerSeen = false;
@@ -157,6 +163,7 @@ class ChunkCutter {
     });
     this.headerBytes = overhead.headerBytes;
     this.perRecordBytes = overhead.perRecordBytes;
+    this.lineEndingBytes = overhead.lineEndingBytes;
     this.headerHash = options.header.sha256 ? createHash('sha256') : undefined;
     this.hasher = options.hashChunks ? new RangeHasher(options.header.byteLength) : undefined;
     this.chunkStart = options.header.byteLength;
@@ -180,29 +187,32 @@ class ChunkCutter {
         this.checkHeader(end);
         continue;
       }
+      const growth = this.growth(batch.terminators[k]);
       if (batch.blanks[k] === 1) {
-        if (this.uploadBytes(end, this.chunkRecords) > maxBytes) {
+        if (this.uploadBytes(end, this.chunkRecords, growth) > maxBytes) {
           if (this.chunkRecords > 0) ready.push(this.cut(start));
           // blank lines alone do not fit: they are left out, as they carry no record
-          if (this.uploadBytes(end, 0) > maxBytes) this.skipTo(end);
-        }
+          if (this.uploadBytes(end, 0, growth) > maxBytes) this.skipTo(end);
+          else this.chunkGrowth += growth;
+        } else this.chunkGrowth += growth;
         this.hasher?.settle();
         continue;
       }
-      if (this.headerBytes + (end - start) + this.perRecordBytes > maxBytes) {
+      if (this.headerBytes + (end - start) + growth + this.perRecordBytes > maxBytes) {
         // eslint-disable-next-line no-await-in-loop -- only on the way out with an error
         const line = await lineAt(this.file, start);
         throw recordTooLargeError(this.file, line, end - start, maxBytes);
       }
       const records = this.chunkRecords;
-      if (records > 0 && (records >= maxRecords || this.uploadBytes(end, records + 1) > maxBytes)) {
+      if (records > 0 && (records >= maxRecords || this.uploadBytes(end, records + 1, growth) > maxBytes)) {
         ready.push(this.cut(start));
-      } else if (records === 0 && this.uploadBytes(end, 1) > maxBytes) {
+      } else if (records === 0 && this.uploadBytes(end, 1, growth) > maxBytes) {
         // the blank lines before the chunk's first record do not fit with it
         this.skipTo(start);
       }
       this.hasher?.settle();
       this.chunkRecords++;
+      this.chunkGrowth += growth;
     }
     this.hasher?.endBuffer(batch.pendingStart);
     return ready;
@@ -216,9 +226,18 @@ class ChunkCutter {
     return sha256 ? { ...chunk, sha256 } : chunk;
   }
 
-  /** the upload of the current chunk if it ran to `end` and held `records` records */
-  private uploadBytes(end: number, records: number): number {
-    return this.headerBytes + (end - this.chunkStart) + this.perRecordBytes * records;
+  /** the upload of the current chunk if it ran to `end`, held `records` records and its last line grew by `growth` */
+  private uploadBytes(end: number, records: number, growth: number): number {
+    return this.headerBytes + (end - this.chunkStart) + this.perRecordBytes * records + this.chunkGrowth + growth;
+  }
+
+  /**
+   * What sending a line with the job's line ending adds to the file's bytes (negative for CRLF
+   * sent as LF): a CRLF job grows by a byte for each line that ended in LF or a lone CR. Only for
+   * byte copies; a re-serialised upload's bound is in perRecordBytes already.
+   */
+  private growth(terminator: number): number {
+    return this.lineEndingBytes === undefined || terminator === 0 ? 0 : this.lineEndingBytes - terminator;
   }
 
   private checkHeader(end: number): void {
@@ -235,12 +254,14 @@ class ChunkCutter {
     const chunk = { file: this.file, byteStart: this.chunkStart, byteEnd: at, records: this.chunkRecords };
     this.chunkStart = at;
     this.chunkRecords = 0;
+    this.chunkGrowth = 0;
     return sha256 ? { ...chunk, sha256 } : chunk;
   }
 
   private skipTo(at: number): void {
     this.hasher?.cut(at);
     this.chunkStart = at;
+    this.chunkGrowth = 0;
   }
 }
 

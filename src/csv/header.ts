@@ -10,6 +10,11 @@ export type CsvHeader = {
   columns: string[];
   bom: boolean;
   lineEnding: LineEnding;
+  /**
+   * bytes of the header record's own line ending (2 CRLF, 1 LF or lone CR, 0 none); when absent,
+   * `lineEnding` tells (2 for CRLF, else 1)
+   */
+  terminatorBytes?: number;
   /** bytes of BOM + header record + its line ending = the offset where data starts */
   byteLength: number;
   /**
@@ -34,8 +39,8 @@ export async function readCsvHeader(file: string, delimiter: ColumnDelimiter): P
   let unterminatedQuote = false;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const used = scanner.push(chunk, (start, end, blank) => {
-        header = { start, end, blank };
+      const used = scanner.push(chunk, (start, end, blank, terminator) => {
+        header = { start, end, blank, terminator };
         return false;
       });
       pieces.push(used === chunk.length ? chunk : chunk.subarray(0, used));
@@ -66,6 +71,7 @@ export async function readCsvHeader(file: string, delimiter: ColumnDelimiter): P
     columns: parseColumns(file, text, delimiter),
     bom,
     lineEnding,
+    terminatorBytes: header?.terminator ?? 0,
     byteLength: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
   };

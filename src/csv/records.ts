@@ -70,7 +70,7 @@ export async function* scanRecordBatches(
     batch.clear();
     batch.bytes = Buffer.alloc(0);
     batch.offset = end.last.end;
-    batch.add(end.last.start, end.last.end, end.last.blank);
+    batch.add(end.last.start, end.last.end, end.last.blank, end.last.terminator);
     batch.pendingStart = end.last.end;
     yield batch;
   }

@@ -7,6 +7,7 @@ import type { ColumnDelimiter, ColumnMapping, LineEnding } from '../manifest/typ
 import type { ChunkSpec, SourceStat } from './chunks.js';
 import { delimiterCharacter, UTF8_BOM } from './delimiters.js';
 import { sourceChangedError } from './errors.js';
+import { LineEndingNormaliser } from './lineEndings.js';
 import type { CsvHeader } from './header.js';
 import { openSource, READ_BUFFER_BYTES } from './records.js';
 
@@ -36,40 +37,40 @@ export function mappedColumns(header: CsvHeader, mapping: ColumnMapping): string
   return outputColumns(header, mapping).map((column) => column.name);
 }
 
-/** True when the upload is the file's own bytes: no column changes and the job's line ending is the file's. */
-export function isPureByteCopy(header: CsvHeader, mapping: ColumnMapping, lineEnding: LineEnding): boolean {
+/**
+ * True when the upload is the file's own bytes: no column changes. Its line endings are still
+ * made the job's (LineEndingNormaliser), so the file's may be anything and even mixed.
+ */
+export function isPureByteCopy(header: CsvHeader, mapping: ColumnMapping): boolean {
   const renamesSomething = Object.entries(mapping.rename ?? {}).some(
     ([from, to]) => from !== to && header.columns.includes(from),
   );
   const dropsSomething = (mapping.drop ?? []).some((column) => header.columns.includes(column));
   const addsConstants = Object.keys(mapping.constants ?? {}).length > 0;
-  return !renamesSomething && !dropsSomething && !addsConstants && lineEnding === header.lineEnding;
+  return !renamesSomething && !dropsSomething && !addsConstants;
 }
 
 /**
- * The line ending a step's upload of this file is sent with (and its job must declare): the file's
- * own when the mapping leaves the columns alone (the bytes are copied), else the step's.
- */
-export function uploadLineEnding(header: CsvHeader, mapping: ColumnMapping, stepLineEnding: LineEnding): LineEnding {
-  return isPureByteCopy(header, mapping, header.lineEnding) ? header.lineEnding : stepLineEnding;
-}
-
-/**
- * How large an upload is relative to the file's bytes, so chunking can hold the job byte limit:
- * the header as sent, and an upper bound on what re-serialising adds to each record (constants, a
- * line ending for a last record that had none, LF turned into CRLF). Dropped columns and quotes
- * the source did not need only shrink a record, so they are not subtracted.
+ * How large an upload is relative to the file's bytes, so chunking can hold the job byte limit.
+ * A byte copy sends the header with the job's line ending, and each record (blank lines too) grows
+ * or shrinks by the difference between its own line ending and the job's: `lineEndingBytes` is
+ * given so the cutter can count that exactly from each record's terminator. A re-serialised upload
+ * gets an upper bound on what re-writing adds to each record instead (constants, a line ending for
+ * a last record that had none, LF turned into CRLF); dropped columns and quotes the source did not
+ * need only shrink a record, so they are not subtracted.
  */
 export function uploadSizeOverhead(
   header: CsvHeader,
   options: { delimiter: ColumnDelimiter; mapping: ColumnMapping; lineEnding: LineEnding },
-): { headerBytes: number; perRecordBytes: number } {
-  if (isPureByteCopy(header, options.mapping, options.lineEnding)) {
-    return { headerBytes: header.byteLength - (header.bom ? UTF8_BOM.length : 0), perRecordBytes: 0 };
+): { headerBytes: number; perRecordBytes: number; lineEndingBytes?: number } {
+  const lineEndingBytes = options.lineEnding === 'CRLF' ? 2 : 1;
+  if (isPureByteCopy(header, options.mapping)) {
+    const own = header.terminatorBytes ?? (header.lineEnding === 'CRLF' ? 2 : 1);
+    const headerBytes = header.byteLength - (header.bom ? UTF8_BOM.length : 0) - own + (own > 0 ? lineEndingBytes : 0);
+    return { headerBytes, perRecordBytes: 0, lineEndingBytes };
   }
   const serialize = serializer(options.delimiter, options.lineEnding);
   const headerBytes = Buffer.byteLength(serialize([mappedColumns(header, options.mapping)]));
-  const lineEndingBytes = options.lineEnding === 'CRLF' ? 2 : 1;
   // a constant costs a delimiter plus its value as written (quoted if it must be)
   const constantBytes = Object.values(options.mapping.constants ?? {}).reduce(
     (total, value) => total + 1 + Buffer.byteLength(serialize([[value]])) - lineEndingBytes,
@@ -79,10 +80,12 @@ export function uploadSizeOverhead(
 }
 
 /**
- * The body of one job's upload: the (mapped) header record, then exactly the records of the chunk.
- * The BOM is never sent. Every call re-reads the file, so an interrupted upload is sent again from
- * the file, never from memory. With nothing to map the bytes are copied as they are; otherwise
- * each record is parsed and written again with correct quoting, streaming either way.
+ * The body of one job's upload: the (mapped) header record, then exactly the records of the chunk,
+ * every one ending in the job's `lineEnding` whatever the file's own line endings are (a real org
+ * fails a job whose data ends its records otherwise). The BOM is never sent. Every call re-reads
+ * the file, so an interrupted upload is sent again from the file, never from memory. With nothing
+ * to map the bytes are copied with only their line endings changed; otherwise each record is
+ * parsed and written again with correct quoting, streaming either way.
  *
  * The file must still read as planned, or the stream fails with SourceChanged: its size and mtime
  * are checked against `expect` before anything is read, its header against `header.sha256`, and
@@ -92,25 +95,39 @@ export function uploadSizeOverhead(
  * differ from the ones planned.
  */
 export function openChunkStream(chunk: ChunkSpec, options: UploadOptions): Readable {
-  const { header, mapping, lineEnding } = options;
+  const { header, mapping } = options;
   // a byte stream, not an object stream, so an HTTP request body buffers bytes, not pieces
-  if (isPureByteCopy(header, mapping, lineEnding)) {
-    return Readable.from(copyBytes(chunk, header, options.expect), { objectMode: false });
+  if (isPureByteCopy(header, mapping)) {
+    return Readable.from(copyBytes(chunk, options), { objectMode: false });
   }
   return Readable.from(reserialize(chunk, options), { objectMode: false });
 }
 
-async function* copyBytes(chunk: ChunkSpec, header: CsvHeader, expect?: SourceStat): AsyncGenerator<Buffer> {
+async function* copyBytes(chunk: ChunkSpec, options: UploadOptions): AsyncGenerator<Buffer> {
+  const { header, delimiter, lineEnding } = options;
   const handle = await openSource(chunk.file);
   try {
-    await checkStat(handle, chunk.file, expect);
+    await checkStat(handle, chunk.file, options.expect);
     const headerBytes = await readHeader(handle, chunk.file, header);
-    yield headerBytes.subarray(header.bom ? UTF8_BOM.length : 0);
+    // one normaliser for header and records: the body is one CSV stream, and the chunk starts on a record boundary
+    const normaliser = new LineEndingNormaliser(delimiter, lineEnding);
+    const sentHeader = normaliser.push(headerBytes.subarray(header.bom ? UTF8_BOM.length : 0));
+    if (sentHeader.length > 0) yield sentHeader;
     const range = new RangeReader(handle, chunk);
-    yield* heldBackUntil(range.read(), () => range.verify());
+    // the range is hashed as read (RangeReader), before its line endings change
+    yield* heldBackUntil(normalised(range.read(), normaliser), () => range.verify());
   } finally {
     await handle.close();
   }
+}
+
+async function* normalised(pieces: AsyncIterable<Buffer>, normaliser: LineEndingNormaliser): AsyncGenerator<Buffer> {
+  for await (const piece of pieces) {
+    const out = normaliser.push(piece);
+    if (out.length > 0) yield out;
+  }
+  const tail = normaliser.end();
+  if (tail.length > 0) yield tail;
 }
 
 async function* reserialize(chunk: ChunkSpec, options: UploadOptions): AsyncGenerator<Buffer> {
@@ -125,8 +142,11 @@ async function* reserialize(chunk: ChunkSpec, options: UploadOptions): AsyncGene
     yield Buffer.from(serialize([columns.map((column) => column.name)]));
     const range = new RangeReader(handle, chunk);
     let count = 0;
+    // csv-parse reads LF and CRLF but takes a lone CR for data; made LF first, every record ends
+    // where the scanner that counted them said (quoted line breaks stay as they are)
+    const source = Readable.from(normalised(range.read(), new LineEndingNormaliser(delimiter, 'LF')));
     yield* heldBackUntil(
-      serializedBatches(Readable.from(range.read()), columns, delimiter, serialize, () => count++),
+      serializedBatches(source, columns, delimiter, serialize, () => count++),
       () => range.verify(count),
     );
   } finally {
@@ -141,11 +161,18 @@ async function* serializedBatches(
   serialize: (rows: string[][]) => string,
   onRecord: () => void,
 ): AsyncGenerator<Buffer> {
+  // relaxQuotes reads a quote that does not open a field as data, as the record scanner does, so a
+  // row the org would fail for a space next to a quote (`"John", "Smith"`, Bulk docs "Valid CSV
+  // Record Rows") is not refused here as a whole file. Re-serialised, its stray quotes become part
+  // of a correctly quoted value, so with a mapping such a row loads with those quotes in its values
+  // where a byte copy (no mapping) would have it fail as a row error. A deliberate choice: csv-parse
+  // no longer tells such a field from a well-quoted one, and the local org and a real org receive the
+  // same bytes from this client, so a rehearsal still predicts the cutover.
   const records = source.pipe(
     parse({
       delimiter: delimiterCharacter(delimiter),
-      // the same reading as the record scanner: LF ends a record, a CR before it is part of CRLF
-      recordDelimiter: ['\r\n', '\n'],
+      // the normaliser before it left LF as the only line ending outside quotes
+      recordDelimiter: ['\n'],
       relaxQuotes: true,
       relaxColumnCount: true,
       skipEmptyLines: true,

@@ -10,7 +10,7 @@ import type { ChunkState, RunState, StepState } from '../journal/state.js';
 import { chunkPlanned } from '../journal/eventBuilders.js';
 import { readCsvHeader, type CsvHeader } from '../csv/header.js';
 import { planChunks, type SourceStat } from '../csv/chunks.js';
-import { openChunkStream, uploadLineEnding } from '../csv/upload.js';
+import { openChunkStream } from '../csv/upload.js';
 import type { RecordEvent } from './chunkLifecycle.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -45,10 +45,13 @@ export class ChunkPlanner {
     return chunk.attempt === 0 ? step.mapping : {};
   }
 
-  /** source chunks keep the file's own line endings unless mapping re-serialises them */
-  public async lineEndingOf(step: ResolvedStep, chunk: ChunkSource): Promise<LineEnding> {
-    const header = await this.header(chunk.file, step.columnDelimiter);
-    return uploadLineEnding(header, this.mappingOf(step, chunk), step.lineEnding);
+  /**
+   * The line ending a chunk's job declares: the step's, always. Every upload is given it whatever the
+   * file's own line endings (openChunkStream), and retry files are read the same way.
+   */
+  // eslint-disable-next-line class-methods-use-this, @typescript-eslint/no-unused-vars -- asked per chunk, same for all
+  public lineEndingOf(step: ResolvedStep, _chunk?: ChunkSource): Promise<LineEnding> {
+    return Promise.resolve(step.lineEnding);
   }
 
   /** a fresh stream of the chunk exactly as its job is sent it: the (mapped) header, then its records */
@@ -83,7 +86,7 @@ export class ChunkPlanner {
       maxRecords: step.maxRecordsPerJob,
       maxBytes: step.maxBytesPerJob,
       mapping,
-      lineEnding: uploadLineEnding(header, mapping, step.lineEnding),
+      lineEnding: step.lineEnding,
       fingerprint: this.state.started?.sources.find((source) => source.file === file),
       hashChunks: true,
       onVerified: (stat) => this.plannedStats.set(file, stat),

@@ -40,7 +40,6 @@ export type ProblemCode =
   | 'DeleteNeedsIdOnly'
   | 'MappingColumnMissing'
   | 'MappingConflict'
-  | 'LineEndingMismatch'
   | 'ParentWithoutStep'
   | 'ParentStepLater'
   | 'PolymorphicWithoutType'

@@ -252,17 +252,8 @@ export async function inspectSources(
   for (const read of headers) {
     if (!read) continue;
     const { file, pointer, header } = read;
-    if (header.lineEnding !== step.lineEnding) {
-      problems.push(
-        problem(
-          'error',
-          'LineEndingMismatch',
-          `${step.pointer}`,
-          [file, header.lineEnding, step.id, step.lineEnding],
-          file,
-        ),
-      );
-    }
+    // No line-ending check: every upload is sent with the step's lineEnding whatever the file uses
+    // (src/csv/lineEndings.ts), so a file's own (even mixed) line endings never fail a job.
     const columns = checkColumns(step, file, pointer, header.columns, problems);
     for (const r of relationshipColumns(columns, step.object, { stepObjects: options.stepObjects })) {
       checkRelationship(step, file, pointer, r, problems);

@@ -7,7 +7,6 @@ import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { planChunks } from '../csv/chunks.js';
 import { readCsvHeader } from '../csv/header.js';
-import { uploadLineEnding } from '../csv/upload.js';
 import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
 import { ASSUMED_RECORDS_PER_SECOND, CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls } from './budget.js';
 
@@ -138,7 +137,7 @@ async function planFile(
     maxRecords: step.maxRecordsPerJob,
     maxBytes: step.maxBytesPerJob,
     mapping: step.mapping,
-    lineEnding: uploadLineEnding(header, step.mapping, step.lineEnding),
+    lineEnding: step.lineEnding,
   });
   const planned: PlannedFileWithPolls = {
     file: relative(manifest.dir, file) || file,

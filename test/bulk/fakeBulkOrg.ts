@@ -21,6 +21,8 @@ export type Fault =
   | { kind: 'hang' }
   /** do the work, then destroy the socket instead of answering (a lost response) */
   | { kind: 'dropAfterApply' }
+  /** take the whole upload, then answer this status instead of 201 (e.g. a proxy's 401 after the org took it) */
+  | { kind: 'applyThenStatus'; status: number; body?: string }
   /** read this many bytes of the upload, then destroy the socket */
   | { kind: 'dropUploadAfter'; bytes: number }
   /** announce the whole result body, send half of it, then destroy the socket */
@@ -342,7 +344,11 @@ export class FakeBulkOrg {
     }
     if (job.upload) {
       req.resume();
-      send(res, 400, errorBody('INVALIDJOB', 'Found multiple contents for job'));
+      // a real org's answer (salesforce-api.md §1), typo and 15-character id included
+      const message =
+        `Found multipe contents for job: <${jobId.slice(0, 15)}>, please 'Close' / 'Abort' / 'Delete' the current ` +
+        "Job then create a new Job and make sure you only do 'PUT' once on a given Job.";
+      send(res, 400, errorBody('BULK_API_ERROR', message));
       return;
     }
     const hash = createHash('sha256');
@@ -367,6 +373,10 @@ export class FakeBulkOrg {
       chunked: req.headers['transfer-encoding'] === 'chunked',
     };
     this.jobs.set(jobId, { ...job, upload });
+    if (fault?.kind === 'applyThenStatus') {
+      send(res, fault.status, fault.body);
+      return;
+    }
     send(res, 201);
   }
 }

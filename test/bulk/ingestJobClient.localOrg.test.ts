@@ -406,6 +406,27 @@ describe('IngestJobClient against the local org', function () {
     }
   });
 
+  it('reads the org\'s answer to a second PUT as an interrupted upload, and the job can still be aborted', async () => {
+    const job = await client.create({ object: 'Account', operation: 'insert' });
+    await client.upload(job.id, csvRows('Name', ['Once']));
+    const error = (await client.upload(job.id, csvRows('Name', ['Twice'])).catch((e: unknown) => e)) as Error;
+    expect(error).to.be.instanceOf(UploadInterruptedError);
+    expect(error.message).to.contain(`Found multipe contents for job: <${job.id.slice(0, 15)}>`);
+    // what the engine then does (chunkLifecycle's abandonJob): abort, never close
+    expect((await client.abort(job.id)).state).to.equal('Aborted');
+    expect((await client.info(job.id)).numberRecordsProcessed).to.equal(0);
+  });
+
+  it('names an unknown object as such, with the commands to check the manifest', async () => {
+    const error = (await client
+      .create({ object: 'Nope__c', operation: 'insert' })
+      .catch((e: unknown) => e)) as BulkApiError;
+    expect(error).to.be.instanceOf(BulkApiError);
+    expect(error).to.include({ errorCode: 'INVALIDJOB', status: 400, attempts: 1 });
+    expect(error.message).to.contain('InvalidJob : Unable to find object: Nope__c');
+    expect(error.actions?.join('\n')).to.contain('sf migrate validate');
+  });
+
   it('polls with one status call per poll on a slow job, backing off to the maximum', async () => {
     const slow = await startLocalOrg({ recordsPerSecond: 4000 });
     try {

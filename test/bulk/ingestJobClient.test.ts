@@ -285,15 +285,31 @@ describe('IngestJobClient', () => {
       expect(isRetryable(error)).to.equal(false);
     });
 
-    it('reports a refused second upload as a BulkApiError', async () => {
+    it('reads a refused second upload ("Found multipe contents") as interrupted: abort, never close', async () => {
       const job = await openJob();
       await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
       const error = (await client
         .upload(job.id, () => Readable.from([Buffer.from(CSV)]))
-        .catch((e: unknown) => e)) as BulkApiError;
-      expect(error).to.be.instanceOf(BulkApiError);
-      expect(error.errorCode).to.equal('INVALIDJOB');
+        .catch((e: unknown) => e)) as UploadInterruptedError;
+      expect(error).to.be.instanceOf(UploadInterruptedError);
       expect(error.status).to.equal(400);
+      expect(error.origin).to.equal('server');
+      expect(isRetryable(error)).to.equal(true);
+      expect(error.message).to.contain('BULK_API_ERROR').and.contain('Found multipe contents');
+    });
+
+    it('after a 401 for an upload the org took anyway, the refused second PUT reads as interrupted', async () => {
+      const job = await openJob();
+      const expired = JSON.stringify([{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
+      org.fail('upload', { kind: 'applyThenStatus', status: 401, body: expired });
+      const error = (await client
+        .upload(job.id, () => Readable.from([Buffer.from(CSV)]))
+        .catch((e: unknown) => e)) as UploadInterruptedError;
+      expect(events.filter((e) => e.method === 'PUT').map((e) => e.status)).to.deep.equal([401, 400]);
+      expect(error).to.be.instanceOf(UploadInterruptedError);
+      expect(isRetryable(error)).to.equal(true);
+      // the job holds the first body: the engine aborts it (abandonJob) instead of closing it
+      expect(org.jobs.get(job.id)!.upload!.text).to.equal(CSV);
     });
   });
 

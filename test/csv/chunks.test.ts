@@ -8,6 +8,10 @@ import { scratchFolder, seededRandom } from './csvFixtures.js';
 
 const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
 
+/** bytes of a chunk of unquoted content as an LF job's upload sends them (CRLF made LF) */
+const sentAsLf = (content: string, chunk: ChunkSpec): number =>
+  Buffer.from(content).subarray(chunk.byteStart, chunk.byteEnd).toString('latin1').replaceAll('\r\n', '\n').length;
+
 async function drain(chunks: AsyncGenerator<ChunkSpec>): Promise<ChunkSpec[]> {
   const all: ChunkSpec[] = [];
   for await (const chunk of chunks) all.push(chunk);
@@ -128,14 +132,15 @@ describe('planChunks', () => {
       [3, 9, 1],
       [9, 13, 1],
     ]);
-    // ten blank lines fit in no chunk: those that do not fit fall between two chunks
+    // ten blank lines fit in no chunk: those that do not fit fall between two chunks; a CRLF blank
+    // line is sent as LF in this LF job, so three of them fit after r2
     const blanks = `Id\nr1\n${'\n'.repeat(10)}r2\n${'\r\n'.repeat(5)}`;
     const chunks = await chunksOf(blanks, { maxBytes: 9 });
     expect(ranges(chunks)).to.deep.equal([
       [3, 9, 1],
-      [16, 21, 1],
+      [16, 25, 1],
     ]);
-    for (const chunk of chunks) expect(3 + chunk.byteEnd - chunk.byteStart).to.be.at.most(9);
+    for (const chunk of chunks) expect(3 + sentAsLf(blanks, chunk)).to.be.at.most(9);
     // before the fix: [[3, 16, 1], [16, 29, 1]], uploads of 16 bytes under a 9-byte limit
   });
 
@@ -155,7 +160,7 @@ describe('planChunks', () => {
         `seed ${seed}`,
       ).to.equal(60);
       for (const chunk of chunks) {
-        expect(8 + chunk.byteEnd - chunk.byteStart, `seed ${seed}`).to.be.at.most(maxBytes);
+        expect(8 + sentAsLf(content, chunk), `seed ${seed}`).to.be.at.most(maxBytes);
         expect(chunk.sha256).to.equal(sha256(Buffer.from(content).subarray(chunk.byteStart, chunk.byteEnd)));
       }
     }

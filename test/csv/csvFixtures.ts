@@ -43,7 +43,10 @@ export type RandomCsv = {
  * A CSV whose values use every awkward case: the delimiter, quotes, CR, LF and CRLF inside values,
  * multi-byte characters, empty values, and needless quotes around plain values.
  */
-export function randomCsv(seed: number, options: { rows?: number; delimiter?: ColumnDelimiter } = {}): RandomCsv {
+export function randomCsv(
+  seed: number,
+  options: { rows?: number; delimiter?: ColumnDelimiter; mixedLineEndings?: boolean } = {},
+): RandomCsv {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const delimiter = options.delimiter ?? pick(ALL_DELIMITERS);
@@ -70,6 +73,9 @@ export function randomCsv(seed: number, options: { rows?: number; delimiter?: Co
   const header = Array.from({ length: columnCount }, (_, i) => `Field_${i}__c`);
   const rows = Array.from({ length: rowCount }, () => Array.from({ length: columnCount }, value));
   const lines = [header, ...rows].map((row) => row.map(encode).join(separator));
-  const text = (bom ? '\ufeff' : '') + lines.join(newline) + (trailingNewline ? newline : '');
+  // mixed: each record ends in LF, CRLF or a lone CR, drawn only then so other files stay as they were
+  const ending = (): string => (options.mixedLineEndings ? pick(['\n', '\r\n', '\r']) : newline);
+  const body = lines.reduce((text, line, k) => (k === 0 ? line : text + ending() + line), '');
+  const text = (bom ? '\ufeff' : '') + body + (trailingNewline ? ending() : '');
   return { content: Buffer.from(text, 'utf8'), header, rows, delimiter, lineEnding, bom };
 }

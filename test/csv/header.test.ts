@@ -26,6 +26,7 @@ describe('readCsvHeader', () => {
       columns: ['Name', 'Legacy_Id__c'],
       bom: false,
       lineEnding: 'LF',
+      terminatorBytes: 1,
       byteLength: 18,
       sha256: sha256('Name,Legacy_Id__c\n'),
     });
@@ -38,6 +39,7 @@ describe('readCsvHeader', () => {
       columns: ['Name', 'Legacy_Id__c'],
       bom: true,
       lineEnding: 'CRLF',
+      terminatorBytes: 2,
       byteLength: 3 + 17 + 2,
       sha256: sha256('\ufeffName,Legacy_Id__c\r\n'),
     });
@@ -56,6 +58,7 @@ describe('readCsvHeader', () => {
       columns: ['Id'],
       bom: false,
       lineEnding: 'LF',
+      terminatorBytes: 0,
       byteLength: 2,
       sha256: sha256('Id'),
     });

@@ -10,7 +10,6 @@ import {
   isPureByteCopy,
   mappedColumns,
   openChunkStream,
-  uploadLineEnding,
   type UploadOptions,
 } from '../../src/csv/upload.js';
 import type { ColumnDelimiter, ColumnMapping, LineEnding } from '../../src/manifest/types.js';
@@ -128,15 +127,13 @@ describe('openChunkStream', () => {
       openChunkStream(chunks[0], { header, delimiter: 'COMMA', lineEnding: 'LF', mapping: { drop: ['Internal'] } })
         .readableObjectMode,
     ).to.equal(false);
-    // the file is CRLF: copied bytes keep it, a re-serialised upload uses the step's
-    expect(uploadLineEnding(header, {}, 'LF')).to.equal('CRLF');
-    expect(uploadLineEnding(header, { drop: ['Internal'] }, 'LF')).to.equal('LF');
   });
 
-  it('re-serialises when the job line ending differs from the file', async () => {
+  it('copies the bytes but gives every record the job line ending when it differs from the file', async () => {
     const { header, chunks } = await setUp();
-    expect(isPureByteCopy(header, {}, 'LF')).to.equal(false);
-    expect(isPureByteCopy(header, { rename: { Name: 'Name' }, drop: ['NotThere'] }, 'CRLF')).to.equal(true);
+    expect(isPureByteCopy(header, {})).to.equal(true);
+    expect(isPureByteCopy(header, { rename: { Name: 'Name' }, drop: ['NotThere'] })).to.equal(true);
+    expect(isPureByteCopy(header, { drop: ['Internal'] })).to.equal(false);
     const upload = (await body(chunks[0], { header, delimiter: 'COMMA', lineEnding: 'LF', mapping: {} })).toString();
     expect(upload).to.equal(
       'Name,Legacy_Id__c,Description,Internal\n"Acme, Inc.",A-1,"Founded 1901\r\nin ""Springfield""",x\nGlobex,A-2,plain,y\n',
@@ -337,5 +334,59 @@ describe('openChunkStream', () => {
         expect(mappedRecords).to.deep.equal(csv.rows.map((row) => [row[0], ...row.slice(2), 'a, "b"\nc']));
       });
     }
+  });
+
+  describe('on random CSVs with mixed line endings (seeded): every record ends in the job line ending', () => {
+    /** parsed with the job's line ending only: a record that ended otherwise would leave a CR or LF in a value */
+    const strictParse = (upload: Buffer, delimiter: ColumnDelimiter, lineEnding: LineEnding): string[][] =>
+      parse(upload, {
+        delimiter: delimiterCharacter(delimiter),
+        recordDelimiter: lineEnding === 'CRLF' ? '\r\n' : '\n',
+      });
+
+    for (let seed = 300; seed < 340; seed++) {
+      it(`seed ${seed}`, async () => {
+        const delimiter = ALL_DELIMITERS[seed % ALL_DELIMITERS.length];
+        const csv = randomCsv(seed, { delimiter, mixedLineEndings: true });
+        const random = seededRandom(seed * 31);
+        const file = folder.write(`mixed-${seed}.csv`, csv.content);
+        const header = await readCsvHeader(file, csv.delimiter);
+        expect(header.columns).to.deep.equal(csv.header);
+        const maxRecords = 1 + Math.floor(random() * 8);
+        const maxBytes = 400 + Math.floor(random() * 800);
+        const mappings: ColumnMapping[] = [{}, { rename: { [csv.header[0]]: 'Renamed__c' } }];
+        for (const lineEnding of ['LF', 'CRLF'] as const) {
+          for (const mapping of mappings) {
+            const options = { delimiter: csv.delimiter, header, maxRecords, maxBytes, mapping, lineEnding };
+            // eslint-disable-next-line no-await-in-loop
+            const chunks = await collectChunks(file, options);
+            const records: string[][] = [];
+            for (const chunk of chunks) {
+              // eslint-disable-next-line no-await-in-loop
+              const upload = await body(chunk, { header, delimiter: csv.delimiter, lineEnding, mapping });
+              expect(upload.length, `${lineEnding} ${JSON.stringify(mapping)}`).to.be.at.most(maxBytes);
+              const [, ...rows] = strictParse(upload, csv.delimiter, lineEnding);
+              expect(rows).to.have.length(chunk.records);
+              records.push(...rows);
+            }
+            expect(records, `${lineEnding} ${JSON.stringify(mapping)}`).to.deep.equal(csv.rows);
+          }
+        }
+      });
+    }
+  });
+
+  it('holds maxBytes exactly for a CRLF job of an LF file: each record grows by one byte', async () => {
+    const file = folder.write('lf-for-crlf.csv', 'Id\n1\n2\n3\n4\n');
+    const header = await readCsvHeader(file, 'COMMA');
+    // header "Id\r\n" 4 bytes + two records of 3 bytes each as sent = 10
+    const plan = { delimiter: 'COMMA', header, maxRecords: 100 } as const;
+    const chunks = await collectChunks(file, { ...plan, maxBytes: 10, lineEnding: 'CRLF' });
+    expect(chunks.map((chunk) => chunk.records)).to.deep.equal([2, 2]);
+    const options: UploadOptions = { header, delimiter: 'COMMA', lineEnding: 'CRLF', mapping: {} };
+    expect((await body(chunks[0], options)).toString()).to.equal('Id\r\n1\r\n2\r\n');
+    // the same file in an LF job: copied as it is, all four fit
+    const lf = await collectChunks(file, { ...plan, maxBytes: 11, lineEnding: 'LF' });
+    expect(lf.map((chunk) => chunk.records)).to.deep.equal([4]);
   });
 });

@@ -50,11 +50,11 @@ const broken: Array<[string, string, string, number]> = [
   ['mapping-rename-column-missing', 'MappingColumnMissing', '/steps/0/mapping/rename/company_name', 15],
   ['mapping-drop-column-missing', 'MappingColumnMissing', '/steps/0/mapping/drop/0', 18],
   ['mapping-conflict', 'MappingConflict', '/steps/0/mapping/constants/Name', 21],
-  ['line-ending-mismatch', 'LineEndingMismatch', '/steps/0', 9],
   ['wrong-delimiter', 'MissingExternalIdColumn', '/steps/0/source', 11],
   ['polymorphic-without-type', 'PolymorphicWithoutType', '/steps/2/source', 20],
   ['polymorphic-order-reversed', 'PolymorphicOrderReversed', '/steps/1/source', 15],
   ['type-on-non-polymorphic', 'TypeOnNonPolymorphic', '/steps/1/source', 15],
+  ['step-ids-differ-in-case', 'StepIdsDifferInCase', '/steps/1/id', 15],
 ];
 
 /** [fixture in valid/, the one warning it must report, its pointer, its line] */

@@ -45,7 +45,9 @@ export function newIngestJob(body: Record<string, unknown>, apiVersion: number, 
   const operation = OPERATIONS.find((o) => o.toLowerCase() === String(body.operation ?? '').toLowerCase());
   if (!operation) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${String(body.operation)}`);
   const object = options.store.object(objectName);
-  if (!object?.describe.bulkIngestable)
+  // real capture (reference §1): an object the org does not have at all is not an INVALIDENTITY
+  if (!object) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Unable to find object: ${objectName}`);
+  if (!object.describe.bulkIngestable)
     throw new ApiError(400, 'INVALIDENTITY', `Entity '${objectName}' is not supported by the Bulk API.`);
   if (operation === 'hardDelete' && !options.hardDeleteEnabled) {
     throw new ApiError(

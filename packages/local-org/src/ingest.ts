@@ -98,10 +98,12 @@ export class IngestJobs {
         `Unable to upload data: job ${job.id} is in state ${job.state}, not Open`,
       );
     if (job.uploaded) {
+      // A real org's answer (v47, reference §1), its typo and the 15-character id included.
       throw new ApiError(
         400,
-        'INVALIDJOB',
-        `Found multiple contents for job: <${job.id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`,
+        'BULK_API_ERROR',
+        `Found multipe contents for job: <${job.id.slice(0, 15)}>, please 'Close' / 'Abort' / 'Delete' the current ` +
+          "Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
       );
     }
   }
@@ -214,10 +216,10 @@ export class IngestJobs {
     }
   }
 
-  /** The records of the upload; `from` = records to skip (1 skips the header). */
-  private async *rows(job: IngestJob, from = 0): AsyncGenerator<string[]> {
-    for await (const batch of csvRecordBatches(this.uploadFile(job), DELIMITERS[job.columnDelimiter], from))
-      yield* batch;
+  /** The records of the upload; `from` = records to skip (1 skips the header); `lineEnding` holds them to it. */
+  private async *rows(job: IngestJob, from = 0, lineEnding?: IngestJob['lineEnding']): AsyncGenerator<string[]> {
+    const file = this.uploadFile(job);
+    for await (const batch of csvRecordBatches(file, DELIMITERS[job.columnDelimiter], from, lineEnding)) yield* batch;
   }
 
   private async fail(job: IngestJob, message: string): Promise<void> {
@@ -397,8 +399,9 @@ export class IngestJobs {
 
   private async firstParseError(job: IngestJob): Promise<string | undefined> {
     try {
+      // the job's line ending is checked here, with the syntax, before any row is applied
       // eslint-disable-next-line @typescript-eslint/no-unused-vars
-      for await (const _ of this.rows(job)) {
+      for await (const _ of this.rows(job, 0, job.lineEnding)) {
         /* parse only */
       }
       return undefined;
@@ -409,6 +412,7 @@ export class IngestJobs {
 }
 
 function csvFailure(error: unknown): string {
+  if (error instanceof CsvSyntaxError && error.kind === 'LINE_ENDING') return `ClientInputError : ${error.message}`;
   if (error instanceof CsvSyntaxError) return `InvalidBatch : Failed to parse CSV. ${error.message}`;
   throw error;
 }

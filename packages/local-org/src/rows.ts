@@ -1,3 +1,4 @@
+import type { CsvRecord } from './csv-records.js';
 import { normaliseId } from './ids.js';
 import type { FieldDescribe } from './describe.js';
 import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
@@ -350,20 +351,19 @@ function collectChanges(ctx: RowContext, plan: HeaderPlan, values: string[], cre
   return { changes, parentIds };
 }
 
-/** Validates one data row and, when it is valid, writes it to the store. */
-export function applyRow(ctx: RowContext, plan: HeaderPlan, values: string[]): RowOutcome {
+/**
+ * Validates one data row and, when it is valid, writes it to the store. A failed row is cut or padded
+ * to the header's width in place, since the failed results echo it: a real org's failed rows keep the
+ * header's width (plugin-data's NUT of 5,000 rows wider than their header).
+ */
+export function applyRow(ctx: RowContext, plan: HeaderPlan, values: CsvRecord): RowOutcome {
+  const outcome = csvRowFailure(values, plan.columns.length) ?? applyWellFormedRow(ctx, plan, values);
+  if (!outcome.ok) fitToWidth(values, plan.columns.length);
+  return outcome;
+}
+
+function applyWellFormedRow(ctx: RowContext, plan: HeaderPlan, values: string[]): RowOutcome {
   const { object, operation } = ctx;
-  const headerLength = plan.columns.length;
-  if (values.length > headerLength) {
-    return {
-      ok: false,
-      id: '',
-      error: sfError(
-        'INVALID_FIELD',
-        `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`,
-      ),
-    };
-  }
   if (operation === 'delete' || operation === 'hardDelete') return deleteRow(ctx, values[0] ?? '');
 
   const target = findTarget(ctx, plan, values);
@@ -437,4 +437,23 @@ function deleteRow(ctx: RowContext, text: string): RowOutcome {
   if (refused) return { ok: false, id: found.record.Id, error: refused };
   ctx.object.remove(found.record.Id, ctx.operation === 'hardDelete');
   return { ok: true, id: found.record.Id, created: false };
+}
+
+/** The failure of a row that is wrong as CSV: too many values, or a space next to a quote. */
+function csvRowFailure(values: CsvRecord, headerLength: number): RowOutcome | undefined {
+  let error = values.rowError;
+  if (error === undefined && values.length > headerLength) {
+    error = sfError(
+      'INVALID_FIELD',
+      `Too many values in this row: found ${values.length}, the header has ${headerLength} columns`,
+    );
+  }
+  return error === undefined ? undefined : { ok: false, id: '', error };
+}
+
+/** cuts or pads (with empty values) a failed row to `width` values */
+function fitToWidth(values: string[], width: number): void {
+  // eslint-disable-next-line no-param-reassign -- the row is echoed into the failed results after this
+  values.length = Math.min(values.length, width);
+  while (values.length < width) values.push('');
 }

@@ -74,7 +74,8 @@ describe('local org: Bulk API 2.0 ingest through @salesforce/core Connection (js
       state: 'JobComplete',
       numberRecordsProcessed: 2,
       numberRecordsFailed: 1,
-      apiVersion: 62,
+      // the Connection asks for the org's newest version (GET /services/data): Summer '26
+      apiVersion: 67,
       jobType: 'V2Ingest',
     });
     expect(info.createdDate).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
@@ -218,10 +219,18 @@ describe('local org: ingest job state machine and errors', () => {
       '[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]',
     );
 
-    const entity = await create({ object: 'CaseStatus', operation: 'insert' });
+    // an object the org has but Bulk API does not take (the wording of the real CaseStatus answer)
+    const entity = await create({ object: 'Organization', operation: 'insert' });
     expect(entity.status).to.equal(400);
     expect(await entity.json()).to.deep.equal([
-      { errorCode: 'INVALIDENTITY', message: "Entity 'CaseStatus' is not supported by the Bulk API." },
+      { errorCode: 'INVALIDENTITY', message: "Entity 'Organization' is not supported by the Bulk API." },
+    ]);
+
+    // an object the org does not have at all (real capture, reference §1)
+    const unknown = await create({ object: 'Nope__c', operation: 'insert' });
+    expect(unknown.status).to.equal(400);
+    expect(await unknown.json()).to.deep.equal([
+      { errorCode: 'INVALIDJOB', message: 'InvalidJob : Unable to find object: Nope__c' },
     ]);
 
     const hard = await create({ object: 'Account', operation: 'hardDelete' });
@@ -234,9 +243,15 @@ describe('local org: ingest job state machine and errors', () => {
     expect((await put()).status).to.equal(201);
     const second = await put();
     expect(second.status).to.equal(400);
-    expect(((await second.json()) as Array<{ errorCode: string; message: string }>)[0]).to.include({
-      errorCode: 'INVALIDJOB',
-    });
+    // a real org's answer (v47 capture, reference §1): its typo, and the id cut to 15 characters
+    expect(await second.json()).to.deep.equal([
+      {
+        errorCode: 'BULK_API_ERROR',
+        message:
+          `Found multipe contents for job: <${job.id.slice(0, 15)}>, please 'Close' / 'Abort' / 'Delete' the ` +
+          "current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
+      },
+    ]);
 
     const deleteOpen = await t.raw('DELETE', `${V}/jobs/ingest/${job.id}`);
     expect(deleteOpen.status).to.equal(400);

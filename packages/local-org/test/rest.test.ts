@@ -29,7 +29,11 @@ describe('local org: auth surface', () => {
       url: string;
       version: string;
     }>;
-    expect(versions.at(-1)).to.deep.equal({ label: "Winter '25", url: '/services/data/v62.0', version: '62.0' });
+    // three releases a year: up to Summer '26, v67.0 (reference §4)
+    expect(versions.at(-1)).to.deep.equal({ label: "Summer '26", url: '/services/data/v67.0', version: '67.0' });
+    expect(versions.find((v) => v.version === '62.0')?.label).to.equal("Winter '25");
+    expect(versions.find((v) => v.version === '61.0')?.label).to.equal("Summer '24");
+    expect(versions.find((v) => v.version === '66.0')?.label).to.equal("Spring '26");
     expect(versions.every((v) => /^\d\d\.0$/.test(v.version))).to.equal(true);
     const resources = (await (await get(V)).json()) as Record<string, string>;
     expect(resources).to.include({
@@ -38,6 +42,23 @@ describe('local org: auth surface', () => {
       limits: `${V}/limits`,
       jobs: `${V}/jobs`,
     });
+  });
+
+  it('serves every route at every listed version, up to 67.0', async () => {
+    for (const version of ['v20.0', 'v62.0', 'v66.0', 'v67.0']) {
+      const base = `/services/data/${version}`;
+      for (const path of [base, `${base}/sobjects`, `${base}/sobjects/Account/describe`, `${base}/limits`]) {
+        // eslint-disable-next-line no-await-in-loop
+        expect((await get(path)).status, path).to.equal(200);
+      }
+      // eslint-disable-next-line no-await-in-loop
+      expect((await get(`${base}/query?q=${encodeURIComponent('SELECT Id FROM Account')}`)).status).to.equal(200);
+      // eslint-disable-next-line no-await-in-loop
+      expect((await get(`${base}/jobs/ingest`)).status).to.equal(200);
+      // eslint-disable-next-line no-await-in-loop
+      expect((await get(`${base}/jobs/query`)).status).to.equal(200);
+    }
+    expect((await get('/services/data/v19.0/sobjects')).status).to.equal(404);
   });
 
   it('answers userinfo, the identity URL, and the User and Organization lookups of a login', async () => {

@@ -212,8 +212,16 @@ describe('local org: row validation (sf__Error strings)', () => {
     expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 2, numberRecordsFailed: 1 });
     const failed = await (await client.request('GET', `/jobs/ingest/${info.id}/failedResults`)).text();
     expect(failed).to.equal(
-      '"sf__Id","sf__Error",Name\n"","INVALID_FIELD:Too many values in this row: found 2, the header has 1 columns:--","Too","Many"\n',
+      '"sf__Id","sf__Error",Name\n' +
+        '"","INVALID_FIELD:Too many values in this row: found 2, the header has 1 columns:--","Too"\n',
     );
+  });
+
+  it('a failed row with fewer values than the header is echoed at the header width', async () => {
+    const info = await client.run({ object: 'Contact', operation: 'insert' }, 'FirstName,LastName,Email\nAnn\n');
+    expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 1, numberRecordsFailed: 1 });
+    const failed = await (await client.request('GET', `/jobs/ingest/${info.id}/failedResults`)).text();
+    expect(failed.split('\n')[1]).to.match(/^"","REQUIRED_FIELD_MISSING:[^"]*","Ann","",""$/);
   });
 
   describe('whole-job failures', () => {
@@ -255,6 +263,81 @@ describe('local org: row validation (sf__Error strings)', () => {
         errorMessage: 'InvalidBatch : Failed to parse CSV. Found unescaped quote',
       });
     });
+
+    // Real capture (reference §4) for a CRLF job given LF data; the LF-job and lone-CR cases are our
+    // reading of the same rule (see lineEndingMessage in csv-records.ts).
+    it('record terminators that differ from the job lineEnding: the whole job fails, nothing applied', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['CRLF', 'Name\nLF one\nLF two\n', 'CRLF'],
+        ['CRLF', 'Name\r\nCRLF one\nLF two\r\n', 'CRLF'],
+        ['LF', 'Name\r\nCRLF one\r\n', 'LF'],
+        ['LF', 'Name\nLF one\rCR two\n', 'LF'],
+        ['CRLF', 'Name\r\nCRLF one\rCR two\r\n', 'CRLF'],
+      ];
+      for (const [lineEnding, csv, named] of cases) {
+        const before = org.store.count('Account');
+        // eslint-disable-next-line no-await-in-loop
+        const info = await failure({ object: 'Account', operation: 'insert', lineEnding }, csv);
+        expect(info, JSON.stringify(csv)).to.include({
+          state: 'Failed',
+          errorMessage: `ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is ${named}`,
+          numberRecordsProcessed: 0,
+        });
+        expect(org.store.count('Account')).to.equal(before);
+      }
+    });
+
+    it('a job aborted before processing stays Aborted, whatever its line endings', async () => {
+      const created = (await (
+        await client.request('POST', '/jobs/ingest', JSON.stringify({ object: 'Account', operation: 'insert' }))
+      ).json()) as JobInfo;
+      await client.request('PUT', `/jobs/ingest/${created.id}/batches`, 'Name\r\nA\r\n', 'text/csv');
+      await client.request('PATCH', `/jobs/ingest/${created.id}`, '{"state":"Aborted"}');
+      // processing an aborted job lists its rows as unprocessed; once it did, the state must still be Aborted
+      // eslint-disable-next-line no-await-in-loop
+      while (!(await (await client.request('GET', `/jobs/ingest/${created.id}/unprocessedrecords`)).text()).includes('"A"'))
+        // eslint-disable-next-line no-await-in-loop
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      const info = (await (await client.request('GET', `/jobs/ingest/${created.id}`)).json()) as JobInfo;
+      expect(info.state).to.equal('Aborted');
+    });
+
+    it('line breaks inside quoted values do not count as record terminators', async () => {
+      const crlf = await client.run(
+        { object: 'Account', operation: 'insert', lineEnding: 'CRLF' },
+        'Name,Description\r\n"Quoted","one\ntwo\rthree"\r\n',
+      );
+      expect(crlf).to.include({ state: 'JobComplete', numberRecordsProcessed: 1, numberRecordsFailed: 0 });
+      const lf = await client.run(
+        { object: 'Account', operation: 'insert', lineEnding: 'LF' },
+        'Name,Description\n"Quoted LF","one\r\ntwo"\n',
+      );
+      expect(lf).to.include({ state: 'JobComplete', numberRecordsProcessed: 1, numberRecordsFailed: 0 });
+    });
+  });
+
+  // The Bulk API 2.0 guide, "Valid CSV Record Rows": a space before or after a double quote is an error
+  // of that row. No real org's sf__Error text for it is public: spaceAroundQuoteError's wording is ours.
+  describe('a space before or after a quote', () => {
+    it('fails that row only, the rest of the job loads, the failed row keeps the header width', async () => {
+      const info = await client.run(
+        { object: 'Account', operation: 'insert' },
+        'Name,Legacy_Id__c\n"Before", "S1"\n"After" ,S2\n"Fine","S3"\nJohn, Smith\n',
+      );
+      expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 4, numberRecordsFailed: 2 });
+      const failed = await (await client.request('GET', `/jobs/ingest/${info.id}/failedResults`)).text();
+      expect(failed).to.equal(
+        '"sf__Id","sf__Error",Name,Legacy_Id__c\n' +
+          '"","INVALID_FIELD:Invalid CSV: a space before or after a double quote in column 2:--","Before"," ""S1"""\n' +
+          '"","INVALID_FIELD:Invalid CSV: a space before or after a double quote in column 1:--","""After"" ","S2"\n',
+      );
+      // "John, Smith" is valid: the second value is " Smith" (values are not trimmed)
+      expect(org.store.records('Account').find((r) => r.Name === 'John')?.Legacy_Id__c).to.equal(' Smith');
+    });
+  });
+
+  describe('whole-job failures, continued', () => {
+    const failure = async (job: Record<string, unknown>, csv: string): Promise<JobInfo> => client.run(job, csv);
 
     it('unparseable CSV deep in the file: nothing is applied', async () => {
       const before = org.store.count('Account');

@@ -5,14 +5,16 @@ import type { ObjectDescribe } from '../describe.js';
 import type { QueryResult } from '../soql.js';
 import type { StoredRecord } from '../store.js';
 
-export const MAX_API_VERSION = 62;
+/** Summer '26 (reference §4: API versions go up to 67.0) */
+export const MAX_API_VERSION = 67;
 export const MIN_API_VERSION = 20;
 const LIST_PAGE = 1000;
 
+/** three releases a year from v62.0, Winter '25: Winter, Spring, Summer, then the next year's Winter */
 function versionLabel(version: number): string {
-  const offset = MAX_API_VERSION - version;
-  const season = ['Winter', 'Summer', 'Spring'][((offset % 3) + 3) % 3];
-  const year = 25 - Math.floor((offset + 2) / 3);
+  const offset = version - 62;
+  const season = ['Winter', 'Spring', 'Summer'][((offset % 3) + 3) % 3];
+  const year = 25 + Math.floor(offset / 3);
   return `${season} '${String(year).padStart(2, '0')}`;
 }
 
