@@ -307,6 +307,7 @@ export class ChunkLifecycle {
         // any job, so the run stops. The body never ended, so the job holds no complete upload;
         // abort it now (if that fails, resume aborts it, as it never closes a job it did not see
         // uploaded). Its cause (SourceChanged) is what the user must act on.
+        crashPoint('upload.refused');
         await this.abandonJob(chunk, true, error.message).catch(() => undefined);
         throw error.cause instanceof SfError ? error.cause : error;
       }
