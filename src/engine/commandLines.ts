@@ -21,9 +21,18 @@ const line = (...words: Array<string | undefined>): string =>
 const option = (name: string, value: string | undefined): string | undefined =>
   value === undefined ? undefined : `--${name} ${shellQuote(value)}`;
 
-/** `sf migrate resume --manifest <m> --run-id <id>` */
-export function resumeCommand(manifest: string | undefined, runId: string): string {
-  return line('resume', option('manifest', manifest), option('run-id', runId));
+/** `sf migrate resume --manifest <m> --run-id <id> [--ignore-job <job id>]…` */
+export function resumeCommand(
+  manifest: string | undefined,
+  runId: string,
+  options: { ignoreJobs?: string[] } = {},
+): string {
+  return line(
+    'resume',
+    option('manifest', manifest),
+    option('run-id', runId),
+    ...(options.ignoreJobs ?? []).map((jobId) => option('ignore-job', jobId)),
+  );
 }
 
 /** `sf migrate status --manifest <m> --run-id <id>` */

@@ -86,6 +86,8 @@ export type ResumeOptions = RunOptions & {
   runId?: string;
   /** only runs of this manifest (two manifests in one folder share a runs root) */
   manifest?: string;
+  /** jobs in the org the user declares not this run's (see reconcileJobs) */
+  ignoreJobs?: string[];
   onWarning?: (message: string) => void;
 };
 
@@ -114,6 +116,7 @@ export async function resumeRun(options: ResumeOptions): Promise<MigrationRun> {
       onWarning: warn,
       manifestPath: state.started!.manifest,
       username: options.username,
+      ...(options.ignoreJobs ? { ignoreJobs: options.ignoreJobs } : {}),
     });
     return await MigrationRun.continue(manifest, held, options);
   } catch (error) {
@@ -155,6 +158,7 @@ async function startInPlace(held: WritableRun, options: ResumeOptions): Promise<
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     manifestPath: owner.manifest,
     username: options.username,
+    ...(options.ignoreJobs ? { ignoreJobs: options.ignoreJobs } : {}),
   });
   options.onWarning?.(messages.getMessage('warning.startedInPlace', [folder.runId, folder.journalPath]));
   return MigrationRun.start(manifest, options, { opened: held });

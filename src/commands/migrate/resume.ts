@@ -28,6 +28,13 @@ export default class Resume extends RunSessionCommand {
     wait: waitFlag,
     'keep-jobs': keepJobsFlag,
     concurrency: concurrencyFlag,
+    'ignore-job': Flags.salesforceId({
+      summary: messages.getMessage('flags.ignore-job.summary'),
+      description: messages.getMessage('flags.ignore-job.description'),
+      length: 'both',
+      startsWith: '750',
+      multiple: true,
+    }),
   };
 
   public async run(): Promise<ResumeResult> {
@@ -37,6 +44,7 @@ export default class Resume extends RunSessionCommand {
       root: this.errorContext.runRoot,
       ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
       ...(flags.manifest ? { manifest: resolve(flags.manifest) } : {}),
+      ...(flags['ignore-job'] ? { ignoreJobs: flags['ignore-job'] } : {}),
       ...runOptionsOf(flags),
       onWarning: (message) => this.warn(message),
     });
