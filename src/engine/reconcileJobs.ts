@@ -287,14 +287,15 @@ async function settle(options: ReconcileOptions, stray: Stray): Promise<Settled>
   return { kind: 'adopted' };
 }
 
-/** aborts an Open job; when the org refuses, what it is now (closed meanwhile, or gone) */
+/**
+ * Aborts an Open job; when the abort did not land, what the job is now as the client found it
+ * (closed meanwhile, or undefined: gone). Still Open after a failed abort: the abort's error stands.
+ */
 async function abortOrLook(client: IngestJobClient, jobId: string): Promise<IngestJobInfo | undefined> {
-  try {
-    return await client.abort(jobId);
-  } catch (error) {
-    if (!(error instanceof BulkApiError && ['INVALIDJOBSTATE', 'NOT_FOUND'].includes(error.errorCode))) throw error;
-    return infoOrGone(client, jobId);
-  }
+  const change = await client.requestState(jobId, 'Aborted');
+  if (change.landed) return change.info;
+  if (change.info?.state === 'Open') throw change.error;
+  return change.info;
 }
 
 function unknownJobsError(options: ReconcileOptions, refused: Array<{ stray: Stray; state: string }>): SfError {
