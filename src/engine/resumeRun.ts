@@ -42,6 +42,11 @@ async function locate(
   return { folder: runFolder(root, summary.runId), summary };
 }
 
+/** what the run folder says of the run `resumeRun` would resume (the same choice), read without its lock */
+export async function locateRunSummary(root: string, runId?: string, manifestPath?: string): Promise<RunSummary> {
+  return (await locate(root, runId, manifestPath)).summary;
+}
+
 /** the folder of a run: `runId`, or the newest unfinished run (of `manifestPath`, when given) */
 export async function locateRun(root: string, runId?: string, manifestPath?: string): Promise<RunFolder> {
   return (await locate(root, runId, manifestPath)).folder;
