@@ -199,7 +199,7 @@ describe('resumeRun --ignore-job (issue 9.3: a job of another tool under the sam
     return { runId: first.runId, foreign: job.id };
   }
 
-  it('refuses the job naming the resume command that ignores it; once told, journals it and never asks again', async () => {
+  it('refuses the job, naming the command that ignores it; once told, journals it and never asks again', async () => {
     const { runId, foreign } = await interruptedRunBesideForeignJob();
     const refused = await rejection(resume());
     expect(refused.name).to.equal('UnknownJobsError');
