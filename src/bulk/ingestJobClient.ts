@@ -43,8 +43,7 @@ type ListPage = { done?: boolean; records?: IngestJobInfo[]; nextRecordsUrl?: st
  * caller to decide from the job's real state.
  */
 export type StateChange =
-  | { landed: true; info: IngestJobInfo }
-  | { landed: false; info: IngestJobInfo | undefined; error: unknown };
+  { landed: true; info: IngestJobInfo } | { landed: false; info: IngestJobInfo | undefined; error: unknown };
 
 type StateRequest = {
   state: 'UploadComplete' | 'Aborted';
