@@ -36,7 +36,7 @@ export type BulkApiErrorDetails = {
   path: string;
   /** 0 when no HTTP response arrived (socket error, timeout) */
   status: number;
-  /** the server's errorCode (e.g. INVALIDJOBSTATE), or ERROR_HTTP_<status>, or the socket error code */
+  /** the server's errorCode (e.g. INVALIDJOB), or ERROR_HTTP_<status>, or the socket error code */
   errorCode: string;
   /** the server's message, or the socket error's */
   serverMessage: string;
@@ -82,7 +82,6 @@ function messageKey(details: BulkApiErrorDetails): string {
     return 'error.UnknownObject';
   }
   if (errorCode === 'NOT_FOUND' || status === 404) return 'error.JobNotFound';
-  if (errorCode === 'INVALIDJOBSTATE') return 'error.InvalidJobState';
   if (isTransientStatus(status)) return 'error.ServerError';
   return 'error.BulkApi';
 }

@@ -36,6 +36,35 @@ const RESULT_PATHS: Record<ResultKind, string> = {
 
 type ListPage = { done?: boolean; records?: IngestJobInfo[]; nextRecordsUrl?: string | null };
 
+/**
+ * What a close or abort (PATCH state) came to. `landed`: the job is in the state asked for (for a
+ * close: UploadComplete or past it). Otherwise `info` is the job as a GET found it after the PATCH
+ * failed (absent when the org no longer has the job) and `error` the PATCH's own failure, for the
+ * caller to decide from the job's real state.
+ */
+export type StateChange =
+  { landed: true; info: IngestJobInfo } | { landed: false; info: IngestJobInfo | undefined; error: unknown };
+
+type StateRequest = {
+  state: 'UploadComplete' | 'Aborted';
+  /** the job reached what was asked */
+  landed: (info: IngestJobInfo) => boolean;
+  /** the job is still where the PATCH found it: a transient failure may be tried again */
+  pending: (info: IngestJobInfo) => boolean;
+};
+
+const CLOSE: StateRequest = {
+  state: 'UploadComplete',
+  landed: (info) => info.state !== 'Open' && info.state !== 'Aborted',
+  pending: (info) => info.state === 'Open',
+};
+
+const ABORT: StateRequest = {
+  state: 'Aborted',
+  landed: (info) => info.state === 'Aborted',
+  pending: (info) => !isTerminalJobState(info.state),
+};
+
 export class IngestJobClient extends EventEmitter {
   public readonly apiVersion: string;
   private readonly transport: BulkTransport;
@@ -74,17 +103,41 @@ export class IngestJobClient extends EventEmitter {
     return uploadJobData(this.transport, jobId, openBody);
   }
 
-  /**
-   * PATCH state UploadComplete. Retried; when a retry is answered INVALIDJOBSTATE, an earlier try
-   * landed if the job has moved on to processing — that counts as closed.
-   */
+  /** PATCH state UploadComplete (see requestState): the job's info, or the PATCH's error when it did not land. */
   public async close(jobId: string): Promise<IngestJobInfo> {
-    return this.changeState(jobId, 'UploadComplete', (info) => info.state !== 'Open' && info.state !== 'Aborted');
+    return landedOrThrow(await this.requestState(jobId, 'UploadComplete'));
   }
 
-  /** PATCH state Aborted. Retried; a retry answered INVALIDJOBSTATE on an Aborted job succeeded. */
+  /** PATCH state Aborted (see requestState): the job's info, or the PATCH's error when it did not land. */
   public async abort(jobId: string): Promise<IngestJobInfo> {
-    return this.changeState(jobId, 'Aborted', (info) => info.state === 'Aborted');
+    return landedOrThrow(await this.requestState(jobId, 'Aborted'));
+  }
+
+  /**
+   * PATCH the job's state to UploadComplete (close) or Aborted. The org's answer to an illegal
+   * transition is documented by name only; no real answer is public (reference §Close / abort), so
+   * its error code decides nothing here. After any failed PATCH — an error answer of whatever code,
+   * or no answer — the job is looked up (one GET) and its real state decides: the state asked for
+   * (or, for a close, past it) is success, whichever try of ours made it; a job still where it was
+   * after a transient failure is tried again with the usual back-off; any other state is handed to
+   * the caller with the PATCH's error. When the GET fails too, the PATCH's own error is what
+   * counts: retried when transient, and thrown (after its tries) as any call's error is.
+   */
+  public async requestState(jobId: string, state: 'UploadComplete' | 'Aborted'): Promise<StateChange> {
+    const request = state === 'UploadComplete' ? CLOSE : ABORT;
+    const url = this.transport.jobUrl(`/${jobId}`);
+    return this.transport.withRetry(async (): Promise<StateChange> => {
+      try {
+        const answer = await this.transport.sendJson('PATCH', url, { state });
+        return { landed: true, info: this.transport.expectJobInfo('PATCH', url, answer) };
+      } catch (error) {
+        const found = await this.lookUp(jobId);
+        if (found === 'unknown') throw error;
+        if (found && request.landed(found)) return { landed: true, info: found };
+        if (found && request.pending(found) && isRetryable(error)) throw error;
+        return { landed: false, info: found, error };
+      }
+    });
   }
 
   /** DELETE the job (only UploadComplete or terminal jobs). A retry answered NOT_FOUND means an earlier try landed. */
@@ -204,22 +257,22 @@ export class IngestJobClient extends EventEmitter {
     return info.user_id;
   }
 
-  private async changeState(
-    jobId: string,
-    state: 'UploadComplete' | 'Aborted',
-    landed: (info: IngestJobInfo) => boolean,
-  ): Promise<IngestJobInfo> {
+  /**
+   * One GET of the job, not retried (the PATCH it follows is): its info, undefined when the org
+   * answers that it has no such job, 'unknown' when the GET failed otherwise.
+   */
+  private async lookUp(jobId: string): Promise<IngestJobInfo | undefined | 'unknown'> {
     const url = this.transport.jobUrl(`/${jobId}`);
-    return this.transport.withRetry(async (attempt) => {
-      try {
-        return this.transport.expectJobInfo('PATCH', url, await this.transport.sendJson('PATCH', url, { state }));
-      } catch (error) {
-        if (attempt > 1 && error instanceof BulkApiError && error.errorCode === 'INVALIDJOBSTATE') {
-          const info = await this.info(jobId);
-          if (landed(info)) return info;
-        }
-        throw error;
-      }
-    });
+    try {
+      return this.transport.expectJobInfo('GET', url, await this.transport.sendJson('GET', url));
+    } catch (error) {
+      if (error instanceof BulkApiError && (error.status === 404 || error.errorCode === 'NOT_FOUND')) return undefined;
+      return 'unknown';
+    }
   }
+}
+
+function landedOrThrow(change: StateChange): IngestJobInfo {
+  if (change.landed) return change.info;
+  throw change.error;
 }

@@ -73,9 +73,6 @@ export type ChunkLifecycleContext = {
 /** a job whose upload keeps getting interrupted is given up on after this many fresh jobs */
 const MAX_UPLOAD_ATTEMPTS = 8;
 
-/** states a job can only reach through UploadComplete */
-const CLOSED_STATES = new Set(['UploadComplete', 'InProgress', 'JobComplete', 'Failed']);
-
 /**
  * Streams a job's three result files to `files`, one after the other: three parallel downloads
  * per job would multiply the open connections of a wide wave for no gain in a step that has other
@@ -163,27 +160,27 @@ export class ChunkLifecycle {
   }
 
   /**
-   * From `uploaded` or `closing` to `closed`. A refused close (INVALIDJOBSTATE) is looked into: a
-   * job past Open was closed (by a close of ours whose answer or journal line was lost) and is
-   * simply waited for; a job aborted before any record was processed puts the chunk back to
-   * `planned`, to go again in a fresh job (its records never loaded); a job aborted after
-   * processing some is waited for like any other, and its unprocessed rows are retried.
+   * From `uploaded` or `closing` to `closed`. A close that did not land is decided by the job's
+   * real state, as the client found it after the PATCH failed (never by the error's code): a job
+   * past Open was closed (by a close of ours whose answer or journal line was lost) and is simply
+   * waited for; a job aborted before any record was processed puts the chunk back to `planned`, to
+   * go again in a fresh job (its records never loaded); a job aborted after processing some is
+   * waited for like any other, and its unprocessed rows are retried. Still Open, or gone: the
+   * PATCH's error stands.
    */
   public async close(chunk: ChunkIn<'uploaded' | 'closing'>): Promise<void> {
     const { jobId } = chunk;
     if (chunk.phase === 'uploaded') {
       await this.context.record(jobClosing(chunk, jobId));
     }
-    try {
-      await this.context.client.close(jobId);
-    } catch (error) {
-      if (!(error instanceof BulkApiError && error.errorCode === 'INVALIDJOBSTATE')) throw error;
-      const info = await this.context.client.info(jobId);
-      if (info.state === 'Aborted' && (info.numberRecordsProcessed ?? 0) === 0) {
+    const change = await this.context.client.requestState(jobId, 'UploadComplete');
+    if (!change.landed) {
+      const { info } = change;
+      if (info?.state !== 'Aborted') throw change.error;
+      if ((info.numberRecordsProcessed ?? 0) === 0) {
         await this.context.record(jobAborted(chunk, jobId, 'aborted before it was closed'));
         return;
       }
-      if (!CLOSED_STATES.has(info.state) && info.state !== 'Aborted') throw error;
     }
     await this.context.record(jobClosed(chunk, jobId));
   }
@@ -336,6 +333,7 @@ export class ChunkLifecycle {
         // any job, so the run stops. The body never ended, so the job holds no complete upload;
         // abort it now (if that fails, resume aborts it, as it never closes a job it did not see
         // uploaded). Its cause (SourceChanged) is what the user must act on.
+        crashPoint('upload.refused');
         await this.abandonJob(chunk, true, error.message).catch(() => undefined);
         throw error.cause instanceof SfError ? error.cause : error;
       }
@@ -359,16 +357,12 @@ export class ChunkLifecycle {
   private async abandonJob(chunk: ChunkWithLiveJob, abortInOrg: boolean, reason: string): Promise<void> {
     const { jobId } = chunk;
     if (abortInOrg) {
-      try {
-        await this.context.client.abort(jobId);
-      } catch (error) {
-        if (!(error instanceof BulkApiError && ['INVALIDJOBSTATE', 'NOT_FOUND'].includes(error.errorCode))) throw error;
-        // refused: fine if it is aborted or gone, but a job someone else closed holds records
-        // that may be processed, and the chunk must not be sent again in a new job
-        const info = await this.infoOrMissing(jobId);
-        if (info && info.state !== 'Aborted') {
-          throw messages.createError('error.JobClosedOutsideRun', [jobId, chunk.step, chunk.chunk, info.state]);
-        }
+      const change = await this.context.client.requestState(jobId, 'Aborted');
+      // not aborted: fine if it is gone; still Open, the PATCH's error stands; but a job someone
+      // else closed holds records that may be processed, and the chunk must not go again in a new job
+      if (!change.landed && change.info) {
+        if (change.info.state === 'Open') throw change.error;
+        throw messages.createError('error.JobClosedOutsideRun', [jobId, chunk.step, chunk.chunk, change.info.state]);
       }
     }
     await this.context.record(jobAborted(chunk, jobId, reason));

@@ -21,9 +21,19 @@ const line = (...words: Array<string | undefined>): string =>
 const option = (name: string, value: string | undefined): string | undefined =>
   value === undefined ? undefined : `--${name} ${shellQuote(value)}`;
 
-/** `sf migrate resume --manifest <m> --run-id <id>` */
-export function resumeCommand(manifest: string | undefined, runId: string): string {
-  return line('resume', option('manifest', manifest), option('run-id', runId));
+/** `sf migrate resume --manifest <m> --run-id <id> [--target-org <org>] [--ignore-job <job id>]…` */
+export function resumeCommand(
+  manifest: string | undefined,
+  runId: string,
+  options: { targetOrg?: string; ignoreJobs?: string[] } = {},
+): string {
+  return line(
+    'resume',
+    option('manifest', manifest),
+    option('run-id', runId),
+    option('target-org', options.targetOrg),
+    ...(options.ignoreJobs ?? []).map((jobId) => option('ignore-job', jobId)),
+  );
 }
 
 /** `sf migrate status --manifest <m> --run-id <id>` */
@@ -31,9 +41,13 @@ export function statusCommand(manifest: string | undefined, runId: string): stri
   return line('status', option('manifest', manifest), option('run-id', runId));
 }
 
-/** `sf migrate retry --manifest <m> [--run-id <id>]` */
-export function retryCommand(manifest: string | undefined, runId?: string): string {
-  return line('retry', option('manifest', manifest), option('run-id', runId));
+/** `sf migrate retry --manifest <m> [--run-id <id>] [--target-org <org>]` */
+export function retryCommand(
+  manifest: string | undefined,
+  runId?: string,
+  options: { targetOrg?: string } = {},
+): string {
+  return line('retry', option('manifest', manifest), option('run-id', runId), option('target-org', options.targetOrg));
 }
 
 /** `sf migrate run --manifest <m> --target-org <org> [--new]` */

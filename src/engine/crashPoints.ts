@@ -5,23 +5,43 @@
  * side effect that follows it) or one of the in-between points below. SIGKILL, not an exception:
  * no finally block, no flush, exactly what a power cut or `kill -9` leaves behind. Unset, this is
  * one string comparison per journal line.
+ *
+ * Test-only too: SF_MIGRATE_TEST_APPEND=<point>:<n>:<file> appends one line (APPENDED) to <file> the n-th
+ * time the process reaches <point> (before a crash at the same point), so the crash test can change
+ * a source while the run is in flight, at an exact point of the protocol, which no timer can do.
  */
+import { appendFileSync } from 'node:fs';
+
 /**
  * A journal event type, or one of: 'upload.middle' (part of an upload body has been sent), 'poll'
  * (a status poll returned), 'results.middle' (one of a job's three result files is saved),
  * 'run.folder' (a new run's folder, owner file and manifest copy exist, its journal does not yet),
- * 'reconcile' (resume's reconciliation journaled one line of a job the journal had lost).
+ * 'reconcile' (resume's reconciliation journaled one line of a job the journal had lost),
+ * 'upload.refused' (an upload body stopped because its source no longer reads as fingerprinted;
+ * its job is not aborted yet).
  */
 export type CrashPoint = string;
 
-const setting = process.env.SF_MIGRATE_TEST_CRASH;
-const [target, nth] = setting ? [setting.split(':')[0], Number(setting.split(':')[1] ?? '1')] : [undefined, 0];
-let seen = 0;
-
-export function crashPoint(point: CrashPoint): void {
-  if (target === undefined || point !== target) return;
-  seen++;
-  if (seen === nth) process.kill(process.pid, 'SIGKILL');
+/** `<point>:<n>[:<argument>]`: whether a point reached is the n-th time of <point>, and the argument */
+function triggerOf(setting: string | undefined): { argument: string; reached(point: CrashPoint): boolean } | undefined {
+  if (!setting) return undefined;
+  const [target, nth, ...rest] = setting.split(':');
+  let seen = 0;
+  return {
+    argument: rest.join(':'),
+    reached: (point): boolean => point === target && ++seen === Number(nth ?? '1'),
+  };
 }
 
-export const crashTestEnabled = target !== undefined;
+const crash = triggerOf(process.env.SF_MIGRATE_TEST_CRASH);
+const append = triggerOf(process.env.SF_MIGRATE_TEST_APPEND);
+
+/** the line SF_MIGRATE_TEST_APPEND appends */
+export const APPENDED = 'Appended during the run';
+
+export function crashPoint(point: CrashPoint): void {
+  if (append?.reached(point)) appendFileSync(append.argument, `${APPENDED}\n`);
+  if (crash?.reached(point)) process.kill(process.pid, 'SIGKILL');
+}
+
+export const crashTestEnabled = crash !== undefined;

@@ -240,7 +240,7 @@ export async function abortJob(
     }
   }
   try {
-    const after = await job.client.abort(job.jobId);
+    const after = await abortedOrRefused(job, before);
     let journaled: JobAbortResult['journaled'] = 'none';
     let chunk: ChunkState | undefined;
     if (held && entry) {
@@ -275,6 +275,26 @@ export async function abortJob(
   } finally {
     await held?.release();
   }
+}
+
+/**
+ * The job after its abort. An abort that did not land is decided by the job's real state, as the
+ * client found it after the PATCH failed: gone, or finished meanwhile, is said as such; otherwise
+ * the PATCH's own error stands.
+ */
+async function abortedOrRefused(job: ResolvedJob, before: IngestJobInfo): Promise<IngestJobInfo> {
+  const change = await job.client.requestState(job.jobId, 'Aborted');
+  if (change.landed) return change.info;
+  if (!change.info) {
+    // gone between the first look and the abort: say so as a first look would have
+    return infoOrNotFound(job.client, job.jobId, job.entry);
+  }
+  if (isTerminalJobState(change.info.state)) {
+    const error = messages.createError('error.JobAlreadyFinished', [job.jobId, change.info.state], [job.jobId]);
+    error.setData({ jobId: job.jobId, state: change.info.state, previousState: before.state });
+    throw error;
+  }
+  throw change.error;
 }
 
 export type JobResultsResult = {

@@ -20,6 +20,11 @@
  * Open jobs found only in the org's list are left alone: nothing ties them to this run (another
  * run of this user may be about to upload to one), and a job never closed loads nothing.
  *
+ * A closed job found only in the org's list may be someone else's work under the same user (a
+ * parallel `sf data import bulk`): the user can declare it not this run's (`resume --ignore-job`).
+ * The decision is journaled (job.ignored), so a later resume does not ask again. A job the job
+ * index or the journal gives to this run cannot be declared so: its rows are this run's.
+ *
  * The same lost tail can leave a job the journal does know behind the org: journaled as created
  * (not uploaded) while the org has it closed, or gone. Closed, it is brought forward to
  * `job.closed` (else the engine would refuse it as closed outside the run); gone while the journal
@@ -29,14 +34,22 @@
 import { Messages, SfError } from '@salesforce/core';
 import type { LoadedManifest } from '../manifest/types.js';
 import type { JournalEventBody } from '../journal/events.js';
-import { jobAborted, jobClosed, jobClosing, jobCreated, jobCreating, jobUploaded } from '../journal/eventBuilders.js';
+import {
+  jobAborted,
+  jobClosed,
+  jobClosing,
+  jobCreated,
+  jobCreating,
+  jobIgnored,
+  jobUploaded,
+} from '../journal/eventBuilders.js';
 import { JobIndex, type JobIndexEntry } from '../journal/jobIndex.js';
 import { findChunk, type ChunkState, type RunState } from '../journal/state.js';
 import type { RunFolder } from '../journal/runFolder.js';
 import type { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { BulkApiError } from '../bulk/errors.js';
 import type { IngestJobInfo } from '../bulk/types.js';
-import { jobCommand, runCommand } from './commandLines.js';
+import { jobCommand, resumeCommand, runCommand } from './commandLines.js';
 import { crashPoint } from './crashPoints.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -64,6 +77,8 @@ export type ReconcileOptions = {
   /** for the refusal's advice */
   manifestPath: string;
   username: string;
+  /** jobs the user declares not this run's (`resume --ignore-job`), 15 or 18 characters */
+  ignoreJobs?: string[];
 };
 
 export type ReconcileReport = {
@@ -71,11 +86,13 @@ export type ReconcileReport = {
   abandoned: string[];
   /** closed jobs adopted into their chunks */
   adopted: string[];
+  /** jobs the user declared not this run's, journaled as job.ignored by this reconciliation */
+  ignored: string[];
 };
 
 type Stray = { jobId: string; entry?: JobIndexEntry; info?: IngestJobInfo };
 
-/** every job id the journal knows, by its first 15 characters (the org may answer either form) */
+/** every job id the journal gives to a chunk, by its first 15 characters (the org may answer either form) */
 function knownJobs(state: RunState): Set<string> {
   const known = new Set<string>();
   for (const step of state.steps.values()) {
@@ -150,23 +167,52 @@ export async function reconcileJobs(given: ReconcileOptions): Promise<ReconcileR
       crashPoint('reconcile');
     },
   };
-  const report: ReconcileReport = { abandoned: [], adopted: [] };
+  const report: ReconcileReport = { abandoned: [], adopted: [], ignored: [] };
   const refused: Array<{ stray: Stray; state: string }> = [];
+  const ignore = new Set((options.ignoreJobs ?? []).map(fifteen));
+  const known = knownJobs(options.state);
+  const ignoredBefore = new Set(options.state.ignoredJobs.map(fifteen));
+  refuseIgnoringOwnJobs(
+    options,
+    (options.ignoreJobs ?? []).filter((id) => known.has(fifteen(id))),
+  );
   for (const chunk of liveChunks(options.state)) {
     // eslint-disable-next-line no-await-in-loop -- one job at a time: each may journal events
     const outcome = await catchUp(options, chunk);
     if (outcome.kind === 'adopted') report.adopted.push(chunk.jobId!);
     else if (outcome.kind === 'refused') refused.push({ stray: strayOf(chunk), state: outcome.state });
   }
-  for (const stray of await findStrays(options, knownJobs(options.state))) {
+  for (const stray of await findStrays(options, new Set([...known, ...ignoredBefore]))) {
+    if (ignore.has(fifteen(stray.jobId))) {
+      if (stray.entry) refuseIgnoringOwnJobs(options, [stray.jobId]);
+      // eslint-disable-next-line no-await-in-loop -- one line at a time, in order
+      await options.record(jobIgnored(stray.jobId, messages.getMessage('reason.jobIgnored')));
+      report.ignored.push(stray.jobId);
+      continue;
+    }
     // eslint-disable-next-line no-await-in-loop -- one job at a time: each may journal events
     const outcome = await settle(options, stray);
     if (outcome.kind === 'abandoned') report.abandoned.push(stray.jobId);
     else if (outcome.kind === 'adopted') report.adopted.push(stray.jobId);
     else if (outcome.kind === 'refused') refused.push({ stray, state: outcome.state });
   }
+  const settled = new Set([...report.ignored, ...options.state.ignoredJobs].map(fifteen));
+  const unused = (options.ignoreJobs ?? []).filter((id) => !settled.has(fifteen(id)));
+  if (unused.length > 0) options.onWarning?.(messages.getMessage('warning.ignoreJobUnused', [unused.join(', ')]));
   if (refused.length > 0) throw unknownJobsError(options, refused);
   return report;
+}
+
+/** --ignore-job naming jobs the journal or the job index gives to this run: their rows are this run's */
+function refuseIgnoringOwnJobs(options: ReconcileOptions, jobIds: string[]): void {
+  if (jobIds.length === 0) return;
+  const error = messages.createError(
+    'error.IgnoredJobOfThisRun',
+    [jobIds.join(', '), options.folder.runId],
+    [jobCommand('status', jobIds[0]), resumeCommand(options.manifestPath, options.folder.runId)],
+  );
+  error.setData({ runId: options.folder.runId, jobs: jobIds });
+  throw error;
 }
 
 /** a closed job fits a chunk waiting for its first job, of a step with the job's object and operation */
@@ -241,14 +287,15 @@ async function settle(options: ReconcileOptions, stray: Stray): Promise<Settled>
   return { kind: 'adopted' };
 }
 
-/** aborts an Open job; when the org refuses, what it is now (closed meanwhile, or gone) */
+/**
+ * Aborts an Open job; when the abort did not land, what the job is now as the client found it
+ * (closed meanwhile, or undefined: gone). Still Open after a failed abort: the abort's error stands.
+ */
 async function abortOrLook(client: IngestJobClient, jobId: string): Promise<IngestJobInfo | undefined> {
-  try {
-    return await client.abort(jobId);
-  } catch (error) {
-    if (!(error instanceof BulkApiError && ['INVALIDJOBSTATE', 'NOT_FOUND'].includes(error.errorCode))) throw error;
-    return infoOrGone(client, jobId);
-  }
+  const change = await client.requestState(jobId, 'Aborted');
+  if (change.landed) return change.info;
+  if (change.info?.state === 'Open') throw change.error;
+  return change.info;
 }
 
 function unknownJobsError(options: ReconcileOptions, refused: Array<{ stray: Stray; state: string }>): SfError {
@@ -274,6 +321,12 @@ function unknownJobsError(options: ReconcileOptions, refused: Array<{ stray: Str
       runCommand(options.manifestPath, options.username, { new: true }),
     ],
   );
+  // only a job nothing ties to this run (the org's list alone) can be someone else's
+  const foreign = refused.filter(({ stray }) => !stray.entry).map(({ stray }) => stray.jobId);
+  if (foreign.length > 0) {
+    const ignoring = resumeCommand(options.manifestPath, options.folder.runId, { ignoreJobs: foreign });
+    error.actions = [messages.getMessage('action.ignoreJobs', [ignoring]), ...(error.actions ?? [])];
+  }
   error.setData({
     runId: options.folder.runId,
     jobs: refused.map(({ stray, state }) => ({

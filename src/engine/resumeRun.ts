@@ -42,6 +42,11 @@ async function locate(
   return { folder: runFolder(root, summary.runId), summary };
 }
 
+/** what the run folder says of the run `resumeRun` would resume (the same choice), read without its lock */
+export async function locateRunSummary(root: string, runId?: string, manifestPath?: string): Promise<RunSummary> {
+  return (await locate(root, runId, manifestPath)).summary;
+}
+
 /** the folder of a run: `runId`, or the newest unfinished run (of `manifestPath`, when given) */
 export async function locateRun(root: string, runId?: string, manifestPath?: string): Promise<RunFolder> {
   return (await locate(root, runId, manifestPath)).folder;
@@ -86,6 +91,8 @@ export type ResumeOptions = RunOptions & {
   runId?: string;
   /** only runs of this manifest (two manifests in one folder share a runs root) */
   manifest?: string;
+  /** jobs in the org the user declares not this run's (see reconcileJobs) */
+  ignoreJobs?: string[];
   onWarning?: (message: string) => void;
 };
 
@@ -114,6 +121,7 @@ export async function resumeRun(options: ResumeOptions): Promise<MigrationRun> {
       onWarning: warn,
       manifestPath: state.started!.manifest,
       username: options.username,
+      ...(options.ignoreJobs ? { ignoreJobs: options.ignoreJobs } : {}),
     });
     return await MigrationRun.continue(manifest, held, options);
   } catch (error) {
@@ -155,6 +163,7 @@ async function startInPlace(held: WritableRun, options: ResumeOptions): Promise<
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     manifestPath: owner.manifest,
     username: options.username,
+    ...(options.ignoreJobs ? { ignoreJobs: options.ignoreJobs } : {}),
   });
   options.onWarning?.(messages.getMessage('warning.startedInPlace', [folder.runId, folder.journalPath]));
   return MigrationRun.start(manifest, options, { opened: held });

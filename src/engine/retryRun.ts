@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Messages } from '@salesforce/core';
 import type { Manifest, ResolvedStep, Step } from '../manifest/types.js';
 import { loadManifestOrThrow } from '../manifest/load.js';
-import { ensurePrivateDir, listRuns } from '../journal/runFolder.js';
+import { ensurePrivateDir, findRun, listRuns, type RunSummary } from '../journal/runFolder.js';
 import { writeFileAtomically } from '../journal/durable.js';
 import { MigrationRun, type RunOptions } from './migrationRun.js';
 import { DEAD_LETTER_COLUMNS } from './stepAccounting.js';
@@ -89,6 +89,14 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   await writeFileAtomically(derivedPath, `${JSON.stringify(derived, null, 2)}\n`);
   const loaded = await loadManifestOrThrow(derivedPath);
   return MigrationRun.start(loaded, { ...options, belongsTo: manifest.path });
+}
+
+/** what the run folder says of the run `retryDeadLetters` would retry (the same choice) */
+export async function locateRetriedRun(root: string, runId?: string, manifest?: string): Promise<RunSummary> {
+  const id = runId ?? (await newestFinishedRun(root, manifest));
+  const summary = await findRun(root, id);
+  if (!summary) throw messages.createError('error.RunNotFound', [id, root]);
+  return summary;
 }
 
 async function newestFinishedRun(root: string, manifest?: string): Promise<string> {

@@ -119,6 +119,11 @@ export function resultsSaved(
   };
 }
 
+/** a job the user declared not this run's (`resume --ignore-job`) */
+export function jobIgnored(jobId: string, reason: string): EventBody<'job.ignored'> {
+  return { type: 'job.ignored', jobId, reason };
+}
+
 export function jobDeleted(ref: ChunkRef, jobId: string): EventBody<'job.deleted'> {
   return { type: 'job.deleted', ...refOf(ref), jobId };
 }

@@ -98,6 +98,7 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
     deadLetters: opt('strings'),
   },
   'wave.finished': { wave: req('count'), gate: req('gate') },
+  'job.ignored': { jobId: req('id'), reason: req('text') },
   'run.finished': { status: req('runStatus'), reason: opt('text') },
 };
 

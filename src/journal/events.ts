@@ -83,6 +83,12 @@ export type JournalEventBody =
       deadLetters?: string[];
     }
   | { type: 'wave.finished'; wave: number; gate: 'passed' | 'failed' }
+  /**
+   * a job in the org that resume would have asked about (closed, by this user, on a step's object
+   * and operation, unknown to the journal and the job index) that the user declared not this run's
+   * (`resume --ignore-job`): a later resume does not ask again
+   */
+  | { type: 'job.ignored'; jobId: string; reason: string }
   | { type: 'run.finished'; status: 'succeeded' | 'completedWithFailures' | 'failed'; reason?: string };
 
 export type JournalEventType = JournalEventBody['type'];

@@ -103,13 +103,15 @@ export type RunState = {
   finished?: EventOf<'run.finished'>;
   /** every run.resumed, oldest first */
   resumes: Array<EventOf<'run.resumed'>>;
+  /** jobs the user declared not this run's (job.ignored), as journaled */
+  ignoredJobs: string[];
   lastSeq: number;
   /** number of events applied */
   events: number;
 };
 
 export function emptyRunState(): RunState {
-  return { steps: new Map(), waves: new Map(), resumes: [], lastSeq: 0, events: 0 };
+  return { steps: new Map(), waves: new Map(), resumes: [], ignoredJobs: [], lastSeq: 0, events: 0 };
 }
 
 function impossible(event: JournalEvent, detailKey: string, tokens: Array<string | number>): never {
@@ -368,6 +370,9 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     }
     case 'run.finished':
       state.finished = event;
+      break;
+    case 'job.ignored':
+      if (!state.ignoredJobs.includes(event.jobId)) state.ignoredJobs.push(event.jobId);
       break;
     default:
       applyChunkEvent(state, event);

@@ -322,39 +322,108 @@ describe('IngestJobClient', () => {
       expect(org.jobs.get(job.id)!.info.state).to.equal('UploadComplete');
     });
 
-    it('treats INVALIDJOBSTATE on a retried close as success when the first close landed', async () => {
+    // issue 10.4: no real answer to an illegal transition is public, so after any failed PATCH the
+    // client GETs the job and its state decides, whatever the error's code (or none at all)
+    const refusal = (errorCode: string): string =>
+      JSON.stringify([{ errorCode, message: `refused with ${errorCode}` }]);
+
+    it('closes when the PATCH answer is lost but the job moved: one PATCH, then one GET', async () => {
       const job = await openJob();
       await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
       org.fail('close', { kind: 'dropAfterApply' });
       const closed = await client.close(job.id);
       expect(['UploadComplete', 'InProgress', 'JobComplete']).to.include(closed.state);
-      expect(org.count('close')).to.equal(2);
+      expect(org.count('close')).to.equal(1);
       expect(org.count('info')).to.equal(1);
     });
 
-    it('does not hide INVALIDJOBSTATE on a first close', async () => {
+    it('closes when the PATCH errors with some other code but the job is past Open', async () => {
       const job = await openJob();
-      await client.abort(job.id);
-      const error = (await client.close(job.id).catch((e: unknown) => e)) as BulkApiError;
-      expect(error.errorCode).to.equal('INVALIDJOBSTATE');
-      expect(org.count('info')).to.equal(0);
+      await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
+      // an earlier close (of another try, or process) landed; this PATCH is refused with a code never seen
+      org.jobs.get(job.id)!.info.state = 'UploadComplete';
+      org.fail('close', { kind: 'status', status: 400, body: refusal('BULK_API_ERROR') });
+      const closed = await client.close(job.id);
+      expect(['UploadComplete', 'InProgress', 'JobComplete']).to.include(closed.state);
+      expect(org.count('info')).to.equal(1);
     });
 
-    it('does not take an aborted job for a landed close', async () => {
+    it('tries a close again after a transient failure that left the job Open', async () => {
+      const job = await openJob();
+      await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
+      org.fail('close', { kind: 'drop' });
+      const closed = await client.close(job.id);
+      expect(closed.state).to.equal('UploadComplete');
+      expect(org.count('close')).to.equal(2);
+      expect(org.count('info')).to.equal(1);
+      expect(clock.delays).to.have.length(1);
+    });
+
+    it('keeps the original error of a refused close when the job is still Open', async () => {
+      const job = await openJob();
+      org.fail('close', { kind: 'status', status: 400, body: refusal('SOMETHING_NEW') });
+      const error = (await client.close(job.id).catch((e: unknown) => e)) as BulkApiError;
+      expect(error).to.be.instanceOf(BulkApiError);
+      expect(error.errorCode).to.equal('SOMETHING_NEW');
+      expect(org.count('close')).to.equal(1);
+      expect(org.jobs.get(job.id)!.info.state).to.equal('Open');
+    });
+
+    it('surfaces the PATCH error after its tries when the GET fails too', async () => {
+      const job = await openJob();
+      org.fail('close', { kind: 'status', status: 503 }, 4);
+      org.fail('info', { kind: 'drop' }, 4);
+      const error = (await client.close(job.id).catch((e: unknown) => e)) as BulkApiError;
+      expect(error).to.be.instanceOf(BulkApiError);
+      expect(error.status).to.equal(503);
+      expect(error.errorCode).to.equal('SERVER_UNAVAILABLE');
+      expect(error.attempts).to.equal(4);
+      expect(org.count('close')).to.equal(4);
+      expect(org.count('info')).to.equal(4);
+      expect(clock.delays).to.have.length(3);
+    });
+
+    it('does not take an aborted job for a landed close: the job is handed back with the error', async () => {
       const job = await openJob();
       org.fail('close', { kind: 'status', status: 503 });
       org.jobs.get(job.id)!.info.state = 'Aborted';
+      const change = await client.requestState(job.id, 'UploadComplete');
+      expect(change.landed).to.equal(false);
+      expect(change.info?.state).to.equal('Aborted');
       const error = (await client.close(job.id).catch((e: unknown) => e)) as BulkApiError;
       expect(error).to.be.instanceOf(BulkApiError);
-      expect(error.errorCode).to.equal('INVALIDJOBSTATE');
+      expect(error.status).to.equal(400);
     });
 
-    it('aborts, and a retried abort answered INVALIDJOBSTATE is success', async () => {
+    it('aborts when the PATCH answer is lost but the job moved', async () => {
       const job = await openJob();
       org.fail('close', { kind: 'dropAfterApply' });
       const aborted = await client.abort(job.id);
       expect(aborted.state).to.equal('Aborted');
-      expect(org.count('close')).to.equal(2);
+      expect(org.count('close')).to.equal(1);
+      expect(org.count('info')).to.equal(1);
+    });
+
+    it('aborts when the PATCH errors with some other code but the job is Aborted', async () => {
+      const job = await openJob();
+      org.jobs.get(job.id)!.info.state = 'Aborted';
+      org.fail('close', { kind: 'status', status: 400, body: refusal('BULK_API_ERROR') });
+      expect((await client.abort(job.id)).state).to.equal('Aborted');
+    });
+
+    it('hands back a job that finished before the abort, and a job that is gone', async () => {
+      const job = await openJob();
+      await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
+      await client.close(job.id);
+      org.jobs.get(job.id)!.info.state = 'JobComplete';
+      const finished = await client.requestState(job.id, 'Aborted');
+      expect(finished.landed).to.equal(false);
+      expect(finished.info?.state).to.equal('JobComplete');
+
+      const other = await openJob();
+      org.jobs.delete(other.id);
+      const gone = await client.requestState(other.id, 'Aborted');
+      expect(gone).to.include({ landed: false, info: undefined });
     });
   });
 

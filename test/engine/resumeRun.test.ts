@@ -4,6 +4,7 @@
  * manifest edited since the run began. Retry shares start's one-run-per-manifest rule.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { SfError } from '@salesforce/core';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
@@ -15,11 +16,12 @@ import { JobIndex } from '../../src/journal/jobIndex.js';
 import { buildRun } from './runScaffold.js';
 import { countsBy, createEngineSite, type EngineSite } from './engineSite.js';
 
-function expectLoadedOnce(site: EngineSite): void {
+function expectLoadedOnce(site: EngineSite, others: string[] = []): void {
   expect([...countsBy(site.org, 'Account', 'Name').entries()]).to.have.deep.members([
     ['Acme', 1],
     ['Globex', 1],
     ['Initech', 1],
+    ...others.map((name): [string, number] => [name, 1]),
   ]);
   expect(site.org.store.count('Contact')).to.equal(1);
 }
@@ -161,6 +163,99 @@ describe('resumeRun', () => {
     expect((await run.execute()).status).to.equal('succeeded');
     // the copy's settings: one job for the three accounts, not three
     expect(run.state.steps.get('Account')!.chunks).to.have.length(1);
+    expectLoadedOnce(site);
+  });
+});
+
+describe('resumeRun --ignore-job (issue 9.3: a job of another tool under the same user)', () => {
+  let site: EngineSite;
+  let warnings: string[];
+  beforeEach(async () => {
+    site = await createEngineSite();
+    warnings = [];
+  });
+  afterEach(async () => {
+    await site.cleanup();
+  });
+
+  const resume = (ignoreJobs?: string[]): Promise<MigrationRun> =>
+    resumeRun({
+      ...site.options,
+      root: site.root,
+      manifest: site.manifestPath,
+      ...(ignoreJobs ? { ignoreJobs } : {}),
+      onWarning: (message) => warnings.push(message),
+    });
+
+  /** a run stopped before its first job, then an Account insert loaded beside it by another tool */
+  async function interruptedRunBesideForeignJob(): Promise<{ runId: string; foreign: string }> {
+    const manifest = await loadManifestOrThrow(site.manifestPath);
+    const first = await MigrationRun.start(manifest, site.options);
+    expect((await first.execute(AbortSignal.abort())).status).to.equal('waiting');
+    const job = await site.client.create({ object: 'Account', operation: 'insert', lineEnding: 'LF' });
+    await site.client.upload(job.id, () => Readable.from(['Name\nForeign Ltd\n']));
+    await site.client.close(job.id);
+    await site.client.poll(job.id, { initialMs: 10, maxMs: 20 });
+    return { runId: first.runId, foreign: job.id };
+  }
+
+  it('refuses the job, naming the command that ignores it; once told, journals it and never asks again', async () => {
+    const { runId, foreign } = await interruptedRunBesideForeignJob();
+    const refused = await rejection(resume());
+    expect(refused.name).to.equal('UnknownJobsError');
+    const advice = `sf migrate resume --manifest ${site.manifestPath} --run-id ${runId} --ignore-job ${foreign}`;
+    expect(refused.actions?.[0]).to.include(advice);
+
+    // as advised: the job is journaled as not this run's; the run is stopped again before its end
+    const told = await resume([foreign]);
+    expect((await told.execute(AbortSignal.abort())).status).to.equal('waiting');
+    const lines = (await readFile(told.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
+    const ignored = lines.map((line) => JSON.parse(line) as { type: string; jobId?: string });
+    expect(ignored.filter((event) => event.type === 'job.ignored').map((event) => event.jobId)).to.deep.equal([
+      foreign,
+    ]);
+    expect(told.state.ignoredJobs).to.deep.equal([foreign]);
+
+    // a later resume, without the flag, does not ask again and loads the run's records once
+    const later = await resume();
+    expect((await later.execute()).status).to.equal('succeeded');
+    expectLoadedOnce(site, ['Foreign Ltd']);
+    expect(warnings.join('\n')).to.not.include('--ignore-job');
+  });
+
+  it('refuses to ignore a job the job index gives to this run', async () => {
+    const built = await buildRun(site, 'created');
+    await built.journal.close();
+    // the journal lost the job.created line; the job index still names the chunk
+    const lines = (await readFile(built.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
+    await writeFile(
+      built.folder.journalPath,
+      lines
+        .slice(0, -1)
+        .map((line) => `${line}\n`)
+        .join(''),
+    );
+    const error = await rejection(resume([built.jobId!]));
+    expect(error.name).to.equal('IgnoredJobOfThisRunError');
+    expect(error.message).to.include(built.jobId!);
+    expect((await readFile(built.folder.journalPath, 'utf8')).includes('job.ignored')).to.equal(false);
+  });
+
+  it('refuses to ignore a job the journal gives to this run', async () => {
+    const built = await buildRun(site, 'created');
+    await built.journal.close();
+    const error = await rejection(resume([built.jobId!]));
+    expect(error.name).to.equal('IgnoredJobOfThisRunError');
+  });
+
+  it('warns about an --ignore-job that names no job resume asked about', async () => {
+    const manifest = await loadManifestOrThrow(site.manifestPath);
+    const first = await MigrationRun.start(manifest, site.options);
+    expect((await first.execute(AbortSignal.abort())).status).to.equal('waiting');
+    const run = await resume(['750000000000001AAA']);
+    expect(warnings.join('\n')).to.include('750000000000001AAA');
+    expect(run.state.ignoredJobs).to.deep.equal([]);
+    expect((await run.execute()).status).to.equal('succeeded');
     expectLoadedOnce(site);
   });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { SfError } from '@salesforce/core';
 import { startLocalOrg, type LocalOrg } from '@sf-migrate/local-org';
-import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
+import { IngestJobClient, type StateChange } from '../../src/bulk/ingestJobClient.js';
 import type { IngestJobInfo } from '../../src/bulk/types.js';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
@@ -52,10 +52,10 @@ describe('a source changed during a run (issue 9.4)', function () {
       keepJobs: true,
     };
     const client = options.client!;
-    const close = client.close.bind(client);
-    client.close = async (jobId: string): Promise<IngestJobInfo> => {
-      closed.push(jobId);
-      return close(jobId);
+    const requestState = client.requestState.bind(client);
+    client.requestState = async (jobId: string, state: 'UploadComplete' | 'Aborted'): Promise<StateChange> => {
+      if (state === 'UploadComplete') closed.push(jobId);
+      return requestState(jobId, state);
     };
   });
 

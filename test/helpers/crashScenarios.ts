@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { APPENDED } from '../../src/engine/crashPoints.js';
 import { useNutSession, type CliExit, type NutSession } from './localOrg.js';
 
 const RECORDS = 120;
@@ -25,8 +26,21 @@ type KillPoint = [point: string, nth: number];
  */
 type JournalCut = 'created' | 'index';
 
-/** [point, nth] for the first run, optionally for the first resume, and a journal cut between them */
-export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, JournalCut?]> = [
+/**
+ * 'source': the first run appends a line to accounts.csv (SF_MIGRATE_TEST_APPEND) once the first
+ * job is closed, so a later Account chunk no longer reads as fingerprinted and its upload is
+ * refused; the scenario checks that resume refuses the changed file, puts it back, and resumes.
+ */
+type SourceChange = 'source';
+
+/** where the first run changes accounts.csv (see SourceChange) */
+const SOURCE_CHANGE_AT: KillPoint = ['job.closed', 1];
+
+/**
+ * [point, nth] for the first run, optionally for the first resume, and a journal cut between them
+ * (or a source changed during the first run)
+ */
+export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut | SourceChange)?]> = [
   [['run.folder', 1]],
   [
     ['run.folder', 1],
@@ -95,12 +109,26 @@ export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, JournalCut?]>
   // resume's reconciliation of a cut journal, killed in the middle of the lines it writes
   [['job.closed', 1], ['reconcile', 2], 'created'],
   [['job.closed', 3], ['reconcile', 2], 'index'],
+  // a chunk refused before upload (its source changed after planning), killed before its abort
+  [['upload.refused', 1], undefined, 'source'],
 ];
+
+function journalOf(dir: string): string {
+  const runs = join(dir, '.sf-migrate', 'runs');
+  return join(runs, readdirSync(runs).filter((name) => !name.startsWith('.'))[0], 'journal.jsonl');
+}
+
+/** the event types of the journal of the (only) run under `dir` */
+function journalTypes(dir: string): string[] {
+  return readFileSync(journalOf(dir), 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => (JSON.parse(line) as { type: string }).type);
+}
 
 /** cuts the journal of the (only) run under `dir` as `cut` says */
 function cutJournal(dir: string, cut: JournalCut): void {
-  const runs = join(dir, '.sf-migrate', 'runs');
-  const journal = join(runs, readdirSync(runs).filter((name) => !name.startsWith('.'))[0], 'journal.jsonl');
+  const journal = journalOf(dir);
   const lines = readFileSync(journal, 'utf8')
     .split('\n')
     .filter((line) => line.length > 0);
@@ -183,35 +211,54 @@ export function describeCrashScenarios(part: number): void {
     before(() => nut.org.faults.set({ seed: 10 + part, lockRowRate: 0.05 }));
 
     /** the CLI with --json, killing itself at `crash` when given (SF_MIGRATE_TEST_CRASH) */
-    const cli = (args: string[], crash?: KillPoint): Promise<CliExit> =>
-      nut.spawn([...args, '--json'], crash ? { env: { SF_MIGRATE_TEST_CRASH: `${crash[0]}:${crash[1]}` } } : {}).exit;
+    const cli = (args: string[], crash?: KillPoint, env: Record<string, string> = {}): Promise<CliExit> =>
+      nut.spawn([...args, '--json'], {
+        env: { ...env, ...(crash ? { SF_MIGRATE_TEST_CRASH: `${crash[0]}:${crash[1]}` } : {}) },
+      }).exit;
 
     if (part === 1) {
       it(`the parts together keep every kill point (${crashScenarios.length})`, () => {
-        expect(crashScenarios.length).to.be.at.least(37);
+        expect(crashScenarios.length).to.be.at.least(38);
       });
     }
 
     for (const [index, [first, second, cut]] of crashScenarios.entries()) {
       // interleaved, so the slow scenarios (late kill points) spread over the parts
       if (index % CRASH_PARTS !== part - 1) continue;
-      const label = [first, second]
-        .filter((point): point is KillPoint => point !== undefined)
-        .map(([point, nth]) => `${point}#${nth}`)
-        .join(
-          cut
-            ? ` then the journal cut back to ${cut === 'created' ? 'job.created' : 'before job.created'}, then `
-            : ' then ',
-        );
+      const label =
+        cut === 'source'
+          ? `${first[0]}#${first[1]} (accounts.csv grew at ${SOURCE_CHANGE_AT.join('#')}), then the file put back`
+          : [first, second]
+              .filter((point): point is KillPoint => point !== undefined)
+              .map(([point, nth]) => `${point}#${nth}`)
+              .join(
+                cut
+                  ? ` then the journal cut back to ${cut === 'created' ? 'job.created' : 'before job.created'}, then `
+                  : ' then ',
+              );
       it(`killed at ${label}`, async () => {
         const prefix = `K${index}`;
         const manifest = prepare(nut, prefix);
         const target = ['--manifest', manifest, '--target-org', 'local'];
-        const killed = await cli(['migrate', 'run', ...target], first);
+        const accounts = join(nut.testDir, 'accounts.csv');
+        const original = readFileSync(accounts);
+        const append: Record<string, string> =
+          cut === 'source' ? { SF_MIGRATE_TEST_APPEND: `${SOURCE_CHANGE_AT.join(':')}:${accounts}` } : {};
+        const killed = await cli(['migrate', 'run', ...target], first, append);
         expect(killed.signal, `first run should be killed at ${label}: ${killed.stdout}${killed.stderr}`).to.equal(
           'SIGKILL',
         );
-        if (cut) cutJournal(nut.testDir, cut);
+        if (cut === 'source') {
+          expect(readFileSync(accounts).length, 'accounts.csv grew').to.be.greaterThan(original.length);
+          // killed between the refused upload and its abort: the journal has no job.aborted yet
+          expect(journalTypes(nut.testDir)).to.include('job.created').and.not.include('job.aborted');
+          // the tool refuses the changed file and says to put it back, then resume
+          const refused = await cli(['migrate', 'resume', ...target]);
+          const error = JSON.parse(refused.stdout) as { name: string; actions?: string[] };
+          expect(error.name, refused.stdout + refused.stderr).to.equal('SourcesChangedError');
+          expect(error.actions?.[0]).to.contain('sf migrate resume');
+          writeFileSync(accounts, original);
+        } else if (cut) cutJournal(nut.testDir, cut);
         if (second) {
           const again = await cli(['migrate', 'resume', ...target], second);
           expect(again.signal, `resume should be killed at ${label}: ${again.stdout}${again.stderr}`).to.equal(
@@ -236,6 +283,10 @@ export function describeCrashScenarios(part: number): void {
           runDir = result.result.runDir;
         }
         assertExactlyOnce(nut, prefix, runDir);
+        if (cut === 'source') {
+          const appended = nut.org.store.records('Account').filter((record) => record.Name === APPENDED);
+          expect(appended, 'the line appended during the run').to.deep.equal([]);
+        }
       });
     }
   });

@@ -110,6 +110,7 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
       deadLetters: ['dead-letter/Account.csv'],
     }),
     'wave.finished': build.waveFinished(0, 'failed'),
+    'job.ignored': build.jobIgnored(jobIdFor(4), 'not this run'),
     'run.finished': build.runFinished('failed', 'r'),
   };
 }

@@ -86,6 +86,32 @@ describe('migrate resume', () => {
     expect(fresh.result?.steps[0].failuresByCode).to.deep.equal({ DUPLICATE_VALUE: 60 });
   });
 
+  it("resume and retry use the run's own org without --target-org, and refuse another org (issue 10.7)", async () => {
+    const manifest = prepare('O');
+    await cli(`migrate run --manifest ${manifest} --target-org local`, 137, crashAt('job.created:2'));
+    const runId = readdirSync(join(nut.testDir, '.sf-migrate', 'runs'))[0];
+    const own = `sf migrate resume --manifest ${manifest} --run-id ${runId}`;
+
+    const refused = await cli(`migrate resume --manifest ${manifest} --target-org slow`, 1);
+    expect(refused.error?.name).to.equal('TargetOrgNotRunOrgError');
+    expect(refused.error?.message).to.include(nut.org.username).and.include(nut.orgOf('slow').username);
+    const action = refused.error?.actions?.[0] ?? '';
+    expect(action.endsWith(`: ${own}`), action).to.equal(true);
+    expect(legacyIds(nut.orgOf('slow'), 'O')).to.deep.equal([]);
+
+    // the advised command, as printed: no --target-org, and no default org in this HOME
+    const resumed = await cli<RunResult>(own.replace(/^sf /, ''), 0);
+    expect(resumed.result).to.include({ status: 'succeeded', runId });
+    expect(legacyIds(nut.org, 'O')).to.have.length(60);
+
+    const retryRefused = await cli(`migrate retry --manifest ${manifest} --target-org slow`, 1);
+    expect(retryRefused.error?.name).to.equal('TargetOrgNotRunOrgError');
+    expect(retryRefused.error?.actions?.[0]).to.include(`sf migrate retry --manifest ${manifest} --run-id ${runId}`);
+    // into the run's own org it goes as far as the run allows: every record loaded, nothing to resubmit
+    const retried = await cli(`migrate retry --manifest ${manifest}`, 1);
+    expect(retried.error?.name).to.equal('NothingToRetryError');
+  });
+
   it('refuses a run whose source file changed, and resumes once it is restored', async () => {
     const manifest = prepare('S');
     await cli(`migrate run --manifest ${manifest} --target-org local`, 137, crashAt('job.uploaded:1'));

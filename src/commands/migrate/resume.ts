@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
 import { Flags } from '@salesforce/sf-plugins-core';
-import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from '../../flags.js';
+import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, runOrgFlag, waitFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
-import { resumeRun } from '../../engine/resumeRun.js';
+import { locateRunSummary, resumeRun } from '../../engine/resumeRun.js';
+import { orgOfRun } from '../../engine/runOrg.js';
+import { resumeCommand } from '../../engine/commandLines.js';
 import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 import { exitCodesSection, runExitCodes } from '../../exitCodes.js';
 
@@ -21,23 +23,42 @@ export default class Resume extends RunSessionCommand {
 
   // eslint-disable-next-line sf-plugin/spread-base-flags -- RunSessionCommand declares no flags
   public static override readonly flags = {
-    'target-org': Flags.requiredOrg(),
+    'target-org': runOrgFlag,
     'api-version': Flags.orgApiVersion(),
     manifest: manifestFlag,
     'run-id': runIdFlag,
     wait: waitFlag,
     'keep-jobs': keepJobsFlag,
     concurrency: concurrencyFlag,
+    'ignore-job': Flags.salesforceId({
+      summary: messages.getMessage('flags.ignore-job.summary'),
+      description: messages.getMessage('flags.ignore-job.description'),
+      length: 'both',
+      startsWith: '750',
+      multiple: true,
+    }),
   };
 
   public async run(): Promise<ResumeResult> {
     const { flags } = await this.parse(Resume);
-    this.errorContext.runRoot = await runRootOf(flags.manifest ? resolve(flags.manifest) : undefined);
+    const manifest = flags.manifest ? resolve(flags.manifest) : undefined;
+    this.errorContext.runRoot = await runRootOf(manifest);
+    // the run first: it names the org it loads into
+    const found = await locateRunSummary(this.errorContext.runRoot, flags['run-id'], manifest);
+    const org = await orgOfRun(found, {
+      ...(flags['target-org'] ? { targetOrg: flags['target-org'] } : {}),
+      command: (targetOrg) =>
+        resumeCommand(found.manifest ?? manifest, found.runId, {
+          ...(targetOrg ? { targetOrg } : {}),
+          ...(flags['ignore-job'] ? { ignoreJobs: flags['ignore-job'] } : {}),
+        }),
+    });
     const run = await resumeRun({
       root: this.errorContext.runRoot,
-      ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
-      ...(flags.manifest ? { manifest: resolve(flags.manifest) } : {}),
-      ...runOptionsOf(flags),
+      runId: found.runId,
+      ...(manifest ? { manifest } : {}),
+      ...(flags['ignore-job'] ? { ignoreJobs: flags['ignore-job'] } : {}),
+      ...runOptionsOf({ ...flags, 'target-org': org }),
       onWarning: (message) => this.warn(message),
     });
     return this.drive(run, flags.wait);

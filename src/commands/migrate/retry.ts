@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
 import { Flags } from '@salesforce/sf-plugins-core';
-import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, waitFlag } from '../../flags.js';
+import { concurrencyFlag, keepJobsFlag, manifestFlag, runIdFlag, runOrgFlag, waitFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
-import { retryDeadLetters } from '../../engine/retryRun.js';
+import { locateRetriedRun, retryDeadLetters } from '../../engine/retryRun.js';
+import { orgOfRun } from '../../engine/runOrg.js';
+import { retryCommand } from '../../engine/commandLines.js';
 import { RunSessionCommand, runOptionsOf, type RunResult } from '../../ux/runSession.js';
 import { exitCodesSection, runExitCodes } from '../../exitCodes.js';
 
@@ -21,7 +23,7 @@ export default class Retry extends RunSessionCommand {
 
   // eslint-disable-next-line sf-plugin/spread-base-flags -- RunSessionCommand declares no flags
   public static override readonly flags = {
-    'target-org': Flags.requiredOrg(),
+    'target-org': runOrgFlag,
     'api-version': Flags.orgApiVersion(),
     manifest: manifestFlag,
     'run-id': runIdFlag,
@@ -35,12 +37,18 @@ export default class Retry extends RunSessionCommand {
     const { flags } = await this.parse(Retry);
     const manifest = flags.manifest ? resolve(flags.manifest) : undefined;
     this.errorContext.runRoot = await runRootOf(manifest);
+    // the run first: a retry loads into the org its run loaded into
+    const found = await locateRetriedRun(this.errorContext.runRoot, flags['run-id'], manifest);
+    const org = await orgOfRun(found, {
+      ...(flags['target-org'] ? { targetOrg: flags['target-org'] } : {}),
+      command: (targetOrg) => retryCommand(found.manifest ?? manifest, found.runId, targetOrg ? { targetOrg } : {}),
+    });
     const run = await retryDeadLetters({
       root: this.errorContext.runRoot,
-      ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
+      runId: found.runId,
       ...(manifest ? { manifest } : {}),
       ...(flags.step ? { steps: flags.step } : {}),
-      ...runOptionsOf(flags),
+      ...runOptionsOf({ ...flags, 'target-org': org }),
     });
     return this.drive(run, flags.wait);
   }
