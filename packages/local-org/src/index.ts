@@ -8,6 +8,7 @@ import type { Identity } from './http/oauth.js';
 import { LocalOrgServer } from './http/router.js';
 import { makeId, serialOf } from './ids.js';
 import { IngestJobs } from './ingest.js';
+import { DEFAULT_RESULT_ORDER, type ResultOrder } from './processing/result-order.js';
 import { QueryJobs } from './query-jobs.js';
 import { formatDateTime } from './rows.js';
 import { loadObjects } from './schema.js';
@@ -18,6 +19,7 @@ import { RecordStore } from './store.js';
 // builtInObjects is the describe the org serves when no schema folder is given.
 export { faultSettingsProblems, type FaultSettings } from './faults.js';
 export { builtInObjects } from './built-in-objects.js';
+export type { ResultOrder } from './processing/result-order.js';
 export type { ObjectDescribe, FieldDescribe } from './describe.js';
 
 export type LocalOrgOptions = {
@@ -29,6 +31,13 @@ export type LocalOrgOptions = {
   dataDir?: string;
   /** processing rate; undefined/0 = as fast as possible */
   recordsPerSecond?: number;
+  /**
+   * the order of result rows: 'shuffled' (default; within each internal batch of 10,000, as a real org
+   * guarantees no order) or 'upload'
+   */
+  resultOrder?: ResultOrder;
+  /** the seed of the shuffled result order (default 1) */
+  resultSeed?: number;
   /** default true */
   hardDeleteEnabled?: boolean;
   /** default admin@<org>.local-org.sf-migrate, unique per org so several local orgs can be registered at once */
@@ -142,6 +151,10 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     dir: jobsDir,
     persistent: Boolean(options.dataDir),
     recordsPerSecond: options.recordsPerSecond,
+    resultOrder: {
+      order: options.resultOrder ?? DEFAULT_RESULT_ORDER.order,
+      seed: options.resultSeed ?? DEFAULT_RESULT_ORDER.seed,
+    },
     hardDeleteEnabled: options.hardDeleteEnabled ?? true,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD,
     newJobId,
