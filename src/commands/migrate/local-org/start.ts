@@ -43,6 +43,13 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
       min: 0,
       default: 0,
     }),
+    'result-order': Flags.option({
+      summary: messages.getMessage('flags.result-order.summary'),
+      description: messages.getMessage('flags.result-order.description'),
+      options: ['shuffled', 'upload'] as const,
+      default: 'shuffled',
+    })(),
+    'result-seed': Flags.integer({ summary: messages.getMessage('flags.result-seed.summary'), default: 1 }),
     'disable-hard-delete': Flags.boolean({ summary: messages.getMessage('flags.disable-hard-delete.summary') }),
     username: Flags.string({ summary: messages.getMessage('flags.username.summary') }),
   };
@@ -57,6 +64,8 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
       schemaDir: flags.schema,
       dataDir: flags['data-dir'],
       recordsPerSecond: flags['records-per-second'],
+      resultOrder: flags['result-order'],
+      resultSeed: flags['result-seed'],
       hardDeleteEnabled: !flags['disable-hard-delete'],
       username: flags.username,
       faults,
