@@ -9,6 +9,8 @@ import { LocalOrgServer } from './http/router.js';
 import { makeId, serialOf } from './ids.js';
 import { IngestJobs } from './ingest.js';
 import { DEFAULT_RESULT_ORDER, type ResultOrder } from './processing/result-order.js';
+import { systemClock } from './processing/clock.js';
+import { modelSettings, type ModelSettings } from './processing/model-settings.js';
 import { QueryJobs } from './query-jobs.js';
 import { formatDateTime } from './rows.js';
 import { loadObjects } from './schema.js';
@@ -20,6 +22,13 @@ import { RecordStore } from './store.js';
 export { faultSettingsProblems, type FaultSettings } from './faults.js';
 export { builtInObjects } from './built-in-objects.js';
 export type { ResultOrder } from './processing/result-order.js';
+export {
+  DEFAULT_MODEL_SETTINGS,
+  modelSettingsProblems,
+  type ModelSettings,
+} from './processing/model-settings.js';
+
+export type ProcessingModel = 'instant' | 'realistic';
 export type { ObjectDescribe, FieldDescribe } from './describe.js';
 
 export type LocalOrgOptions = {
@@ -38,6 +47,14 @@ export type LocalOrgOptions = {
   resultOrder?: ResultOrder;
   /** the seed of the shuffled result order (default 1) */
   resultSeed?: number;
+  /**
+   * how ingest jobs are processed: 'instant' (default) applies rows at CPU speed, one job's rows after
+   * another; 'realistic' models a real org's batch workers, time per record, locks, time-outs and daily
+   * allocations (README, "The realistic model")
+   */
+  model?: ProcessingModel;
+  /** the realistic model's figures, over their defaults (DEFAULT_MODEL_SETTINGS) */
+  modelSettings?: Partial<ModelSettings>;
   /** default true */
   hardDeleteEnabled?: boolean;
   /** default admin@<org>.local-org.sf-migrate, unique per org so several local orgs can be registered at once */
@@ -138,6 +155,8 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
   });
 
   const faults = new Faults(options.faults);
+  const model = options.model === 'realistic' ? modelSettings(options.modelSettings) : undefined;
+  const realistic = model ? { settings: model, clock: systemClock(model.timeScale) } : undefined;
   let jobSerial = 0;
   const newJobId = (): string => makeId('750', POD, ++jobSerial);
   // eslint-disable-next-line prefer-const
@@ -155,6 +174,7 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
       order: options.resultOrder ?? DEFAULT_RESULT_ORDER.order,
       seed: options.resultSeed ?? DEFAULT_RESULT_ORDER.seed,
     },
+    realistic,
     hardDeleteEnabled: options.hardDeleteEnabled ?? true,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD,
     newJobId,
@@ -174,6 +194,9 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     ingest,
     queryJobs,
     dailyApiRequests: options.dailyApiRequests ?? 100_000,
+    requestLatency: realistic
+      ? (): Promise<void> => realistic.clock.sleep(realistic.settings.requestLatencyMs)
+      : undefined,
   });
   await ingest.restore();
   for (const id of ingest.jobs.keys()) jobSerial = Math.max(jobSerial, serialOf(id));

@@ -165,7 +165,7 @@ describe('processing model: the batch pool on a manual clock', () => {
     expect(w.pool.stats.lockFailures).to.equal(0);
   });
 
-  it('a batch past its time-out goes back in the queue with its rest; after maxBatchRetries the job fails', async () => {
+  it('a batch past its time-out is queued again with its rest; past maxBatchRetries its job fails', async () => {
     // 10,000 records at 300 ms = 3,000 s a batch, 60 s a chunk: an attempt writes chunks until its 300 s
     // time-out has passed (5 chunks), then the rest of the batch is retried
     const w = new World({ workers: 1, msPerRecord: 300, batchTimeoutMs: 300_000, maxBatchRetries: 3 });
