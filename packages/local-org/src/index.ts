@@ -22,11 +22,7 @@ import { RecordStore } from './store.js';
 export { faultSettingsProblems, type FaultSettings } from './faults.js';
 export { builtInObjects } from './built-in-objects.js';
 export type { ResultOrder } from './processing/result-order.js';
-export {
-  DEFAULT_MODEL_SETTINGS,
-  modelSettingsProblems,
-  type ModelSettings,
-} from './processing/model-settings.js';
+export { modelSettingsProblems, type ModelSettings } from './processing/model-settings.js';
 
 export type ProcessingModel = 'instant' | 'realistic';
 export type { ObjectDescribe, FieldDescribe } from './describe.js';
