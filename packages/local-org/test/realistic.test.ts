@@ -1,4 +1,7 @@
 /* eslint-disable no-await-in-loop -- a bare client polls one job at a time */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { startLocalOrg, type LocalOrg } from '../src/index.js';
 
@@ -122,5 +125,36 @@ describe('local org: the realistic processing model over HTTP', () => {
     expect(info.errorMessage).to.match(/after 2 retries/);
     expect(await c.lines(id, 'unprocessedrecords')).to.have.length(400);
     expect(org.store.count('Account')).to.equal(600);
+  });
+
+  it('a realistic org that restarts fails the jobs it was processing instead of loading rows twice', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-org-realistic-'));
+    try {
+      // 200 s modelled a chunk at real speed: the job is still processing when the org stops
+      org = await startLocalOrg({
+        dataDir,
+        model: 'realistic',
+        modelSettings: { msPerRecord: 1000, requestLatencyMs: 0 },
+      });
+      let c = client(org);
+      const id = await c.open({ object: 'Account', operation: 'insert' }, 'Name\nA\nB\n');
+      await c.close(id);
+      for (;;) {
+        const info = (await (await c.call('GET', `/jobs/ingest/${id}`)).json()) as JobInfo;
+        if (info.state === 'InProgress') break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await org.stop();
+      org = await startLocalOrg({ dataDir, model: 'realistic' });
+      c = client(org);
+      const info = (await (await c.call('GET', `/jobs/ingest/${id}`)).json()) as JobInfo;
+      expect(info.state).to.equal('Failed');
+      expect(info.errorMessage).to.match(/restarted/);
+      expect(org.store.count('Account')).to.equal(0);
+    } finally {
+      await org?.stop();
+      org = undefined;
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -64,6 +64,8 @@ export class BatchPool {
   private readonly started = new WeakSet<ModelBatch>();
   private readonly running = new Set<Promise<void>>();
   private stopping = false;
+  /** aborts the waits of running batches when the org stops */
+  private readonly stopped = new AbortController();
 
   public constructor(
     private readonly settings: ModelSettings,
@@ -92,6 +94,7 @@ export class BatchPool {
   /** Stops taking batches; running ones stop after their current chunk. Everything left is abandoned. */
   public async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     const left = this.queue.splice(0);
     for (const batch of left) {
       // eslint-disable-next-line no-await-in-loop
@@ -150,6 +153,10 @@ export class BatchPool {
         // eslint-disable-next-line no-await-in-loop -- chunks of one batch run one after another
         await this.processChunk(batch, chunk, held);
       }
+    } catch (error) {
+      // The org stopped while the batch waited: the chunk in hand is not written.
+      if (!this.stopped.signal.aborted) throw error;
+      outcome = 'abandon';
     } finally {
       for (const id of held) if (this.locks.get(id) === batch) this.locks.delete(id);
     }
@@ -182,7 +189,7 @@ export class BatchPool {
     const deadline = this.clock.now() + this.settings.lockWaitMs;
     while (parents.some(heldByOther) && this.clock.now() < deadline) {
       // eslint-disable-next-line no-await-in-loop -- waiting for a lock is sequential by nature
-      await this.clock.sleep(Math.min(LOCK_POLL_MS, deadline - this.clock.now()));
+      await this.clock.sleep(Math.min(LOCK_POLL_MS, deadline - this.clock.now()), this.stopped.signal);
     }
     const locked = new Set<number>();
     for (const [row, ids] of parents.entries()) {
@@ -197,7 +204,7 @@ export class BatchPool {
     }
     this.stats.lockFailures += locked.size;
     const perRecord = this.settings.objectMsPerRecord[batch.object] ?? this.settings.msPerRecord;
-    await this.clock.sleep(parents.length * perRecord);
+    await this.clock.sleep(parents.length * perRecord, this.stopped.signal);
     await batch.apply(chunk, locked);
     batch.nextChunk = chunk + 1;
   }

@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export type Clock = {
   /** modelled milliseconds since an arbitrary origin */
   now(): number;
-  /** resolves once `ms` modelled milliseconds have passed */
-  sleep(ms: number): Promise<void>;
+  /** resolves once `ms` modelled milliseconds have passed; rejects when `signal` aborts first */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 };
 
 /** Real time, optionally compressed: with timeScale 0.01 a modelled second takes 10 real milliseconds. */
@@ -17,8 +17,8 @@ export function systemClock(timeScale = 1): Clock {
   const origin = performance.now();
   return {
     now: () => (performance.now() - origin) / timeScale,
-    sleep: async (ms): Promise<void> => {
-      if (ms > 0) await sleep(ms * timeScale);
+    sleep: async (ms, signal): Promise<void> => {
+      if (ms > 0) await sleep(ms * timeScale, undefined, { signal });
     },
   };
 }
@@ -42,9 +42,14 @@ export class ManualClock implements Clock {
     return this.time;
   }
 
-  public sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.sleepers.push({ due: this.time + Math.max(0, ms), seq: this.seq++, wake: resolve });
+  public sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const sleeper = { due: this.time + Math.max(0, ms), seq: this.seq++, wake: resolve };
+      this.sleepers.push(sleeper);
+      signal?.addEventListener('abort', () => {
+        this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+        reject(signal.reason);
+      });
     });
   }
 
