@@ -115,6 +115,47 @@ describe('MigrationRun against the local org', function () {
     expect(await readdir(join(run.folder.dir, 'dead-letter')).catch(() => [])).to.deep.equal([]);
   });
 
+  it('loads through the realistic model: lock failures of concurrent batches are retried until every row is in once', async () => {
+    // one job of 100 Contacts of one Account, cut into two batches of 50 processed at once: the batch
+    // that does not hold the parent fails UNABLE_TO_LOCK_ROW, and the retry round loads its rows
+    const realistic: LocalOrgOptions = {
+      model: 'realistic',
+      modelSettings: {
+        timeScale: 0.001,
+        workers: 2,
+        batchRecords: 50,
+        msPerRecord: 1000,
+        lockWaitMs: 100,
+        requestLatencyMs: 0,
+      },
+    };
+    const { path, runOptions } = await site(
+      [
+        { id: 'accounts', object: 'Account', source: 'a.csv' },
+        {
+          id: 'contacts',
+          object: 'Contact',
+          source: 'c.csv',
+          dependsOn: ['accounts'],
+          retry: { attempts: 5, codes: ['UNABLE_TO_LOCK_ROW'] },
+        },
+      ],
+      {
+        'a.csv': 'Name,Legacy_Id__c\nParent,P1\n',
+        'c.csv': `LastName,Account.Legacy_Id__c\n${rows(100, 'Child').replaceAll('\n', ',P1\n')},P1\n`,
+      },
+      { org: realistic },
+    );
+    const run = await startRun(path, runOptions);
+    const outcome = await run.execute();
+
+    expect(outcome.status).to.equal('succeeded');
+    expect(names('Contact')).to.deep.equal(Array.from({ length: 100 }, (_, i) => `Child${i}`).sort(), 'each once');
+    const contacts = outcome.steps.find((step) => step.step === 'contacts')!;
+    expect(contacts).to.deep.include({ records: 100, succeeded: 100, failed: 0 });
+    expect(contacts.retryRounds).to.be.greaterThan(0);
+  });
+
   it('writes the rows that failed for good to the dead letters with their code and message', async () => {
     const { path, runOptions } = await site(
       [{ object: 'Contact', source: 'c.csv', failureThreshold: { records: 5 } }],
