@@ -166,7 +166,11 @@ describe('local org: fault injection', () => {
     // result rows come in no guaranteed order (the local org shuffles them by default)
     const [header, ...rest] = unprocessed.trim().split('\n');
     expect(header).to.equal('Name');
-    expect(rest).to.have.members(rows(7, (i) => `"Partial ${i + 5}"`).trim().split('\n'));
+    expect(rest).to.have.members(
+      rows(7, (i) => `"Partial ${i + 5}"`)
+        .trim()
+        .split('\n'),
+    );
     expect(org.store.count('Account')).to.equal(5);
   });
 
