@@ -9,8 +9,14 @@ import { expect } from 'chai';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packageSrc = join(root, 'packages', 'local-org', 'src');
 const START_COMMAND = join('src', 'commands', 'migrate', 'local-org', 'start.ts');
-const START_UP_API = ['builtInObjects', 'faultSettingsProblems', 'registerLocalOrg', 'startLocalOrg'];
-const START_UP_TYPES = ['FaultSettings', 'LocalOrg', 'LocalOrgOptions'];
+const START_UP_API = [
+  'builtInObjects',
+  'faultSettingsProblems',
+  'modelSettingsProblems',
+  'registerLocalOrg',
+  'startLocalOrg',
+];
+const START_UP_TYPES = ['FaultSettings', 'LocalOrg', 'LocalOrgOptions', 'ModelSettings'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })

@@ -46,6 +46,7 @@ describe('migrate status', () => {
     // a finished step keeps the rate its jobs showed, and has no time left
     expect(result.steps[0].recordsPerSecond).to.be.greaterThan(0);
     expect(result.steps[0]).not.to.have.property('etaSeconds');
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- compared above
     expect(result.steps.map(({ recordsPerSecond, ...step }) => step)).to.deep.equal([
       {
         step: 'Account',

@@ -29,7 +29,7 @@ export type FaultSettings = {
 };
 
 /** mulberry32: tiny, fast, and good enough to spread faults evenly. */
-function generator(seed: number): () => number {
+export function generator(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d_2b_79_f5) >>> 0;

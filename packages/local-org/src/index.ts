@@ -8,6 +8,9 @@ import type { Identity } from './http/oauth.js';
 import { LocalOrgServer } from './http/router.js';
 import { makeId, serialOf } from './ids.js';
 import { IngestJobs } from './ingest.js';
+import { DEFAULT_RESULT_ORDER, type ResultOrder } from './processing/result-order.js';
+import { systemClock } from './processing/clock.js';
+import { modelSettings, type ModelSettings } from './processing/model-settings.js';
 import { QueryJobs } from './query-jobs.js';
 import { formatDateTime } from './rows.js';
 import { loadObjects } from './schema.js';
@@ -18,6 +21,10 @@ import { RecordStore } from './store.js';
 // builtInObjects is the describe the org serves when no schema folder is given.
 export { faultSettingsProblems, type FaultSettings } from './faults.js';
 export { builtInObjects } from './built-in-objects.js';
+export type { ResultOrder } from './processing/result-order.js';
+export { modelSettingsProblems, type ModelSettings } from './processing/model-settings.js';
+
+export type ProcessingModel = 'instant' | 'realistic';
 export type { ObjectDescribe, FieldDescribe } from './describe.js';
 
 export type LocalOrgOptions = {
@@ -29,6 +36,21 @@ export type LocalOrgOptions = {
   dataDir?: string;
   /** processing rate; undefined/0 = as fast as possible */
   recordsPerSecond?: number;
+  /**
+   * the order of result rows: 'shuffled' (default; within each internal batch of 10,000, as a real org
+   * guarantees no order) or 'upload'
+   */
+  resultOrder?: ResultOrder;
+  /** the seed of the shuffled result order (default 1) */
+  resultSeed?: number;
+  /**
+   * how ingest jobs are processed: 'instant' (default) applies rows at CPU speed, one job's rows after
+   * another; 'realistic' models a real org's batch workers, time per record, locks, time-outs and daily
+   * allocations (README, "The realistic model")
+   */
+  model?: ProcessingModel;
+  /** the realistic model's figures, over their defaults (DEFAULT_MODEL_SETTINGS) */
+  modelSettings?: Partial<ModelSettings>;
   /** default true */
   hardDeleteEnabled?: boolean;
   /** default admin@<org>.local-org.sf-migrate, unique per org so several local orgs can be registered at once */
@@ -129,6 +151,8 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
   });
 
   const faults = new Faults(options.faults);
+  const model = options.model === 'realistic' ? modelSettings(options.modelSettings) : undefined;
+  const realistic = model ? { settings: model, clock: systemClock(model.timeScale) } : undefined;
   let jobSerial = 0;
   const newJobId = (): string => makeId('750', POD, ++jobSerial);
   // eslint-disable-next-line prefer-const
@@ -142,6 +166,11 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     dir: jobsDir,
     persistent: Boolean(options.dataDir),
     recordsPerSecond: options.recordsPerSecond,
+    resultOrder: {
+      order: options.resultOrder ?? DEFAULT_RESULT_ORDER.order,
+      seed: options.resultSeed ?? DEFAULT_RESULT_ORDER.seed,
+    },
+    realistic,
     hardDeleteEnabled: options.hardDeleteEnabled ?? true,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD,
     newJobId,
@@ -161,6 +190,9 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     ingest,
     queryJobs,
     dailyApiRequests: options.dailyApiRequests ?? 100_000,
+    requestLatency: realistic
+      ? (): Promise<void> => realistic.clock.sleep(realistic.settings.requestLatencyMs)
+      : undefined,
   });
   await ingest.restore();
   for (const id of ingest.jobs.keys()) jobSerial = Math.max(jobSerial, serialOf(id));

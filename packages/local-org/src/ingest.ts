@@ -8,7 +8,21 @@ import { csvRecordBatches, CsvSyntaxError } from './csv-records.js';
 import { DELIMITERS, LINE_ENDINGS, firstRecordText, quote, quotedRow } from './csv-text.js';
 import type { Faults } from './faults.js';
 import { newIngestJob, type IngestJob, type IngestState } from './ingest-job.js';
-import { applyRow, formatDateTime, planHeader, sfError, type HeaderPlan, type RowContext } from './rows.js';
+import { normaliseId } from './ids.js';
+import { BATCH_RECORDS, CHUNK_ROWS, duplicateKeyErrors } from './processing/chunks.js';
+import { BatchResults, DEFAULT_RESULT_ORDER, type ResultOrderOptions } from './processing/result-order.js';
+import type { Clock } from './processing/clock.js';
+import type { ModelSettings } from './processing/model-settings.js';
+import { RealisticJobs } from './processing/realistic-jobs.js';
+import {
+  applyRow,
+  formatDateTime,
+  planHeader,
+  sfError,
+  type HeaderPlan,
+  type RowContext,
+  type RowOutcome,
+} from './rows.js';
 import type { RecordStore } from './store.js';
 
 export type IngestOptions = {
@@ -18,16 +32,36 @@ export type IngestOptions = {
   dir: string;
   persistent: boolean;
   recordsPerSecond?: number;
+  /** the order of result rows (default: shuffled within each internal batch, seed 1) */
+  resultOrder?: ResultOrderOptions;
+  /** the realistic processing model (processing/); undefined: every job at CPU speed, one row after another */
+  realistic?: { settings: ModelSettings; clock: Clock };
   hardDeleteEnabled: boolean;
   maxUploadBytes: number;
   newJobId: () => string;
   onBatch: () => void;
 };
 
-const BATCH_SIZE = 10_000;
 const SLICE = 1000;
 
 type ResultWriters = { success: WriteStream; failed: WriteStream; unprocessed: WriteStream };
+
+/** One processing pass over a job's rows (a restart starts a new pass at rowsDone). */
+type JobRun = {
+  job: IngestJob;
+  plan: HeaderPlan | undefined;
+  ctx: RowContext;
+  writers: ResultWriters;
+  results: BatchResults;
+  releaseLocks: () => void;
+  /** the last data row handled (its result held or written) */
+  row: number;
+  rowsThisRun: number;
+  rateStart: number;
+  failedPartWay: boolean;
+  /** the org is stopping: the pass ended before the upload did */
+  stopped: boolean;
+};
 
 /** Ingest jobs: the state machine, the upload spool, asynchronous processing and the three result files. */
 export class IngestJobs {
@@ -38,8 +72,26 @@ export class IngestJobs {
   /** jobs whose upload body is still streaming in: closing one now would process half an upload */
   private readonly uploading = new Set<string>();
   private stopping = false;
+  /** the realistic model's batch pool, when it is on */
+  private readonly realistic: RealisticJobs | undefined;
+  /** when each upload in progress began (modelled time), for the upload bandwidth of the realistic model */
+  private readonly uploadStarted = new Map<string, number>();
 
-  public constructor(private readonly options: IngestOptions) {}
+  public constructor(private readonly options: IngestOptions) {
+    const model = options.realistic;
+    this.realistic = model
+      ? new RealisticJobs(
+          {
+            resultOrder: options.resultOrder ?? DEFAULT_RESULT_ORDER,
+            fail: (job, message): Promise<void> => this.fail(job, message),
+            onBatch: (): void => options.onBatch(),
+            failAfterRecords: (): number | undefined => options.faults.value.failJobAfterRecords,
+          },
+          model.settings,
+          model.clock,
+        )
+      : undefined;
+  }
 
   public get maxUploadBytes(): number {
     return this.options.maxUploadBytes;
@@ -66,8 +118,14 @@ export class IngestJobs {
         // not a job folder
       }
     }
-    for (const job of this.jobs.values())
-      if (job.state === 'UploadComplete' || job.state === 'InProgress') this.startProcessing(job);
+    for (const job of this.jobs.values()) {
+      if (this.realistic && job.state === 'InProgress') {
+        // The realistic model keeps its batches in memory only: which of them were written is unknown
+        // after a restart, so the job cannot resume without loading rows twice. (Not a real org's text.)
+        // eslint-disable-next-line no-await-in-loop
+        await this.fail(job, 'InternalServerError : the local org restarted while the job was being processed');
+      } else if (job.state === 'UploadComplete' || job.state === 'InProgress') this.startProcessing(job);
+    }
   }
 
   public create(body: Record<string, unknown>, apiVersion: number): IngestJob {
@@ -109,8 +167,10 @@ export class IngestJobs {
   }
 
   public markUploading(job: IngestJob, active: boolean): void {
-    if (active) this.uploading.add(job.id);
-    else this.uploading.delete(job.id);
+    if (active) {
+      this.uploading.add(job.id);
+      if (this.realistic) this.uploadStarted.set(job.id, this.realistic.clock.now());
+    } else this.uploading.delete(job.id);
   }
 
   public uploadFile(job: IngestJob): string {
@@ -118,6 +178,14 @@ export class IngestJobs {
   }
 
   public async finishUpload(job: IngestJob): Promise<void> {
+    const started = this.uploadStarted.get(job.id);
+    this.uploadStarted.delete(job.id);
+    if (this.realistic && started !== undefined) {
+      // The realistic model's upload bandwidth: the 201 comes when the body would have arrived.
+      const { clock, settings } = this.options.realistic!;
+      const size = (await stat(this.uploadFile(job)).catch(() => ({ size: 0 }))).size;
+      await clock.sleep(started + (size / settings.uploadBytesPerSecond) * 1000 - clock.now());
+    }
     job.uploaded = true;
     job.systemModstamp = formatDateTime(new Date());
     await this.save(job);
@@ -140,6 +208,8 @@ export class IngestJobs {
       job.state = 'Aborted';
       job.systemModstamp = formatDateTime(new Date());
       await this.save(job);
+      // Its queued batches leave the realistic model's queue now, not when a worker reaches them.
+      await this.realistic?.pool.dropJob(job.id);
       // A job aborted before processing still answers its result files (every uploaded row unprocessed).
       if (from !== 'InProgress' && !this.running.has(job.id)) this.startProcessing(job);
       return job;
@@ -182,6 +252,7 @@ export class IngestJobs {
 
   public async stop(): Promise<void> {
     this.stopping = true;
+    await this.realistic?.pool.stop();
     await Promise.all(this.running.values());
   }
 
@@ -260,11 +331,9 @@ export class IngestJobs {
   }
 
   /* eslint-disable no-await-in-loop -- rows are applied in order, streamed from disk */
-  // eslint-disable-next-line complexity -- the row loop: abort, stop, fault and rate checks per row
+  // eslint-disable-next-line complexity -- the job's prelude: header, parse check, state, locks
   private async processRows(job: IngestJob, writers: ResultWriters, headerText: string | undefined): Promise<void> {
     const { store, faults } = this.options;
-    const d = DELIMITERS[job.columnDelimiter];
-    const eol = LINE_ENDINGS[job.lineEnding];
     const abortedBeforeStart = job.state === 'Aborted';
     if (headerText === undefined) {
       // Nothing uploaded (or an empty body): the job completes with nothing processed.
@@ -302,7 +371,6 @@ export class IngestJobs {
       operation: job.operation,
       externalIdFieldName: job.externalIdFieldName,
       userId: this.options.userId,
-      upsertKeys: new Set(),
     };
     const held = new Set<string>();
     ctx.beforeWrite = (parentIds): string | undefined => {
@@ -324,75 +392,146 @@ export class IngestJobs {
       for (const id of held) if (this.parentLocks.get(id) === job.id) this.parentLocks.delete(id);
       held.clear();
     };
-
-    const rate = this.options.recordsPerSecond ?? 0;
-    const rateStart = Date.now();
-    let rowsThisRun = 0;
-    let row = 0;
-    let failedPartWay = false;
-    // Writes stay synchronous unless a result file's buffer is full: one await per row would cost more
-    // than the row itself at a million rows.
-    const drain = (stream: WriteStream): Promise<void> =>
-      new Promise<void>((resolve) => stream.once('drain', () => resolve()));
-    try {
-      for await (const batch of csvRecordBatches(this.uploadFile(job), d, 1)) {
-        for (const values of batch) {
-          row += 1;
-          if (row <= job.rowsDone) continue; // processed before a restart
-          const limit = faults.value.failJobAfterRecords;
-          if (
-            !failedPartWay &&
-            job.state === 'InProgress' &&
-            limit !== undefined &&
-            job.numberRecordsProcessed >= limit
-          ) {
-            failedPartWay = true;
-            await this.fail(job, 'InternalServerError : Failed to process the batch after 10 retries');
-          }
-          const state = job.state as IngestState;
-          if (state !== 'InProgress' || this.stopping) {
-            if (this.stopping && state === 'InProgress') break;
-            // Aborted or failed: the rest of the upload is answered as unprocessed.
-            if (!writers.unprocessed.write(quotedRow(values, d) + eol)) await drain(writers.unprocessed);
-            job.rowsDone = row;
-            continue;
-          }
-          if (job.numberRecordsProcessed % BATCH_SIZE === 0) {
-            releaseLocks();
-            this.options.onBatch();
-          }
-          const outcome = applyRow(ctx, plan as HeaderPlan, values);
-          job.numberRecordsProcessed += 1;
-          const full = outcome.ok
-            ? !writers.success.write(
-                `${quote(outcome.id)}${d}${quote(String(outcome.created))}${d}${quotedRow(values, d)}${eol}`,
-              )
-            : !writers.failed.write(`${quote(outcome.id)}${d}${quote(outcome.error)}${d}${quotedRow(values, d)}${eol}`);
-          if (!outcome.ok) job.numberRecordsFailed += 1;
-          if (full) await drain(outcome.ok ? writers.success : writers.failed);
-          job.rowsDone = row;
-          rowsThisRun += 1;
-          if (rate > 0) {
-            const due = rateStart + (rowsThisRun / rate) * 1000;
-            const wait = due - Date.now();
-            if (wait > 0) await sleep(wait);
-          } else if (rowsThisRun % SLICE === 0) {
-            // Let the server answer polls (and other jobs interleave) while a big job runs.
-            await yieldToEventLoop();
-          }
-        }
-        if (this.stopping && job.state === 'InProgress') break;
+    if (this.realistic && typeof plan !== 'string' && job.state === 'InProgress') {
+      try {
+        const upload = this.uploadFile(job);
+        await this.realistic.run({ job, upload, dir: this.jobDir(job.id), plan, ctx, writers });
+      } finally {
+        releaseLocks();
       }
+      if (this.stopping) return; // left InProgress: restore() fails it on the next start
+      if ((job.state as IngestState) === 'InProgress') job.state = 'JobComplete';
+      job.systemModstamp = formatDateTime(new Date());
+      return;
+    }
+    const run: JobRun = {
+      job,
+      plan: typeof plan === 'string' ? undefined : plan,
+      ctx,
+      writers,
+      results: new BatchResults(this.options.resultOrder ?? DEFAULT_RESULT_ORDER, job.id),
+      releaseLocks,
+      row: job.rowsDone,
+      rowsThisRun: 0,
+      rateStart: Date.now(),
+      failedPartWay: false,
+      stopped: false,
+    };
+
+    // Rows are read in upload order and cut into chunks of 200 counted from the first data row; each
+    // chunk is checked for duplicate keys as a whole before its rows are applied (processing/chunks.ts).
+    let read = 0;
+    let chunk: string[][] = [];
+    try {
+      for await (const records of csvRecordBatches(this.uploadFile(job), DELIMITERS[job.columnDelimiter], 1)) {
+        for (const values of records) {
+          read += 1;
+          chunk.push(values);
+          if (chunk.length < CHUNK_ROWS) continue;
+          await this.processChunk(run, chunk, read - chunk.length + 1);
+          chunk = [];
+          if (run.stopped) break;
+        }
+        if (run.stopped) break;
+      }
+      if (!run.stopped && chunk.length) await this.processChunk(run, chunk, read - chunk.length + 1);
     } catch (error) {
       // An upload that does not parse only gets here when no row is applied (aborted, or failed on its
       // header): its unprocessed file then lists the rows up to the bad one.
       if (job.state === 'InProgress' || !(error instanceof CsvSyntaxError)) throw error;
     } finally {
       releaseLocks();
+      await this.flushResults(run);
     }
-    if (this.stopping && job.state === 'InProgress' && row > job.rowsDone) return; // resumed on the next start
+    if (run.stopped) return; // resumed on the next start
     if (job.state === 'InProgress') job.state = 'JobComplete';
     job.systemModstamp = formatDateTime(new Date());
+  }
+
+  /** One chunk of up to 200 rows; `first` is the 1-based number of its first data row. */
+  // eslint-disable-next-line complexity -- the row loop: abort, stop, fault and rate checks per row
+  private async processChunk(run: JobRun, rows: string[][], first: number): Promise<void> {
+    const { job, plan, results } = run;
+    const d = DELIMITERS[job.columnDelimiter];
+    const eol = LINE_ENDINGS[job.lineEnding];
+    const rate = this.options.recordsPerSecond ?? 0;
+    // A chunk cut by a restart is checked whole again: its first rows are skipped, not forgotten.
+    const duplicates =
+      plan && job.state === 'InProgress'
+        ? duplicateKeyErrors(
+            {
+              operation: job.operation,
+              externalIdFieldName: job.externalIdFieldName,
+              plan,
+              width: plan.columns.length,
+            },
+            rows,
+          )
+        : new Map<number, string>();
+    for (const [index, values] of rows.entries()) {
+      const current = first + index;
+      if (current <= job.rowsDone) continue; // processed before a restart
+      if ((current - 1) % BATCH_RECORDS === 0) {
+        // A new internal batch: the previous one's results are stored, its locks released.
+        await this.flushResults(run);
+        run.releaseLocks();
+        if (job.state === 'InProgress') this.options.onBatch();
+      }
+      const limit = this.options.faults.value.failJobAfterRecords;
+      const pastLimit = limit !== undefined && job.numberRecordsProcessed >= limit;
+      if (!run.failedPartWay && job.state === 'InProgress' && pastLimit) {
+        run.failedPartWay = true;
+        await this.fail(job, 'InternalServerError : Failed to process the batch after 10 retries');
+      }
+      const state = job.state as IngestState;
+      if (state !== 'InProgress' || this.stopping) {
+        if (this.stopping && state === 'InProgress') {
+          run.stopped = true;
+          return;
+        }
+        // Aborted or failed: the rest of the upload is answered as unprocessed.
+        results.unprocessed.push(quotedRow(values, d) + eol);
+        run.row = current;
+        continue;
+      }
+      const duplicate = duplicates.get(index);
+      // A delete's failed row names the id it was given; other rows that failed before a lookup name none.
+      const failedId = job.operation.endsWith('elete') ? (normaliseId(values[0] ?? '') ?? '') : '';
+      const outcome: RowOutcome = duplicate
+        ? { ok: false, id: failedId, error: duplicate }
+        : applyRow(run.ctx, plan!, values);
+      job.numberRecordsProcessed += 1;
+      const row = quotedRow(values, d) + eol;
+      if (outcome.ok) results.success.push(`${quote(outcome.id)}${d}${quote(String(outcome.created))}${d}${row}`);
+      else {
+        results.failed.push(`${quote(outcome.id)}${d}${quote(outcome.error)}${d}${row}`);
+        job.numberRecordsFailed += 1;
+      }
+      run.row = current;
+      run.rowsThisRun += 1;
+      if (rate > 0) {
+        const due = run.rateStart + (run.rowsThisRun / rate) * 1000;
+        const wait = due - Date.now();
+        if (wait > 0) await sleep(wait);
+      } else if (run.rowsThisRun % SLICE === 0) {
+        // Let the server answer polls (and other jobs interleave) while a big job runs.
+        await yieldToEventLoop();
+      }
+    }
+  }
+
+  /** Writes the held results of the current batch (in the configured order); the job's rowsDone follows. */
+  private async flushResults(run: JobRun): Promise<void> {
+    if (run.results.size === 0) return;
+    const lists = run.results.take();
+    // Writes stay synchronous unless a result file's buffer is full: one await per row would cost more
+    // than the row itself at a million rows.
+    for (const kind of ['success', 'failed', 'unprocessed'] as const) {
+      const stream = run.writers[kind];
+      for (const line of lists[kind])
+        if (!stream.write(line)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    }
+    run.job.rowsDone = run.row;
   }
 
   /* eslint-enable no-await-in-loop */

@@ -245,8 +245,6 @@ export type RowContext = {
   operation: Operation;
   externalIdFieldName?: string;
   userId: string;
-  /** keys already upserted by this job (a key twice in one job fails the second row) */
-  upsertKeys: Set<string>;
   /** optional extra checks (fault injection) given the parent ids a row touches */
   beforeWrite?: (parentIds: string[]) => string | undefined;
   prepared?: Prepared;
@@ -274,10 +272,8 @@ function findTarget(ctx: RowContext, plan: HeaderPlan, values: string[]): Target
     return 'error' in found ? found : { existing: found.record };
   }
   if (key === '' || key === '#N/A') return { error: sfError('MISSING_ARGUMENT', `${keyField} not specified`) };
-  const keyLower = key.toLowerCase();
-  if (ctx.upsertKeys.has(keyLower))
-    return { error: sfError('DUPLICATE_VALUE', `Duplicate external id specified: ${key}`) };
-  ctx.upsertKeys.add(keyLower);
+  // A key twice in one 200-row chunk is refused before rows are applied (processing/chunks.ts); a key
+  // seen in an earlier chunk is an ordinary match here, so the later row wins.
   const canonical = object.field(keyField)?.name ?? keyField;
   const matches = object.findBy(canonical, key);
   if (matches.length > 1) {

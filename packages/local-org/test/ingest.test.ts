@@ -454,7 +454,7 @@ describe('local org: aborting a job while it processes', () => {
     expect(processed).to.be.below(100);
     expect(processed + unprocessed.length).to.equal(100);
     expect(t.org.store.count('Account')).to.equal(processed);
-    expect(unprocessed.at(-1)).to.equal('"Slow 99"');
+    expect(unprocessed).to.include('"Slow 99"'); // (result rows come in no guaranteed order)
     const again = await t.raw('PATCH', `${V}/jobs/ingest/${job.id}`, '{"state":"Aborted"}', json);
     expect(again.status).to.equal(400);
   });

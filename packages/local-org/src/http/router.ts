@@ -32,6 +32,8 @@ export type ServerOptions = {
   ingest: IngestJobs;
   queryJobs: QueryJobs;
   dailyApiRequests: number;
+  /** the realistic processing model's request latency, waited before every request is answered */
+  requestLatency?: () => Promise<void>;
 };
 
 /**
@@ -136,6 +138,7 @@ export class LocalOrgServer {
     }
 
     if (faults.value.latencyMs) await sleep(faults.value.latencyMs);
+    if (this.options.requestLatency) await this.options.requestLatency();
 
     if (path === '/services/data' && method === 'GET') {
       this.count('GET versions');

@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { faultSettingsProblems, registerLocalOrg, startLocalOrg, type FaultSettings } from '@sf-migrate/local-org';
+import {
+  faultSettingsProblems,
+  modelSettingsProblems,
+  registerLocalOrg,
+  startLocalOrg,
+  type FaultSettings,
+  type ModelSettings,
+} from '@sf-migrate/local-org';
 import { exitCodesSection, plainExitCodes } from '../../../exitCodes.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -43,6 +50,23 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
       min: 0,
       default: 0,
     }),
+    model: Flags.option({
+      summary: messages.getMessage('flags.model.summary'),
+      description: messages.getMessage('flags.model.description'),
+      options: ['instant', 'realistic'] as const,
+      default: 'instant',
+    })(),
+    'model-settings': Flags.string({
+      summary: messages.getMessage('flags.model-settings.summary'),
+      description: messages.getMessage('flags.model-settings.description'),
+    }),
+    'result-order': Flags.option({
+      summary: messages.getMessage('flags.result-order.summary'),
+      description: messages.getMessage('flags.result-order.description'),
+      options: ['shuffled', 'upload'] as const,
+      default: 'shuffled',
+    })(),
+    'result-seed': Flags.integer({ summary: messages.getMessage('flags.result-seed.summary'), default: 1 }),
     'disable-hard-delete': Flags.boolean({ summary: messages.getMessage('flags.disable-hard-delete.summary') }),
     username: Flags.string({ summary: messages.getMessage('flags.username.summary') }),
   };
@@ -52,11 +76,18 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
   public async run(): Promise<LocalOrgStartResult> {
     const { flags } = await this.parse(LocalOrgStart);
     const faults = flags.faults ? await readFaults(flags.faults) : undefined;
+    if (flags['model-settings'] && flags.model !== 'realistic')
+      throw messages.createError('error.ModelSettingsWithoutModel');
+    const modelSettings = flags['model-settings'] ? await readModelSettings(flags['model-settings']) : undefined;
     const org = await startLocalOrg({
       port: flags.port,
       schemaDir: flags.schema,
       dataDir: flags['data-dir'],
       recordsPerSecond: flags['records-per-second'],
+      model: flags.model,
+      modelSettings,
+      resultOrder: flags['result-order'],
+      resultSeed: flags['result-seed'],
       hardDeleteEnabled: !flags['disable-hard-delete'],
       username: flags.username,
       faults,
@@ -97,18 +128,31 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
 }
 
 async function readFaults(text: string): Promise<FaultSettings> {
+  return readSettings(text, 'Faults', faultSettingsProblems) as Promise<FaultSettings>;
+}
+
+async function readModelSettings(text: string): Promise<Partial<ModelSettings>> {
+  return readSettings(text, 'ModelSettings', modelSettingsProblems) as Promise<Partial<ModelSettings>>;
+}
+
+/** Settings given inline as a JSON object or as the path of a JSON file, checked by `problemsOf`. */
+async function readSettings(
+  text: string,
+  kind: 'Faults' | 'ModelSettings',
+  problemsOf: (value: unknown) => string[],
+): Promise<unknown> {
   let raw = text.trim();
   if (!raw.startsWith('{')) {
-    if (!existsSync(raw)) throw messages.createError('error.FaultsNotFound', [raw]);
+    if (!existsSync(raw)) throw messages.createError(`error.${kind}NotFound`, [raw]);
     raw = await readFile(raw, 'utf8');
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch (error) {
-    throw messages.createError('error.InvalidFaults', [(error as Error).message]);
+    throw messages.createError(`error.Invalid${kind}`, [(error as Error).message]);
   }
-  const problems = faultSettingsProblems(parsed);
-  if (problems.length) throw messages.createError('error.InvalidFaults', [problems.join('; ')]);
-  return parsed as FaultSettings;
+  const problems = problemsOf(parsed);
+  if (problems.length) throw messages.createError(`error.Invalid${kind}`, [problems.join('; ')]);
+  return parsed;
 }

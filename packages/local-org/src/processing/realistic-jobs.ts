@@ -1,0 +1,253 @@
+/* eslint-disable no-param-reassign -- job records are the mutable state the ingest side hands over */
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { csvRecordBatches } from '../csv-records.js';
+import { DELIMITERS, LINE_ENDINGS, quote, quotedRow } from '../csv-text.js';
+import type { IngestJob } from '../ingest-job.js';
+import { applyRow, sfError, type HeaderPlan, type RowContext, type RowOutcome } from '../rows.js';
+import { normaliseId } from '../ids.js';
+import { DailyAllocation } from './allocation.js';
+import { BatchPool, type ModelBatch, type PoolJobs } from './batch-pool.js';
+import { duplicateKeyErrors } from './chunks.js';
+import type { Clock } from './clock.js';
+import type { ModelSettings } from './model-settings.js';
+import { BatchResults, type ResultOrderOptions } from './result-order.js';
+
+// Ingest jobs in the realistic model: a closed job's rows are cut into batch files (JSON lines, so no
+// batch is held in memory before a worker takes it), queued in the org's BatchPool, and written by the
+// pool's workers chunk by chunk. The job is done when every one of its batches ended.
+
+export type ResultWriters = { success: WriteStream; failed: WriteStream; unprocessed: WriteStream };
+
+/** What the realistic model needs from the ingest side. */
+export type RealisticHost = {
+  resultOrder: ResultOrderOptions;
+  /** the job turns Failed with this errorMessage */
+  fail(job: IngestJob, message: string): Promise<void>;
+  /** a batch counts against DailyBulkApiBatches */
+  onBatch(): void;
+  /** fault injection on top of the model: the job fails after this many records (failJobAfterRecords) */
+  failAfterRecords(): number | undefined;
+};
+
+/** One job handed to the model: its rows (the upload), header plan and row context, and its result files. */
+export type RealisticJob = {
+  job: IngestJob;
+  upload: string;
+  dir: string;
+  plan: HeaderPlan;
+  ctx: RowContext;
+  writers: ResultWriters;
+};
+
+const LOCK_ERROR = sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record');
+const DRY_RUN = '\u0000dry-run';
+
+export class RealisticJobs implements PoolJobs {
+  public readonly pool: BatchPool;
+  private readonly jobs = new Map<string, { job: IngestJob; left: number; done: () => void }>();
+
+  public constructor(
+    private readonly host: RealisticHost,
+    private readonly settings: ModelSettings,
+    public readonly clock: Clock,
+  ) {
+    const allocation = new DailyAllocation(settings.dailyBatches, settings.dailyRecords);
+    this.pool = new BatchPool(settings, clock, allocation, this);
+  }
+
+  public get chunkRows(): number {
+    return this.settings.chunkRows;
+  }
+
+  public get resultOrder(): ResultOrderOptions {
+    return this.host.resultOrder;
+  }
+
+  /** Cuts the job into batches, queues them, and resolves when each of them ended. */
+  public async run(input: RealisticJob): Promise<void> {
+    const files = await this.cut(input);
+    if (files.length === 0) return;
+    const finished = new Promise<void>((resolve) => {
+      this.jobs.set(input.job.id, { job: input.job, left: files.length, done: resolve });
+    });
+    this.pool.enqueue(files.map((file, index) => new JobBatch(this, input, index, file.path, file.records)));
+    await finished;
+    this.jobs.delete(input.job.id);
+  }
+
+  public live(jobId: string): boolean {
+    return this.jobs.get(jobId)?.job.state === 'InProgress';
+  }
+
+  public batchStarted(): void {
+    this.host.onBatch();
+  }
+
+  public batchRetried(batch: ModelBatch): void {
+    const entry = this.jobs.get(batch.jobId);
+    if (entry) entry.job.retries += 1;
+  }
+
+  public async failJob(jobId: string, message: string): Promise<void> {
+    const entry = this.jobs.get(jobId);
+    if (entry && entry.job.state === 'InProgress') await this.host.fail(entry.job, message);
+  }
+
+  public batchEnded(batch: ModelBatch): void {
+    const entry = this.jobs.get(batch.jobId);
+    if (!entry) return;
+    entry.left -= 1;
+    if (entry.left === 0) entry.done();
+  }
+
+  public failAfterRecords(): number | undefined {
+    return this.host.failAfterRecords();
+  }
+
+  /** Streams the upload's data rows into batch files of batchRecords rows each, in upload order. */
+  /* eslint-disable no-await-in-loop -- rows are streamed from the upload to the batch files in order */
+  private async cut(input: RealisticJob): Promise<Array<{ path: string; records: number }>> {
+    const files: Array<{ path: string; records: number }> = [];
+    let out: WriteStream | undefined;
+    const close = async (): Promise<void> => {
+      if (out) await new Promise<void>((resolve) => out!.end(resolve));
+      out = undefined;
+    };
+    for await (const records of csvRecordBatches(input.upload, DELIMITERS[input.job.columnDelimiter], 1)) {
+      for (const values of records) {
+        if (!out || files.at(-1)!.records === this.settings.batchRecords) {
+          await close();
+          const path = join(input.dir, `batch-${files.length}.jsonl`);
+          files.push({ path, records: 0 });
+          out = createWriteStream(path);
+        }
+        files.at(-1)!.records += 1;
+        if (!out.write(JSON.stringify(values) + '\n'))
+          await new Promise<void>((resolve) => out!.once('drain', () => resolve()));
+      }
+    }
+    await close();
+    return files;
+  }
+  /* eslint-enable no-await-in-loop */
+}
+
+/** One internal batch of a job: its rows are read when a worker takes it and dropped when it ends. */
+class JobBatch implements ModelBatch {
+  public nextChunk = 0;
+  public retries = 0;
+  public readonly jobId: string;
+  public readonly object: string;
+  private rows: string[][] | undefined;
+  private readonly results: BatchResults;
+
+  public constructor(
+    private readonly owner: RealisticJobs,
+    private readonly input: RealisticJob,
+    public readonly index: number,
+    private readonly file: string,
+    public readonly records: number,
+  ) {
+    this.jobId = input.job.id;
+    this.object = input.job.object;
+    this.results = new BatchResults(owner.resultOrder, `${input.job.id}/${index}`);
+  }
+
+  private get chunkRows(): number {
+    return this.owner.chunkRows;
+  }
+
+  public async parentsOf(chunk: number): Promise<string[][]> {
+    const rows = await this.chunk(chunk);
+    const { ctx, plan } = this.input;
+    // A dry run of each row: applyRow validates it and names the parents it writes a child of just
+    // before it would write, where beforeWrite stops it. Nothing is written.
+    return rows.map((values) => {
+      let parents: string[] = [];
+      const dry: RowContext = {
+        ...ctx,
+        beforeWrite: (ids): string => {
+          parents = ids;
+          return DRY_RUN;
+        },
+      };
+      applyRow(dry, plan, values);
+      ctx.prepared ??= dry.prepared;
+      return parents;
+    });
+  }
+
+  // eslint-disable-next-line complexity -- one row's path: state, fault, duplicate, lock, apply
+  public async apply(chunk: number, locked: ReadonlySet<number>): Promise<void> {
+    const rows = await this.chunk(chunk);
+    const { job, plan, ctx } = this.input;
+    const d = DELIMITERS[job.columnDelimiter];
+    const eol = LINE_ENDINGS[job.lineEnding];
+    const duplicates = duplicateKeyErrors(
+      { operation: job.operation, externalIdFieldName: job.externalIdFieldName, plan, width: plan.columns.length },
+      rows,
+    );
+    for (const [index, values] of rows.entries()) {
+      const limit = this.owner.failAfterRecords();
+      if (job.state === 'InProgress' && limit !== undefined && job.numberRecordsProcessed >= limit)
+        // eslint-disable-next-line no-await-in-loop -- once per job
+        await this.owner.failJob(job.id, 'InternalServerError : Failed to process the batch after 10 retries');
+      const line = quotedRow(values, d) + eol;
+      if (job.state !== 'InProgress') {
+        this.results.unprocessed.push(line);
+        continue;
+      }
+      const failedId = job.operation.endsWith('elete') ? (normaliseId(values[0] ?? '') ?? '') : '';
+      const duplicate = duplicates.get(index);
+      let outcome: RowOutcome;
+      if (duplicate) outcome = { ok: false, id: failedId, error: duplicate };
+      else if (locked.has(index)) outcome = { ok: false, id: failedId, error: LOCK_ERROR };
+      else outcome = applyRow(ctx, plan, values);
+      job.numberRecordsProcessed += 1;
+      if (outcome.ok) this.results.success.push(`${quote(outcome.id)}${d}${quote(String(outcome.created))}${d}${line}`);
+      else {
+        job.numberRecordsFailed += 1;
+        this.results.failed.push(`${quote(outcome.id)}${d}${quote(outcome.error)}${d}${line}`);
+      }
+    }
+  }
+
+  public async settle(): Promise<void> {
+    const lists = this.results.take();
+    for (const kind of ['success', 'failed', 'unprocessed'] as const) {
+      const stream = this.input.writers[kind];
+      for (const line of lists[kind])
+        // eslint-disable-next-line no-await-in-loop -- only when a result file's buffer is full
+        if (!stream.write(line)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    }
+    // An attempt's rows are read again by the next one: a batch waiting in the queue holds no memory.
+    this.rows = undefined;
+    if (this.nextChunk * this.chunkRows >= this.records) await rm(this.file, { force: true });
+  }
+
+  public async abandon(): Promise<void> {
+    const rows = await this.load();
+    const d = DELIMITERS[this.input.job.columnDelimiter];
+    const eol = LINE_ENDINGS[this.input.job.lineEnding];
+    for (const values of rows.slice(this.nextChunk * this.chunkRows))
+      this.results.unprocessed.push(quotedRow(values, d) + eol);
+    this.nextChunk = Math.ceil(this.records / this.chunkRows);
+    await this.settle();
+  }
+
+  private async chunk(chunk: number): Promise<string[][]> {
+    return (await this.load()).slice(chunk * this.chunkRows, (chunk + 1) * this.chunkRows);
+  }
+
+  private async load(): Promise<string[][]> {
+    if (this.rows) return this.rows;
+    const rows: string[][] = [];
+    for await (const line of createInterface({ input: createReadStream(this.file), crlfDelay: Infinity }))
+      if (line) rows.push(JSON.parse(line) as string[]);
+    this.rows = rows;
+    return rows;
+  }
+}
