@@ -1,5 +1,5 @@
 // The SOQL parser of the local org: a useful subset of SOQL — field lists with parent paths, COUNT(),
-// WHERE with comparison, IN, LIKE, AND/OR/NOT, NULL; ORDER BY; LIMIT; OFFSET — read into a
+// COUNT(field) with or without an alias (no GROUP BY), WHERE with comparison, IN, LIKE, AND/OR/NOT, NULL; ORDER BY; LIMIT; OFFSET — read into a
 // ParsedQuery. Errors carry the wire codes and the caret-style messages of a real org.
 
 export class SoqlError extends Error {
