@@ -1,6 +1,7 @@
 // The SOQL parser of the local org: a useful subset of SOQL — field lists with parent paths, COUNT(),
 // COUNT(field) with or without an alias (no GROUP BY), WHERE with comparison, IN, LIKE, AND/OR/NOT,
-// NULL; ORDER BY; LIMIT; OFFSET — read into a ParsedQuery. Errors carry the wire codes and the caret-style messages of a real org.
+// NULL; ORDER BY; LIMIT; OFFSET — read into a ParsedQuery. Errors carry the wire codes and the
+// caret-style messages of a real org.
 
 export class SoqlError extends Error {
   public constructor(
