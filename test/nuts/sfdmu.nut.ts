@@ -97,7 +97,7 @@ const parentKey = (record: Record<string, unknown>, relationship: string): strin
 describe('SFDMU against the local org', () => {
   const nut = useNutSession('sfdmu', [{ alias: 'local', schemaDir: resolve('examples', 'legacy-crm', 'schema') }]);
 
-  it('loads the example migration with the default bulkThreshold, over sObject Collections and Bulk API 2.0', async () => {
+  it('loads the example migration with its default bulkThreshold: sObject Collections and Bulk 2.0', async () => {
     const source = writePackage(nut.testDir);
     expect(source.accounts.length).to.be.at.most(200); // so SFDMU writes them through sObject Collections
     expect(source.contacts.length).to.be.above(200); // and these through Bulk API 2.0

@@ -48,7 +48,7 @@ describe('local org: sObject Collections', () => {
       .map((r) => String(r.Name))
       .sort();
 
-  it('creates records in request order; a failed record names its error as a Bulk row would, the others are kept', async () => {
+  it('creates in request order; a failed record has the error of a Bulk row, the others are kept', async () => {
     const results = await save('POST', {
       allOrNone: false,
       records: [
@@ -77,7 +77,7 @@ describe('local org: sObject Collections', () => {
     expect(org.store.records('Contact')[0]).to.include({ Name: 'Smith', Email: 'smith@example.com' });
   });
 
-  it('allOrNone rolls every change back when one record fails; the valid ones say ALL_OR_NONE_OPERATION_ROLLED_BACK', async () => {
+  it('allOrNone rolls every change back when a record fails; the others say ALL_OR_NONE_OPERATION_ROLLED_BACK', async () => {
     const created = await save('POST', { records: [account({ Name: 'Keep', Legacy_Id__c: 'K1' })] });
     const results = await save('POST', {
       allOrNone: true,
@@ -286,7 +286,8 @@ describe('local org: aggregate aliases and EntityDefinition', () => {
 
   it("answers SFDMU's EntityDefinition query from the org's schema, custom objects included", async () => {
     const { status, json } = await query(
-      'SELECT  QualifiedApiName, Label \n FROM EntityDefinition \n WHERE IsDeprecatedAndHidden = false \n ORDER BY QualifiedApiName',
+      'SELECT  QualifiedApiName, Label \n FROM EntityDefinition \n WHERE IsDeprecatedAndHidden = false \n' +
+        ' ORDER BY QualifiedApiName',
     );
     expect(status).to.equal(200);
     const page = json as QueryPage;
@@ -299,7 +300,8 @@ describe('local org: aggregate aliases and EntityDefinition', () => {
     });
     const widget = (
       await query(
-        "SELECT QualifiedApiName, DeveloperName, IsCustomizable, KeyPrefix FROM EntityDefinition WHERE QualifiedApiName = 'Widget__c'",
+        'SELECT QualifiedApiName, DeveloperName, IsCustomizable, KeyPrefix FROM EntityDefinition' +
+          " WHERE QualifiedApiName = 'Widget__c'",
       )
     ).json as QueryPage;
     expect(widget.records).to.have.length(1);
