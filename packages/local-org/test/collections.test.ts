@@ -77,7 +77,7 @@ describe('local org: sObject Collections', () => {
     expect(org.store.records('Contact')[0]).to.include({ Name: 'Smith', Email: 'smith@example.com' });
   });
 
-  it('allOrNone rolls every change back when a record fails; the others say ALL_OR_NONE_OPERATION_ROLLED_BACK', async () => {
+  it('allOrNone rolls back every change when a record fails; the others say they were rolled back', async () => {
     const created = await save('POST', { records: [account({ Name: 'Keep', Legacy_Id__c: 'K1' })] });
     const results = await save('POST', {
       allOrNone: true,
