@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- Salesforce field names (Legacy_Id__c) are the wire format */
 /*
  * SFDMU 3.7.19 (the devDependency `sfdmu`) loads the example migration (examples/legacy-crm) into the local
  * org with its default bulkThreshold (200), through scripts/run-sfdmu.js and an sf alias of this session's
@@ -5,7 +6,8 @@
  * With that threshold SFDMU writes Accounts (200 records) through sObject Collections (POST
  * composite/sobjects), their parents in a second pass (PATCH composite/sobjects), and Contacts (400) and
  * Opportunities (300) through Bulk API 2.0; it counts records with `SELECT COUNT(Id) CNT …` and lists the
- * org's objects from EntityDefinition. The test then reads every record back by SOQL.
+ * org's objects from EntityDefinition. The test then reads every record back by SOQL. A second run (in the
+ * same org, after the first) updates Accounts and deletes Opportunities, both through sObject Collections.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -97,20 +99,26 @@ const parentKey = (record: Record<string, unknown>, relationship: string): strin
 describe('SFDMU against the local org', () => {
   const nut = useNutSession('sfdmu', [{ alias: 'local', schemaDir: resolve('examples', 'legacy-crm', 'schema') }]);
 
-  it('loads the example migration with its default bulkThreshold: sObject Collections and Bulk 2.0', async () => {
-    const source = writePackage(nut.testDir);
-    expect(source.accounts.length).to.be.at.most(200); // so SFDMU writes them through sObject Collections
-    expect(source.contacts.length).to.be.above(200); // and these through Bulk API 2.0
+  /** `sfdx sfdmu:run` of the package in `dir` from CSV files into the org `local`; its output, once it succeeded */
+  const sfdmu = async (dir: string): Promise<string> => {
     const child = spawn(
       process.execPath,
-      [SCRIPT, '--sourceusername', 'csvfile', '--targetusername', 'local', '--path', nut.testDir, '--noprompt'],
-      { cwd: nut.testDir, env: nut.env(), stdio: ['ignore', 'pipe', 'pipe'] },
+      [SCRIPT, '--sourceusername', 'csvfile', '--targetusername', 'local', '--path', dir, '--noprompt'],
+      { cwd: dir, env: nut.env(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (piece: string) => (output += piece));
     child.stderr.setEncoding('utf8').on('data', (piece: string) => (output += piece));
     const status = await new Promise<number | null>((done) => child.on('close', done));
     expect(status, output).to.equal(0);
+    return output;
+  };
+
+  it('loads the example migration with its default bulkThreshold: sObject Collections and Bulk 2.0', async () => {
+    const source = writePackage(nut.testDir);
+    expect(source.accounts.length).to.be.at.most(200); // so SFDMU writes them through sObject Collections
+    expect(source.contacts.length).to.be.above(200); // and these through Bulk API 2.0
+    const output = await sfdmu(nut.testDir);
     expect(output).to.match(/\{Account\} The Insert API operation has been started using REST API/);
     expect(output).to.match(/\{Contact\} The Insert API operation has been started using Bulk API V2\.0/);
 
@@ -158,5 +166,48 @@ describe('SFDMU against the local org', () => {
       ]);
       expect(parentKey(landed!, 'Account'), row.Legacy_Id__c).to.equal(row['Account.Legacy_Id__c']);
     }
+  });
+
+  it('then updates and deletes over sObject Collections', async () => {
+    const renamed = ['ACC-0000001', 'ACC-0000002', 'ACC-0000003'];
+    writeFileSync(
+      join(nut.testDir, 'export.json'),
+      JSON.stringify({
+        objects: [
+          { query: 'SELECT Legacy_Id__c, Name FROM Account', operation: 'Update', externalId: 'Legacy_Id__c' },
+          {
+            query: "SELECT Id FROM Opportunity WHERE StageName = 'Closed Lost'",
+            operation: 'Delete',
+            externalId: 'Legacy_Id__c',
+          },
+        ],
+      }),
+    );
+    writeFileSync(
+      join(nut.testDir, 'Account.csv'),
+      stringify(
+        renamed.map((key) => ({ Legacy_Id__c: key, Name: `${key} renamed` })),
+        { header: true },
+      ),
+    );
+    writeFileSync(join(nut.testDir, 'Opportunity.csv'), 'Legacy_Id__c\n');
+    const before = nut.org.stats().byRoute;
+    const lost = (await query(nut.org, "SELECT COUNT(Id) CNT FROM Opportunity WHERE StageName = 'Closed Lost'"))
+      .records[0].CNT as number;
+    const total = (await query(nut.org, 'SELECT COUNT() FROM Opportunity')).totalSize;
+    expect(lost).to.be.within(1, 200); // deleted through sObject Collections
+
+    const output = await sfdmu(nut.testDir);
+    expect(output).to.match(/\{Account\} The Update API operation has been started using REST API/);
+    expect(output).to.match(/\{Opportunity\} The Delete API operation has been started using REST API/);
+    const after = nut.org.stats().byRoute;
+    expect(after['PATCH composite/sobjects']).to.be.above(before['PATCH composite/sobjects'] ?? 0);
+    expect(after['DELETE composite/sobjects']).to.be.above(0);
+
+    const names = await query(nut.org, `SELECT Name FROM Account WHERE Legacy_Id__c IN ('${renamed.join("','")}')`);
+    expect(names.records.map((r) => r.Name).sort()).to.deep.equal(renamed.map((key) => `${key} renamed`));
+    expect((await query(nut.org, 'SELECT COUNT() FROM Opportunity')).totalSize).to.equal(total - lost);
+    const left = await query(nut.org, "SELECT COUNT(Id) CNT FROM Opportunity WHERE StageName = 'Closed Lost'");
+    expect(left.records[0].CNT).to.equal(0);
   });
 });
