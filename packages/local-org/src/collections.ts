@@ -87,9 +87,14 @@ export function checkRecordCount(count: number): void {
 
 /** sObject Collections writers over the record store; one instance serves every request of an org. */
 export class Collections {
+  /**
+   * @param refuse a row-level fault check run before each write, as ingest jobs run theirs (the
+   * lockRowRate fault): a string is that record's error
+   */
   public constructor(
     private readonly store: RecordStore,
     private readonly userId: string,
+    private readonly refuse: () => string | undefined = (): undefined => undefined,
   ) {}
 
   /** POST (insert), PATCH (update) and PATCH …/{Object}/{ExternalIdField} (upsert). */
@@ -138,7 +143,15 @@ export class Collections {
   }
 
   private context(object: ObjectStore, operation: Operation, externalIdFieldName?: string): RowContext {
-    return { store: this.store, object, operation, externalIdFieldName, userId: this.userId, upsertKeys: new Set() };
+    return {
+      store: this.store,
+      object,
+      operation,
+      externalIdFieldName,
+      userId: this.userId,
+      upsertKeys: new Set(),
+      beforeWrite: this.refuse,
+    };
   }
 
   /** One record as a row: its object, the plan of its keys as a header, and its values as CSV cells. */

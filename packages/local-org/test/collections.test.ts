@@ -199,6 +199,21 @@ describe('local org: sObject Collections', () => {
     expect(org.store.count('Account')).to.equal(200);
   });
 
+  it('fails records with UNABLE_TO_LOCK_ROW under the lockRowRate fault, as ingest rows do', async () => {
+    org.faults.set({ seed: 7, lockRowRate: 1 });
+    const results = await save('POST', { records: [account({ Name: 'A' }), account({ Name: 'B' })] });
+    expect(results.map((r) => r.errors[0])).to.deep.equal(
+      Array(2).fill({
+        statusCode: 'UNABLE_TO_LOCK_ROW',
+        message: 'unable to obtain exclusive access to this record',
+        fields: [],
+      }),
+    );
+    expect(org.store.count('Account')).to.equal(0);
+    org.faults.clear();
+    expect((await save('POST', { records: [account({ Name: 'A' })] }))[0].success).to.equal(true);
+  });
+
   it('reads the sf__Error text of a row as the REST error object', () => {
     expect(saveError('REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --')).to.deep.equal({
       statusCode: 'REQUIRED_FIELD_MISSING',

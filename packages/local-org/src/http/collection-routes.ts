@@ -1,5 +1,7 @@
 import { ApiError, notFound } from '../api-error.js';
 import { Collections } from '../collections.js';
+import type { Faults } from '../faults.js';
+import { sfError } from '../rows.js';
 import type { RecordStore } from '../store.js';
 import { json, readJson, type ApiRequest, type CountRoute } from './exchange.js';
 
@@ -14,9 +16,14 @@ export class CollectionRoutes {
   public constructor(
     private readonly store: RecordStore,
     userId: string,
+    faults: Faults,
     private readonly count: CountRoute,
   ) {
-    this.collections = new Collections(store, userId);
+    const refuse = (): string | undefined =>
+      faults.chance(faults.value.lockRowRate)
+        ? sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record')
+        : undefined;
+    this.collections = new Collections(store, userId, refuse);
   }
 
   /** `parts` is the path after composite/sobjects. */

@@ -66,7 +66,7 @@ export class LocalOrgServer {
     });
     this.query = new QueryRoutes(options.store, options.queryJobs, count);
     this.ingest = new IngestRoutes(options.ingest, options.faults, count);
-    this.collections = new CollectionRoutes(options.store, options.identity.userId, count);
+    this.collections = new CollectionRoutes(options.store, options.identity.userId, options.faults, count);
     this.server = createServer((req, res) => {
       const socket = req.socket;
       this.handle(req, res).catch((error: unknown) => {
