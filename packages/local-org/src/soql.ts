@@ -97,8 +97,9 @@ export function runSoql(store: RecordStore, text: string, includeDeleted: boolea
     });
   }
   const totalSize = records.length;
-  if (query.offset) records = records.slice(query.offset);
-  if (query.limit !== undefined) records = records.slice(0, query.limit);
+  // An aggregate query answers one row: LIMIT and OFFSET apply to that row, not to the records counted.
+  if (query.offset && !aggregates.length) records = records.slice(query.offset);
+  if (query.limit !== undefined && !aggregates.length) records = records.slice(0, query.limit);
   return {
     object,
     columns,

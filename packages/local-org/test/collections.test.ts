@@ -278,6 +278,9 @@ describe('local org: aggregate aliases and EntityDefinition', () => {
     expect((await query("SELECT COUNT(Id) CNT FROM Account WHERE Industry = 'Banking'")).json).to.deep.include({
       records: [{ attributes: aggregate, CNT: 2 }],
     });
+    expect((await query('SELECT COUNT(Id) CNT FROM Account LIMIT 1')).json).to.deep.include({
+      records: [{ attributes: aggregate, CNT: 3 }],
+    });
     expect((await query('SELECT COUNT(Id) FROM Account')).json).to.deep.include({
       records: [{ attributes: aggregate, expr0: 3 }],
     });
