@@ -235,6 +235,37 @@ describe('local org: sObject Collections', () => {
   });
 });
 
+describe('local org: sObject Collections with --data-dir', () => {
+  it('keeps a rolled-back delete alive across a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-org-data-'));
+    const post = async (org: LocalOrg, method: string, path: string, body?: unknown): Promise<unknown> =>
+      (
+        await fetch(`${org.instanceUrl}${V}${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+      ).json();
+    let org = await startLocalOrg({ dataDir });
+    try {
+      const [kept] = (await post(org, 'POST', '/composite/sobjects', {
+        records: [{ attributes: { type: 'Account' }, Name: 'Kept' }],
+      })) as SaveResult[];
+      const ids = `${kept.id!},bad`;
+      const rolledBack = (await post(org, 'DELETE', `/composite/sobjects?ids=${ids}&allOrNone=true`)) as SaveResult[];
+      expect(rolledBack[0].success).to.equal(false);
+      await org.stop();
+      org = await startLocalOrg({ dataDir });
+      const soql = encodeURIComponent('SELECT Id, Name FROM Account');
+      const all = (await post(org, 'GET', `/queryAll?q=${soql}`)) as QueryPage;
+      expect(all.records.map((r) => r.Name)).to.deep.equal(['Kept']);
+    } finally {
+      await org.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('local org: aggregate aliases and EntityDefinition', () => {
   let org: LocalOrg;
   let schemaDir: string;
