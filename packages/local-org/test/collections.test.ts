@@ -154,6 +154,28 @@ describe('local org: sObject Collections', () => {
     expect(bad.status).to.equal(404);
   });
 
+  it('links a parent named by its external id, as a Bulk relationship column does', async () => {
+    const [parent] = await save('POST', { records: [account({ Name: 'Parent', Legacy_Id__c: 'P1' })] });
+    const contact = (fields: Record<string, unknown>): Record<string, unknown> => ({
+      attributes: { type: 'Contact' },
+      LastName: 'Child',
+      ...fields,
+    });
+    const results = await save('POST', {
+      records: [
+        contact({ Account: { Legacy_Id__c: 'P1' } }),
+        contact({ Account: { Legacy_Id__c: 'P9' } }),
+        contact({ Account: { attributes: { type: 'Account' }, Legacy_Id__c: 'P1' } }),
+      ],
+    });
+    expect(results[0].success).to.equal(true);
+    expect(org.store.records('Contact')[0]).to.include({ AccountId: parent.id });
+    expect(results[1].errors[0].statusCode).to.equal('INVALID_FIELD');
+    expect(results[1].errors[0].message).to.include('Foreign key external ID: P9 not found');
+    expect(results[2].errors[0].message).to.include('without attributes');
+    expect(org.store.count('Contact')).to.equal(1);
+  });
+
   it('deletes by ids (DELETE ?ids=), and allOrNone=true keeps every record when one id is bad', async () => {
     const [a, b, c] = await save('POST', {
       records: [account({ Name: 'A' }), account({ Name: 'B' }), account({ Name: 'C' })],
