@@ -1,6 +1,7 @@
 // The SOQL parser of the local org: a useful subset of SOQL — field lists with parent paths, COUNT(),
-// WHERE with comparison, IN, LIKE, AND/OR/NOT, NULL; ORDER BY; LIMIT; OFFSET — read into a
-// ParsedQuery. Errors carry the wire codes and the caret-style messages of a real org.
+// COUNT(field) with or without an alias (no GROUP BY), WHERE with comparison, IN, LIKE, AND/OR/NOT,
+// NULL; ORDER BY; LIMIT; OFFSET — read into a ParsedQuery. Errors carry the wire codes and the
+// caret-style messages of a real org.
 
 export class SoqlError extends Error {
   public constructor(
@@ -17,12 +18,15 @@ export type Path = { parts: string[]; at: number };
 type Condition = { path: Path; op: string; value: Literal | Literal[] };
 export type Expr = { and: Expr[] } | { or: Expr[] } | { not: Expr } | Condition;
 type Order = { path: Path; desc: boolean; nullsLast: boolean };
+/** An aggregate of the select list: its field and the name its value has in the AggregateResult. */
+export type Aggregate = { path: Path; alias: string };
 
 export type ParsedQuery = {
   text: string;
+  /** COUNT(): the answer is totalSize alone */
   count: boolean;
-  /** COUNT(field) and similar aggregates answer one AggregateResult row */
-  aggregateAlias?: string;
+  /** COUNT(field) [alias]: the answer is one AggregateResult row with one value per aggregate */
+  aggregates: Aggregate[];
   fields: Path[];
   object: string;
   objectAt: number;
@@ -85,29 +89,14 @@ class Parser {
 
   public parse(): ParsedQuery {
     this.keyword('SELECT');
-    const fields: Path[] = [];
-    let count = false;
-    let aggregateAlias: string | undefined;
-    do {
-      const token = this.next();
-      if (token.text.toUpperCase() === 'COUNT' && this.peek()?.text === '(') {
-        this.next();
-        const inner = this.peek()?.text === ')' ? undefined : this.next();
-        this.expect(')');
-        if (inner) {
-          aggregateAlias = 'expr0';
-          fields.push({ parts: inner.text.split('.'), at: inner.at });
-        } else count = true;
-      } else if (token.kind === 'word') fields.push({ parts: token.text.split('.'), at: token.at });
-      else throw this.unexpected(token);
-    } while (this.accept(','));
+    const { fields, aggregates, count } = this.selectList();
     this.keyword('FROM');
     const objectToken = this.next();
     if (objectToken.kind !== 'word') throw this.unexpected(objectToken);
     const query: ParsedQuery = {
       text: this.text,
       count,
-      aggregateAlias,
+      aggregates,
       fields,
       object: objectToken.text,
       objectAt: objectToken.at,
@@ -130,6 +119,49 @@ class Parser {
     const rest = this.peek();
     if (rest) throw this.unexpected(rest);
     return query;
+  }
+
+  /** The select list: fields, COUNT() and COUNT(field) [alias]. */
+  private selectList(): Pick<ParsedQuery, 'fields' | 'aggregates' | 'count'> {
+    const fields: Path[] = [];
+    const aggregates: Aggregate[] = [];
+    let count = false;
+    // SOQL docs, "Using Aliases with GROUP BY": an aggregate without an alias is named expr0, expr1, …
+    // in the order of the aggregates that have none; an alias is the word right after the aggregate.
+    let unnamed = 0;
+    let firstPlain: Token | undefined;
+    do {
+      const token = this.next();
+      if (token.text.toUpperCase() === 'COUNT' && this.peek()?.text === '(') {
+        this.next();
+        const inner = this.peek()?.text === ')' ? undefined : this.next();
+        if (inner && inner.kind !== 'word') throw this.unexpected(inner);
+        this.expect(')');
+        if (!inner) {
+          count = true;
+          continue;
+        }
+        const alias = this.peek();
+        const named = alias?.kind === 'word' && alias.text.toUpperCase() !== 'FROM';
+        if (named) this.next();
+        aggregates.push({
+          path: { parts: inner.text.split('.'), at: inner.at },
+          alias: named ? alias.text : `expr${unnamed++}`,
+        });
+      } else if (token.kind === 'word') {
+        firstPlain ??= token;
+        fields.push({ parts: token.text.split('.'), at: token.at });
+      } else throw this.unexpected(token);
+    } while (this.accept(','));
+    if ((count || aggregates.length > 0) && firstPlain) {
+      // (no GROUP BY in this subset) a plain field beside an aggregate is refused; the wording is a real
+      // org's for COUNT(field), assumed for COUNT() too
+      throw new SoqlError(
+        'MALFORMED_QUERY',
+        caret(this.text, firstPlain.at, `Field must be grouped or aggregated: ${firstPlain.text}`),
+      );
+    }
+    return { fields, aggregates, count };
   }
 
   private orExpr(): Expr {

@@ -1,4 +1,5 @@
 import type { FieldDescribe } from './describe.js';
+import { ENTITY_DEFINITION, entityDefinitions } from './entity-definition.js';
 import { caret, parseSoql, SoqlError, type Expr, type Literal, type ParsedQuery, type Path } from './soql-parser.js';
 import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
 
@@ -58,15 +59,20 @@ export type QueryResult = {
   object: ObjectStore;
   columns: Column[];
   records: StoredRecord[];
+  /** COUNT() or aggregates: not a list of records */
   count: boolean;
-  aggregateAlias?: string;
+  /** the aggregates of the select list, each with the column it counts */
+  aggregates: Array<{ alias: string; column: Column }>;
   totalSize: number;
 };
 
 /** Runs a query against the store; records are returned in order, not yet rendered. */
 export function runSoql(store: RecordStore, text: string, includeDeleted: boolean): QueryResult {
   const query = parseSoql(text);
-  const object = store.object(query.object);
+  const object =
+    query.object.toLowerCase() === ENTITY_DEFINITION.toLowerCase()
+      ? entityDefinitions(store)
+      : store.object(query.object);
   if (!object?.describe.queryable) {
     throw new SoqlError(
       'INVALID_TYPE',
@@ -77,7 +83,7 @@ export function runSoql(store: RecordStore, text: string, includeDeleted: boolea
       ),
     );
   }
-  const columns: Column[] = query.fields.map((path) => {
+  const toColumn = (path: Path): Column => {
     const resolve = resolvePath(store, object, path, query);
     return {
       name: path.parts.join('.'),
@@ -86,7 +92,9 @@ export function runSoql(store: RecordStore, text: string, includeDeleted: boolea
       ),
       resolve,
     };
-  });
+  };
+  const columns: Column[] = query.fields.map(toColumn);
+  const aggregates = query.aggregates.map((a) => ({ alias: a.alias, column: toColumn(a.path) }));
   const read = (record: StoredRecord, resolve: Column['resolve']): unknown => valueAt(store, record, resolve);
   const filter = query.where ? compile(store, object, query, query.where) : (): boolean => true;
   let records: StoredRecord[] = [];
@@ -103,16 +111,26 @@ export function runSoql(store: RecordStore, text: string, includeDeleted: boolea
     });
   }
   const totalSize = records.length;
-  if (query.offset) records = records.slice(query.offset);
-  if (query.limit !== undefined) records = records.slice(0, query.limit);
+  // An aggregate query answers one row: LIMIT and OFFSET apply to that row, not to the records counted.
+  if (query.offset && !aggregates.length) records = records.slice(query.offset);
+  if (query.limit !== undefined && !aggregates.length) records = records.slice(0, query.limit);
   return {
     object,
     columns,
     records,
-    count: query.count || Boolean(query.aggregateAlias),
-    aggregateAlias: query.aggregateAlias,
+    count: query.count || aggregates.length > 0,
+    aggregates,
     totalSize: query.count ? Math.min(records.length, totalSize) : records.length,
   };
+}
+
+/** The AggregateResult row of an aggregate query: COUNT(field) counts the records where field is not null. */
+export function aggregateRow(store: RecordStore, result: QueryResult): Record<string, unknown> {
+  const row: Record<string, unknown> = { attributes: { type: 'AggregateResult' } };
+  for (const { alias, column } of result.aggregates) {
+    row[alias] = result.records.filter((r) => valueAt(store, r, column.resolve) !== null).length;
+  }
+  return row;
 }
 
 function valueAt(store: RecordStore, record: StoredRecord, resolve: Column['resolve']): unknown {

@@ -84,7 +84,10 @@ export class ObjectStore {
       } catch {
         continue; // a torn last line from a hard stop
       }
-      if (entry.put) this.records.set(entry.put.Id, entry.put);
+      if (entry.put) {
+        this.records.set(entry.put.Id, entry.put);
+        this.deleted.delete(entry.put.Id); // a delete rolled back (allOrNone) puts the record back
+      }
       if (entry.remove) {
         const before = this.records.get(entry.remove);
         this.records.delete(entry.remove);

@@ -180,11 +180,11 @@ function column(name: string, field: ColumnField | undefined, joinColumns: unkno
 /** The `columns=true` answer of the query resource: what `sf data query` reads to lay out its table. */
 export function columnMetadata(result: QueryResult): Record<string, unknown> {
   const columns: Array<Record<string, unknown>> = [];
-  if (result.aggregateAlias) {
-    const count = column(result.aggregateAlias, undefined, []);
+  for (const { alias } of result.aggregates) {
+    const count = column(alias, undefined, []);
     columns.push({ ...count, aggregate: true, apexType: 'Integer', displayName: 'COUNT', numberType: true });
   }
-  for (const c of result.aggregateAlias ? [] : result.columns) {
+  for (const c of result.columns) {
     // Parent paths nest: Owner.Name is column Owner with join column Name.
     let node: Record<string, unknown> | undefined;
     for (let i = c.resolve.length - 1; i >= 0; i--) {

@@ -75,12 +75,12 @@ export function noContent(x: Exchange): void {
   x.res.end();
 }
 
-export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function readJson(req: IncomingMessage, maxBytes = 1_000_000): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > 1_000_000) throw new ApiError(400, 'JSON_PARSER_ERROR', 'Request body too large');
+    if (size > maxBytes) throw new ApiError(400, 'JSON_PARSER_ERROR', 'Request body too large');
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

@@ -1,7 +1,7 @@
 import { ApiError, notFound } from '../api-error.js';
 import { makeId } from '../ids.js';
 import type { QueryJobs } from '../query-jobs.js';
-import { renderRecord, runSoql, type QueryResult } from '../soql.js';
+import { aggregateRow, renderRecord, runSoql, type QueryResult } from '../soql.js';
 import type { RecordStore } from '../store.js';
 import { columnMetadata, createdQueryJobInfo, listedQueryJob, listPage, queryJobInfo } from './documents.js';
 import {
@@ -108,13 +108,8 @@ export class QueryRoutes {
     position: number,
     cursorId?: string,
   ): Record<string, unknown> {
-    if (result.count && !result.aggregateAlias) return { totalSize: result.totalSize, done: true, records: [] };
-    if (result.aggregateAlias) {
-      const lastField = (c: QueryResult['columns'][number]): string => c.resolve[c.resolve.length - 1].field.name;
-      const matching = result.records.filter((r) => result.columns.every((c) => r[lastField(c)] !== undefined));
-      const records = [{ attributes: { type: 'AggregateResult' }, [result.aggregateAlias]: matching.length }];
-      return { totalSize: 1, done: true, records };
-    }
+    if (result.aggregates.length) return { totalSize: 1, done: true, records: [aggregateRow(this.store, result)] };
+    if (result.count) return { totalSize: result.totalSize, done: true, records: [] };
     const end = Math.min(result.records.length, position + QUERY_PAGE);
     const records = result.records.slice(position, end).map((r) => renderRecord(this.store, result, r, version));
     const done = end >= result.records.length;

@@ -19,6 +19,7 @@ import {
   type ApiRequest,
   type Exchange,
 } from './exchange.js';
+import { CollectionRoutes } from './collection-routes.js';
 import { IngestRoutes } from './ingest-routes.js';
 import { OAuth, type Identity } from './oauth.js';
 import { QueryRoutes } from './query-routes.js';
@@ -51,6 +52,7 @@ export class LocalOrgServer {
   private readonly rest: RestRoutes;
   private readonly query: QueryRoutes;
   private readonly ingest: IngestRoutes;
+  private readonly collections: CollectionRoutes;
   private readonly server: Server;
 
   public constructor(private readonly options: ServerOptions) {
@@ -66,6 +68,7 @@ export class LocalOrgServer {
     });
     this.query = new QueryRoutes(options.store, options.queryJobs, count);
     this.ingest = new IngestRoutes(options.ingest, options.faults, count);
+    this.collections = new CollectionRoutes(options.store, options.identity.userId, options.faults, count);
     this.server = createServer((req, res) => {
       const socket = req.socket;
       this.handle(req, res).catch((error: unknown) => {
@@ -276,6 +279,7 @@ export class LocalOrgServer {
     if ((a === 'query' || a === 'queryAll') && method === 'GET' && this.query.rest(request)) return;
     if (a === 'jobs' && b === 'ingest') return this.ingest.handle({ ...request, parts: parts.slice(2) });
     if (a === 'jobs' && b === 'query') return this.query.jobs({ ...request, parts: parts.slice(2) });
+    if (a === 'composite' && b === 'sobjects') return this.collections.handle({ ...request, parts: parts.slice(2) });
     this.count(`${method} unknown`);
     throw notFound();
   }
