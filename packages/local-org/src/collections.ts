@@ -149,7 +149,6 @@ export class Collections {
       operation,
       externalIdFieldName,
       userId: this.userId,
-      upsertKeys: new Set(),
       beforeWrite: this.refuse,
     };
   }
