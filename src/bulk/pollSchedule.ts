@@ -41,7 +41,10 @@ export class PollSchedule {
   private lastProgress?: { at: number; processed: number };
   private lastAskedAt: number;
 
-  public constructor(private readonly options: PollScheduleOptions, startedAt: number) {
+  public constructor(
+    private readonly options: PollScheduleOptions,
+    startedAt: number,
+  ) {
     this.maxMs = Math.max(1, options.maxMs);
     this.backoff = Math.max(1, Math.min(options.initialMs, this.maxMs));
     this.floorMs = Math.max(1, Math.min(options.floorMs ?? 1000, this.backoff));

@@ -401,7 +401,9 @@ export function scanSummaryLines(scan: ScanResult): string[] {
       ? messages.getMessage('summary.values', [step.values.total])
       : messages.getMessage('summary.valuesSkipped');
     const parts = [
-      ...(step.key ? [messages.getMessage('summary.duplicates', [step.duplicates.keys, step.duplicates.rows, step.key])] : []),
+      ...(step.key
+        ? [messages.getMessage('summary.duplicates', [step.duplicates.keys, step.duplicates.rows, step.key])]
+        : []),
       messages.getMessage('summary.wideRows', [step.wideRows.total]),
       values,
     ];

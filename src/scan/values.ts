@@ -26,10 +26,7 @@ const TEXT_TYPES = new Set([
   'encryptedstring',
 ]);
 
-export type ValueCheck =
-  | { kind: 'length'; max: number }
-  | { kind: 'date' }
-  | { kind: 'datetime' };
+export type ValueCheck = { kind: 'length'; max: number } | { kind: 'date' } | { kind: 'datetime' };
 
 /** The check a field's values get, if any. */
 export function checkOf(field: ScannedField): ValueCheck | undefined {

@@ -406,7 +406,7 @@ describe('IngestJobClient against the local org', function () {
     }
   });
 
-  it('reads the org\'s answer to a second PUT as an interrupted upload, and the job can still be aborted', async () => {
+  it("reads the org's answer to a second PUT as an interrupted upload, and the job can still be aborted", async () => {
     const job = await client.create({ object: 'Account', operation: 'insert' });
     await client.upload(job.id, csvRows('Name', ['Once']));
     const error = (await client.upload(job.id, csvRows('Name', ['Twice'])).catch((e: unknown) => e)) as Error;

@@ -136,8 +136,9 @@ describe('IngestJobClient', () => {
           { message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
         ]),
       });
-      const error = (await client.upload(job.id, () => Readable.from([Buffer.from(CSV)])).catch((e: unknown) => e)) as
-        UploadInterruptedError;
+      const error = (await client
+        .upload(job.id, () => Readable.from([Buffer.from(CSV)]))
+        .catch((e: unknown) => e)) as UploadInterruptedError;
       expect(error).to.be.instanceOf(UploadInterruptedError);
       expect(error.origin).to.equal('server');
       expect(isRetryable(error)).to.equal(true);

@@ -66,20 +66,20 @@ describe('the org door (orgHttp)', () => {
 
     it('takes the first of https_proxy, http_proxy, HTTPS_PROXY, HTTP_PROXY, for any scheme', () => {
       const all = {
-        'https_proxy': 'http://a:1',
-        'http_proxy': 'http://b:2',
+        https_proxy: 'http://a:1',
+        http_proxy: 'http://b:2',
         HTTPS_PROXY: 'http://c:3',
         HTTP_PROXY: 'http://d:4',
       };
       expect(proxyFor(org, all)?.host).to.equal('a:1');
       expect(proxyFor(local, all)?.host).to.equal('a:1');
-      expect(proxyFor(local, { ...all, 'https_proxy': undefined })?.host).to.equal('b:2');
+      expect(proxyFor(local, { ...all, https_proxy: undefined })?.host).to.equal('b:2');
       expect(proxyFor(local, { HTTPS_PROXY: 'http://c:3', HTTP_PROXY: 'http://d:4' })?.host).to.equal('c:3');
       expect(proxyFor(org, { HTTP_PROXY: 'http://d:4' })?.host).to.equal('d:4');
     });
 
     it('reads an empty variable that comes first as "no proxy", as jsforce does', () => {
-      expect(proxyFor(org, { 'https_proxy': '', HTTP_PROXY: 'http://d:4' })).to.equal(undefined);
+      expect(proxyFor(org, { https_proxy: '', HTTP_PROXY: 'http://d:4' })).to.equal(undefined);
     });
 
     it('takes a value without a scheme as http://, and keeps the credentials for the proxy', () => {
@@ -89,9 +89,9 @@ describe('the org door (orgHttp)', () => {
 
     it('honours NO_PROXY, and no_proxy before it', () => {
       expect(proxyFor(org, { HTTPS_PROXY: 'http://c:3', NO_PROXY: '.salesforce.com' })).to.equal(undefined);
-      expect(proxyFor(org, { HTTPS_PROXY: 'http://c:3', 'no_proxy': '.salesforce.com' })).to.equal(undefined);
-      expect(proxyFor(org, { HTTPS_PROXY: 'http://c:3', 'no_proxy': 'other', NO_PROXY: '*' })?.host).to.equal('c:3');
-      expect(proxyFor(org, { HTTPS_PROXY: 'http://c:3', 'no_proxy': '', NO_PROXY: '*' })).to.equal(undefined);
+      expect(proxyFor(org, { HTTPS_PROXY: 'http://c:3', no_proxy: '.salesforce.com' })).to.equal(undefined);
+      expect(proxyFor(org, { HTTPS_PROXY: 'http://c:3', no_proxy: 'other', NO_PROXY: '*' })?.host).to.equal('c:3');
+      expect(proxyFor(org, { HTTPS_PROXY: 'http://c:3', no_proxy: '', NO_PROXY: '*' })).to.equal(undefined);
       expect(proxyFor(local, { HTTP_PROXY: 'http://d:4', NO_PROXY: '' })?.host).to.equal('d:4');
     });
 

@@ -131,9 +131,7 @@ describe('LineEndingNormaliser', () => {
   it('makes every line ending outside quotes the job one, leaving quoted ones alone', () => {
     const text = 'Name,Note\r\nA,"one\rtwo\r\nthree\n"\nB,x\rC,"q""\r"\r\n\nD';
     expect(normalise(text, 'LF')).to.equal('Name,Note\nA,"one\rtwo\r\nthree\n"\nB,x\nC,"q""\r"\n\nD');
-    expect(normalise(text, 'CRLF')).to.equal(
-      'Name,Note\r\nA,"one\rtwo\r\nthree\n"\r\nB,x\r\nC,"q""\r"\r\n\r\nD',
-    );
+    expect(normalise(text, 'CRLF')).to.equal('Name,Note\r\nA,"one\rtwo\r\nthree\n"\r\nB,x\r\nC,"q""\r"\r\n\r\nD');
   });
 
   it('joins a CR at the end of one buffer to an LF at the start of the next', () => {

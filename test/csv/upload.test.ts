@@ -6,12 +6,7 @@ import { SfError } from '@salesforce/core';
 import { planChunks, type ChunkOptions, type ChunkSpec, type SourceStat } from '../../src/csv/chunks.js';
 import { delimiterCharacter } from '../../src/csv/delimiters.js';
 import { readCsvHeader, type CsvHeader } from '../../src/csv/header.js';
-import {
-  isPureByteCopy,
-  mappedColumns,
-  openChunkStream,
-  type UploadOptions,
-} from '../../src/csv/upload.js';
+import { isPureByteCopy, mappedColumns, openChunkStream, type UploadOptions } from '../../src/csv/upload.js';
 import type { ColumnDelimiter, ColumnMapping, LineEnding } from '../../src/manifest/types.js';
 import { ALL_DELIMITERS, randomCsv, scratchFolder, seededRandom } from './csvFixtures.js';
 

@@ -181,7 +181,7 @@ describe('loadManifest', () => {
     expect(loaded!.implied).to.have.length(1);
   });
 
-  it('accepts files whose line endings differ from the declared ones: uploads are given the step\'s', async () => {
+  it("accepts files whose line endings differ from the declared ones: uploads are given the step's", async () => {
     write('data/crlf.csv', 'Name\r\nx\r\n');
     write('data/mixed.csv', 'Name\ny\r\nz\rw\n');
     const path = manifest({ name: 'm', steps: [{ object: 'Account', source: ['data/crlf.csv', 'data/mixed.csv'] }] });

@@ -63,9 +63,8 @@ describe('a rehearsal a real org would repeat: mixed line endings, polymorphic o
     );
 
     // the header is line 1, so row n starts on line n + 1 (a lone CR ends a line too)
-    const scan = (
-      await nut.sf<ValidateResult>(`migrate validate --manifest ${manifest} --scan --json`, { code: 1 })
-    ).jsonOutput!.result;
+    const scan = (await nut.sf<ValidateResult>(`migrate validate --manifest ${manifest} --scan --json`, { code: 1 }))
+      .jsonOutput!.result;
     const duplicates = scan.scan!.steps[0].duplicates.shown.map((duplicate) => [
       duplicate.key,
       duplicate.locations.map((location) => `${location.file}:${location.line}`),

@@ -112,9 +112,9 @@ describe('migrate through the user’s proxy', () => {
     const paths = proxied.map((line) => `${line.method} ${new URL(line.target).pathname}`);
     // 3 + 3 jobs: each one's streamed upload and its three streamed result downloads
     expect(paths.filter((p) => /^PUT .*\/jobs\/ingest\/\w+\/batches$/.test(p))).to.have.length(6);
-    expect(paths.filter((p) => /^GET .*\/(successfulResults|failedResults|unprocessedrecords)$/.test(p))).to.have.length(
-      18,
-    );
+    expect(
+      paths.filter((p) => /^GET .*\/(successfulResults|failedResults|unprocessedrecords)$/.test(p)),
+    ).to.have.length(18);
     expect(nut.org.store.records('Contact').filter((r) => String(r.Legacy_Id__c).startsWith('P-'))).to.have.length(120);
   });
 

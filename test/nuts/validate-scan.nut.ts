@@ -20,7 +20,11 @@ describe('sf migrate validate --scan', () => {
     const manifest = join(dir, 'migration.json');
     writeFileSync(
       manifest,
-      JSON.stringify({ name: 'scan', defaults: { operation: 'upsert', externalIdField: 'Legacy_Id__c' }, steps }, null, 2),
+      JSON.stringify(
+        { name: 'scan', defaults: { operation: 'upsert', externalIdField: 'Legacy_Id__c' }, steps },
+        null,
+        2,
+      ),
     );
     return manifest;
   }
@@ -52,9 +56,8 @@ describe('sf migrate validate --scan', () => {
     );
     expect(human.stdout).to.contain('is not valid: 2 error(s)');
 
-    const json = (
-      await nut.sf<ValidateResult>(`migrate validate --manifest ${manifest} --scan --json`, { code: 1 })
-    ).jsonOutput!;
+    const json = (await nut.sf<ValidateResult>(`migrate validate --manifest ${manifest} --scan --json`, { code: 1 }))
+      .jsonOutput!;
     expect(json.status).to.equal(1);
     assertMatchesSchema(resultSchema, json.result);
     const step = json.result.scan!.steps[0];

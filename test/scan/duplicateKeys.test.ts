@@ -25,7 +25,11 @@ describe('DuplicateKeyFinder', () => {
       for (let line = 2; line < 6669; line++) {
         const r = random();
         const key =
-          r < 0.01 ? `DUP-${Math.floor(random() * 40)}` : r < 0.03 ? 'HOT' : `K-${file}-${line}-${'x'.repeat(line % 13)}`;
+          r < 0.01
+            ? `DUP-${Math.floor(random() * 40)}`
+            : r < 0.03
+              ? 'HOT'
+              : `K-${file}-${line}-${'x'.repeat(line % 13)}`;
         out.push([key, packLocation(file, line)]);
       }
     }

@@ -168,12 +168,22 @@ describe('validate --scan: the scan of every record', () => {
   });
 
   it('compares Ids in their 18-character form for update and delete, and skips empty keys', async () => {
-    write('contacts.csv', 'Id,LastName\r\n003000000000001,x\r\n003000000000001AAA,y\r\n,z\r\n,w\r\n003000000000002,v\r\n');
+    write(
+      'contacts.csv',
+      'Id,LastName\r\n003000000000001,x\r\n003000000000001AAA,y\r\n,z\r\n,w\r\n003000000000002,v\r\n',
+    );
     write('gone.csv', 'Id\n003000000000002AAA\n003000000000002\n');
     const path = manifest([
       { id: 'contacts', object: 'Contact', operation: 'update', source: 'contacts.csv', lineEnding: 'CRLF' },
       { id: 'gone', object: 'Contact', operation: 'delete', source: 'gone.csv', dependsOn: ['contacts'] },
-      { id: 'new', object: 'Contact', operation: 'insert', source: 'contacts.csv', lineEnding: 'CRLF', dependsOn: ['gone'] },
+      {
+        id: 'new',
+        object: 'Contact',
+        operation: 'insert',
+        source: 'contacts.csv',
+        lineEnding: 'CRLF',
+        dependsOn: ['gone'],
+      },
     ]);
     const { scan, problems } = await scanManifest(await loadManifestOrThrow(path), { tempRoot: temp });
     expect(scan.steps.map((s) => [s.step, s.key, s.duplicates.keys, s.duplicates.rows])).to.deep.equal([
@@ -241,8 +251,9 @@ describe('validate --scan: the scan of every record', () => {
 
   it('reads dates and datetimes as the org does', () => {
     expect(['2024-02-29', '2000-02-29', '1999-12-31'].map(isValidDate)).to.deep.equal([true, true, true]);
-    expect(['1900-02-29', '2003-04-98', '2003-13-01', '2003-4-1', '20030401', '2003-04-01Z'].map(isValidDate)).to.deep
-      .equal([false, false, false, false, false, false]);
+    expect(
+      ['1900-02-29', '2003-04-98', '2003-13-01', '2003-4-1', '20030401', '2003-04-01Z'].map(isValidDate),
+    ).to.deep.equal([false, false, false, false, false, false]);
     expect(
       ['2024-01-31T23:59:59Z', '2024-01-31T00:00:00.1-05:00', '2024-01-31T00:00:00.123+0530'].map(isValidDateTime),
     ).to.deep.equal([true, true, true]);
