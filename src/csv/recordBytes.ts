@@ -1,12 +1,13 @@
 import type { ColumnDelimiter } from '../manifest/types.js';
-import { LF } from './delimiters.js';
+import { CR, LF } from './delimiters.js';
 import { recordTooLargeError } from './errors.js';
 import { scanRecordBatches } from './records.js';
 import { lineAt } from './scanner.js';
 
 /**
  * Receives one record: its bytes (line ending included; valid only during the call), the physical
- * line it starts on (1-based, counted in LF as lineAt does), and whether it is a blank line.
+ * line it starts on (1-based, counted as lineAt does: LF, CRLF and a lone CR each end a line), and
+ * whether it is a blank line.
  */
 export type RecordBytesSink = (bytes: Buffer, line: number, blank: boolean) => void;
 
@@ -39,7 +40,10 @@ export async function forEachRecord(
         bytes = joined.subarray(start - carryStart);
       }
       onRecord(bytes, line, batch.blanks[k] === 1);
+      // lines as lineAt counts them: each LF, and each CR not followed by one (a record holds its
+      // whole line ending, so a CR at its very end is a lone CR)
       for (let lf = bytes.indexOf(LF); lf !== -1; lf = bytes.indexOf(LF, lf + 1)) line++;
+      for (let cr = bytes.indexOf(CR); cr !== -1; cr = bytes.indexOf(CR, cr + 1)) if (bytes[cr + 1] !== LF) line++;
     }
     const pending = batch.pendingStart;
     const bufferEnd = batch.offset + batch.bytes.length;
