@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- the proxy variables' own lower-case names (https_proxy, no_proxy) */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -296,12 +296,10 @@ describe('local org: row validation (sf__Error strings)', () => {
       await client.request('PUT', `/jobs/ingest/${created.id}/batches`, 'Name\r\nA\r\n', 'text/csv');
       await client.request('PATCH', `/jobs/ingest/${created.id}`, '{"state":"Aborted"}');
       // processing an aborted job lists its rows as unprocessed; once it did, the state must still be Aborted
-      // eslint-disable-next-line no-await-in-loop
-      while (
-        !(await (await client.request('GET', `/jobs/ingest/${created.id}/unprocessedrecords`)).text()).includes('"A"')
-      )
-        // eslint-disable-next-line no-await-in-loop
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      const unprocessed = async (): Promise<string> =>
+        (await client.request('GET', `/jobs/ingest/${created.id}/unprocessedrecords`)).text();
+      // eslint-disable-next-line no-await-in-loop -- polled until the processing shows
+      while (!(await unprocessed()).includes('"A"')) await new Promise((resolve) => setTimeout(resolve, 20));
       const info = (await (await client.request('GET', `/jobs/ingest/${created.id}`)).json()) as JobInfo;
       expect(info.state).to.equal('Aborted');
     });
