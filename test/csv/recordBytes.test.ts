@@ -13,7 +13,12 @@ describe('forEachRecord', () => {
       const text = 'H1,H2\rA,1\r\nB,"two\rlines"\nC,3\r\rD,"x\r\ny"\nE,5';
       await writeFile(file, text);
       const seen: Array<[string, number]> = [];
-      await forEachRecord(file, 'COMMA', (bytes, line) => seen.push([bytes.toString('utf8').slice(0, 1), line]));
+      await forEachRecord(
+        file,
+        'COMMA',
+        (bytes, line) => seen.push([bytes.toString('utf8').slice(0, 1), line]),
+        1 << 20,
+      );
       expect(seen.filter(([first]) => first !== '\r')).to.deep.equal([
         ['H', 1],
         ['A', 2],
