@@ -7,6 +7,7 @@ import { ApiError, notFound } from './api-error.js';
 import { csvRecordBatches, CsvSyntaxError } from './csv-records.js';
 import { DELIMITERS, LINE_ENDINGS, firstRecordText, quote, quotedRow } from './csv-text.js';
 import type { Faults } from './faults.js';
+import { planHeader, type HeaderPlan } from './header-plan.js';
 import { newIngestJob, type IngestJob, type IngestState } from './ingest-job.js';
 import { normaliseId } from './ids.js';
 import { BATCH_RECORDS, CHUNK_ROWS, duplicateKeyErrors } from './processing/chunks.js';
@@ -14,15 +15,7 @@ import { BatchResults, DEFAULT_RESULT_ORDER, type ResultOrderOptions } from './p
 import type { Clock } from './processing/clock.js';
 import type { ModelSettings } from './processing/model-settings.js';
 import { RealisticJobs } from './processing/realistic-jobs.js';
-import {
-  applyRow,
-  formatDateTime,
-  planHeader,
-  sfError,
-  type HeaderPlan,
-  type RowContext,
-  type RowOutcome,
-} from './rows.js';
+import { applyRow, formatDateTime, sfError, type RowContext, type RowOutcome } from './rows.js';
 import type { RecordStore } from './store.js';
 
 export type IngestOptions = {
