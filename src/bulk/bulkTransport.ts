@@ -22,7 +22,8 @@ import {
   sleep,
 } from './backoff.js';
 import { badApiVersionError, BulkApiError, isConcurrentRequestLimit, isRetryable, networkErrorCode } from './errors.js';
-import { debugLog, OrgCall, ProxySettingError } from './orgHttp.js';
+import { debugLog, OrgCall } from './orgHttp.js';
+import { ProxySettingError } from './proxy.js';
 import type { BulkRequestEvent, IngestJobInfo, RetryOptions } from './types.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);

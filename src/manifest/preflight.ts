@@ -2,17 +2,16 @@
  * The org preflight of `sf migrate validate --target-org`: once a manifest passes its offline
  * checks, each step is checked against the org's describe (objects, header columns after the
  * mapping, relationship columns, writability, the upsert key, required fields) and the plan's API
- * bill against the org's daily limits. The org is asked through its Connection only: one describe
- * per object, and GET /limits.
+ * bill against the org's daily limits (preflightLimits.ts). The org is asked through its Connection
+ * only: one describe per object, and GET /limits.
  */
 import { readFile } from 'node:fs/promises';
 import { Messages, type Connection } from '@salesforce/core';
 import { orgGet } from '../bulk/orgHttp.js';
 import { readCsvHeader } from '../csv/header.js';
 import { mappedColumns } from '../csv/upload.js';
-import { CALLS_PER_JOB_BESIDES_POLLS } from '../plan/budget.js';
-import { buildPlan } from '../plan/plan.js';
 import { JsonText } from './jsonText.js';
+import { checkBudget, type Limits } from './preflightLimits.js';
 import { pointerOf, type Problem, type ProblemCode } from './problems.js';
 import type { LoadedManifest, ResolvedStep } from './types.js';
 
@@ -73,14 +72,6 @@ export type OrgCheck = {
     dailyBulkApiBatches?: LimitUse;
   };
 };
-
-/** Salesforce processes every ingest job in internal batches of this many records. */
-const RECORDS_PER_INTERNAL_BATCH = 10_000;
-
-/** Above this share of what remains today, the budget is worth a warning. */
-const BUDGET_WARNING_SHARE = 0.5;
-
-type Limits = Record<string, { Max?: number; Remaining?: number } | undefined>;
 
 const lower = (name: string): string => name.toLowerCase();
 
@@ -245,7 +236,7 @@ export async function preflight(manifest: LoadedManifest, connection: PreflightC
   };
 }
 
-type Report = (
+export type Report = (
   severity: Problem['severity'],
   code: ProblemCode,
   at: { pointer: string; file?: string },
@@ -403,47 +394,6 @@ function relationshipOf(
           : swapped.relationshipName!,
     };
   return { type };
-}
-
-/** The plan's API calls and internal batches against what the org has left today. */
-async function checkBudget(
-  manifest: LoadedManifest,
-  limits: Limits,
-  report: Report,
-): Promise<OrgCheck['limits'] | undefined> {
-  let batches = 0;
-  const plan = await buildPlan(manifest, {
-    onJob: (_step, records) => {
-      batches += Math.max(1, Math.ceil(records / RECORDS_PER_INTERNAL_BATCH));
-    },
-  });
-  const firmCalls = plan.totals.jobs * CALLS_PER_JOB_BESIDES_POLLS;
-  const result: NonNullable<OrgCheck['limits']> = {};
-  const check = (
-    limitName: string,
-    estimated: number,
-    firm: number,
-    key: 'dailyApiRequests' | 'dailyBulkApiBatches',
-  ): void => {
-    const limit = limits[limitName];
-    if (typeof limit?.Max !== 'number' || typeof limit.Remaining !== 'number') return;
-    result[key] = { max: limit.Max, remaining: limit.Remaining, estimated };
-    const tokens = [limitName, estimated, limit.Remaining, limit.Max];
-    if (firm > limit.Remaining) {
-      report('error', 'ApiBudget', { pointer: '' }, [limitName, firm, limit.Remaining, limit.Max], {
-        message: 'problem.ApiBudget.exceeded',
-      });
-    } else if (estimated > limit.Remaining) {
-      report('warning', 'ApiBudget', { pointer: '' }, tokens, {
-        message: 'problem.ApiBudget.likely',
-      });
-    } else if (estimated > limit.Remaining * BUDGET_WARNING_SHARE) {
-      report('warning', 'ApiBudget', { pointer: '' }, tokens);
-    }
-  };
-  check('DailyApiRequests', plan.totals.apiCalls, firmCalls, 'dailyApiRequests');
-  check('DailyBulkApiBatches', batches, batches, 'dailyBulkApiBatches');
-  return Object.keys(result).length ? result : undefined;
 }
 
 /** A Connection of @salesforce/core as the preflight's view of an org; its calls go through the org door. */

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { BulkApiError } from '../../src/bulk/errors.js';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
-import { noProxyMatches, proxyFor, ProxySettingError } from '../../src/bulk/orgHttp.js';
+import { noProxyMatches, proxyFor, ProxySettingError } from '../../src/bulk/proxy.js';
 import { connectionPreflight } from '../../src/manifest/preflight.js';
 import { startForwardProxy, type ForwardProxy } from '../helpers/forwardProxy.js';
 import { FakeBulkOrg } from './fakeBulkOrg.js';

@@ -1,6 +1,7 @@
 import { ApiError } from './api-error.js';
+import { planHeader, type HeaderPlan } from './header-plan.js';
 import { normaliseId } from './ids.js';
-import { applyRow, planHeader, type HeaderPlan, type Operation, type RowContext, type RowOutcome } from './rows.js';
+import { applyRow, type Operation, type RowContext, type RowOutcome } from './rows.js';
 import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
 
 // The REST sObject Collections resource (`/composite/sobjects`): create, update, upsert and delete of up
@@ -249,7 +250,7 @@ function rowOf(
  * A parent named by one external id, `"Account": {"Legacy_Id__c": "X"}`, as the CSV column
  * `Account.Legacy_Id__c` (REST API guide, "Insert or Update (Upsert) a Record Using an External ID":
  * relationships by external id in the request body). A typed reference (`attributes.type`, needed on a
- * polymorphic field) is not taken here: its CSV header form belongs to rows.ts.
+ * polymorphic field) is not taken here: its CSV header form belongs to header-plan.ts.
  */
 function parentReference(
   relationship: string,

@@ -2,27 +2,18 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, notFound } from './api-error.js';
 import { csvRecordBatches, CsvSyntaxError } from './csv-records.js';
-import { DELIMITERS, LINE_ENDINGS, firstRecordText, quote, quotedRow } from './csv-text.js';
+import { DELIMITERS, LINE_ENDINGS, firstRecordText, quote } from './csv-text.js';
 import type { Faults } from './faults.js';
+import { planHeader } from './header-plan.js';
 import { newIngestJob, type IngestJob, type IngestState } from './ingest-job.js';
-import { normaliseId } from './ids.js';
-import { BATCH_RECORDS, CHUNK_ROWS, duplicateKeyErrors } from './processing/chunks.js';
-import { BatchResults, DEFAULT_RESULT_ORDER, type ResultOrderOptions } from './processing/result-order.js';
+import { DEFAULT_RESULT_ORDER, type ResultOrderOptions } from './processing/result-order.js';
 import type { Clock } from './processing/clock.js';
 import type { ModelSettings } from './processing/model-settings.js';
+import { InstantJobs } from './processing/instant-jobs.js';
 import { RealisticJobs } from './processing/realistic-jobs.js';
-import {
-  applyRow,
-  formatDateTime,
-  planHeader,
-  sfError,
-  type HeaderPlan,
-  type RowContext,
-  type RowOutcome,
-} from './rows.js';
+import { formatDateTime, sfError, type RowContext } from './rows.js';
 import type { RecordStore } from './store.js';
 
 export type IngestOptions = {
@@ -42,28 +33,12 @@ export type IngestOptions = {
   onBatch: () => void;
 };
 
-const SLICE = 1000;
-
 type ResultWriters = { success: WriteStream; failed: WriteStream; unprocessed: WriteStream };
 
-/** One processing pass over a job's rows (a restart starts a new pass at rowsDone). */
-type JobRun = {
-  job: IngestJob;
-  plan: HeaderPlan | undefined;
-  ctx: RowContext;
-  writers: ResultWriters;
-  results: BatchResults;
-  releaseLocks: () => void;
-  /** the last data row handled (its result held or written) */
-  row: number;
-  rowsThisRun: number;
-  rateStart: number;
-  failedPartWay: boolean;
-  /** the org is stopping: the pass ended before the upload did */
-  stopped: boolean;
-};
-
-/** Ingest jobs: the state machine, the upload spool, asynchronous processing and the three result files. */
+/**
+ * Ingest jobs: the state machine, the upload spool, asynchronous processing (its rows through
+ * processing/instant-jobs.ts or processing/realistic-jobs.ts) and the three result files.
+ */
 export class IngestJobs {
   public readonly jobs = new Map<string, IngestJob>();
   /** parent record id → job whose current batch holds its lock (parentLockContention fault) */
@@ -74,6 +49,8 @@ export class IngestJobs {
   private stopping = false;
   /** the realistic model's batch pool, when it is on */
   private readonly realistic: RealisticJobs | undefined;
+  /** the instant model, which processes every job the realistic model does not */
+  private readonly instant: InstantJobs;
   /** when each upload in progress began (modelled time), for the upload bandwidth of the realistic model */
   private readonly uploadStarted = new Map<string, number>();
 
@@ -91,6 +68,14 @@ export class IngestJobs {
           model.clock,
         )
       : undefined;
+    this.instant = new InstantJobs({
+      resultOrder: options.resultOrder ?? DEFAULT_RESULT_ORDER,
+      recordsPerSecond: options.recordsPerSecond ?? 0,
+      fail: (job, message): Promise<void> => this.fail(job, message),
+      onBatch: (): void => options.onBatch(),
+      failAfterRecords: (): number | undefined => options.faults.value.failJobAfterRecords,
+      stopping: (): boolean => this.stopping,
+    });
   }
 
   public get maxUploadBytes(): number {
@@ -404,134 +389,14 @@ export class IngestJobs {
       job.systemModstamp = formatDateTime(new Date());
       return;
     }
-    const run: JobRun = {
+    await this.instant.run({
       job,
+      upload: this.uploadFile(job),
       plan: typeof plan === 'string' ? undefined : plan,
       ctx,
       writers,
-      results: new BatchResults(this.options.resultOrder ?? DEFAULT_RESULT_ORDER, job.id),
       releaseLocks,
-      row: job.rowsDone,
-      rowsThisRun: 0,
-      rateStart: Date.now(),
-      failedPartWay: false,
-      stopped: false,
-    };
-
-    // Rows are read in upload order and cut into chunks of 200 counted from the first data row; each
-    // chunk is checked for duplicate keys as a whole before its rows are applied (processing/chunks.ts).
-    let read = 0;
-    let chunk: string[][] = [];
-    try {
-      for await (const records of csvRecordBatches(this.uploadFile(job), DELIMITERS[job.columnDelimiter], 1)) {
-        for (const values of records) {
-          read += 1;
-          chunk.push(values);
-          if (chunk.length < CHUNK_ROWS) continue;
-          await this.processChunk(run, chunk, read - chunk.length + 1);
-          chunk = [];
-          if (run.stopped) break;
-        }
-        if (run.stopped) break;
-      }
-      if (!run.stopped && chunk.length) await this.processChunk(run, chunk, read - chunk.length + 1);
-    } catch (error) {
-      // An upload that does not parse only gets here when no row is applied (aborted, or failed on its
-      // header): its unprocessed file then lists the rows up to the bad one.
-      if (job.state === 'InProgress' || !(error instanceof CsvSyntaxError)) throw error;
-    } finally {
-      releaseLocks();
-      await this.flushResults(run);
-    }
-    if (run.stopped) return; // resumed on the next start
-    if (job.state === 'InProgress') job.state = 'JobComplete';
-    job.systemModstamp = formatDateTime(new Date());
-  }
-
-  /** One chunk of up to 200 rows; `first` is the 1-based number of its first data row. */
-  // eslint-disable-next-line complexity -- the row loop: abort, stop, fault and rate checks per row
-  private async processChunk(run: JobRun, rows: string[][], first: number): Promise<void> {
-    const { job, plan, results } = run;
-    const d = DELIMITERS[job.columnDelimiter];
-    const eol = LINE_ENDINGS[job.lineEnding];
-    const rate = this.options.recordsPerSecond ?? 0;
-    // A chunk cut by a restart is checked whole again: its first rows are skipped, not forgotten.
-    const duplicates =
-      plan && job.state === 'InProgress'
-        ? duplicateKeyErrors(
-            {
-              operation: job.operation,
-              externalIdFieldName: job.externalIdFieldName,
-              plan,
-              width: plan.columns.length,
-            },
-            rows,
-          )
-        : new Map<number, string>();
-    for (const [index, values] of rows.entries()) {
-      const current = first + index;
-      if (current <= job.rowsDone) continue; // processed before a restart
-      if ((current - 1) % BATCH_RECORDS === 0) {
-        // A new internal batch: the previous one's results are stored, its locks released.
-        await this.flushResults(run);
-        run.releaseLocks();
-        if (job.state === 'InProgress') this.options.onBatch();
-      }
-      const limit = this.options.faults.value.failJobAfterRecords;
-      const pastLimit = limit !== undefined && job.numberRecordsProcessed >= limit;
-      if (!run.failedPartWay && job.state === 'InProgress' && pastLimit) {
-        run.failedPartWay = true;
-        await this.fail(job, 'InternalServerError : Failed to process the batch after 10 retries');
-      }
-      const state = job.state as IngestState;
-      if (state !== 'InProgress' || this.stopping) {
-        if (this.stopping && state === 'InProgress') {
-          run.stopped = true;
-          return;
-        }
-        // Aborted or failed: the rest of the upload is answered as unprocessed.
-        results.unprocessed.push(quotedRow(values, d) + eol);
-        run.row = current;
-        continue;
-      }
-      const duplicate = duplicates.get(index);
-      // A delete's failed row names the id it was given; other rows that failed before a lookup name none.
-      const failedId = job.operation.endsWith('elete') ? (normaliseId(values[0] ?? '') ?? '') : '';
-      const outcome: RowOutcome = duplicate
-        ? { ok: false, id: failedId, error: duplicate }
-        : applyRow(run.ctx, plan!, values);
-      job.numberRecordsProcessed += 1;
-      const row = quotedRow(values, d) + eol;
-      if (outcome.ok) results.success.push(`${quote(outcome.id)}${d}${quote(String(outcome.created))}${d}${row}`);
-      else {
-        results.failed.push(`${quote(outcome.id)}${d}${quote(outcome.error)}${d}${row}`);
-        job.numberRecordsFailed += 1;
-      }
-      run.row = current;
-      run.rowsThisRun += 1;
-      if (rate > 0) {
-        const due = run.rateStart + (run.rowsThisRun / rate) * 1000;
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
-      } else if (run.rowsThisRun % SLICE === 0) {
-        // Let the server answer polls (and other jobs interleave) while a big job runs.
-        await yieldToEventLoop();
-      }
-    }
-  }
-
-  /** Writes the held results of the current batch (in the configured order); the job's rowsDone follows. */
-  private async flushResults(run: JobRun): Promise<void> {
-    if (run.results.size === 0) return;
-    const lists = run.results.take();
-    // Writes stay synchronous unless a result file's buffer is full: one await per row would cost more
-    // than the row itself at a million rows.
-    for (const kind of ['success', 'failed', 'unprocessed'] as const) {
-      const stream = run.writers[kind];
-      for (const line of lists[kind])
-        if (!stream.write(line)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
-    }
-    run.job.rowsDone = run.row;
+    });
   }
 
   /* eslint-enable no-await-in-loop */

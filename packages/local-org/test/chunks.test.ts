@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../src/index.js';
 import { duplicateKeyErrors } from '../src/processing/chunks.js';
-import type { HeaderPlan } from '../src/rows.js';
+import type { HeaderPlan } from '../src/header-plan.js';
 
 const V = '/services/data/v62.0';
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'schema');

@@ -1,5 +1,6 @@
+import type { HeaderPlan } from '../header-plan.js';
 import { normaliseId } from '../ids.js';
-import { sfError, type HeaderPlan, type Operation } from '../rows.js';
+import { sfError, type Operation } from '../rows.js';
 
 // How Salesforce cuts an ingest job: the upload's records, in upload order, become internal batches of
 // 10,000 records (reference §4: "one internal batch per 10,000 records"), and each batch is processed in
