@@ -133,6 +133,18 @@ describe('processing model: the batch pool on a manual clock', () => {
     expect(w.ended).to.have.members(['J1/0', 'J1/1', 'J1/2', 'J2/0']);
   });
 
+  it('ends the batches of a job queued after the org stopped, so nothing waits for them for ever', async () => {
+    const w = new World({ workers: 1, msPerRecord: 10 });
+    await w.pool.stop();
+    // a job that was still cutting its upload into batches when the org stopped
+    const late = w.job('L', 25_000, 'Account');
+    w.pool.enqueue(late);
+    await w.clock.advance(0);
+    expect(late.map((batch) => batch.abandonedAt)).to.deep.equal([0, 0, 0]);
+    expect(w.ended).to.have.members(['L/0', 'L/1', 'L/2']);
+    expect(w.started).to.deep.equal([]);
+  });
+
   it('a row whose parent another running batch holds fails UNABLE_TO_LOCK_ROW after the lock wait', async () => {
     const w = new World({ workers: 2, msPerRecord: 10, lockWaitMs: 10_000 });
     // job A: all 1,200 rows are children of P (6 chunks of 2 s: P held for 12 s); job B: row 0 a child

@@ -76,6 +76,12 @@ export class BatchPool {
 
   /** Queues a job's batches after every batch already queued (the queue is in job order). */
   public enqueue(batches: ModelBatch[]): void {
+    if (this.stopping) {
+      // a job still cutting its batches when the org stopped: nothing will take them, so they end now
+      // (or the job, and the org's stop waiting for it, would wait for ever)
+      void this.abandonAll(batches);
+      return;
+    }
     this.queue.push(...batches);
     this.pump();
   }
@@ -95,13 +101,16 @@ export class BatchPool {
   public async stop(): Promise<void> {
     this.stopping = true;
     this.stopped.abort();
-    const left = this.queue.splice(0);
-    for (const batch of left) {
-      // eslint-disable-next-line no-await-in-loop
+    await this.abandonAll(this.queue.splice(0));
+    await Promise.all(this.running);
+  }
+
+  private async abandonAll(batches: ModelBatch[]): Promise<void> {
+    for (const batch of batches) {
+      // eslint-disable-next-line no-await-in-loop -- in queue order
       await batch.abandon();
       this.jobs.batchEnded(batch);
     }
-    await Promise.all(this.running);
   }
 
   private pump(): void {
