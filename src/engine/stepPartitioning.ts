@@ -1,0 +1,95 @@
+/*
+ * Lock-aware jobs in a run: which files a step's source chunks are cut from. A source whose step
+ * has a partition column (plan/partitioning.ts) is rewritten once by the partition pass into
+ * derived files under partitions/<step>/<n>/ of the run folder, and `source.partitioned` journals
+ * them with their fingerprints; from then on the run, and every resume of it, cuts chunks from
+ * exactly those files, checked against those fingerprints like a source. A crash before the line
+ * leaves files no event names: the next attempt empties the folder and starts the pass again.
+ */
+import { join } from 'node:path';
+import type { ResolvedStep } from '../manifest/types.js';
+import type { RunState } from '../journal/state.js';
+import type { RunFolder } from '../journal/runFolder.js';
+import { sourcePartitioned } from '../journal/eventBuilders.js';
+import { fingerprintFile } from '../journal/fingerprint.js';
+import { sourceChangedError } from '../csv/errors.js';
+import { partitionColumnOf } from '../plan/partitioning.js';
+import { DEFAULT_PARTITION_MEMORY_BYTES, ORG_BATCH_RECORDS, partitionSource } from './partitionPass.js';
+import type { ChunkPlanner } from './chunkPlanner.js';
+import type { RecordEvent } from './chunkLifecycle.js';
+import { crashPoint } from './crashPoints.js';
+
+/** a record longer than this is not loaded by Salesforce anyway (a Bulk API 2.0 row is far below it) */
+const MAX_RECORD_BYTES = 32 * 1024 * 1024;
+
+export type PartitioningOptions = {
+  /** the org's internal batch size: 10,000 in every real org; a smaller local org rehearses with less */
+  batchRecords?: number;
+  memoryBytes?: number;
+};
+
+export class StepPartitioning {
+  public constructor(
+    private readonly state: RunState,
+    private readonly folder: RunFolder,
+    private readonly record: RecordEvent,
+    private readonly planner: ChunkPlanner,
+    private readonly options: PartitioningOptions = {},
+  ) {}
+
+  /** files the serial lane runs, one job at a time */
+  public serialFiles(stepId: string): Set<string> {
+    const partitions = this.state.steps.get(stepId)?.partitions ?? [];
+    return new Set(partitions.flatMap((p) => p.files.filter((f) => f.lane === 'serial').map((f) => f.file)));
+  }
+
+  /** the files the step's source chunks are cut from, in order; stops early when `signal` fires */
+  public async filesOf(step: ResolvedStep, signal?: AbortSignal): Promise<string[]> {
+    const files: string[] = [];
+    for (const [n, source] of step.files.entries()) {
+      if (signal?.aborted) break;
+      // eslint-disable-next-line no-await-in-loop -- one source at a time keeps the pass's memory flat
+      files.push(...(await this.filesOfSource(step, source, n)));
+    }
+    return files;
+  }
+
+  private async filesOfSource(step: ResolvedStep, source: string, n: number): Promise<string[]> {
+    const stepState = this.state.steps.get(step.id);
+    const known = stepState?.partitions?.find((partition) => partition.source === source);
+    if (known) return known.files.map((file) => file.file);
+    // chunks cut from the source itself (a run begun before partitioning, or with it off) stay so
+    if (stepState?.chunks.some((chunk) => chunk.file === source && chunk.attempt === 0)) return [source];
+    const header = await this.planner.header(source, step.columnDelimiter);
+    const column = partitionColumnOf(step, source, header.columns);
+    if (!column) return [source];
+
+    const outDir = join(this.folder.dir, 'partitions', step.id, String(n));
+    const derived = await partitionSource(source, outDir, {
+      delimiter: step.columnDelimiter,
+      lineEnding: step.lineEnding,
+      column: column.index,
+      binRecords: Math.min(this.options.batchRecords ?? ORG_BATCH_RECORDS, step.maxRecordsPerJob),
+      maxRecordsPerJob: step.maxRecordsPerJob,
+      maxBytesPerJob: step.maxBytesPerJob,
+      memoryBytes: this.options.memoryBytes ?? DEFAULT_PARTITION_MEMORY_BYTES,
+      maxRecordBytes: MAX_RECORD_BYTES,
+    });
+    // The pass read the source without hashing it: the derived rows are the run's only if the
+    // source still is what the run fingerprinted when it began (one more read, once per source).
+    const began = this.state.started?.sources.find((candidate) => candidate.file === source);
+    if (began) {
+      const now = await fingerprintFile(source);
+      if (now.sha256 !== began.sha256) {
+        throw sourceChangedError(source, { key: 'content', tokens: [began.sha256, now.sha256] });
+      }
+    }
+    const files = await Promise.all(
+      derived.map(async (file) => ({ ...(await fingerprintFile(file.file)), lane: file.lane, records: file.records })),
+    );
+    // the derived files are complete and durable, and nothing names them yet
+    crashPoint('partition.written');
+    await this.record(sourcePartitioned(step.id, source, column.column, files));
+    return files.map((file) => file.file);
+  }
+}
