@@ -71,7 +71,9 @@ describe('partitionSource', () => {
   });
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
-  async function check(sizes: number[], parentless: number, options: Partial<PartitionSettings> = {}) {
+  type Checked = { files: DerivedFile[]; contents: Awaited<ReturnType<typeof read>> };
+
+  async function check(sizes: number[], parentless: number, options: Partial<PartitionSettings> = {}): Promise<Checked> {
     const all = rowsOf(sizes, parentless);
     await writeFile(source, [HEADER, ...all].join('\n')); // no line ending after the last row
     const config = settings(options);
@@ -110,8 +112,9 @@ describe('partitionSource', () => {
     const bigParents = sizes.flatMap((n, k) => (n > config.binRecords ? [`A${k}`] : []));
     const serialParents = new Set(serial.flatMap((content) => content.rows.map(parentOf)));
     expect([...serialParents].sort()).to.deep.equal(bigParents.sort());
-    expect(grouped.flatMap((content) => content.rows.map(parentOf)).filter((p) => bigParents.includes(p))).to.be.empty;
-    expect((await readdir(join(dir, 'out'))).filter((name) => name.startsWith('.'))).to.be.empty;
+    const misplaced = grouped.flatMap((content) => content.rows.map(parentOf)).filter((p) => bigParents.includes(p));
+    expect(misplaced).to.deep.equal([]);
+    expect((await readdir(join(dir, 'out'))).filter((name) => name.startsWith('.'))).to.deep.equal([]);
     return { files, contents };
   }
 
