@@ -255,7 +255,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       parallelism: setting(step, defaults, 'parallelism') ?? stepDefaults.parallelism,
       retry: { ...stepDefaults.retry, ...manifest.defaults?.retry, ...own.retry },
       mapping: s.mapping,
-      ...(own.partitionBy !== undefined ? { partitionBy: own.partitionBy } : {}),
+      ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],

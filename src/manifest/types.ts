@@ -46,8 +46,8 @@ export type Step = StepSettings & {
   source: string | string[];
   dependsOn?: string[];
   mapping?: ColumnMapping;
-  /** the source column holding the parent key rows are grouped by (lock-aware jobs); false: off */
-  partitionBy?: string | false;
+  /** the source column holding the parent key rows are grouped by (lock-aware jobs); false: off (the schema refuses true) */
+  partitionBy?: string | boolean;
 };
 
 export type Manifest = {
