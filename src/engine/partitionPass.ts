@@ -386,7 +386,10 @@ class Packer {
   }
 
   private endJob(): void {
-    if (this.job) this.files.push(commit(this.job, join(this.outDir, name('grouped', this.files.length + 1)), 'grouped'));
+    if (this.job) {
+      const file = join(this.outDir, name('grouped', this.files.length + 1));
+      this.files.push(commit(this.job, file, 'grouped'));
+    }
     this.job = undefined;
     this.jobBins = 0;
     this.binFill = 0;

@@ -58,7 +58,14 @@ export function sourcePartitioned(
     step,
     source,
     column,
-    files: files.map(({ file, size, mtimeMs, sha256, lane, records }) => ({ file, size, mtimeMs, sha256, lane, records })),
+    files: files.map(({ file, size, mtimeMs, sha256, lane, records }) => ({
+      file,
+      size,
+      mtimeMs,
+      sha256,
+      lane,
+      records,
+    })),
   };
 }
 

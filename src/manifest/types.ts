@@ -46,7 +46,10 @@ export type Step = StepSettings & {
   source: string | string[];
   dependsOn?: string[];
   mapping?: ColumnMapping;
-  /** the source column holding the parent key rows are grouped by (lock-aware jobs); false: off (the schema refuses true) */
+  /**
+   * the source column holding the parent key rows are grouped by (lock-aware jobs); false: off
+   * (the schema refuses true)
+   */
   partitionBy?: string | boolean;
 };
 

@@ -73,7 +73,11 @@ describe('partitionSource', () => {
 
   type Checked = { files: DerivedFile[]; contents: Awaited<ReturnType<typeof read>> };
 
-  async function check(sizes: number[], parentless: number, options: Partial<PartitionSettings> = {}): Promise<Checked> {
+  async function check(
+    sizes: number[],
+    parentless: number,
+    options: Partial<PartitionSettings> = {},
+  ): Promise<Checked> {
     const all = rowsOf(sizes, parentless);
     await writeFile(source, [HEADER, ...all].join('\n')); // no line ending after the last row
     const config = settings(options);
