@@ -21,7 +21,7 @@ import {
   waveStarted,
 } from '../journal/eventBuilders.js';
 import { Journal } from '../journal/journal.js';
-import { applyEvent, type RunState, type StepState } from '../journal/state.js';
+import { applyEvent, type ChunkState, type RunState, type StepState } from '../journal/state.js';
 import { createRunFolder, ensurePrivateDir, findRun, type RunFolder } from '../journal/runFolder.js';
 import type { RunLock } from '../journal/lock.js';
 import { withManifestLock } from '../journal/manifestLock.js';
@@ -333,15 +333,20 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     // `parallelism` jobs in the org at once, and one more lane that creates and uploads the next
     // job meanwhile, closed as soon as one of them ends (see ChunkLifecycle.drive)
     const processing = new Slots(parallelism);
-    // The serial lane (lock-aware jobs): each of its jobs is one internal batch of parents too big
-    // for one batch, and one at a time is in the org, so no two batches holding such a parent are
-    // processed at once; no job of the other lane holds one of those parents, so the lanes overlap.
-    const serialFiles = this.partitioning.serialFiles(step.id);
-    const serialSlot = new Slots(1);
+    // The serial lane (lock-aware jobs): a parent too big for one internal batch has a chain of
+    // files of its rows alone, one batch each; a chain's jobs are in the org one at a time, so no two
+    // batches holding that parent are processed at once. No other job holds that parent, so chains
+    // of different parents run side by side (`parallelism` of them, each a single batch, besides
+    // the other jobs of the step).
+    const serialChains = this.partitioning.serialChains(step.id);
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
-      const serial = round.filter((chunk) => serialFiles.has(chunk.file));
-      const grouped = round.filter((chunk) => !serialFiles.has(chunk.file));
+      const chains = new Map<string, ChunkState[]>();
+      for (const chunk of round) {
+        const chain = serialChains.get(chunk.file);
+        if (chain !== undefined) chains.set(chain, [...(chains.get(chain) ?? []), chunk]);
+      }
+      const grouped = round.filter((chunk) => !serialChains.has(chunk.file));
       // both lanes settle before a failure is rethrown: a running chunk's lines must be written
       // eslint-disable-next-line no-await-in-loop
       const lanes = await Promise.allSettled([
@@ -351,11 +356,14 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, processing),
           () => this.failFast.abort(),
         ),
-        // one job uploads while the one before it is processed
         forEachConcurrent(
-          serial,
-          2,
-          (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, serialSlot),
+          [...chains.values()],
+          parallelism,
+          // a chain's next job uploads while the one before it is processed, and is closed after it
+          (chain) => {
+            const inOrg = new Slots(1);
+            return forEachConcurrent(chain, 2, (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg));
+          },
           () => this.failFast.abort(),
         ),
       ]);

@@ -12,8 +12,9 @@
  *   smaller), bins filled exactly with smaller groups where they fit, so the org's cut of a job
  *   every 10,000 records falls between groups; a bin that cannot be filled ends its job (a job
  *   starts the org's count again), and a job is whole bins up to maxRecordsPerJob;
- * - a group larger than a bin cannot fit one batch: its rows go to the serial lane, files of at
- *   most one bin each, which the engine runs one job at a time.
+ * - a group larger than a bin cannot fit one batch: its rows go to the serial lane, a chain of files
+ *   of that parent alone, each at most one bin; the engine runs a chain's jobs one at a time (chains
+ *   of different parents side by side), and no other job holds that parent.
  *
  * Memory stays flat: the rows are first hash-partitioned by key into spill files on disk, then each
  * spill file is grouped in memory within `memoryBytes`; one that does not fit is partitioned again
@@ -34,7 +35,8 @@ import { syncDirectory } from '../journal/durable.js';
 
 export type PartitionLane = 'grouped' | 'serial';
 
-export type DerivedFile = { file: string; lane: PartitionLane; records: number };
+/** `chain` (serial files only): the files of one parent, in order, share it */
+export type DerivedFile = { file: string; lane: PartitionLane; records: number; chain?: number };
 
 export type PartitionSettings = {
   delimiter: ColumnDelimiter;
@@ -318,6 +320,7 @@ class Packer {
   private jobBins = 0;
   private binFill = 0;
   private serial?: BufferedFile;
+  private chains = 0;
   private readonly maxBinsPerJob: number;
 
   public constructor(
@@ -362,7 +365,6 @@ class Packer {
 
   public finish(): DerivedFile[] {
     this.endJob();
-    this.endSerial();
     return [...this.files, ...this.serialFiles];
   }
 
@@ -395,12 +397,16 @@ class Packer {
     this.binFill = 0;
   }
 
-  /** a serial file is at most one bin: each of its jobs is one batch, and they run one at a time */
+  /**
+   * A parent too big for one bin: a chain of files of its rows alone, each at most one bin, so each
+   * of their jobs is one batch; the engine runs a chain's jobs one after another.
+   */
   private async writeSerial(group: Group): Promise<void> {
+    const chain = this.chains++;
     await writeGroup(
       group,
       (row) => {
-        if (this.serial && this.serial.records >= this.settings.binRecords) this.endSerial();
+        if (this.serial && this.serial.records >= this.settings.binRecords) this.endSerial(chain);
         if (!this.serial) {
           this.serial = new BufferedFile(join(this.outDir, `.serial-${this.serialFiles.length + 1}.tmp`));
           this.serial.write(this.header);
@@ -410,12 +416,13 @@ class Packer {
       },
       this.settings,
     );
+    this.endSerial(chain);
   }
 
-  private endSerial(): void {
+  private endSerial(chain: number): void {
     if (this.serial) {
       const file = join(this.outDir, name('serial', this.serialFiles.length + 1));
-      this.serialFiles.push(commit(this.serial, file, 'serial'));
+      this.serialFiles.push({ ...commit(this.serial, file, 'serial'), chain });
     }
     this.serial = undefined;
   }

@@ -37,10 +37,18 @@ export class StepPartitioning {
     private readonly options: PartitioningOptions = {},
   ) {}
 
-  /** files the serial lane runs, one job at a time */
-  public serialFiles(stepId: string): Set<string> {
-    const partitions = this.state.steps.get(stepId)?.partitions ?? [];
-    return new Set(partitions.flatMap((p) => p.files.filter((f) => f.lane === 'serial').map((f) => f.file)));
+  /**
+   * The serial lane's files, by chain: the files of one parent, whose jobs run one at a time. Chains
+   * are numbered per source, so the key holds the source too.
+   */
+  public serialChains(stepId: string): Map<string, string> {
+    const chains = new Map<string, string>();
+    for (const partition of this.state.steps.get(stepId)?.partitions ?? []) {
+      for (const file of partition.files) {
+        if (file.lane === 'serial') chains.set(file.file, `${partition.source}\u0000${file.chain ?? 0}`);
+      }
+    }
+    return chains;
   }
 
   /** the files the step's source chunks are cut from, in order; stops early when `signal` fires */
@@ -85,7 +93,12 @@ export class StepPartitioning {
       }
     }
     const files = await Promise.all(
-      derived.map(async (file) => ({ ...(await fingerprintFile(file.file)), lane: file.lane, records: file.records })),
+      derived.map(async (file) => ({
+        ...(await fingerprintFile(file.file)),
+        lane: file.lane,
+        records: file.records,
+        ...(file.chain !== undefined ? { chain: file.chain } : {}),
+      })),
     );
     // the derived files are complete and durable, and nothing names them yet
     crashPoint('partition.written');

@@ -58,13 +58,14 @@ export function sourcePartitioned(
     step,
     source,
     column,
-    files: files.map(({ file, size, mtimeMs, sha256, lane, records }) => ({
+    files: files.map(({ file, size, mtimeMs, sha256, lane, records, chain }) => ({
       file,
       size,
       mtimeMs,
       sha256,
       lane,
       records,
+      ...(chain !== undefined ? { chain } : {}),
     })),
   };
 }

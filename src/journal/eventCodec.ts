@@ -65,6 +65,7 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
         sha256: req('string'),
         lane: req('lane'),
         records: req('count'),
+        chain: opt('count'),
       },
     }),
   },

@@ -14,6 +14,8 @@ export type DerivedSource = SourceFingerprint & {
   /** `serial` files are run one job at a time (engine/partitionPass.ts) */
   lane: 'grouped' | 'serial';
   records: number;
+  /** serial files of one parent share a chain, and their jobs run one after another */
+  chain?: number;
 };
 
 /** A chunk is identified by its step and a per-step sequence number. */

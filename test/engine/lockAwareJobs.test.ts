@@ -125,8 +125,14 @@ describe('lock-aware jobs against the realistic model', function () {
     const [partition] = contacts.partitions!;
     expect(partition.column).to.equal('Account.Legacy_Id__c');
     const serial = partition.files.filter((file) => file.lane === 'serial');
-    // the 200 rows of the two big parents, in jobs of one batch each
-    expect(serial.map((file) => file.records)).to.deep.equal([50, 50, 50, 50]);
+    // the 200 rows of the two big parents, in jobs of one batch each, a chain per parent
+    expect(serial.map((file) => [file.records, file.chain])).to.deep.equal([
+      [50, 0],
+      [50, 0],
+      [30, 0],
+      [50, 1],
+      [20, 1],
+    ]);
     const files = new Set(partition.files.map((file) => file.file));
     expect(contacts.chunks.every((chunk) => files.has(chunk.file))).to.equal(true);
     await scaffold?.cleanup();

@@ -112,7 +112,21 @@ describe('partitionSource', () => {
       }
     });
     for (const [parent, home] of homes) expect([...home], `${parent} in one bin`).to.have.lengthOf(1);
-    for (const content of serial) expect(content.rows.length).to.be.at.most(config.binRecords);
+    for (const content of serial) {
+      expect(content.rows.length).to.be.at.most(config.binRecords);
+      // a serial file is one parent's, and a parent's serial files are one chain
+      expect(new Set(content.rows.map(parentOf)).size).to.equal(1);
+    }
+    const chainOf = new Map<string, number | undefined>();
+    files.forEach((file, k) => {
+      if (file.lane !== 'serial') return;
+      const parent = parentOf(contents[k].rows[0]);
+      if (chainOf.has(parent)) expect(file.chain).to.equal(chainOf.get(parent));
+      else {
+        expect([...chainOf.values()]).to.not.include(file.chain);
+        chainOf.set(parent, file.chain);
+      }
+    });
     const bigParents = sizes.flatMap((n, k) => (n > config.binRecords ? [`A${k}`] : []));
     const serialParents = new Set(serial.flatMap((content) => content.rows.map(parentOf)));
     expect([...serialParents].sort()).to.deep.equal(bigParents.sort());
@@ -129,10 +143,11 @@ describe('partitionSource', () => {
     expect(grouped.map((content) => content.rows.length)).to.deep.equal([30, 22]);
   });
 
-  it('sends parents bigger than a bin through the serial lane, in files of one bin', async () => {
-    const { contents } = await check([25, 3, 4, 12, 2, 1], 3);
+  it('sends parents bigger than a bin through the serial lane, a chain of files of one bin each', async () => {
+    const { contents, files } = await check([25, 3, 4, 12, 2, 1], 3);
     const serial = contents.filter((content) => content.lane === 'serial');
-    expect(serial.map((content) => content.rows.length)).to.deep.equal([10, 10, 10, 7]);
+    expect(serial.map((content) => content.rows.length)).to.deep.equal([10, 10, 5, 10, 2]);
+    expect(files.filter((file) => file.lane === 'serial').map((file) => file.chain)).to.deep.equal([0, 0, 0, 1, 1]);
   });
 
   it('ends a job at a bin no remaining group fits, so the next job counts batches from zero', async () => {
