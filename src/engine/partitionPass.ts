@@ -162,10 +162,15 @@ class KeyReader {
     this.fields = new RecordFields(delimiterCharacter(settings.delimiter).charCodeAt(0));
   }
 
-  /** the parent key of a row; '' when the column is empty or missing (such a row locks no parent) */
+  /**
+   * The parent key of a row; '' when the column is empty or missing (such a row locks no parent).
+   * Lower-cased: an external id matches regardless of case unless its field was made case
+   * sensitive (Salesforce Help, "Custom Field Attributes": External ID, Unique), so `a1` and `A1`
+   * may name one parent; grouping them together is never wrong, only coarser.
+   */
   public keyOf(bytes: Buffer): string {
     this.fields.split(bytes);
-    return this.settings.column < this.fields.count ? this.fields.value(this.settings.column) : '';
+    return this.settings.column < this.fields.count ? this.fields.value(this.settings.column).toLowerCase() : '';
   }
 }
 

@@ -171,6 +171,13 @@ describe('partitionSource', () => {
     );
   });
 
+  it('groups keys that differ only in case, as an external id matches them', async () => {
+    await writeFile(source, `${HEADER}\na,k1\nb,K2\nc,K1\nd,k2\n`);
+    const files = await partitionSource(source, join(dir, 'out'), settings({ binRecords: 2, maxRecordsPerJob: 2 }));
+    const contents = await read(files);
+    expect(contents.map((content) => content.rows.map((row) => row[0]).sort().join(''))).to.have.members(['ac', 'bd']);
+  });
+
   it('keeps a CRLF source readable and writes nothing but derived files', async () => {
     await writeFile(source, `${HEADER}\r\na,A1\r\nb,A2\r\nc,A1\r\n`);
     const files = await partitionSource(source, join(dir, 'out'), settings({ lineEnding: 'CRLF' }));
