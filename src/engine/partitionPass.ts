@@ -48,6 +48,11 @@ export type PartitionSettings = {
   binRecords: number;
   maxRecordsPerJob: number;
   maxBytesPerJob: number;
+  /**
+   * bytes the upload may add to each row beyond its bytes here (mapped constants, a line ending
+   * given CRLF), so a grouped file stays one chunk: a second cut could split a parent over two jobs
+   */
+  extraBytesPerRow?: number;
   /** bytes of rows (plus a per-row overhead) grouped in memory at once */
   memoryBytes: number;
   /** longest record accepted, as the scanner's carry bound */
@@ -323,6 +328,8 @@ class Packer {
   private readonly serialFiles: DerivedFile[] = [];
   private job?: BufferedFile;
   private jobBins = 0;
+  /** the open job's bytes as uploaded, at most (see costOf) */
+  private jobBytes = 0;
   private binFill = 0;
   private serial?: BufferedFile;
   private chains = 0;
@@ -341,7 +348,8 @@ class Packer {
     // largest first into each bin, smaller ones fill what is left: buckets by size, sizes descending
     const buckets = new Map<number, Group[]>();
     for (const group of groups) {
-      if (group.records > binRecords) {
+      // a parent that fits no batch, or no job by its bytes, has its jobs run one after another
+      if (group.records > binRecords || this.header.length + this.costOf(group) > this.settings.maxBytesPerJob) {
         // eslint-disable-next-line no-await-in-loop
         await this.writeSerial(group);
         continue;
@@ -362,7 +370,7 @@ class Packer {
       const bucket = buckets.get(sizes[at]) ?? [];
       const group = bucket.pop() as Group;
       if (bucket.length === 0) sizes.splice(at, 1);
-      if (this.job && this.job.bytes + group.bytes > this.settings.maxBytesPerJob) this.endJob();
+      if (this.job && this.jobBytes + this.costOf(group) > this.settings.maxBytesPerJob) this.endJob();
       // eslint-disable-next-line no-await-in-loop
       await this.place(group);
     }
@@ -373,8 +381,14 @@ class Packer {
     return [...this.files, ...this.serialFiles];
   }
 
+  /** a group's bytes as uploaded, at most */
+  private costOf(group: Group): number {
+    return group.bytes + group.records * (this.settings.extraBytesPerRow ?? 0);
+  }
+
   private async place(group: Group): Promise<void> {
     const job = this.job ?? this.startJob();
+    this.jobBytes += this.costOf(group);
     await writeGroup(group, (row) => job.write(row), this.settings);
     this.binFill += group.records;
     if (this.binFill === this.settings.binRecords) {
@@ -389,6 +403,7 @@ class Packer {
     job.write(this.header);
     job.records = 0;
     this.job = job;
+    this.jobBytes = this.header.length;
     return job;
   }
 

@@ -28,6 +28,15 @@ export type PartitioningOptions = {
   memoryBytes?: number;
 };
 
+/**
+ * At most what the upload adds to a row: each mapped constant as a quoted value with every quote
+ * doubled, after a delimiter, and one byte for a line ending turned into CRLF.
+ */
+function extraBytesPerRow(step: ResolvedStep): number {
+  const constants = Object.values(step.mapping.constants ?? {});
+  return constants.reduce((sum, value) => sum + 2 * Buffer.byteLength(value) + 3, step.lineEnding === 'CRLF' ? 1 : 0);
+}
+
 export class StepPartitioning {
   public constructor(
     private readonly state: RunState,
@@ -80,6 +89,7 @@ export class StepPartitioning {
       binRecords: Math.min(this.options.batchRecords ?? ORG_BATCH_RECORDS, step.maxRecordsPerJob),
       maxRecordsPerJob: step.maxRecordsPerJob,
       maxBytesPerJob: step.maxBytesPerJob,
+      extraBytesPerRow: extraBytesPerRow(step),
       memoryBytes: this.options.memoryBytes ?? DEFAULT_PARTITION_MEMORY_BYTES,
       maxRecordBytes: MAX_RECORD_BYTES,
     });

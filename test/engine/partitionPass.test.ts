@@ -178,6 +178,20 @@ describe('partitionSource', () => {
     expect(contents.map((content) => content.rows.map((row) => row[0]).sort().join(''))).to.have.members(['ac', 'bd']);
   });
 
+  it('keeps a job within maxBytesPerJob as uploaded; a parent no job holds goes serial', async () => {
+    // rows of 5 bytes ("a,k1\n"), a header of 30; with 5 extra bytes a row costs 10
+    await writeFile(source, `${HEADER}\na,k1\nb,k1\nc,k2\nd,k3\ne,k4\nf,k4\ng,k4\nh,k4\ni,k4\nj,k4\n`);
+    const config = settings({ binRecords: 10, maxRecordsPerJob: 10, maxBytesPerJob: 60, extraBytesPerRow: 5 });
+    const files = await partitionSource(source, join(dir, 'out'), config);
+    const contents = await read(files);
+    // k4's six rows cost 60 and the header 30: no job holds them
+    expect(files.filter((file) => file.lane === 'serial').map((file) => file.records)).to.deep.equal([6]);
+    const grouped = contents.filter((content) => content.lane === 'grouped').map((content) => content.rows.length);
+    // header 30 + three rows of 10 is the most a job holds
+    expect(grouped.every((rows) => rows <= 3)).to.equal(true);
+    expect(grouped.reduce((a, b) => a + b)).to.equal(4);
+  });
+
   it('keeps a CRLF source readable and writes nothing but derived files', async () => {
     await writeFile(source, `${HEADER}\r\na,A1\r\nb,A2\r\nc,A1\r\n`);
     const files = await partitionSource(source, join(dir, 'out'), settings({ lineEnding: 'CRLF' }));
