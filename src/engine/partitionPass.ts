@@ -174,7 +174,9 @@ class KeyReader {
    * may name one parent; grouping them together is never wrong, only coarser.
    */
   public keyOf(bytes: Buffer): string {
-    this.fields.split(bytes);
+    // RecordFields leaves a lone CR (a record end, as the scanner reads it) on the last value
+    const last = bytes[bytes.length - 1];
+    this.fields.split(last === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
     return this.settings.column < this.fields.count ? this.fields.value(this.settings.column).toLowerCase() : '';
   }
 }

@@ -192,6 +192,21 @@ describe('partitionSource', () => {
     expect(grouped.reduce((a, b) => a + b)).to.equal(4);
   });
 
+  it('reads the key of a row whatever its line ending: LF, CRLF or a lone CR', async () => {
+    await writeFile(source, `${HEADER}\na,k1\r\nb,k1\rc,k1\nd,k1`);
+    const files = await partitionSource(source, join(dir, 'out'), settings({ binRecords: 4, maxRecordsPerJob: 4 }));
+    expect(files.map((file) => file.records)).to.deep.equal([4]);
+    // one parent: its rows keep their order
+    const text = await readFile(files[0].file, 'utf8');
+    expect(text.split(/\r\n|\r|\n/).filter((line) => line !== '').map((line) => line[0])).to.deep.equal([
+      'L',
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
+  });
+
   it('keeps a CRLF source readable and writes nothing but derived files', async () => {
     await writeFile(source, `${HEADER}\r\na,A1\r\nb,A2\r\nc,A1\r\n`);
     const files = await partitionSource(source, join(dir, 'out'), settings({ lineEnding: 'CRLF' }));
