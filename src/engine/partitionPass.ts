@@ -85,7 +85,9 @@ export async function partitionSource(
   const fanout = Math.min(256, Math.max(1, Math.ceil((2 * size) / settings.memoryBytes)));
   let header: Buffer | undefined;
   const keys = new KeyReader(settings);
-  const spills = Array.from({ length: fanout }, (_, k) => new BufferedFile(join(spillDir, `p${k}`)));
+  // the spill files' write buffers together take at most a quarter of the budget
+  const spillBuffer = Math.min(WRITE_BUFFER_BYTES, Math.max(4096, Math.floor(settings.memoryBytes / 4 / fanout)));
+  const spills = Array.from({ length: fanout }, (_, k) => new BufferedFile(join(spillDir, `p${k}`), spillBuffer));
   const spread = new Spreader(0, fanout);
   await forEachRecord(
     source,
@@ -186,11 +188,15 @@ class BufferedFile {
   public records = 0;
   public bytes = 0;
   private readonly fd: number;
-  private buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  private buffer: Buffer;
   private used = 0;
 
-  public constructor(public readonly path: string) {
+  public constructor(
+    public readonly path: string,
+    bufferBytes = WRITE_BUFFER_BYTES,
+  ) {
     this.fd = openSync(path, 'w', 0o600);
+    this.buffer = Buffer.allocUnsafe(bufferBytes);
   }
 
   public write(record: Buffer): void {
