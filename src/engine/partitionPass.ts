@@ -25,12 +25,13 @@
  * that the next attempt discards.
  */
 import { closeSync, fsyncSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
 import { RecordFields } from '../csv/fields.js';
 import { forEachRecord } from '../csv/recordBytes.js';
+import { RecordScanner } from '../csv/scanner.js';
 import { syncDirectory } from '../journal/durable.js';
 
 export type PartitionLane = 'grouped' | 'serial';
@@ -62,7 +63,7 @@ export type PartitionSettings = {
 /** the org's internal batch (Bulk API 2.0 guide, "Understanding Bulk API 2.0 Ingest") */
 export const ORG_BATCH_RECORDS = 10_000;
 export const DEFAULT_PARTITION_MEMORY_BYTES = 64 * 1024 * 1024;
-/** what a row held in memory costs beyond its bytes: the Buffer object and its slot in a group */
+/** what a row held in memory costs beyond its bytes: its range in a group, generously (groups, keys) */
 const ROW_OVERHEAD_BYTES = 96;
 const SPILL_FANOUT = 16;
 const MAX_SPILL_DEPTH = 4;
@@ -125,6 +126,26 @@ function firstAtMost(sizes: number[], room: number): number {
     else low = middle + 1;
   }
   return low < sizes.length ? low : -1;
+}
+
+/** candidates looked at past the largest that fits, to keep a bin fillable */
+const FIT_LOOKAHEAD = 64;
+
+/**
+ * The size (index into `sizes`, descending) of the next group for a bin with `room` left: the
+ * largest that fits and leaves the bin full or with room for at least the smallest group there is,
+ * so a bin does not end a few records short (which would end its job); the largest that fits when
+ * no candidate does; -1 when none fits.
+ */
+function fittingSize(sizes: number[], room: number): number {
+  const first = firstAtMost(sizes, room);
+  if (first === -1) return -1;
+  const smallest = sizes[sizes.length - 1];
+  for (let k = first; k < sizes.length && k <= first + FIT_LOOKAHEAD; k++) {
+    const rest = room - sizes[k];
+    if (rest === 0 || rest >= smallest) return k;
+  }
+  return first;
 }
 
 /**
@@ -229,7 +250,11 @@ function writeAll(fd: number, bytes: Buffer): void {
 }
 
 /** one parent's rows: in memory, or (a single key past the memory budget) a spill file of its own */
-type Group = { records: number; bytes: number; rows?: Buffer[]; file?: string };
+/**
+ * one parent's rows: byte ranges (start, end pairs) of its spill file read whole into `source`, or
+ * (a single key past the memory budget) a spill file of its own, streamed
+ */
+type Group = { records: number; bytes: number; source?: Buffer; ranges?: number[]; file?: string };
 
 class SpillNeeded extends Error {}
 
@@ -245,28 +270,30 @@ async function groupSpill(
   settings: PartitionSettings,
 ): Promise<void> {
   const groups = new Map<string, Group>();
-  let cost = 0;
-  if (statSync(file).size <= settings.memoryBytes) {
+  const { size } = statSync(file);
+  if (size <= settings.memoryBytes) {
+    // The file whole in one buffer and each row a range of it: one allocation, not one per row
+    // (per-row buffers left V8 hundreds of MB of garbage to collect on a few million rows).
+    const source = await readFile(file);
+    let cost = size;
+    const scanner = new RecordScanner(settings.delimiter);
+    const onRow = (start: number, end: number): void => {
+      cost += ROW_OVERHEAD_BYTES;
+      if (cost > settings.memoryBytes) throw new SpillNeeded();
+      const key = keys.keyOf(source.subarray(start, end));
+      // a row without a parent locks nothing: each is a group of its own, the packer's best filler
+      const groupKey = key === '' ? `\u0000${groups.size}` : key;
+      const group = groups.get(groupKey);
+      if (group) {
+        group.records++;
+        group.bytes += end - start;
+        group.ranges?.push(start, end);
+      } else groups.set(groupKey, { records: 1, bytes: end - start, source, ranges: [start, end] });
+    };
     try {
-      await forEachRecord(
-        file,
-        settings.delimiter,
-        (bytes) => {
-          cost += bytes.length + ROW_OVERHEAD_BYTES;
-          if (cost > settings.memoryBytes) throw new SpillNeeded();
-          const key = keys.keyOf(bytes);
-          const row = Buffer.from(bytes);
-          // a row without a parent locks nothing: each is a group of its own, the packer's best filler
-          const groupKey = key === '' ? `\u0000${groups.size}` : key;
-          const group = groups.get(groupKey);
-          if (group) {
-            group.records++;
-            group.bytes += row.length;
-            group.rows?.push(row);
-          } else groups.set(groupKey, { records: 1, bytes: row.length, rows: [row] });
-        },
-        settings.maxRecordBytes,
-      );
+      scanner.push(source, onRow);
+      const last = scanner.end().last;
+      if (last) onRow(last.start, last.end);
       await packer.add([...groups.values()]);
       return;
     } catch (error) {
@@ -369,7 +396,7 @@ class Packer {
     const sizes = [...buckets.keys()].sort((a, b) => b - a);
     while (sizes.length > 0) {
       const room = binRecords - this.binFill;
-      const at = firstAtMost(sizes, room);
+      const at = fittingSize(sizes, room);
       if (at === -1) {
         // nothing left fits this bin: the job ends here, and the next job's batches count from zero
         this.endJob();
@@ -467,8 +494,9 @@ function commit(file: BufferedFile, target: string, lane: PartitionLane): Derive
 }
 
 async function writeGroup(group: Group, write: (row: Buffer) => void, settings: PartitionSettings): Promise<void> {
-  if (group.rows) {
-    for (const row of group.rows) write(row);
+  const { source, ranges } = group;
+  if (source && ranges) {
+    for (let k = 0; k < ranges.length; k += 2) write(source.subarray(ranges[k], ranges[k + 1]));
     return;
   }
   // a single key past the memory budget: its rows are streamed back from its spill file (write copies)
