@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { Messages } from '@salesforce/core';
 import type { ColumnDelimiter, LineEnding, ResolvedStep } from '../manifest/types.js';
-import type { ChunkState, RunState, StepState } from '../journal/state.js';
+import { fingerprintOf, type ChunkState, type RunState, type StepState } from '../journal/state.js';
 import { chunkPlanned } from '../journal/eventBuilders.js';
 import { readCsvHeader, type CsvHeader } from '../csv/header.js';
 import { planChunks, type SourceStat } from '../csv/chunks.js';
@@ -87,7 +87,8 @@ export class ChunkPlanner {
       maxBytes: step.maxBytesPerJob,
       mapping,
       lineEnding: step.lineEnding,
-      fingerprint: this.state.started?.sources.find((source) => source.file === file),
+      // a source as the run began, or a file derived from one (lock-aware jobs)
+      fingerprint: fingerprintOf(this.state, file),
       hashChunks: true,
       onVerified: (stat) => this.plannedStats.set(file, stat),
     });

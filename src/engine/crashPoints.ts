@@ -18,7 +18,8 @@ import { appendFileSync } from 'node:fs';
  * 'run.folder' (a new run's folder, owner file and manifest copy exist, its journal does not yet),
  * 'reconcile' (resume's reconciliation journaled one line of a job the journal had lost),
  * 'upload.refused' (an upload body stopped because its source no longer reads as fingerprinted;
- * its job is not aborted yet).
+ * its job is not aborted yet), 'partition.written' (a source's derived files are durable, their
+ * `source.partitioned` line is not written yet).
  */
 export type CrashPoint = string;
 

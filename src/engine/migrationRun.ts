@@ -21,7 +21,7 @@ import {
   waveStarted,
 } from '../journal/eventBuilders.js';
 import { Journal } from '../journal/journal.js';
-import { applyEvent, type RunState, type StepState } from '../journal/state.js';
+import { applyEvent, type ChunkState, type RunState, type StepState } from '../journal/state.js';
 import { createRunFolder, ensurePrivateDir, findRun, type RunFolder } from '../journal/runFolder.js';
 import type { RunLock } from '../journal/lock.js';
 import { withManifestLock } from '../journal/manifestLock.js';
@@ -31,6 +31,7 @@ import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
 import { ChunkPlanner } from './chunkPlanner.js';
+import { StepPartitioning } from './stepPartitioning.js';
 import { planRetryRound } from './retryRounds.js';
 import type { ProblemSources } from './chunkProblems.js';
 import { accountStep, summarizeSteps } from './stepAccounting.js';
@@ -59,6 +60,11 @@ export type RunOptions = RunTarget & {
   /** injected for tests; defaults to a client on `connection` */
   client?: IngestJobClient;
   /**
+   * the org's internal batch size the partition pass packs for (10,000, as every real org); a
+   * rehearsal against a local org with smaller batches sets its size
+   */
+  orgBatchRecords?: number;
+  /**
    * the user's manifest, when the run's manifest was derived from it (a retry of dead letters):
    * the run is listed, resumed and indexed under this path
    */
@@ -67,6 +73,7 @@ export type RunOptions = RunTarget & {
 
 export class MigrationRun extends EventEmitter<EngineEvents> {
   private readonly planner: ChunkPlanner;
+  private readonly partitioning: StepPartitioning;
   private readonly lifecycle: ChunkLifecycle;
   private readonly stepStartedAt = new Map<string, number>();
   /** fires when --wait runs out, or when one step failed and the others should stop with it */
@@ -87,6 +94,9 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     this.stopSignal = this.failFast.signal;
     const record = (body: JournalEventBody): Promise<void> => this.record(body);
     this.planner = new ChunkPlanner(state, record);
+    this.partitioning = new StepPartitioning(state, folder, record, this.planner, {
+      ...(options.orgBatchRecords ? { batchRecords: options.orgBatchRecords } : {}),
+    });
     this.lifecycle = new ChunkLifecycle({
       client: options.client ?? new IngestJobClient(options.connection),
       folder,
@@ -304,7 +314,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       await this.record(stepStarted(step.id, wave, step));
     }
     this.stepStartedAt.set(step.id, this.stepStartedAt.get(step.id) ?? Date.now());
-    for (const file of step.files) {
+    // lock-aware jobs: a source with a parent key column is cut from its derived, grouped files
+    for (const file of await this.partitioning.filesOf(step, this.stopSignal)) {
       // eslint-disable-next-line no-await-in-loop
       await this.planner.ensurePlanned(step, file, 0, this.stopSignal);
     }
@@ -322,15 +333,42 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     // `parallelism` jobs in the org at once, and one more lane that creates and uploads the next
     // job meanwhile, closed as soon as one of them ends (see ChunkLifecycle.drive)
     const processing = new Slots(parallelism);
+    // The serial lane (lock-aware jobs): a parent too big for one internal batch has a chain of
+    // files of its rows alone, one batch each; a chain's jobs are in the org one at a time, so no two
+    // batches holding that parent are processed at once. No other job holds that parent, so chains
+    // of different parents run side by side (`parallelism` of them, each a single batch, besides
+    // the other jobs of the step).
+    const serialChains = this.partitioning.serialChains(step.id);
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
+      const chains = new Map<string, ChunkState[]>();
+      for (const chunk of round) {
+        const chain = serialChains.get(chunk.file);
+        if (chain !== undefined) chains.set(chain, [...(chains.get(chain) ?? []), chunk]);
+      }
+      const grouped = round.filter((chunk) => !serialChains.has(chunk.file));
+      // both lanes settle before a failure is rethrown: a running chunk's lines must be written
       // eslint-disable-next-line no-await-in-loop
-      await forEachConcurrent(
-        round,
-        parallelism + 1,
-        (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, processing),
-        () => this.failFast.abort(),
-      );
+      const lanes = await Promise.allSettled([
+        forEachConcurrent(
+          grouped,
+          parallelism + 1,
+          (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, processing),
+          () => this.failFast.abort(),
+        ),
+        forEachConcurrent(
+          [...chains.values()],
+          parallelism,
+          // a chain's next job uploads while the one before it is processed, and is closed after it
+          (chain) => {
+            const inOrg = new Slots(1);
+            return forEachConcurrent(chain, 2, (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg));
+          },
+          () => this.failFast.abort(),
+        ),
+      ]);
+      const failure = lanes.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+      if (failure) throw failure.reason;
       if (this.stopped) return;
       if (attempt >= step.retry.attempts) break;
       // eslint-disable-next-line no-await-in-loop

@@ -46,6 +46,30 @@ export function stepStarted(
   return { type: 'step.started', step, wave, object: target.object, operation: target.operation };
 }
 
+/** a source rewritten into derived files (lock-aware jobs) */
+export function sourcePartitioned(
+  step: string,
+  source: string,
+  column: string,
+  files: EventBody<'source.partitioned'>['files'],
+): EventBody<'source.partitioned'> {
+  return {
+    type: 'source.partitioned',
+    step,
+    source,
+    column,
+    files: files.map(({ file, size, mtimeMs, sha256, lane, records, chain }) => ({
+      file,
+      size,
+      mtimeMs,
+      sha256,
+      lane,
+      records,
+      ...(chain !== undefined ? { chain } : {}),
+    })),
+  };
+}
+
 /** a chunk cut from `cut.file`; `sha256` (of its bytes as planned) and `retryOf` only when known */
 export function chunkPlanned(ref: ChunkRef, cut: Fields<'chunk.planned'>): EventBody<'chunk.planned'> {
   return {

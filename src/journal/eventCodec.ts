@@ -18,6 +18,7 @@ type Kind =
   | 'gate'
   | 'operation'
   | 'runStatus'
+  | 'lane'
   | { shape: Shape }
   | { items: Shape };
 type Field = { kind: Kind; optional?: true };
@@ -52,6 +53,22 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
   'run.resumed': { pid: req('count'), host: req('string') },
   'wave.started': { wave: req('count'), steps: req('strings') },
   'step.started': { step: req('string'), wave: req('count'), object: req('string'), operation: req('operation') },
+  'source.partitioned': {
+    step: req('string'),
+    source: req('string'),
+    column: req('string'),
+    files: req({
+      items: {
+        file: req('string'),
+        size: req('count'),
+        mtimeMs: req('number'),
+        sha256: req('string'),
+        lane: req('lane'),
+        records: req('count'),
+        chain: opt('count'),
+      },
+    }),
+  },
   'chunk.planned': {
     ...chunkRef,
     file: req('string'),
@@ -107,6 +124,7 @@ const ENUMS: Record<string, ReadonlySet<string>> = {
   gate: new Set(['passed', 'failed']),
   operation: new Set(['insert', 'update', 'upsert', 'delete', 'hardDelete']),
   runStatus: new Set(['succeeded', 'completedWithFailures', 'failed']),
+  lane: new Set(['grouped', 'serial']),
 };
 
 export const REDACTED = '[redacted]';

@@ -9,6 +9,15 @@ export type JobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' 
 /** a source file as it was when the run began; resume refuses a file whose fingerprint changed */
 export type SourceFingerprint = { file: string; size: number; mtimeMs: number; sha256: string };
 
+/** a file the run derived from a source (partition pass of lock-aware jobs), fingerprinted as sources are */
+export type DerivedSource = SourceFingerprint & {
+  /** `serial` files are run one job at a time (engine/partitionPass.ts) */
+  lane: 'grouped' | 'serial';
+  records: number;
+  /** serial files of one parent share a chain, and their jobs run one after another */
+  chain?: number;
+};
+
 /** A chunk is identified by its step and a per-step sequence number. */
 export type ChunkRef = { step: string; chunk: number };
 
@@ -27,6 +36,11 @@ export type JournalEventBody =
   | { type: 'run.resumed'; pid: number; host: string }
   | { type: 'wave.started'; wave: number; steps: string[] }
   | { type: 'step.started'; step: string; wave: number; object: string; operation: Operation }
+  /**
+   * a step's source rewritten, grouped by its parent key column, into derived files in the run
+   * folder (written and fsynced before this line): the step's chunks are cut from these instead
+   */
+  | { type: 'source.partitioned'; step: string; source: string; column: string; files: DerivedSource[] }
   | (ChunkRef & {
       type: 'chunk.planned';
       file: string;

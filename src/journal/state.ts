@@ -7,7 +7,7 @@
 /* eslint-disable no-param-reassign -- applyEvent mutates the state it is given: replay must not copy per event */
 import { Messages } from '@salesforce/core';
 import type { Operation } from '../manifest/types.js';
-import type { ChunkRef, JobState, JournalEvent, JournalEventType } from './events.js';
+import type { ChunkRef, JobState, JournalEvent, JournalEventType, SourceFingerprint } from './events.js';
 import { readJournal } from './journal.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -89,6 +89,8 @@ export type StepState = {
   status: 'pending' | 'running' | 'finished';
   /** in chunk order */
   chunks: ChunkState[];
+  /** sources rewritten into derived files, one event per source (lock-aware jobs) */
+  partitions?: Array<EventOf<'source.partitioned'>>;
   finished?: EventOf<'step.finished'>;
 };
 
@@ -356,6 +358,9 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       }
       break;
     }
+    case 'source.partitioned':
+      applyPartition(state, event);
+      break;
     case 'step.finished': {
       const step = stepOf(state, event, event.step);
       step.status = 'finished';
@@ -379,6 +384,33 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
   }
   state.lastSeq = event.seq;
   state.events++;
+}
+
+/** a source rewritten into derived files: once, and never after chunks were cut from the source itself */
+function applyPartition(state: RunState, event: EventOf<'source.partitioned'>): void {
+  const step = stepOf(state, event, event.step);
+  const twice =
+    (step.partitions ?? []).some((known) => known.source === event.source) ||
+    step.chunks.some((chunk) => chunk.file === event.source);
+  if (twice) {
+    impossible(event, 'sourcePartitionedTwice', [event.source]);
+  }
+  (step.partitions ??= []).push(event);
+}
+
+/**
+ * The fingerprint a file was journaled with: a source as the run began, or a file derived from one.
+ */
+export function fingerprintOf(state: RunState, file: string): SourceFingerprint | undefined {
+  const source = state.started?.sources.find((candidate) => candidate.file === file);
+  if (source) return source;
+  for (const step of state.steps.values()) {
+    for (const partition of step.partitions ?? []) {
+      const derived = partition.files.find((candidate) => candidate.file === file);
+      if (derived) return derived;
+    }
+  }
+  return undefined;
 }
 
 /**

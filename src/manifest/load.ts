@@ -255,6 +255,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       parallelism: setting(step, defaults, 'parallelism') ?? stepDefaults.parallelism,
       retry: { ...stepDefaults.retry, ...manifest.defaults?.retry, ...own.retry },
       mapping: s.mapping,
+      ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],
@@ -318,6 +319,7 @@ function toSourcedStep(
     object: step.object as string,
     operation: setting(step, defaults, 'operation') ?? stepDefaults.operation,
     ...(isString(externalIdField) ? { externalIdField } : {}),
+    ...(isString(step.partitionBy) ? { partitionBy: step.partitionBy } : {}),
     columnDelimiter: setting(step, defaults, 'columnDelimiter') ?? stepDefaults.columnDelimiter,
     lineEnding: setting(step, defaults, 'lineEnding') ?? stepDefaults.lineEnding,
     mapping: {

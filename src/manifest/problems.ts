@@ -37,6 +37,7 @@ export type ProblemCode =
   | 'DuplicateColumn'
   | 'MissingExternalIdColumn'
   | 'MissingIdColumn'
+  | 'PartitionColumnMissing'
   | 'DeleteNeedsIdOnly'
   | 'MappingColumnMissing'
   | 'MappingConflict'

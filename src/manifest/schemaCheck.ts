@@ -65,6 +65,8 @@ function toProblem(error: ErrorObject): Problem {
         ? problem(at + pointerOf(name), 'unknownPropertyDidYouMean', [name, suggestion])
         : problem(at + pointerOf(name), 'unknownProperty', [name, known.join(', ')]);
     }
+    case 'not':
+      return problem(at, 'notAllowed', [show(error.data)]);
     case 'enum':
       return problem(at, 'enum', [show(error.data), (params.allowedValues as unknown[]).map(show).join(', ')]);
     case 'type':

@@ -25,6 +25,8 @@ export type SourcedStep = {
   columnDelimiter: ColumnDelimiter;
   lineEnding: LineEnding;
   mapping: ColumnMapping;
+  /** a parent key column named by the step (lock-aware jobs) */
+  partitionBy?: string;
   /** patterns as written */
   sources: string[];
   /** the step's pointer in the manifest, /steps/<index> */
@@ -315,6 +317,11 @@ function checkColumns(
   }
 
   const mapped = mapColumns(step, file, columns, problems);
+  if (step.partitionBy !== undefined && !columns.includes(step.partitionBy)) {
+    problems.push(
+      problem('error', 'PartitionColumnMissing', `${step.pointer}/partitionBy`, [step.id, step.partitionBy, file], file),
+    );
+  }
   const has = (name: string): boolean => mapped.some((c) => c.toLowerCase() === name.toLowerCase());
   if (step.operation === 'upsert' && step.externalIdField && !has(step.externalIdField)) {
     problems.push(

@@ -46,6 +46,11 @@ export type Step = StepSettings & {
   source: string | string[];
   dependsOn?: string[];
   mapping?: ColumnMapping;
+  /**
+   * the source column holding the parent key rows are grouped by (lock-aware jobs); false: off
+   * (the schema refuses true)
+   */
+  partitionBy?: string | boolean;
 };
 
 export type Manifest = {
@@ -76,6 +81,8 @@ export type ResolvedStep = {
   parallelism: number;
   retry: { codes: string[]; attempts: number };
   mapping: ColumnMapping;
+  /** as written; absent: inferred from the step's single relationship column (plan/partitioning.ts) */
+  partitionBy?: string | false;
   /** the step's own dependsOn plus the steps its relationship columns imply (see LoadedManifest.implied) */
   dependsOn: string[];
   /** the patterns as written, relative to the manifest */

@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { planChunks } from '../csv/chunks.js';
 import { readCsvHeader } from '../csv/header.js';
 import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
+import { partitionColumnOf } from './partitioning.js';
 import { ASSUMED_RECORDS_PER_SECOND, CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls } from './budget.js';
 
 export type PlannedFile = {
@@ -28,6 +29,11 @@ export type PlannedStep = {
   dependsOn: string[];
   maxRecordsPerJob: number;
   maxBytesPerJob: number;
+  /**
+   * lock-aware jobs: the column the run groups the step's rows by (see plan/partitioning.ts),
+   * absent when it does not; `jobs` counts the cut of the files as they are
+   */
+  partitionBy?: { column: string; inferred: boolean };
   files: PlannedFile[];
   bytes: number;
   records: number;
@@ -122,7 +128,11 @@ export async function buildPlan(manifest: LoadedManifest, options: PlanOptions =
   };
 }
 
-type PlannedFileWithPolls = PlannedFile & { polls: number; apiCalls: number };
+type PlannedFileWithPolls = PlannedFile & {
+  polls: number;
+  apiCalls: number;
+  partitionBy?: { column: string; inferred: boolean };
+};
 
 async function planFile(
   manifest: LoadedManifest,
@@ -139,7 +149,9 @@ async function planFile(
     mapping: step.mapping,
     lineEnding: step.lineEnding,
   });
+  const partition = partitionColumnOf(step, file, header.columns);
   const planned: PlannedFileWithPolls = {
+    ...(partition ? { partitionBy: { column: partition.column, inferred: partition.inferred } } : {}),
     file: relative(manifest.dir, file) || file,
     bytes: (await stat(file)).size,
     records: 0,
@@ -170,6 +182,8 @@ function planStep(step: ResolvedStep, files: PlannedFileWithPolls[]): PlannedSte
     dependsOn: step.dependsOn,
     maxRecordsPerJob: step.maxRecordsPerJob,
     maxBytesPerJob: step.maxBytesPerJob,
+    // the run decides per file; the first file's header stands for the step
+    ...(files[0]?.partitionBy ? { partitionBy: files[0].partitionBy } : {}),
     files: files.map(({ file, bytes, records, jobs }) => ({ file, bytes, records, jobs })),
     bytes: sum((file) => file.bytes),
     records: sum((file) => file.records),

@@ -111,6 +111,11 @@ export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut |
   [['job.closed', 3], ['reconcile', 2], 'index'],
   // a chunk refused before upload (its source changed after planning), killed before its abort
   [['upload.refused', 1], undefined, 'source'],
+  // lock-aware jobs (Contact has one relationship column): the derived files written, their
+  // journal line not yet; then killed right after that line, and after it in a resume
+  [['partition.written', 1]],
+  [['source.partitioned', 1]],
+  [['partition.written', 1], ['source.partitioned', 1]],
 ];
 
 function journalOf(dir: string): string {

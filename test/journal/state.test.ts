@@ -217,6 +217,26 @@ describe('run state replay', () => {
     expectImpossible(state, runStarted(), 'runStartedTwice');
   });
 
+  it('records a partitioned source once, and never one whose chunks were cut from it', () => {
+    const state = startedState();
+    const derived = {
+      file: '/runs/r/partitions/Account/0/grouped-00001.csv',
+      size: 10,
+      mtimeMs: 1,
+      sha256: 'a'.repeat(64),
+      lane: 'grouped' as const,
+      records: 2,
+    };
+    const partitioned = build.sourcePartitioned('Account', '/data/a.csv', 'Parent.Legacy_Id__c', [derived]);
+    apply(state, partitioned);
+    expect(state.steps.get('Account')!.partitions?.map((p) => p.source)).to.deep.equal(['/data/a.csv']);
+    expectImpossible(state, partitioned, 'sourcePartitionedTwice');
+    const [planned] = chunkLifecycle('Account', 0);
+    apply(state, planned);
+    const file = (planned as { file: string }).file;
+    expectImpossible(state, build.sourcePartitioned('Account', file, 'X.Y', []), 'sourcePartitionedTwice');
+  });
+
   it('keeps chunks in chunk order whatever order they were planned in', () => {
     const state = startedState();
     for (const n of [3, 0, 2, 1, 7]) apply(state, chunkLifecycle('Account', n)[0]);

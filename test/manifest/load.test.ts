@@ -162,6 +162,43 @@ describe('loadManifest', () => {
     expect(problems[3].file).to.equal(join(dir, 'data/del.csv'));
   });
 
+  it('checks a partitionBy column against each header, and takes false or a name only', async () => {
+    write('data/kids.csv', 'LastName,Account.Legacy_Id__c\nSmith,A1\n');
+    const path = manifest({
+      name: 'm',
+      steps: [
+        { id: 'named', object: 'Contact', source: 'data/kids.csv', partitionBy: 'Account.Legacy_Id__c' },
+        { id: 'missing', object: 'Contact', source: 'data/kids.csv', partitionBy: 'AccountId' },
+        { id: 'off', object: 'Contact', source: 'data/kids.csv', partitionBy: false },
+        { id: 'wrong', object: 'Contact', source: 'data/kids.csv', partitionBy: true },
+      ],
+    });
+    const { problems } = await loadManifest(path);
+    // no Account step loads the parents: that warning is not what this test is about
+    expect(summary(problems.filter((problem) => problem.code !== 'ParentWithoutStep'))).to.deep.equal([
+      ['PartitionColumnMissing', '/steps/1/partitionBy'],
+      ['SchemaViolation', '/steps/3/partitionBy'],
+    ]);
+    expect(problems.find((problem) => problem.code === 'SchemaViolation')?.message).to.equal(
+      'true is not allowed here.',
+    );
+
+    const valid = manifest({
+      name: 'm',
+      steps: [
+        { id: 'named', object: 'Contact', source: 'data/kids.csv', partitionBy: 'Account.Legacy_Id__c' },
+        { id: 'off', object: 'Contact', source: 'data/kids.csv', partitionBy: false },
+        { id: 'inferred', object: 'Contact', source: 'data/kids.csv' },
+      ],
+    });
+    const loaded = await loadManifest(valid);
+    expect(loaded.manifest?.steps.map((step) => step.partitionBy)).to.deep.equal([
+      'Account.Legacy_Id__c',
+      false,
+      undefined,
+    ]);
+  });
+
   it('applies the mapping before the upsert and relationship checks', async () => {
     write('data/contacts.csv', 'ext,LastName,acct\nC1,Smith,A1\n');
     const path = manifest({

@@ -121,6 +121,31 @@ describe('buildPlan', () => {
     expect(plan.estimate).to.deep.equal({ callsPerJobBesidesPolls: 7, assumedRecordsPerSecond: 500 });
   });
 
+  it('shows the column the rows of a step are grouped by: named, inferred from its only relationship column, or off', async () => {
+    const plan = await buildPlan(manifest);
+    const byId = new Map(plan.waves.flatMap((wave) => wave.steps).map((planned) => [planned.id, planned]));
+    expect(byId.get('accounts')).to.not.have.property('partitionBy');
+    expect(byId.get('contacts')?.partitionBy).to.deep.equal({ column: 'Account.Legacy_Id__c', inferred: true });
+    expect(byId.get('parents')?.partitionBy).to.deep.equal({ column: 'Parent.Legacy_Id__c', inferred: true });
+
+    const withSettings = (partitionBy: string | false): LoadedManifest => ({
+      ...manifest,
+      steps: manifest.steps.map((s) => (s.id === 'contacts' ? { ...s, partitionBy } : s)),
+    });
+    const off = await buildPlan(withSettings(false));
+    expect(off.waves[1].steps[0]).to.not.have.property('partitionBy');
+    const named = await buildPlan(withSettings('Legacy_Id__c'));
+    expect(named.waves[1].steps[0].partitionBy).to.deep.equal({ column: 'Legacy_Id__c', inferred: false });
+    try {
+      await buildPlan(withSettings('AccountId'));
+      expect.fail('expected PartitionColumnMissing');
+    } catch (error) {
+      expect((error as SfError).name).to.equal('PartitionColumnMissingError');
+      // both files lack it, and files are read side by side: either may be the one named
+      expect([contactsA, contactsB].some((file) => (error as SfError).message.includes(file))).to.equal(true);
+    }
+  });
+
   it('fails, naming the file, when a source has an unterminated quote', async () => {
     const broken = write('broken.csv', 'Name\n"never closed\n');
     try {

@@ -73,6 +73,15 @@ export default class Plan extends SfCommand<PlanResult> {
       }
       this.log();
     }
+    const partitioned = plan.waves.flatMap((wave) => wave.steps).filter((step) => step.partitionBy);
+    if (partitioned.length > 0) {
+      this.log(messages.getMessage('partitioned.title'));
+      for (const step of partitioned) {
+        const key = step.partitionBy?.inferred ? 'partitioned.inferred' : 'partitioned.line';
+        this.log(`  ${messages.getMessage(key, [step.id, step.partitionBy?.column ?? ''])}`);
+      }
+      this.log();
+    }
     const { totals, estimate } = plan;
     this.log(
       messages.getMessage('totals', [

@@ -1,0 +1,504 @@
+/*
+ * Lock-aware jobs (issue 11.2): a step's rows rearranged so that one parent's children are never in
+ * two internal batches the org processes at once. A real org cuts a job into batches of 10,000
+ * records in upload order and processes the batches of all jobs in parallel; a batch holds every
+ * parent its rows write a child of, and a row whose parent another running batch holds fails with
+ * UNABLE_TO_LOCK_ROW after a lock wait (Bulk API 2.0 guide, "Understanding Bulk API 2.0 Ingest";
+ * Salesforce "Record Locking Cheat Sheet"). A client cannot choose which batches run together, so
+ * it makes every parent's children land in exactly one batch:
+ *
+ * - rows are grouped by their parent key (the partition column);
+ * - groups are packed whole into bins of `binRecords` (the org's batch size, or the job size when
+ *   smaller), bins filled exactly with smaller groups where they fit, so the org's cut of a job
+ *   every 10,000 records falls between groups; a bin that cannot be filled ends its job (a job
+ *   starts the org's count again), and a job is whole bins up to maxRecordsPerJob;
+ * - a group larger than a bin cannot fit one batch: its rows go to the serial lane, a chain of files
+ *   of that parent alone, each at most one bin; the engine runs a chain's jobs one at a time (chains
+ *   of different parents side by side), and no other job holds that parent.
+ *
+ * Memory stays flat: the rows are first hash-partitioned by key into spill files on disk, then each
+ * spill file is grouped in memory within `memoryBytes`; one that does not fit is partitioned again
+ * with another hash seed, and one that holds a single key is streamed as one group.
+ *
+ * Output files are written under temporary names, fsynced and renamed; the caller journals them
+ * (with their fingerprints) only after this returns, so a crash leaves at most unjournaled files
+ * that the next attempt discards.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
+import { delimiterCharacter } from '../csv/delimiters.js';
+import { RecordFields } from '../csv/fields.js';
+import { forEachRecord } from '../csv/recordBytes.js';
+import { RecordScanner } from '../csv/scanner.js';
+import { syncDirectory } from '../journal/durable.js';
+
+export type PartitionLane = 'grouped' | 'serial';
+
+/** `chain` (serial files only): the files of one parent, in order, share it */
+export type DerivedFile = { file: string; lane: PartitionLane; records: number; chain?: number };
+
+export type PartitionSettings = {
+  delimiter: ColumnDelimiter;
+  /** the line ending given to a last record that has none */
+  lineEnding: LineEnding;
+  /** index of the parent key column in the header */
+  column: number;
+  /** records of one internal batch of the org (10,000), capped at maxRecordsPerJob */
+  binRecords: number;
+  maxRecordsPerJob: number;
+  maxBytesPerJob: number;
+  /**
+   * bytes the upload may add to each row beyond its bytes here (mapped constants, a line ending
+   * given CRLF), so a grouped file stays one chunk: a second cut could split a parent over two jobs
+   */
+  extraBytesPerRow?: number;
+  /** bytes of rows (plus a per-row overhead) grouped in memory at once */
+  memoryBytes: number;
+  /** longest record accepted, as the scanner's carry bound */
+  maxRecordBytes: number;
+};
+
+/** the org's internal batch (Bulk API 2.0 guide, "Understanding Bulk API 2.0 Ingest") */
+export const ORG_BATCH_RECORDS = 10_000;
+export const DEFAULT_PARTITION_MEMORY_BYTES = 64 * 1024 * 1024;
+/** what a row held in memory costs beyond its bytes: its range in a group, generously (groups, keys) */
+const ROW_OVERHEAD_BYTES = 96;
+const SPILL_FANOUT = 16;
+const MAX_SPILL_DEPTH = 4;
+const WRITE_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Rewrites `source` as derived files in `outDir` (emptied first: nothing there was journaled).
+ * Returns them in the order their chunks should be planned: grouped files, then serial ones.
+ */
+export async function partitionSource(
+  source: string,
+  outDir: string,
+  settings: PartitionSettings,
+): Promise<DerivedFile[]> {
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true, mode: 0o700 });
+  const spillDir = join(outDir, '.spill');
+  await mkdir(spillDir, { mode: 0o700 });
+  const size = statSync(source).size;
+  const fanout = Math.min(256, Math.max(1, Math.ceil((2 * size) / settings.memoryBytes)));
+  let header: Buffer | undefined;
+  const keys = new KeyReader(settings);
+  // the spill files' write buffers together take at most a quarter of the budget
+  const spillBuffer = Math.min(WRITE_BUFFER_BYTES, Math.max(4096, Math.floor(settings.memoryBytes / 4 / fanout)));
+  const spills = Array.from({ length: fanout }, (_, k) => new BufferedFile(join(spillDir, `p${k}`), spillBuffer));
+  const spread = new Spreader(0, fanout);
+  await forEachRecord(
+    source,
+    settings.delimiter,
+    (bytes, _line, blank) => {
+      if (!header) {
+        header = terminated(Buffer.from(bytes), settings.lineEnding);
+        return;
+      }
+      if (blank) return;
+      const key = keys.keyOf(bytes);
+      spills[spread.indexOf(key)].write(terminated(bytes, settings.lineEnding));
+    },
+    settings.maxRecordBytes,
+  );
+  for (const spill of spills) spill.close();
+  const packer = new Packer(outDir, header ?? Buffer.alloc(0), settings);
+  for (const spill of spills) {
+    // eslint-disable-next-line no-await-in-loop -- one spill file at a time is what keeps memory flat
+    await groupSpill(spill.path, 0, packer, keys, settings);
+  }
+  const files = packer.finish();
+  await rm(spillDir, { recursive: true, force: true });
+  await syncDirectory(outDir);
+  return files;
+}
+
+/** index of the first of `sizes` (descending) that is at most `room`, or -1 */
+function firstAtMost(sizes: number[], room: number): number {
+  let low = 0;
+  let high = sizes.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sizes[middle] <= room) high = middle;
+    else low = middle + 1;
+  }
+  return low < sizes.length ? low : -1;
+}
+
+/** candidates looked at past the largest that fits, to keep a bin fillable */
+const FIT_LOOKAHEAD = 64;
+
+/**
+ * The size (index into `sizes`, descending) of the next group for a bin with `room` left: the
+ * largest that fits and leaves the bin full or with room for at least the smallest group there is,
+ * so a bin does not end a few records short (which would end its job); the largest that fits when
+ * no candidate does; -1 when none fits.
+ */
+function fittingSize(sizes: number[], room: number): number {
+  const first = firstAtMost(sizes, room);
+  if (first === -1) return -1;
+  const smallest = sizes[sizes.length - 1];
+  for (let k = first; k < sizes.length && k <= first + FIT_LOOKAHEAD; k++) {
+    const rest = room - sizes[k];
+    if (rest === 0 || rest >= smallest) return k;
+  }
+  return first;
+}
+
+/**
+ * The spill file a row goes to. Rows without a parent are dealt round-robin: they lock nothing, and
+ * hashing them all to one file would send that file down every level of re-partitioning.
+ */
+class Spreader {
+  private parentless = 0;
+
+  public constructor(
+    private readonly seed: number,
+    private readonly fanout: number,
+  ) {}
+
+  public indexOf(key: string): number {
+    if (this.fanout === 1) return 0;
+    if (key === '') return this.parentless++ % this.fanout;
+    return hashOf(key, this.seed) % this.fanout;
+  }
+}
+
+function terminated(bytes: Buffer, lineEnding: LineEnding): Buffer {
+  const last = bytes[bytes.length - 1];
+  if (last === 0x0a || last === 0x0d) return bytes;
+  return Buffer.concat([bytes, Buffer.from(lineEnding === 'CRLF' ? '\r\n' : '\n')]);
+}
+
+/** FNV-1a over the key's UTF-16 units, seeded per spill depth so a re-partition splits differently */
+function hashOf(key: string, seed: number): number {
+  let hash = (0x81_1c_9d_c5 ^ Math.imul(seed + 1, 0x9e_37_79_b1)) >>> 0;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01_00_01_93) >>> 0;
+  }
+  return hash;
+}
+
+class KeyReader {
+  private readonly fields: RecordFields;
+
+  public constructor(private readonly settings: PartitionSettings) {
+    this.fields = new RecordFields(delimiterCharacter(settings.delimiter).charCodeAt(0));
+  }
+
+  /**
+   * The parent key of a row; '' when the column is empty or missing (such a row locks no parent).
+   * Lower-cased: an external id matches regardless of case unless its field was made case
+   * sensitive (Salesforce Help, "Custom Field Attributes": External ID, Unique), so `a1` and `A1`
+   * may name one parent; grouping them together is never wrong, only coarser.
+   */
+  public keyOf(bytes: Buffer): string {
+    // RecordFields leaves a lone CR (a record end, as the scanner reads it) on the last value
+    const last = bytes[bytes.length - 1];
+    this.fields.split(last === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
+    return this.settings.column < this.fields.count ? this.fields.value(this.settings.column).toLowerCase() : '';
+  }
+}
+
+/** A file written through one buffer with synchronous writes (the scanner's callback is synchronous). */
+class BufferedFile {
+  public records = 0;
+  public bytes = 0;
+  private readonly fd: number;
+  private buffer: Buffer;
+  private used = 0;
+
+  public constructor(
+    public readonly path: string,
+    bufferBytes = WRITE_BUFFER_BYTES,
+  ) {
+    this.fd = openSync(path, 'w', 0o600);
+    this.buffer = Buffer.allocUnsafe(bufferBytes);
+  }
+
+  public write(record: Buffer): void {
+    this.records++;
+    this.bytes += record.length;
+    if (this.used + record.length > this.buffer.length) this.flush();
+    if (record.length > this.buffer.length) {
+      writeAll(this.fd, record);
+      return;
+    }
+    record.copy(this.buffer, this.used);
+    this.used += record.length;
+  }
+
+  public close(sync = false): void {
+    this.flush();
+    if (sync) fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.buffer = Buffer.alloc(0);
+  }
+
+  private flush(): void {
+    if (this.used > 0) writeAll(this.fd, this.buffer.subarray(0, this.used));
+    this.used = 0;
+  }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** one parent's rows: in memory, or (a single key past the memory budget) a spill file of its own */
+/**
+ * one parent's rows: byte ranges (start, end pairs) of its spill file read whole into `source`, or
+ * (a single key past the memory budget) a spill file of its own, streamed
+ */
+type Group = { records: number; bytes: number; source?: Buffer; ranges?: number[]; file?: string };
+
+class SpillNeeded extends Error {}
+
+/**
+ * Groups one spill file by key and hands the groups to the packer. A file whose rows do not fit the
+ * budget is partitioned again, one level deeper, with another seed.
+ */
+async function groupSpill(
+  file: string,
+  depth: number,
+  packer: Packer,
+  keys: KeyReader,
+  settings: PartitionSettings,
+): Promise<void> {
+  const groups = new Map<string, Group>();
+  const { size } = statSync(file);
+  if (size <= settings.memoryBytes) {
+    // The file whole in one buffer and each row a range of it: one allocation, not one per row
+    // (per-row buffers left V8 hundreds of MB of garbage to collect on a few million rows).
+    const source = await readFile(file);
+    let cost = size;
+    const scanner = new RecordScanner(settings.delimiter);
+    const onRow = (start: number, end: number): void => {
+      cost += ROW_OVERHEAD_BYTES;
+      if (cost > settings.memoryBytes) throw new SpillNeeded();
+      const key = keys.keyOf(source.subarray(start, end));
+      // a row without a parent locks nothing: each is a group of its own, the packer's best filler
+      const groupKey = key === '' ? `\u0000${groups.size}` : key;
+      const group = groups.get(groupKey);
+      if (group) {
+        group.records++;
+        group.bytes += end - start;
+        group.ranges?.push(start, end);
+      } else groups.set(groupKey, { records: 1, bytes: end - start, source, ranges: [start, end] });
+    };
+    try {
+      scanner.push(source, onRow);
+      const last = scanner.end().last;
+      if (last) onRow(last.start, last.end);
+      await packer.add([...groups.values()]);
+      return;
+    } catch (error) {
+      if (!(error instanceof SpillNeeded)) throw error;
+    }
+  }
+  groups.clear();
+  // too big for memory: one parent's rows alone are streamed as one group, anything else splits again
+  let firstKey: string | undefined;
+  let singleKey = true;
+  let records = 0;
+  await forEachRecord(
+    file,
+    settings.delimiter,
+    (bytes) => {
+      records++;
+      const key = keys.keyOf(bytes);
+      firstKey ??= key;
+      if (key !== firstKey || key === '') singleKey = false;
+    },
+    settings.maxRecordBytes,
+  );
+  if (singleKey) {
+    await packer.add([{ records, bytes: statSync(file).size, file }]);
+    return;
+  }
+  // Past the depth limit only hash collisions under every seed remain (rows without a parent are
+  // dealt round-robin): such a file is cut into runs of rows in file order, each grouped on its own,
+  // so a colliding parent may then span two bins; with a 32-bit hash and four seeds, not seen.
+  const byRuns = depth + 1 >= MAX_SPILL_DEPTH;
+  const spread = new Spreader(depth + 1, SPILL_FANOUT);
+  const parts = Array.from({ length: SPILL_FANOUT }, (_, k) => new BufferedFile(`${file}.${k}`));
+  let runBytes = 0;
+  let run = 0;
+  await forEachRecord(
+    file,
+    settings.delimiter,
+    (bytes) => {
+      if (!byRuns) {
+        parts[spread.indexOf(keys.keyOf(bytes))].write(bytes);
+        return;
+      }
+      runBytes += bytes.length + ROW_OVERHEAD_BYTES;
+      if (runBytes > settings.memoryBytes / 2 && run < SPILL_FANOUT - 1) {
+        run++;
+        runBytes = bytes.length + ROW_OVERHEAD_BYTES;
+      }
+      parts[run].write(bytes);
+    },
+    settings.maxRecordBytes,
+  );
+  for (const part of parts) part.close();
+  await rm(file, { force: true });
+  for (const part of parts) {
+    if (part.records === 0) continue;
+    // eslint-disable-next-line no-await-in-loop
+    await groupSpill(part.path, depth + 1, packer, keys, settings);
+  }
+}
+
+/**
+ * Places groups into bins and bins into job files. The open bin and job carry over from one spill
+ * file's groups to the next, so only a bin that no remaining group fits ends a job early.
+ */
+class Packer {
+  private readonly files: DerivedFile[] = [];
+  private readonly serialFiles: DerivedFile[] = [];
+  private job?: BufferedFile;
+  private jobBins = 0;
+  /** the open job's bytes as uploaded, at most (see costOf) */
+  private jobBytes = 0;
+  private binFill = 0;
+  private serial?: BufferedFile;
+  private chains = 0;
+  private readonly maxBinsPerJob: number;
+
+  public constructor(
+    private readonly outDir: string,
+    private readonly header: Buffer,
+    private readonly settings: PartitionSettings,
+  ) {
+    this.maxBinsPerJob = Math.max(1, Math.floor(settings.maxRecordsPerJob / settings.binRecords));
+  }
+
+  public async add(groups: Group[]): Promise<void> {
+    const { binRecords } = this.settings;
+    // largest first into each bin, smaller ones fill what is left: buckets by size, sizes descending
+    const buckets = new Map<number, Group[]>();
+    for (const group of groups) {
+      // a parent that fits no batch, or no job by its bytes, has its jobs run one after another
+      if (group.records > binRecords || this.header.length + this.costOf(group) > this.settings.maxBytesPerJob) {
+        // eslint-disable-next-line no-await-in-loop
+        await this.writeSerial(group);
+        continue;
+      }
+      const bucket = buckets.get(group.records);
+      if (bucket) bucket.push(group);
+      else buckets.set(group.records, [group]);
+    }
+    const sizes = [...buckets.keys()].sort((a, b) => b - a);
+    while (sizes.length > 0) {
+      const room = binRecords - this.binFill;
+      const at = fittingSize(sizes, room);
+      if (at === -1) {
+        // nothing left fits this bin: the job ends here, and the next job's batches count from zero
+        this.endJob();
+        continue;
+      }
+      const bucket = buckets.get(sizes[at]) ?? [];
+      const group = bucket.pop() as Group;
+      if (bucket.length === 0) sizes.splice(at, 1);
+      if (this.job && this.jobBytes + this.costOf(group) > this.settings.maxBytesPerJob) this.endJob();
+      // eslint-disable-next-line no-await-in-loop
+      await this.place(group);
+    }
+  }
+
+  public finish(): DerivedFile[] {
+    this.endJob();
+    return [...this.files, ...this.serialFiles];
+  }
+
+  /** a group's bytes as uploaded, at most */
+  private costOf(group: Group): number {
+    return group.bytes + group.records * (this.settings.extraBytesPerRow ?? 0);
+  }
+
+  private async place(group: Group): Promise<void> {
+    const job = this.job ?? this.startJob();
+    this.jobBytes += this.costOf(group);
+    await writeGroup(group, (row) => job.write(row), this.settings);
+    this.binFill += group.records;
+    if (this.binFill === this.settings.binRecords) {
+      this.binFill = 0;
+      this.jobBins++;
+      if (this.jobBins === this.maxBinsPerJob) this.endJob();
+    }
+  }
+
+  private startJob(): BufferedFile {
+    const job = new BufferedFile(join(this.outDir, `.grouped-${this.files.length + 1}.tmp`));
+    job.write(this.header);
+    job.records = 0;
+    this.job = job;
+    this.jobBytes = this.header.length;
+    return job;
+  }
+
+  private endJob(): void {
+    if (this.job) {
+      const file = join(this.outDir, name('grouped', this.files.length + 1));
+      this.files.push(commit(this.job, file, 'grouped'));
+    }
+    this.job = undefined;
+    this.jobBins = 0;
+    this.binFill = 0;
+  }
+
+  /**
+   * A parent too big for one bin: a chain of files of its rows alone, each at most one bin, so each
+   * of their jobs is one batch; the engine runs a chain's jobs one after another.
+   */
+  private async writeSerial(group: Group): Promise<void> {
+    const chain = this.chains++;
+    await writeGroup(
+      group,
+      (row) => {
+        if (this.serial && this.serial.records >= this.settings.binRecords) this.endSerial(chain);
+        if (!this.serial) {
+          this.serial = new BufferedFile(join(this.outDir, `.serial-${this.serialFiles.length + 1}.tmp`));
+          this.serial.write(this.header);
+          this.serial.records = 0;
+        }
+        this.serial.write(row);
+      },
+      this.settings,
+    );
+    this.endSerial(chain);
+  }
+
+  private endSerial(chain: number): void {
+    if (this.serial) {
+      const file = join(this.outDir, name('serial', this.serialFiles.length + 1));
+      this.serialFiles.push({ ...commit(this.serial, file, 'serial'), chain });
+    }
+    this.serial = undefined;
+  }
+}
+
+function name(lane: PartitionLane, n: number): string {
+  return `${lane}-${String(n).padStart(5, '0')}.csv`;
+}
+
+function commit(file: BufferedFile, target: string, lane: PartitionLane): DerivedFile {
+  file.close(true);
+  renameSync(file.path, target);
+  return { file: target, lane, records: file.records };
+}
+
+async function writeGroup(group: Group, write: (row: Buffer) => void, settings: PartitionSettings): Promise<void> {
+  const { source, ranges } = group;
+  if (source && ranges) {
+    for (let k = 0; k < ranges.length; k += 2) write(source.subarray(ranges[k], ranges[k + 1]));
+    return;
+  }
+  // a single key past the memory budget: its rows are streamed back from its spill file (write copies)
+  if (group.file) await forEachRecord(group.file, settings.delimiter, (row) => write(row), settings.maxRecordBytes);
+}

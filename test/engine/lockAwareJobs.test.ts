@@ -1,0 +1,244 @@
+/*
+ * Lock-aware jobs against the local org's realistic model (batches processed in parallel, a
+ * batch holding each parent it writes a child of): a skewed Contact load, the same rows, with the
+ * partition pass and without it. The org's batches are 50 records here and the run is told so
+ * (`orgBatchRecords`), as a rehearsal against a smaller org would be. Without partitioning the
+ * concurrent batches of one job share parents and rows fail UNABLE_TO_LOCK_ROW; with it, none do.
+ * Then the crash window of the pass: derived files written, not yet journaled.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { LocalOrgOptions } from '@sf-migrate/local-org';
+import { loadManifestOrThrow } from '../../src/manifest/load.js';
+import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
+import { StepPartitioning } from '../../src/engine/stepPartitioning.js';
+import { ChunkPlanner } from '../../src/engine/chunkPlanner.js';
+import { replayJournal } from '../../src/journal/state.js';
+import { applyEvent, emptyRunState, type RunState } from '../../src/journal/state.js';
+import type { JournalEventBody } from '../../src/journal/events.js';
+import * as build from '../../src/journal/eventBuilders.js';
+import { runFolder } from '../../src/journal/runFolder.js';
+import { fingerprintFile } from '../../src/journal/fingerprint.js';
+import { createScaffold, type Scaffold } from './runScaffold.js';
+
+const BATCH = 50;
+
+const realistic: LocalOrgOptions = {
+  model: 'realistic',
+  modelSettings: {
+    timeScale: 0.001,
+    workers: 4,
+    batchRecords: BATCH,
+    msPerRecord: 1000,
+    lockWaitMs: 100,
+    requestLatencyMs: 0,
+  },
+};
+
+/** parent k's number of children: two parents bigger than a batch, the rest small and uneven */
+const CHILDREN = [130, 70, ...Array.from({ length: 18 }, (_, k) => ((k * 7) % 12) + 1)];
+
+/** Contacts interleaved across parents, as an export sorted by anything but the parent is; a few without one */
+function contactsCsv(): { text: string; names: string[] } {
+  const names: string[] = [];
+  const lines = ['LastName,Account.Legacy_Id__c'];
+  const left = [...CHILDREN];
+  for (let round = 0; left.some((n) => n > 0); round++) {
+    left.forEach((n, k) => {
+      if (n === 0) return;
+      left[k]--;
+      names.push(`C${k}-${round}`);
+      lines.push(`C${k}-${round},A${k}`);
+    });
+  }
+  for (let k = 0; k < 5; k++) {
+    names.push(`Orphan${k}`);
+    lines.push(`Orphan${k},`);
+  }
+  return { text: `${lines.join('\n')}\n`, names: names.sort() };
+}
+
+describe('lock-aware jobs against the realistic model', function () {
+  this.timeout(120_000);
+  let scaffold: Scaffold | undefined;
+
+  afterEach(async () => {
+    await scaffold?.cleanup();
+    scaffold = undefined;
+  });
+
+  async function load(partitionBy: false | undefined): Promise<{ lockFailures: number; run: MigrationRun }> {
+    scaffold = await createScaffold(realistic);
+    const data = join(scaffold.dir, 'data');
+    const accounts = CHILDREN.map((_, k) => `Account${k},A${k}`).join('\n');
+    await writeFile(join(data, 'a.csv'), `Name,Legacy_Id__c\n${accounts}\n`);
+    const contacts = contactsCsv();
+    await writeFile(join(data, 'c.csv'), contacts.text);
+    const path = join(scaffold.dir, 'engine.json');
+    const contactStep = {
+      id: 'contacts',
+      object: 'Contact',
+      source: join(data, 'c.csv'),
+      dependsOn: ['accounts'],
+      maxRecordsPerJob: 3 * BATCH,
+      parallelism: 2,
+      // no retry round and no gate: every lock failure stays visible in the step's books
+      retry: { attempts: 0 },
+      failureThreshold: { percent: 100 },
+      ...(partitionBy === false ? { partitionBy } : {}),
+    };
+    const manifest = {
+      name: 'lock-aware',
+      defaults: { operation: 'insert', poll: { initial: '10ms', max: '40ms' } },
+      steps: [{ id: 'accounts', object: 'Account', source: join(data, 'a.csv') }, contactStep],
+    };
+    await writeFile(path, JSON.stringify(manifest, null, 2));
+    const options: RunOptions = {
+      connection: scaffold.connection,
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+      orgBatchRecords: BATCH,
+    };
+    const run = await MigrationRun.start(await loadManifestOrThrow(path), options);
+    const outcome = await run.execute();
+    const step = outcome.steps.find((candidate) => candidate.step === 'contacts')!;
+    const loaded = scaffold.org.store
+      .records('Contact')
+      .map((record) => String(record.LastName))
+      .sort();
+    const lockFailures = step.failuresByCode.UNABLE_TO_LOCK_ROW ?? 0;
+    // books balance either way, and nothing is loaded twice
+    expect(step.succeeded + step.failed + step.unprocessed).to.equal(contacts.names.length);
+    expect(new Set(loaded).size).to.equal(loaded.length);
+    expect(loaded.length).to.equal(step.succeeded);
+    if (lockFailures === 0) expect(loaded).to.deep.equal(contacts.names);
+    return { lockFailures, run };
+  }
+
+  it('loads a skewed Contact file with no UNABLE_TO_LOCK_ROW when partitioned, and with some when not', async () => {
+    const partitioned = await load(undefined);
+    expect(partitioned.lockFailures).to.equal(0);
+    const state = await replayJournal(partitioned.run.folder.journalPath);
+    const contacts = state.steps.get('contacts')!;
+    expect(contacts.partitions).to.have.lengthOf(1);
+    const [partition] = contacts.partitions!;
+    expect(partition.column).to.equal('Account.Legacy_Id__c');
+    const serial = partition.files.filter((file) => file.lane === 'serial');
+    // the 200 rows of the two big parents, in jobs of one batch each, a chain per parent
+    expect(serial.map((file) => [file.records, file.chain])).to.deep.equal([
+      [50, 0],
+      [50, 0],
+      [30, 0],
+      [50, 1],
+      [20, 1],
+    ]);
+    const files = new Set(partition.files.map((file) => file.file));
+    expect(contacts.chunks.every((chunk) => files.has(chunk.file))).to.equal(true);
+    await scaffold?.cleanup();
+    scaffold = undefined;
+
+    const plain = await load(false);
+    expect(plain.lockFailures).to.be.greaterThan(0);
+    const plainState = await replayJournal(plain.run.folder.journalPath);
+    expect(plainState.steps.get('contacts')!.partitions).to.equal(undefined);
+  });
+});
+
+describe('the partition pass and the journal', () => {
+  let scaffold: Scaffold | undefined;
+  afterEach(async () => {
+    await scaffold?.cleanup();
+    scaffold = undefined;
+  });
+
+  it('a crash between the derived files and their journal line leaves nothing a resume takes for done', async () => {
+    scaffold = await createScaffold();
+    const source = join(scaffold.dir, 'data', 'c.csv');
+    await writeFile(source, contactsCsv().text);
+    const manifest = await loadManifestOrThrow(scaffold.manifestPath);
+    const step = {
+      ...manifest.steps[0],
+      id: 'contacts',
+      object: 'Contact',
+      maxRecordsPerJob: 150,
+      files: [source],
+      partitionBy: 'Account.Legacy_Id__c',
+    };
+    const folder = runFolder(join(scaffold.dir, 'runs'), 'run-1');
+    const state: RunState = emptyRunState();
+    let seq = 0;
+    const lines: JournalEventBody[] = [];
+    const record = (body: JournalEventBody): Promise<void> => {
+      lines.push(body);
+      applyEvent(state, { ...body, seq: ++seq, time: new Date().toISOString() });
+      return Promise.resolve();
+    };
+    const sources = [await fingerprintFile(source)];
+    await record(
+      build.runStarted({
+        runId: 'run-1',
+        manifest: scaffold.manifestPath,
+        manifestSha256: 'x',
+        username: 'u',
+        orgId: '00D000000000001AAA',
+        instanceUrl: 'http://127.0.0.1',
+        apiVersion: '62.0',
+        sources,
+      }),
+    );
+    await record(build.waveStarted(0, ['contacts']));
+    await record(build.stepStarted('contacts', 0, step));
+
+    // the process dies right before the line: the files are on disk, nothing names them
+    const crashed = new StepPartitioning(
+      state,
+      folder,
+      () => Promise.reject(new Error('killed')),
+      new ChunkPlanner(state, record),
+      { batchRecords: BATCH },
+    );
+    await crashed.filesOf(step).then(
+      () => expect.fail('the crash should have stopped the pass'),
+      (error: Error) => expect(error.message).to.equal('killed'),
+    );
+    const outDir = join(folder.dir, 'partitions', 'contacts', '0');
+    const left = await readdir(outDir);
+    expect(left.length).to.be.greaterThan(0);
+    expect(state.steps.get('contacts')!.partitions).to.equal(undefined);
+    // an unjournaled file is corrupted, as a torn write might leave one: the resume must not use it
+    await writeFile(join(outDir, left[0]), 'garbage\n');
+
+    const planner = new ChunkPlanner(state, record);
+    const resumed = new StepPartitioning(state, folder, record, planner, { batchRecords: BATCH });
+    const files = await resumed.filesOf(step);
+    expect(lines.filter((line) => line.type === 'source.partitioned')).to.have.lengthOf(1);
+    for (const file of files) {
+      // eslint-disable-next-line no-await-in-loop
+      expect((await readFile(file, 'utf8')).startsWith('LastName,Account.Legacy_Id__c\n')).to.equal(true);
+    }
+    for (const file of files) {
+      // eslint-disable-next-line no-await-in-loop
+      await planner.ensurePlanned(step, file, 0);
+    }
+    const records = state.steps.get('contacts')!.chunks.reduce((sum, chunk) => sum + chunk.records, 0);
+    expect(records).to.equal(contactsCsv().names.length);
+
+    // a later resume uses the journaled files as they are, and the pass never runs again
+    const again = await new StepPartitioning(state, folder, record, planner, { batchRecords: BATCH }).filesOf(step);
+    expect(again).to.deep.equal(files);
+    expect(lines.filter((line) => line.type === 'source.partitioned')).to.have.lengthOf(1);
+
+    // a derived file changed after it was journaled is refused when chunks are cut from it
+    await writeFile(files[0], 'LastName,Account.Legacy_Id__c\nIntruder,A1\n');
+    const fresh = emptyRunState();
+    let freshSeq = 0;
+    for (const line of lines.filter((body) => body.type !== 'chunk.planned')) {
+      applyEvent(fresh, { ...line, seq: ++freshSeq, time: new Date().toISOString() });
+    }
+    await new ChunkPlanner(fresh, () => Promise.resolve()).ensurePlanned(step, files[0], 0).then(
+      () => expect.fail('a changed derived file must not be planned'),
+      (error: Error & { code?: string }) => expect(error.code).to.equal('SourceChanged'),
+    );
+  });
+});
