@@ -319,7 +319,13 @@ function checkColumns(
   const mapped = mapColumns(step, file, columns, problems);
   if (step.partitionBy !== undefined && !columns.includes(step.partitionBy)) {
     problems.push(
-      problem('error', 'PartitionColumnMissing', `${step.pointer}/partitionBy`, [step.id, step.partitionBy, file], file),
+      problem(
+        'error',
+        'PartitionColumnMissing',
+        `${step.pointer}/partitionBy`,
+        [step.id, step.partitionBy, file],
+        file,
+      ),
     );
   }
   const has = (name: string): boolean => mapped.some((c) => c.toLowerCase() === name.toLowerCase());

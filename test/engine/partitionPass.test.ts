@@ -163,7 +163,12 @@ describe('partitionSource', () => {
     const spilled = await check(sizes, 5, { memoryBytes: 200 });
     const summary = ({ contents }: typeof inMemory): number[] => contents.map((content) => content.rows.length).sort();
     expect(summary(spilled).reduce((a, b) => a + b)).to.equal(summary(inMemory).reduce((a, b) => a + b));
-    expect(spilled.contents.filter((content) => content.lane === 'serial').flatMap((c) => c.rows).sort()).to.deep.equal(
+    expect(
+      spilled.contents
+        .filter((content) => content.lane === 'serial')
+        .flatMap((c) => c.rows)
+        .sort(),
+    ).to.deep.equal(
       inMemory.contents
         .filter((content) => content.lane === 'serial')
         .flatMap((c) => c.rows)
@@ -175,7 +180,14 @@ describe('partitionSource', () => {
     await writeFile(source, `${HEADER}\na,k1\nb,K2\nc,K1\nd,k2\n`);
     const files = await partitionSource(source, join(dir, 'out'), settings({ binRecords: 2, maxRecordsPerJob: 2 }));
     const contents = await read(files);
-    expect(contents.map((content) => content.rows.map((row) => row[0]).sort().join(''))).to.have.members(['ac', 'bd']);
+    expect(
+      contents.map((content) =>
+        content.rows
+          .map((row) => row[0])
+          .sort()
+          .join(''),
+      ),
+    ).to.have.members(['ac', 'bd']);
   });
 
   it('keeps a job within maxBytesPerJob as uploaded; a parent no job holds goes serial', async () => {
@@ -198,13 +210,12 @@ describe('partitionSource', () => {
     expect(files.map((file) => file.records)).to.deep.equal([4]);
     // one parent: its rows keep their order
     const text = await readFile(files[0].file, 'utf8');
-    expect(text.split(/\r\n|\r|\n/).filter((line) => line !== '').map((line) => line[0])).to.deep.equal([
-      'L',
-      'a',
-      'b',
-      'c',
-      'd',
-    ]);
+    expect(
+      text
+        .split(/\r\n|\r|\n/)
+        .filter((line) => line !== '')
+        .map((line) => line[0]),
+    ).to.deep.equal(['L', 'a', 'b', 'c', 'd']);
   });
 
   it('keeps a CRLF source readable and writes nothing but derived files', async () => {

@@ -115,7 +115,10 @@ export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut |
   // journal line not yet; then killed right after that line, and after it in a resume
   [['partition.written', 1]],
   [['source.partitioned', 1]],
-  [['partition.written', 1], ['source.partitioned', 1]],
+  [
+    ['partition.written', 1],
+    ['source.partitioned', 1],
+  ],
 ];
 
 function journalOf(dir: string): string {

@@ -1,0 +1,52 @@
+/*
+ * A file written through one buffer with synchronous writes: the record scanner's callback is
+ * synchronous, so the partition pass's spill files and derived files cannot await a stream's drain.
+ */
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+
+export const WRITE_BUFFER_BYTES = 256 * 1024;
+
+/** A file written through one buffer with synchronous writes (the scanner's callback is synchronous). */
+export class BufferedFile {
+  public records = 0;
+  public bytes = 0;
+  private readonly fd: number;
+  private buffer: Buffer;
+  private used = 0;
+
+  public constructor(
+    public readonly path: string,
+    bufferBytes = WRITE_BUFFER_BYTES,
+  ) {
+    this.fd = openSync(path, 'w', 0o600);
+    this.buffer = Buffer.allocUnsafe(bufferBytes);
+  }
+
+  public write(record: Buffer): void {
+    this.records++;
+    this.bytes += record.length;
+    if (this.used + record.length > this.buffer.length) this.flush();
+    if (record.length > this.buffer.length) {
+      writeAll(this.fd, record);
+      return;
+    }
+    record.copy(this.buffer, this.used);
+    this.used += record.length;
+  }
+
+  public close(sync = false): void {
+    this.flush();
+    if (sync) fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.buffer = Buffer.alloc(0);
+  }
+
+  private flush(): void {
+    if (this.used > 0) writeAll(this.fd, this.buffer.subarray(0, this.used));
+    this.used = 0;
+  }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
+}

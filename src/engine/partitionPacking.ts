@@ -1,0 +1,198 @@
+/*
+ * The partition pass's second half (see partitionPass.ts): groups of one parent's rows packed whole
+ * into bins of the org's batch size, bins into job files (the grouped lane), and parents too big for
+ * one batch into chains of files of their own (the serial lane). Each file is written under a
+ * temporary name, fsynced and renamed before it is reported.
+ */
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { forEachRecord } from '../csv/recordBytes.js';
+import { BufferedFile } from './bufferedFile.js';
+import type { DerivedFile, PartitionLane, PartitionSettings } from './partitionPass.js';
+
+/**
+ * one parent's rows: byte ranges (start, end pairs) of its spill file read whole into `source`, or
+ * (a single key past the memory budget) a spill file of its own, streamed
+ */
+export type Group = { records: number; bytes: number; source?: Buffer; ranges?: number[]; file?: string };
+
+/** index of the first of `sizes` (descending) that is at most `room`, or -1 */
+function firstAtMost(sizes: number[], room: number): number {
+  let low = 0;
+  let high = sizes.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sizes[middle] <= room) high = middle;
+    else low = middle + 1;
+  }
+  return low < sizes.length ? low : -1;
+}
+
+/** candidates looked at past the largest that fits, to keep a bin fillable */
+const FIT_LOOKAHEAD = 64;
+
+/**
+ * The size (index into `sizes`, descending) of the next group for a bin with `room` left: the
+ * largest that fits and leaves the bin full or with room for at least the smallest group there is,
+ * so a bin does not end a few records short (which would end its job); the largest that fits when
+ * no candidate does; -1 when none fits.
+ */
+function fittingSize(sizes: number[], room: number): number {
+  const first = firstAtMost(sizes, room);
+  if (first === -1) return -1;
+  const smallest = sizes[sizes.length - 1];
+  for (let k = first; k < sizes.length && k <= first + FIT_LOOKAHEAD; k++) {
+    const rest = room - sizes[k];
+    if (rest === 0 || rest >= smallest) return k;
+  }
+  return first;
+}
+
+/**
+ * Places groups into bins and bins into job files. The open bin and job carry over from one spill
+ * file's groups to the next, so only a bin that no remaining group fits ends a job early.
+ */
+export class Packer {
+  private readonly files: DerivedFile[] = [];
+  private readonly serialFiles: DerivedFile[] = [];
+  private job?: BufferedFile;
+  private jobBins = 0;
+  /** the open job's bytes as uploaded, at most (see costOf) */
+  private jobBytes = 0;
+  private binFill = 0;
+  private serial?: BufferedFile;
+  private chains = 0;
+  private readonly maxBinsPerJob: number;
+
+  public constructor(
+    private readonly outDir: string,
+    private readonly header: Buffer,
+    private readonly settings: PartitionSettings,
+  ) {
+    this.maxBinsPerJob = Math.max(1, Math.floor(settings.maxRecordsPerJob / settings.binRecords));
+  }
+
+  public async add(groups: Group[]): Promise<void> {
+    const { binRecords } = this.settings;
+    // largest first into each bin, smaller ones fill what is left: buckets by size, sizes descending
+    const buckets = new Map<number, Group[]>();
+    for (const group of groups) {
+      // a parent that fits no batch, or no job by its bytes, has its jobs run one after another
+      if (group.records > binRecords || this.header.length + this.costOf(group) > this.settings.maxBytesPerJob) {
+        // eslint-disable-next-line no-await-in-loop
+        await this.writeSerial(group);
+        continue;
+      }
+      const bucket = buckets.get(group.records);
+      if (bucket) bucket.push(group);
+      else buckets.set(group.records, [group]);
+    }
+    const sizes = [...buckets.keys()].sort((a, b) => b - a);
+    while (sizes.length > 0) {
+      const room = binRecords - this.binFill;
+      const at = fittingSize(sizes, room);
+      if (at === -1) {
+        // nothing left fits this bin: the job ends here, and the next job's batches count from zero
+        this.endJob();
+        continue;
+      }
+      const bucket = buckets.get(sizes[at]) ?? [];
+      const group = bucket.pop() as Group;
+      if (bucket.length === 0) sizes.splice(at, 1);
+      if (this.job && this.jobBytes + this.costOf(group) > this.settings.maxBytesPerJob) this.endJob();
+      // eslint-disable-next-line no-await-in-loop
+      await this.place(group);
+    }
+  }
+
+  public finish(): DerivedFile[] {
+    this.endJob();
+    return [...this.files, ...this.serialFiles];
+  }
+
+  /** a group's bytes as uploaded, at most */
+  private costOf(group: Group): number {
+    return group.bytes + group.records * (this.settings.extraBytesPerRow ?? 0);
+  }
+
+  private async place(group: Group): Promise<void> {
+    const job = this.job ?? this.startJob();
+    this.jobBytes += this.costOf(group);
+    await writeGroup(group, (row) => job.write(row), this.settings);
+    this.binFill += group.records;
+    if (this.binFill === this.settings.binRecords) {
+      this.binFill = 0;
+      this.jobBins++;
+      if (this.jobBins === this.maxBinsPerJob) this.endJob();
+    }
+  }
+
+  private startJob(): BufferedFile {
+    const job = new BufferedFile(join(this.outDir, `.grouped-${this.files.length + 1}.tmp`));
+    job.write(this.header);
+    job.records = 0;
+    this.job = job;
+    this.jobBytes = this.header.length;
+    return job;
+  }
+
+  private endJob(): void {
+    if (this.job) {
+      const file = join(this.outDir, name('grouped', this.files.length + 1));
+      this.files.push(commit(this.job, file, 'grouped'));
+    }
+    this.job = undefined;
+    this.jobBins = 0;
+    this.binFill = 0;
+  }
+
+  /**
+   * A parent too big for one bin: a chain of files of its rows alone, each at most one bin, so each
+   * of their jobs is one batch; the engine runs a chain's jobs one after another.
+   */
+  private async writeSerial(group: Group): Promise<void> {
+    const chain = this.chains++;
+    await writeGroup(
+      group,
+      (row) => {
+        if (this.serial && this.serial.records >= this.settings.binRecords) this.endSerial(chain);
+        if (!this.serial) {
+          this.serial = new BufferedFile(join(this.outDir, `.serial-${this.serialFiles.length + 1}.tmp`));
+          this.serial.write(this.header);
+          this.serial.records = 0;
+        }
+        this.serial.write(row);
+      },
+      this.settings,
+    );
+    this.endSerial(chain);
+  }
+
+  private endSerial(chain: number): void {
+    if (this.serial) {
+      const file = join(this.outDir, name('serial', this.serialFiles.length + 1));
+      this.serialFiles.push({ ...commit(this.serial, file, 'serial'), chain });
+    }
+    this.serial = undefined;
+  }
+}
+
+function name(lane: PartitionLane, n: number): string {
+  return `${lane}-${String(n).padStart(5, '0')}.csv`;
+}
+
+function commit(file: BufferedFile, target: string, lane: PartitionLane): DerivedFile {
+  file.close(true);
+  renameSync(file.path, target);
+  return { file: target, lane, records: file.records };
+}
+
+async function writeGroup(group: Group, write: (row: Buffer) => void, settings: PartitionSettings): Promise<void> {
+  const { source, ranges } = group;
+  if (source && ranges) {
+    for (let k = 0; k < ranges.length; k += 2) write(source.subarray(ranges[k], ranges[k + 1]));
+    return;
+  }
+  // a single key past the memory budget: its rows are streamed back from its spill file (write copies)
+  if (group.file) await forEachRecord(group.file, settings.delimiter, (row) => write(row), settings.maxRecordBytes);
+}
