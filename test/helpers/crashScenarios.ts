@@ -27,14 +27,16 @@ type KillPoint = [point: string, nth: number];
 type JournalCut = 'created' | 'index';
 
 /**
- * 'source': the first run appends a line to accounts.csv (SF_MIGRATE_TEST_APPEND) once the first
- * job is closed, so a later Account chunk no longer reads as fingerprinted and its upload is
- * refused; the scenario checks that resume refuses the changed file, puts it back, and resumes.
+ * 'source': the first run appends a line to accounts.csv (SF_MIGRATE_TEST_APPEND) once its last
+ * Account chunk is planned, before any job exists, so the first Account upload no longer reads as
+ * fingerprinted and is refused; the scenario checks that resume refuses the changed file, puts it
+ * back, and resumes. (Not later: a step uploads its next job while the org processes the last, so
+ * by the first close every Account chunk may already be read, and nothing would be refused.)
  */
 type SourceChange = 'source';
 
 /** where the first run changes accounts.csv (see SourceChange) */
-const SOURCE_CHANGE_AT: KillPoint = ['job.closed', 1];
+const SOURCE_CHANGE_AT: KillPoint = ['chunk.planned', RECORDS / PER_JOB];
 
 /**
  * [point, nth] for the first run, optionally for the first resume, and a journal cut between them
