@@ -187,6 +187,8 @@ type Contender = {
   polls: number;
   lockFailedRows: number;
   deadLetters: number;
+  /** dead letters (sf migrate) or failed rows (plugin-data) whose error is UNABLE_TO_LOCK_ROW */
+  lockDeadLetters: number;
   peakRssMb: number;
   exitCodes: number[];
   byRoute: Record<string, number>;
@@ -220,15 +222,20 @@ async function sfMigrate(
       // eslint-disable-next-line no-await-in-loop
       lockFailedRows += await countLines(createReadStream(file), 'UNABLE_TO_LOCK_ROW');
     let deadLetters = 0;
-    for (const file of filesUnder(runs, '.csv').filter((f) => f.includes('dead-letter')))
+    let lockDeadLetters = 0;
+    for (const file of filesUnder(runs, '.csv').filter((f) => f.includes('dead-letter'))) {
       // eslint-disable-next-line no-await-in-loop
       deadLetters += await countLines(createReadStream(file));
+      // eslint-disable-next-line no-await-in-loop
+      lockDeadLetters += await countLines(createReadStream(file), 'UNABLE_TO_LOCK_ROW');
+    }
     return {
       seconds: run.ms / 1000,
       apiCalls: calls.calls,
       polls: calls.polls,
       lockFailedRows,
       deadLetters,
+      lockDeadLetters,
       peakRssMb: run.peakRssMb,
       exitCodes: [run.code],
       byRoute: calls.byRoute,
@@ -293,6 +300,7 @@ async function pluginData(
       polls: calls.polls,
       lockFailedRows,
       deadLetters: failedRows,
+      lockDeadLetters: lockFailedRows,
       peakRssMb,
       exitCodes,
       byRoute: calls.byRoute,
@@ -365,18 +373,19 @@ export async function compare(options: CompareOptions): Promise<void> {
       shape,
       model: { ...settings, note: 'client poll intervals are real time; the org runs at timeScale' },
       lowerBound: { wallSeconds: fixed(bound, 1), modelledSeconds: fixed(boundModelled, 0) },
-      sfMigrate: { ...row(migrate), deadLetters: migrate.deadLetters },
-      pluginData: { ...row(plugin), failedRows: plugin.deadLetters },
+      sfMigrate: { ...row(migrate), deadLetters: migrate.deadLetters, lockDeadLetters: migrate.lockDeadLetters },
+      pluginData: { ...row(plugin), failedRows: plugin.deadLetters, lockFailedRows: plugin.lockDeadLetters },
       sfMigrateVsPluginData: {
         speedUp: fixed(plugin.seconds / migrate.seconds),
         apiCallsRatio: fixed(migrate.apiCalls / plugin.apiCalls),
+        pollsRatio: fixed(migrate.polls / Math.max(1, plugin.polls)),
         peakRssRatio: fixed(migrate.peakRssMb / plugin.peakRssMb),
       },
       byRoute: { sfMigrate: migrate.byRoute, pluginData: plugin.byRoute },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     const table = [
-      ['', 'wall s', 'modelled s', 'API calls', 'polls', 'LOCK rows', 'dead/failed', 'peak RSS MB', '× bound'],
+      ['', 'wall s', 'modelled s', 'API calls', 'polls', 'LOCK rows', 'dead/failed (LOCK)', 'peak RSS MB', '× bound'],
       ['lower bound', fixed(bound, 1), fixed(boundModelled, 0), '', '', '', '', '', 1],
       ['sf migrate', ...tableRow(migrate, timeScale, bound)],
       ['plugin-data', ...tableRow(plugin, timeScale, bound)],
@@ -394,7 +403,7 @@ function tableRow(c: Contender, timeScale: number, bound: number): Array<string 
     c.apiCalls,
     c.polls,
     c.lockFailedRows,
-    c.deadLetters,
+    `${c.deadLetters} (${c.lockDeadLetters})`,
     Math.round(c.peakRssMb),
     (c.seconds / bound).toFixed(2),
   ];
