@@ -6,6 +6,7 @@
  * file, same wave order) as the physical limit, and prints the ratio.
  *
  *   npm run bench -- --records 100000
+ *   npm run bench -- --compare [--records N] [--time-scale S]   issue 11's comparison (bench/compare.ts)
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,13 +15,23 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalOrg, registerLocalOrg, type LocalOrg } from '@sf-migrate/local-org';
+import { compare } from './compare.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false } },
+  options: {
+    records: { type: 'string', default: '1000000' },
+    keep: { type: 'boolean', default: false },
+    compare: { type: 'boolean', default: false },
+    'time-scale': { type: 'string', default: '0.25' },
+  },
 });
 const total = Number(values.records);
-const work = join(tmpdir(), `sf-migrate-bench-${total}`);
+const work = join(tmpdir(), `sf-migrate-bench-${values.compare ? 'compare-' : ''}${total}`);
+if (values.compare) {
+  await compare({ records: total, timeScale: Number(values['time-scale']), work, keep: values.keep });
+  process.exit(0);
+}
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
