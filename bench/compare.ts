@@ -212,7 +212,16 @@ async function sfMigrate(
     await registerLocalOrg(org, { alias: 'bench-migrate' });
     const before = { ...org.stats().byRoute };
     const run = await runMeasured(
-      [join(root, 'bin', 'run.js'), 'migrate', 'run', '--manifest', manifest, '--target-org', 'bench-migrate', '--json'],
+      [
+        join(root, 'bin', 'run.js'),
+        'migrate',
+        'run',
+        '--manifest',
+        manifest,
+        '--target-org',
+        'bench-migrate',
+        '--json',
+      ],
       env,
     );
     const calls = callsSince(org, before);
@@ -335,7 +344,9 @@ function lowerBound(settings: ModelSettings, files: Record<string, string>, shap
   for (const wave of WAVES) {
     const upload = wave.reduce((sum, object) => sum + statSync(files[object]).size, 0) / settings.uploadBytesPerSecond;
     const work = wave.reduce((sum, object) => sum + records[object] * ms(object), 0) / settings.workers;
-    const longestBatch = Math.max(...wave.map((object) => Math.min(records[object], settings.batchRecords) * ms(object)));
+    const longestBatch = Math.max(
+      ...wave.map((object) => Math.min(records[object], settings.batchRecords) * ms(object)),
+    );
     total += upload * 1000 + Math.max(work, longestBatch) + 4 * settings.requestLatencyMs;
   }
   return total / 1000;
