@@ -46,7 +46,7 @@ describe('resumeRun', () => {
     await site.cleanup();
   });
 
-  const resume = (over: { keepJobs?: boolean } = {}): Promise<MigrationRun> =>
+  const resume = (over: { keepJobs?: boolean; ignoreJobs?: string[] } = {}): Promise<MigrationRun> =>
     resumeRun({
       ...site.options,
       ...over,
@@ -165,130 +165,103 @@ describe('resumeRun', () => {
     expect(run.state.steps.get('Account')!.chunks).to.have.length(1);
     expectLoadedOnce(site);
   });
-});
 
-describe('resumeRun --ignore-job (issue 9.3: a job of another tool under the same user)', () => {
-  let site: EngineSite;
-  let warnings: string[];
-  beforeEach(async () => {
-    site = await createEngineSite();
-    warnings = [];
-  });
-  afterEach(async () => {
-    await site.cleanup();
-  });
+  describe('--ignore-job (issue 9.3: a job of another tool under the same user)', () => {
+    /** a run stopped before its first job, then an Account insert loaded beside it by another tool */
+    async function interruptedRunBesideForeignJob(): Promise<{ runId: string; foreign: string }> {
+      const manifest = await loadManifestOrThrow(site.manifestPath);
+      const first = await MigrationRun.start(manifest, site.options);
+      expect((await first.execute(AbortSignal.abort())).status).to.equal('waiting');
+      const job = await site.client.create({ object: 'Account', operation: 'insert', lineEnding: 'LF' });
+      await site.client.upload(job.id, () => Readable.from(['Name\nForeign Ltd\n']));
+      await site.client.close(job.id);
+      await site.client.poll(job.id, { initialMs: 10, maxMs: 20 });
+      return { runId: first.runId, foreign: job.id };
+    }
 
-  const resume = (ignoreJobs?: string[]): Promise<MigrationRun> =>
-    resumeRun({
-      ...site.options,
-      root: site.root,
-      manifest: site.manifestPath,
-      ...(ignoreJobs ? { ignoreJobs } : {}),
-      onWarning: (message) => warnings.push(message),
+    it('refuses the job, naming the command that ignores it; once told, journals it and never asks again', async () => {
+      const { runId, foreign } = await interruptedRunBesideForeignJob();
+      const refused = await rejection(resume());
+      expect(refused.name).to.equal('UnknownJobsError');
+      const advice = `sf migrate resume --manifest ${site.manifestPath} --run-id ${runId} --ignore-job ${foreign}`;
+      expect(refused.actions?.[0]).to.include(advice);
+
+      // as advised: the job is journaled as not this run's; the run is stopped again before its end
+      const told = await resume({ ignoreJobs: [foreign] });
+      expect((await told.execute(AbortSignal.abort())).status).to.equal('waiting');
+      const lines = (await readFile(told.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
+      const ignored = lines.map((line) => JSON.parse(line) as { type: string; jobId?: string });
+      expect(ignored.filter((event) => event.type === 'job.ignored').map((event) => event.jobId)).to.deep.equal([
+        foreign,
+      ]);
+      expect(told.state.ignoredJobs).to.deep.equal([foreign]);
+
+      // a later resume, without the flag, does not ask again and loads the run's records once
+      const later = await resume();
+      expect((await later.execute()).status).to.equal('succeeded');
+      expectLoadedOnce(site, ['Foreign Ltd']);
+      expect(warnings.join('\n')).to.not.include('--ignore-job');
     });
 
-  /** a run stopped before its first job, then an Account insert loaded beside it by another tool */
-  async function interruptedRunBesideForeignJob(): Promise<{ runId: string; foreign: string }> {
-    const manifest = await loadManifestOrThrow(site.manifestPath);
-    const first = await MigrationRun.start(manifest, site.options);
-    expect((await first.execute(AbortSignal.abort())).status).to.equal('waiting');
-    const job = await site.client.create({ object: 'Account', operation: 'insert', lineEnding: 'LF' });
-    await site.client.upload(job.id, () => Readable.from(['Name\nForeign Ltd\n']));
-    await site.client.close(job.id);
-    await site.client.poll(job.id, { initialMs: 10, maxMs: 20 });
-    return { runId: first.runId, foreign: job.id };
-  }
+    it('refuses to ignore a job the job index gives to this run', async () => {
+      const built = await buildRun(site, 'created');
+      await built.journal.close();
+      // the journal lost the job.created line; the job index still names the chunk
+      const lines = (await readFile(built.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
+      await writeFile(
+        built.folder.journalPath,
+        lines
+          .slice(0, -1)
+          .map((line) => `${line}\n`)
+          .join(''),
+      );
+      const error = await rejection(resume({ ignoreJobs: [built.jobId!] }));
+      expect(error.name).to.equal('IgnoredJobOfThisRunError');
+      expect(error.message).to.include(built.jobId!);
+      expect((await readFile(built.folder.journalPath, 'utf8')).includes('job.ignored')).to.equal(false);
+    });
 
-  it('refuses the job, naming the command that ignores it; once told, journals it and never asks again', async () => {
-    const { runId, foreign } = await interruptedRunBesideForeignJob();
-    const refused = await rejection(resume());
-    expect(refused.name).to.equal('UnknownJobsError');
-    const advice = `sf migrate resume --manifest ${site.manifestPath} --run-id ${runId} --ignore-job ${foreign}`;
-    expect(refused.actions?.[0]).to.include(advice);
+    it('refuses to ignore a job the journal gives to this run', async () => {
+      const built = await buildRun(site, 'created');
+      await built.journal.close();
+      const error = await rejection(resume({ ignoreJobs: [built.jobId!] }));
+      expect(error.name).to.equal('IgnoredJobOfThisRunError');
+    });
 
-    // as advised: the job is journaled as not this run's; the run is stopped again before its end
-    const told = await resume([foreign]);
-    expect((await told.execute(AbortSignal.abort())).status).to.equal('waiting');
-    const lines = (await readFile(told.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
-    const ignored = lines.map((line) => JSON.parse(line) as { type: string; jobId?: string });
-    expect(ignored.filter((event) => event.type === 'job.ignored').map((event) => event.jobId)).to.deep.equal([
-      foreign,
-    ]);
-    expect(told.state.ignoredJobs).to.deep.equal([foreign]);
-
-    // a later resume, without the flag, does not ask again and loads the run's records once
-    const later = await resume();
-    expect((await later.execute()).status).to.equal('succeeded');
-    expectLoadedOnce(site, ['Foreign Ltd']);
-    expect(warnings.join('\n')).to.not.include('--ignore-job');
+    it('warns about an --ignore-job that names no job resume asked about', async () => {
+      const manifest = await loadManifestOrThrow(site.manifestPath);
+      const first = await MigrationRun.start(manifest, site.options);
+      expect((await first.execute(AbortSignal.abort())).status).to.equal('waiting');
+      const run = await resume({ ignoreJobs: ['750000000000001AAA'] });
+      expect(warnings.join('\n')).to.include('750000000000001AAA');
+      expect(run.state.ignoredJobs).to.deep.equal([]);
+      expect((await run.execute()).status).to.equal('succeeded');
+      expectLoadedOnce(site);
+    });
   });
 
-  it('refuses to ignore a job the job index gives to this run', async () => {
-    const built = await buildRun(site, 'created');
-    await built.journal.close();
-    // the journal lost the job.created line; the job index still names the chunk
-    const lines = (await readFile(built.folder.journalPath, 'utf8')).split('\n').filter(Boolean);
-    await writeFile(
-      built.folder.journalPath,
-      lines
-        .slice(0, -1)
-        .map((line) => `${line}\n`)
-        .join(''),
-    );
-    const error = await rejection(resume([built.jobId!]));
-    expect(error.name).to.equal('IgnoredJobOfThisRunError');
-    expect(error.message).to.include(built.jobId!);
-    expect((await readFile(built.folder.journalPath, 'utf8')).includes('job.ignored')).to.equal(false);
-  });
+  describe('retryDeadLetters', () => {
+    it('lets exactly one of several simultaneous retries of a finished run go ahead', async () => {
+      // every account fails (an unknown column), so the gate stops the run before Contact
+      await writeFile(
+        site.manifestPath.replace(/migration\.json$/, 'data/accounts.csv'),
+        'Name,Nope__c\nAcme,1\nGlobex,2\n',
+      );
+      const manifest = await loadManifestOrThrow(site.manifestPath);
+      const first = await MigrationRun.start(manifest, site.options);
+      expect((await first.execute()).status).to.equal('failed');
 
-  it('refuses to ignore a job the journal gives to this run', async () => {
-    const built = await buildRun(site, 'created');
-    await built.journal.close();
-    const error = await rejection(resume([built.jobId!]));
-    expect(error.name).to.equal('IgnoredJobOfThisRunError');
-  });
-
-  it('warns about an --ignore-job that names no job resume asked about', async () => {
-    const manifest = await loadManifestOrThrow(site.manifestPath);
-    const first = await MigrationRun.start(manifest, site.options);
-    expect((await first.execute(AbortSignal.abort())).status).to.equal('waiting');
-    const run = await resume(['750000000000001AAA']);
-    expect(warnings.join('\n')).to.include('750000000000001AAA');
-    expect(run.state.ignoredJobs).to.deep.equal([]);
-    expect((await run.execute()).status).to.equal('succeeded');
-    expectLoadedOnce(site);
-  });
-});
-
-describe('retryDeadLetters', () => {
-  let site: EngineSite;
-  beforeEach(async () => {
-    site = await createEngineSite();
-  });
-  afterEach(async () => {
-    await site.cleanup();
-  });
-
-  it('lets exactly one of several simultaneous retries of a finished run go ahead', async () => {
-    // every account fails (an unknown column), so the gate stops the run before Contact
-    await writeFile(
-      site.manifestPath.replace(/migration\.json$/, 'data/accounts.csv'),
-      'Name,Nope__c\nAcme,1\nGlobex,2\n',
-    );
-    const manifest = await loadManifestOrThrow(site.manifestPath);
-    const first = await MigrationRun.start(manifest, site.options);
-    expect((await first.execute()).status).to.equal('failed');
-
-    const settled = await Promise.allSettled(
-      Array.from({ length: 6 }, () =>
-        retryDeadLetters({ ...site.options, root: site.root, runId: first.runId, manifest: site.manifestPath }),
-      ),
-    );
-    const started = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    expect(started).to.have.length(1);
-    for (const result of settled) {
-      if (result.status === 'rejected') expect((result.reason as SfError).name).to.equal('UnfinishedRunError');
-    }
-    await started[0].execute(AbortSignal.abort());
+      const settled = await Promise.allSettled(
+        Array.from({ length: 6 }, () =>
+          retryDeadLetters({ ...site.options, root: site.root, runId: first.runId, manifest: site.manifestPath }),
+        ),
+      );
+      const started = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      expect(started).to.have.length(1);
+      for (const result of settled) {
+        if (result.status === 'rejected') expect((result.reason as SfError).name).to.equal('UnfinishedRunError');
+      }
+      await started[0].execute(AbortSignal.abort());
+    });
   });
 });
