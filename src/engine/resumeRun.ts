@@ -203,7 +203,7 @@ async function checkResumable(
     throw messages.createError(
       'error.RunOfAnotherOrg',
       [folder.runId, started.username, options.username],
-      [started.username],
+      ['resume', folder.runId, started.username],
     );
   }
   const changed = await findChangedSources(started.sources, { recordedAt: started.time });

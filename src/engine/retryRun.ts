@@ -42,7 +42,7 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     throw messages.createError(
       'error.RunOfAnotherOrg',
       [folder.runId, started.username, options.username],
-      [started.username],
+      ['retry', folder.runId, started.username],
     );
   }
   const deadLetters = (id: string): string[] => state.steps.get(id)?.finished?.deadLetters ?? [];

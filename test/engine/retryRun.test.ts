@@ -55,4 +55,21 @@ describe('retryDeadLetters --step', () => {
       retryable: ['Account', 'Contact'],
     });
   });
+
+  it("refuses a run of another org by naming retry, not resume, against the run's own org", async () => {
+    const error = await retryDeadLetters({
+      root: scaffold.root,
+      runId,
+      connection: {} as Connection,
+      username: 'someone@sandbox.example',
+      orgId: '00D000000000009AAA',
+    }).then(
+      () => undefined,
+      (failure: unknown) => failure as Error & { actions?: string[] },
+    );
+    expect(error?.name).to.equal('RunOfAnotherOrgError');
+    expect(error!.actions!.join('\n')).to.equal(
+      `Run it against its own org: sf migrate retry --run-id ${runId} --target-org ${scaffold.org.username}`,
+    );
+  });
 });
