@@ -54,7 +54,14 @@ export type ProblemCode =
   | 'FieldNotWritable'
   | 'ExternalIdFieldInvalid'
   | 'MissingRequiredField'
-  | 'ApiBudget';
+  | 'ApiBudget'
+  | 'InvalidLookup'
+  | 'LookupColumnMissing'
+  | 'LookupFieldInSource'
+  | 'LookupUnknownObject'
+  | 'LookupUnknownField'
+  | 'LookupFieldNotUnique'
+  | 'LookupResolution';
 
 export type Problem = {
   severity: ProblemSeverity;
