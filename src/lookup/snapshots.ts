@@ -11,6 +11,7 @@
  * `lookup.written`) leaves a file no line names, which the next attempt fetches and replaces.
  * Steps that use the same lookup (the same query) share one snapshot.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Messages } from '@salesforce/core';
 import type { CreateQueryJobRequest, QueryJobInfo, SavedQueryResults } from '../bulk/queryJobClient.js';
@@ -125,6 +126,7 @@ async function fetchSnapshot(options: EnsureLookupSnapshotsOptions, spec: Lookup
     throw queryFailed(step.id, spec, done.state, done.errorMessage ?? '');
   }
   const file = snapshotPath(folder, spec.snapshotKey);
+  await mkdir(lookupsDir(folder), { recursive: true, mode: 0o700 });
   const saved = await queries.saveResults(job.id, file);
   if (done.numberRecordsProcessed !== undefined && done.numberRecordsProcessed !== saved.records) {
     throw queryFailed(step.id, spec, 'short', `${saved.records} of ${done.numberRecordsProcessed} records arrived`);
