@@ -60,8 +60,7 @@ export type ProblemCode =
   | 'LookupFieldInSource'
   | 'LookupUnknownObject'
   | 'LookupUnknownField'
-  | 'LookupFieldNotUnique'
-  | 'LookupResolution';
+  | 'LookupFieldNotUnique';
 
 export type Problem = {
   severity: ProblemSeverity;
