@@ -85,9 +85,27 @@ export async function ensureLookupSnapshots(
     if (snapshots.has(spec.snapshotKey)) continue;
     const known = lookupSnapshotsOf(state).get(spec.snapshotKey);
     // eslint-disable-next-line no-await-in-loop -- one query job at a time: a step has few lookups
-    snapshots.set(spec.snapshotKey, known ? await checked(known) : await fetchSnapshot(options, spec));
+    snapshots.set(spec.snapshotKey, known ? await checked(known) : await fetchOnce(options, spec));
   }
   return snapshots;
+}
+
+/** fetches in flight, per run state: two steps of one wave that share a lookup start it once */
+const inFlight = new WeakMap<RunState, Map<string, Promise<LookupSnapshot>>>();
+
+function fetchOnce(options: EnsureLookupSnapshotsOptions, spec: LookupSpec): Promise<LookupSnapshot> {
+  let fetches = inFlight.get(options.state);
+  if (!fetches) {
+    fetches = new Map();
+    inFlight.set(options.state, fetches);
+  }
+  let fetch = fetches.get(spec.snapshotKey);
+  if (!fetch) {
+    const running = fetchSnapshot(options, spec).finally(() => fetches.delete(spec.snapshotKey));
+    fetches.set(spec.snapshotKey, running);
+    fetch = running;
+  }
+  return fetch;
 }
 
 async function checked(known: LookupSnapshot & { time?: string }): Promise<LookupSnapshot> {

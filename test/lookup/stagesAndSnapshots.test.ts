@@ -115,6 +115,24 @@ describe('lookup snapshots and stages', () => {
     expect([...resumed.values()][0]).to.deep.equal(snapshot);
   });
 
+  it('fetches a lookup two steps of one wave share once, when both start at the same time', async () => {
+    const queries = fakeQueries();
+    const lookups: Lookup[] = [{ column: 'OwnerEmail', user: 'Email' }];
+    const both = await Promise.all([
+      ensureLookupSnapshots({ step: step(lookups), state, folder: { dir }, record, queries }),
+      ensureLookupSnapshots({
+        step: { ...step(lookups), id: 'leads', object: 'Lead' },
+        state,
+        folder: { dir },
+        record,
+        queries,
+      }),
+    ]);
+    expect(queries.created).to.have.length(1);
+    expect(journal).to.have.length(1);
+    expect([...both[0].values()]).to.deep.equal([...both[1].values()]);
+  });
+
   it('refuses a resume whose snapshot file changed or is gone', async () => {
     const lookups: Lookup[] = [{ column: 'OwnerEmail', user: 'Email' }];
     const [snapshot] = [

@@ -146,6 +146,16 @@ describe('validate: lookups', function () {
       expect(lookupCheckLines(result.lookups)[0]).to.match(/1 of 3 distinct source keys resolve .*first 1000/);
     });
 
+    it('checks the field a lookup writes against the step object, at the lookup, instead of its key column', async () => {
+      const result = await validateManifest(
+        await manifest([{ column: 'OwnerEmail', user: 'Email', field: 'Nope__c' }], { mapping: { drop: ['Kind'] } }),
+        { connection: connectionPreflight(connection) },
+      );
+      const unknown = result.errors.filter((e) => e.code === 'UnknownField');
+      expect(unknown.map((e) => e.pointer)).to.deep.equal(['/steps/0/lookups/0']);
+      expect(unknown[0].message).to.include('Nope__c');
+    });
+
     it('reports an unknown lookup object and an unknown match field', async () => {
       const result = await validateManifest(
         await manifest([
