@@ -145,10 +145,10 @@ async function runMode(mode: 'with' | 'without', work: string): Promise<void> {
     }
     sent++;
     // eslint-disable-next-line no-await-in-loop -- back-pressure of the output file
-    if (!writer.write(row)) await new Promise((resolve) => writer.once('drain', resolve));
+    if (!writer.write(row)) await new Promise<void>((resolve) => writer.once('drain', () => resolve()));
   }
   writer.end();
-  await new Promise((resolve) => out.on('finish', resolve));
+  await new Promise<void>((resolve) => out.on('finish', () => resolve()));
   await close();
   const totalMs = Number(process.hrtime.bigint() - started) / 1e6;
   process.stdout.write(

@@ -76,6 +76,7 @@ describe('lookups against the local org', function () {
       Array.from({ length: 450 }, (_, n) => ({
         attributes: { type: 'Account' },
         Name: `A${n}`,
+        // eslint-disable-next-line camelcase -- a field API name
         Legacy_Id__c: `A-${n}`,
       })),
     );
