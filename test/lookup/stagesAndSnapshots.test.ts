@@ -16,6 +16,7 @@ import {
   type SnapshotQueries,
 } from '../../src/lookup/snapshots.js';
 import { lookupStages, openLookups, type OpenedLookups } from '../../src/lookup/stages.js';
+import { lookupStagesForStep } from '../../src/lookup/forStep.js';
 
 const USERS = [
   '"Id","Email","IsActive"',
@@ -131,6 +132,57 @@ describe('lookup snapshots and stages', () => {
     expect(queries.created).to.have.length(1);
     expect(journal).to.have.length(1);
     expect([...both[0].values()]).to.deep.equal([...both[1].values()]);
+  });
+
+  it('gives a step its stages in one call, and none to a step without lookups', async () => {
+    const lookups: Lookup[] = [
+      { column: 'OwnerEmail', user: 'Email' },
+      { column: 'Assignee', user: 'Email', field: 'Assignee__c', onMissing: 'empty' },
+    ];
+    const queries = fakeQueries();
+    const forStep = await lookupStagesForStep({ step: step(lookups), state, folder: { dir }, record, queries });
+    try {
+      expect(queries.created).to.have.length(1);
+      let columns = ['OwnerEmail', 'Assignee'];
+      for (const stage of forStep.stages) columns = stage.columns(columns);
+      expect(columns).to.deep.equal(['OwnerId', 'Assignee__c']);
+      let row: string[] = ['ann@acme.com', 'nobody@acme.com'];
+      // eslint-disable-next-line no-await-in-loop -- stages run in order
+      for (const stage of forStep.stages) row = (await stage.apply(row)) as string[];
+      expect(row).to.deep.equal(['005000000000001AAA', '']);
+    } finally {
+      await forStep.close();
+    }
+    const none = await lookupStagesForStep({ step: step([]), state, folder: { dir }, record, queries });
+    expect(none.stages).to.deep.equal([]);
+  });
+
+  it('stops the step when the org fails the query', async () => {
+    const queries = fakeQueries();
+    queries.poll = (): Promise<QueryJobInfo> =>
+      Promise.resolve({
+        id: '750000000000001AAA',
+        operation: 'query',
+        object: 'User',
+        state: 'Failed',
+        errorMessage: 'boom',
+      });
+    try {
+      await ensureLookupSnapshots({
+        step: step([{ column: 'OwnerEmail', user: 'Email' }]),
+        state,
+        folder: { dir },
+        record,
+        queries,
+      });
+      expect.fail('a failed query job must stop the step');
+    } catch (error) {
+      expect((error as SfError).name).to.equal('LookupQueryFailedError');
+      expect((error as SfError).message)
+        .to.include('Failed')
+        .and.include('boom');
+    }
+    expect(journal).to.deep.equal([]);
   });
 
   it('refuses a resume whose snapshot file changed or is gone', async () => {
