@@ -182,3 +182,18 @@ export function waveFinished(wave: number, gate: 'passed' | 'failed'): EventBody
 export function runFinished(status: EventBody<'run.finished'>['status'], reason?: string): EventBody<'run.finished'> {
   return { type: 'run.finished', status, ...(reason ? { reason } : {}) };
 }
+
+/** a lookup's snapshot, durable in the run folder (src/lookup/snapshots.ts) */
+export function lookupSnapshot(snapshot: Omit<EventBody<'lookup.snapshot'>, 'type'>): EventBody<'lookup.snapshot'> {
+  return {
+    type: 'lookup.snapshot',
+    lookup: snapshot.lookup,
+    object: snapshot.object,
+    query: snapshot.query,
+    records: snapshot.records,
+    file: snapshot.file,
+    size: snapshot.size,
+    mtimeMs: snapshot.mtimeMs,
+    sha256: snapshot.sha256,
+  };
+}

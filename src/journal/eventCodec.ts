@@ -69,6 +69,16 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
       },
     }),
   },
+  'lookup.snapshot': {
+    lookup: req('string'),
+    object: req('string'),
+    query: req('string'),
+    records: req('count'),
+    file: req('string'),
+    size: req('count'),
+    mtimeMs: req('number'),
+    sha256: req('string'),
+  },
   'chunk.planned': {
     ...chunkRef,
     file: req('string'),

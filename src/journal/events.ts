@@ -41,6 +41,12 @@ export type JournalEventBody =
    * folder (written and fsynced before this line): the step's chunks are cut from these instead
    */
   | { type: 'source.partitioned'; step: string; source: string; column: string; files: DerivedSource[] }
+  /**
+   * the records a lookup matches keys against (src/lookup/), fetched from the target org once per
+   * run into the run folder, written and fsynced before this line: the run and every resume of it
+   * resolve from exactly this file, checked against its fingerprint
+   */
+  | ({ type: 'lookup.snapshot'; lookup: string; object: string; query: string; records: number } & SourceFingerprint)
   | (ChunkRef & {
       type: 'chunk.planned';
       file: string;

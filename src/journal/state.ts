@@ -9,6 +9,7 @@ import { Messages } from '@salesforce/core';
 import type { Operation } from '../manifest/types.js';
 import type { ChunkRef, JobState, JournalEvent, JournalEventType, SourceFingerprint } from './events.js';
 import { readJournal } from './journal.js';
+import { applyLookupSnapshot } from './lookupState.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
@@ -315,6 +316,7 @@ function applyChunkEvent(state: RunState, event: ChunkEvent): void {
  * has a job it also sends the chunk back to `planned`. A job that ended before it was closed and
  * should be replaced is recorded with job.aborted, not job.finished: a finished job is final.
  */
+// eslint-disable-next-line complexity -- one case per event type of the vocabulary
 export function applyEvent(state: RunState, event: JournalEvent): void {
   if (event.seq <= state.lastSeq) impossible(event, 'seqNotIncreasing', [state.lastSeq]);
   switch (event.type) {
@@ -375,6 +377,9 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     }
     case 'run.finished':
       state.finished = event;
+      break;
+    case 'lookup.snapshot':
+      applyLookupSnapshot(state, event);
       break;
     case 'job.ignored':
       if (!state.ignoredJobs.includes(event.jobId)) state.ignoredJobs.push(event.jobId);

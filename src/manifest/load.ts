@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
+import { checkLookups } from '../lookup/manifestChecks.js';
 import { computeWaves, type ImpliedDependency, type WaveStep } from '../plan/waves.js';
 import { manifestDefaults, stepDefaults } from './defaults.js';
 import { parseDuration } from './duration.js';
@@ -13,7 +14,7 @@ import { JsonText, MAX_JSON_DEPTH } from './jsonText.js';
 import { errorsOf, pointerOf, sortProblems, type Problem } from './problems.js';
 import { checkSchema } from './schemaCheck.js';
 import { expandSources, inspectSources, type SourcedStep } from './sources.js';
-import type { LoadedManifest, Manifest, ResolvedStep, Step, StepSettings } from './types.js';
+import type { LoadedManifest, Lookup, Manifest, ResolvedStep, Step, StepSettings } from './types.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
@@ -140,6 +141,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
         message: messages.getMessage('problem.UpsertWithoutExternalId', [id]),
       });
     }
+    problems.push(...checkLookups(step, index, id));
     problems.push(
       ...checkPoll(
         {
@@ -256,6 +258,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       retry: { ...stepDefaults.retry, ...manifest.defaults?.retry, ...own.retry },
       mapping: s.mapping,
       ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
+      ...(own.lookups?.length ? { lookups: own.lookups } : {}),
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],
@@ -320,6 +323,7 @@ function toSourcedStep(
     operation: setting(step, defaults, 'operation') ?? stepDefaults.operation,
     ...(isString(externalIdField) ? { externalIdField } : {}),
     ...(isString(step.partitionBy) ? { partitionBy: step.partitionBy } : {}),
+    ...(Array.isArray(step.lookups) ? { lookups: step.lookups as Lookup[] } : {}),
     columnDelimiter: setting(step, defaults, 'columnDelimiter') ?? stepDefaults.columnDelimiter,
     lineEnding: setting(step, defaults, 'lineEnding') ?? stepDefaults.lineEnding,
     mapping: {

@@ -10,6 +10,8 @@ import { Messages, type Connection } from '@salesforce/core';
 import { orgGet } from '../bulk/orgHttp.js';
 import { readCsvHeader } from '../csv/header.js';
 import { mappedColumns } from '../csv/upload.js';
+import { headerAfterLookups } from '../lookup/manifestChecks.js';
+import { lookupSpecs } from '../lookup/spec.js';
 import { JsonText } from './jsonText.js';
 import { checkBudget, type Limits } from './preflightLimits.js';
 import { pointerOf, type Problem, type ProblemCode } from './problems.js';
@@ -131,7 +133,12 @@ type Column = { name: string; pointer: string; file?: string };
 
 /** The uploaded columns of one file, each with where the user wrote it: the header, a rename or a constant. */
 async function columnsOf(step: ResolvedStep, stepPointer: string, file: string): Promise<Column[]> {
-  const header = await readCsvHeader(file, step.columnDelimiter);
+  const read = await readCsvHeader(file, step.columnDelimiter);
+  // the org sees the columns the lookups leave: their fields instead of their key columns
+  const header = { ...read, columns: headerAfterLookups({ ...step, pointer: stepPointer }, file, read.columns, []) };
+  const lookupAt = new Map(
+    lookupSpecs(step).map((spec) => [spec.field, `${stepPointer}${pointerOf('lookups', spec.index)}`]),
+  );
   const constants = step.mapping.constants ?? {};
   const renamedFrom = new Map(
     Object.entries(step.mapping.rename ?? {})
@@ -139,6 +146,8 @@ async function columnsOf(step: ResolvedStep, stepPointer: string, file: string):
       .map(([from, to]) => [to, from]),
   );
   return mappedColumns(header, step.mapping).map((name): Column => {
+    const lookup = lookupAt.get(name);
+    if (lookup !== undefined) return { name, pointer: lookup, file };
     if (name in constants)
       return {
         name,

@@ -54,7 +54,13 @@ export type ProblemCode =
   | 'FieldNotWritable'
   | 'ExternalIdFieldInvalid'
   | 'MissingRequiredField'
-  | 'ApiBudget';
+  | 'ApiBudget'
+  | 'InvalidLookup'
+  | 'LookupColumnMissing'
+  | 'LookupFieldInSource'
+  | 'LookupUnknownObject'
+  | 'LookupUnknownField'
+  | 'LookupFieldNotUnique';
 
 export type Problem = {
   severity: ProblemSeverity;

@@ -8,11 +8,12 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { Messages, SfError } from '@salesforce/core';
 import { glob, isDynamicPattern, type FileSystemAdapter } from 'tinyglobby';
 import { readCsvHeader } from '../csv/header.js';
+import { headerAfterLookups } from '../lookup/manifestChecks.js';
 import type { WaveRelationship } from '../plan/waves.js';
 import { findEncodingFault } from './encoding.js';
 import { pointerOf, type Problem } from './problems.js';
 import { relationshipColumns, type RelationshipColumn } from './relationships.js';
-import type { ColumnDelimiter, ColumnMapping, LineEnding, Operation } from './types.js';
+import type { ColumnDelimiter, ColumnMapping, LineEnding, Lookup, Operation } from './types.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
@@ -27,6 +28,8 @@ export type SourcedStep = {
   mapping: ColumnMapping;
   /** a parent key column named by the step (lock-aware jobs) */
   partitionBy?: string;
+  /** as written; the header checks see the columns the lookups leave (src/lookup/manifestChecks.ts) */
+  lookups?: Lookup[];
   /** patterns as written */
   sources: string[];
   /** the step's pointer in the manifest, /steps/<index> */
@@ -316,7 +319,7 @@ function checkColumns(
     seen.add(key);
   }
 
-  const mapped = mapColumns(step, file, columns, problems);
+  const mapped = mapColumns(step, file, headerAfterLookups(step, file, columns, problems), problems);
   if (step.partitionBy !== undefined && !columns.includes(step.partitionBy)) {
     problems.push(
       problem(

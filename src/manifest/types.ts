@@ -24,6 +24,36 @@ export type ColumnMapping = {
   constants?: Record<string, string>;
 };
 
+/**
+ * One lookup: a source column (or several) turned into the Id of a record of the target org, matched
+ * on one or more of its fields. Exactly one of `object`, `recordType`, `user`, `queue`, `group` says
+ * what is matched (checked by src/lookup/manifestChecks.ts, so the error names the lookup).
+ */
+export type Lookup = {
+  /** the source column(s) holding the key; as many as `matchOn` fields */
+  column: string | string[];
+  /** the field written with the Id; default RecordTypeId for `recordType`, OwnerId for users, queues, groups */
+  field?: string;
+  object?: string;
+  matchOn?: string | string[];
+  /** field = value pairs every matched record must have */
+  where?: Record<string, string | number | boolean | null>;
+  recordType?: 'DeveloperName' | 'Name';
+  user?: 'Username' | 'Email' | 'FederationIdentifier';
+  queue?: 'DeveloperName' | 'Name';
+  group?: 'DeveloperName' | 'Name';
+  /** what a key that matches no record does (default `fail`, or `default` when `default` is set) */
+  onMissing?: 'fail' | 'default' | 'empty';
+  /** a key, resolved through this lookup, used for unmatched keys (and inactive users) */
+  default?: string;
+  /** appended to every Username before matching (sandbox usernames); `user: "Username"` only */
+  sandboxSuffix?: string;
+  /** what a key matching an inactive user does (default `fail`); user lookups only */
+  inactive?: 'fail' | 'default' | 'keep';
+  /** compare keys with case (default false: as SOQL compares text) */
+  caseSensitive?: boolean;
+};
+
 export type StepSettings = {
   operation?: Operation;
   externalIdField?: string;
@@ -51,6 +81,8 @@ export type Step = StepSettings & {
    * (the schema refuses true)
    */
   partitionBy?: string | boolean;
+  /** source columns turned into target Ids before upload (src/lookup/) */
+  lookups?: Lookup[];
 };
 
 export type Manifest = {
@@ -83,6 +115,8 @@ export type ResolvedStep = {
   mapping: ColumnMapping;
   /** as written; absent: inferred from the step's single relationship column (plan/partitioning.ts) */
   partitionBy?: string | false;
+  /** as written (src/lookup/spec.ts resolves them) */
+  lookups?: Lookup[];
   /** the step's own dependsOn plus the steps its relationship columns imply (see LoadedManifest.implied) */
   dependsOn: string[];
   /** the patterns as written, relative to the manifest */

@@ -3,6 +3,7 @@
  * that read its --json output: offline always, against an org's describe and limits when given one.
  */
 import { resolve } from 'node:path';
+import { checkLookupsInOrg, type LookupCheck } from '../lookup/orgChecks.js';
 import { scanManifest, type ScanOptions, type ScanResult } from '../scan/scanSources.js';
 import type { ReportedStep } from './ciReport.js';
 import { loadManifest } from './load.js';
@@ -25,6 +26,8 @@ export type ValidateResult = {
   org?: OrgCheck;
   /** with --scan: what reading every record found, per step; absent when the manifest has errors */
   scan?: ScanResult;
+  /** with an org and steps with lookups: each lookup checked against the org, with a sample of its keys */
+  lookups?: LookupCheck[];
 };
 
 export type ValidateOptions = {
@@ -45,12 +48,18 @@ export async function validateManifestReport(
 ): Promise<{ result: ValidateResult; steps: ReportedStep[] }> {
   const { manifest, problems, steps } = await loadManifest(path);
   let org: OrgCheck | undefined;
+  let lookups: LookupCheck[] | undefined;
   let all = problems;
   const connection = options.connection && options.scan ? describedOnce(options.connection) : options.connection;
   if (connection && manifest) {
     const checked = await preflight(manifest, connection);
     org = checked.org;
     all = sortProblems([...problems, ...checked.problems]);
+    if (manifest.steps.some((step) => step.lookups?.length)) {
+      const found = await checkLookupsInOrg(manifest, connection);
+      lookups = found.checks;
+      all = sortProblems([...all, ...found.problems]);
+    }
   } else if (connection) {
     org = {
       username: connection.getUsername() ?? '',
@@ -75,6 +84,7 @@ export async function validateManifestReport(
     waves: manifest?.waves ?? [],
     ...(org ? { org } : {}),
     ...(scan ? { scan } : {}),
+    ...(lookups ? { lookups } : {}),
   };
   return { result, steps };
 }

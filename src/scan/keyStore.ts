@@ -86,6 +86,30 @@ export class KeyStore {
     }
   }
 
+  /** The entry (0-based, in insertion order) of the key `bytes[start, end)`, or -1 (lookups, src/lookup/). */
+  public find(bytes: Buffer, start: number, end: number): number {
+    const length = end - start;
+    const hash = hashBytes(bytes, start, end, TABLE_SEED);
+    const mask = this.table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = this.table[slot];
+      if (held === 0) return -1;
+      const entry = held - 1;
+      if (
+        this.hashes[entry] === hash &&
+        this.lengths[entry] === length &&
+        bytes.compare(this.arena, this.offsets[entry], this.offsets[entry] + length, start, end) === 0
+      ) {
+        return entry;
+      }
+    }
+  }
+
+  /** An entry's first location and how often its key was added. */
+  public entry(entry: number): { first: number; count: number } {
+    return { first: this.firsts[entry], count: this.counts[entry] };
+  }
+
   /** Every key in insertion order, with all its kept locations in order and its count. */
   public forEach(visit: (bytes: Buffer, start: number, end: number, locations: number[], count: number) => void): void {
     for (let entry = 0; entry < this.size; entry++) {

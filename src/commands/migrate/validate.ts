@@ -6,6 +6,7 @@ import { connectionPreflight } from '../../manifest/preflight.js';
 import { githubAnnotations, junitReport, located } from '../../manifest/ciReport.js';
 import { validateManifestReport, type ValidateResult } from '../../manifest/validate.js';
 import { exitCodesSection } from '../../exitCodes.js';
+import { lookupCheckLines } from '../../lookup/orgChecks.js';
 import { DEFAULT_MEMORY_BUDGET_MB, scanSummaryLines } from '../../scan/scanSources.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -92,6 +93,7 @@ export default class Validate extends SfCommand<ValidateResult> {
       for (const problem of [...result.errors, ...result.warnings]) this.log(located(shown, problem));
     }
     if (result.scan) for (const line of scanSummaryLines(result.scan)) this.log(line);
+    for (const line of lookupCheckLines(result.lookups)) this.log(line);
     if (result.org && !result.org.checked) this.log(messages.getMessage('org.skipped', [result.org.username]));
     else if (result.org)
       this.log(
