@@ -113,8 +113,9 @@ export class IngestJobs {
     }
   }
 
-  public create(body: Record<string, unknown>, apiVersion: number): IngestJob {
-    const { store, hardDeleteEnabled, userId, newJobId } = this.options;
+  /** A job of the session's user: its rows are written as that user (CreatedById, LastModifiedById). */
+  public create(body: Record<string, unknown>, apiVersion: number, userId = this.options.userId): IngestJob {
+    const { store, hardDeleteEnabled, newJobId } = this.options;
     const job = newIngestJob(body, apiVersion, { store, hardDeleteEnabled, userId, newJobId });
     this.jobs.set(job.id, job);
     return job;
@@ -355,7 +356,8 @@ export class IngestJobs {
       object,
       operation: job.operation,
       externalIdFieldName: job.externalIdFieldName,
-      userId: this.options.userId,
+      // a job runs as the user who created it
+      userId: job.createdById,
     };
     const held = new Set<string>();
     ctx.beforeWrite = (parentIds): string | undefined => {

@@ -273,6 +273,17 @@ export function caret(text: string, at: number, reason: string): string {
   return `\n${text}\n${' '.repeat(column - 1)}^\nERROR at Row:${row}:Column:${column}\n${reason}`;
 }
 
+/**
+ * "Maximum length of SOQL statements: By default, 100,000 characters" (Salesforce Developer Limits and
+ * Allocations Quick Reference, "SOQL and SOSL Limits for Search Queries"). A real org's answer to a longer
+ * one, reported when the limit was 20,000: "MALFORMED_QUERY: SOQL statements can not be longer than 20000
+ * character" (Illuminated Cloud issue 466, bitbucket.org/RoseSilverSoftware/illuminatedcloud).
+ */
+export const MAX_SOQL_LENGTH = 100_000;
+
 export function parseSoql(text: string): ParsedQuery {
+  if (text.length > MAX_SOQL_LENGTH) {
+    throw new SoqlError('MALFORMED_QUERY', `SOQL statements can not be longer than ${MAX_SOQL_LENGTH} character`);
+  }
   return new Parser(tokenize(text), text).parse();
 }

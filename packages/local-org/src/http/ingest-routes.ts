@@ -39,13 +39,13 @@ export class IngestRoutes {
   ) {}
 
   /** …/jobs/ingest and below; `parts` is the path after jobs/ingest. */
-  public async handle({ x, method, parts, version, query }: ApiRequest): Promise<void> {
+  public async handle({ x, method, parts, version, query, userId }: ApiRequest): Promise<void> {
     const { ingest } = this;
     const route = (name: string): void => this.count(`${method} jobs/ingest${name}`);
     if (parts.length === 0) {
       route('');
       if (method === 'POST') {
-        const job = ingest.create(await readJson(x.req), Number(version));
+        const job = ingest.create(await readJson(x.req), Number(version), userId);
         await ingest.save(job);
         return json(x, 200, createdIngestJobInfo(job, version));
       }
