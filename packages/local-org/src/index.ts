@@ -171,7 +171,15 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     OrganizationType: 'Developer Edition',
   });
 
-  if (fresh) applySeed(store, new Collections(store, identity.userId), seeds);
+  if (fresh) {
+    try {
+      applySeed(store, new Collections(store, identity.userId), seeds);
+    } catch (error) {
+      await store.close();
+      if (!options.dataDir) await rm(workDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
 
   const faults = new Faults(options.faults);
   const model = options.model === 'realistic' ? modelSettings(options.modelSettings) : undefined;
