@@ -378,11 +378,7 @@ function applyWellFormedRow(ctx: RowContext, plan: HeaderPlan, values: string[])
   const refused = ctx.beforeWrite?.(parentIds);
   if (refused) return fail(refused);
 
-  if (creating) {
-    record.Id = object.nextId();
-    if (prepared.hasRecordType && record.RecordTypeId === undefined)
-      record.RecordTypeId = defaultRecordType(ctx.store, object.describe.name) ?? null;
-  }
+  if (creating) assignNew(ctx, prepared, record);
   const stamp = now();
   record.LastModifiedDate = stamp;
   record.SystemModstamp = stamp;
@@ -396,6 +392,16 @@ function applyWellFormedRow(ctx: RowContext, plan: HeaderPlan, values: string[])
     record.CaseNumber = String(object.records.size + object.deleted.size + 1).padStart(8, '0');
   object.put(record);
   return { ok: true, id: record.Id, created: creating };
+}
+
+/** A new record's Id, and the record type a create that names none gets (record-types.ts). */
+function assignNew(ctx: RowContext, prepared: Prepared, record: StoredRecord): void {
+  // eslint-disable-next-line no-param-reassign -- the record being built for this row
+  record.Id = ctx.object.nextId();
+  if (prepared.hasRecordType && record.RecordTypeId === undefined) {
+    // eslint-disable-next-line no-param-reassign
+    record.RecordTypeId = defaultRecordType(ctx.store, ctx.object.describe.name) ?? null;
+  }
 }
 
 function findById(

@@ -24,7 +24,10 @@ describe('local org: record types, users and queues', () => {
   before(async () => {
     org = await startLocalOrg({
       seed: {
-        User: [user('ann@example.com', { FederationIdentifier: 'FED-ANN' }), user('gone@example.com', { IsActive: false })],
+        User: [
+          user('ann@example.com', { FederationIdentifier: 'FED-ANN' }),
+          user('gone@example.com', { IsActive: false }),
+        ],
         Group: [
           { Name: 'Support', DeveloperName: 'Support', Type: 'Queue' },
           { Name: 'Sales', DeveloperName: 'Sales_Queue', Type: 'Queue' },
@@ -128,7 +131,10 @@ describe('local org: record types, users and queues', () => {
 
   it('gives a record created without a record type the default one, and Master where there is none', async () => {
     await wire.ingest({ object: 'Account', operation: 'insert' }, 'Name\nDefaulted\n');
-    await wire.ingest({ object: 'Opportunity', operation: 'insert' }, 'Name,StageName,CloseDate\nO,Prospecting,2026-01-01\n');
+    await wire.ingest(
+      { object: 'Opportunity', operation: 'insert' },
+      'Name,StageName,CloseDate\nO,Prospecting,2026-01-01\n',
+    );
     expect(org.store.records('Account').find((a) => a.Name === 'Defaulted')?.RecordTypeId).to.equal(
       idOf('RecordType', 'Name', 'Partner'),
     );
@@ -138,7 +144,10 @@ describe('local org: record types, users and queues', () => {
   it('refuses an inactive owner, by Id or through Owner.Username, in jobs and in collections', async () => {
     const gone = idOf('User', 'Username', 'gone@example.com');
     const ann = idOf('User', 'Username', 'ann@example.com');
-    const byId = await wire.ingest({ object: 'Contact', operation: 'insert' }, `LastName,OwnerId\nA,${ann}\nB,${gone}\n`);
+    const byId = await wire.ingest(
+      { object: 'Contact', operation: 'insert' },
+      `LastName,OwnerId\nA,${ann}\nB,${gone}\n`,
+    );
     expect(byId.errors).to.deep.equal(['INACTIVE_OWNER_OR_USER:operation performed with inactive user:--']);
     const byName = await wire.ingest(
       { object: 'Contact', operation: 'insert' },

@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- Salesforce field names (Legacy_Id__c) and OAuth form fields */
 /*
  * Seeding (LocalOrgOptions.seed, README "Seeding"): records inserted at start-up through the same writer
  * as sObject Collections, from data, a JSON file or a folder of JSON files; parents named by a field;
@@ -73,6 +74,8 @@ describe('local org: seeding', () => {
     expect(await refused({ Nope__c: [{}] })).to.equal('seed: the org has no object Nope__c');
     expect(await refused({ Account: [{ Name: 'A', Nope__c: 1 }] })).to.match(/No such column 'Nope__c'/);
     await writeFile(join(dir, 'bad.json'), '{"Account": {}}');
-    expect(await refused(join(dir, 'bad.json'))).to.equal(`${join(dir, 'bad.json')}: Account: a list of records is expected`);
+    expect(await refused(join(dir, 'bad.json'))).to.equal(
+      `${join(dir, 'bad.json')}: Account: a list of records is expected`,
+    );
   });
 });

@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- Salesforce field names (Legacy_Id__c) and OAuth form fields */
 /*
  * Who wrote a record and when, for verify and rollback (issue 13): every write through Bulk API 2.0, the
  * single-record REST resources and sObject Collections sets LastModifiedDate, SystemModstamp and
@@ -38,7 +39,10 @@ describe('local org: writes as a user, and the queries that check them', () => {
     expect((await admin.call('PATCH', `/sobjects/Account/${id}`, { Name: 'Renamed' })).status).to.equal(204);
     expect(record('Account', id).Name).to.equal('Renamed');
     const updated = await admin.call('PATCH', '/sobjects/Account/Legacy_Id__c/R-1', { Name: 'Upserted' });
-    expect([updated.status, await updated.json()]).to.deep.equal([200, { id, success: true, errors: [], created: false }]);
+    expect([updated.status, await updated.json()]).to.deep.equal([
+      200,
+      { id, success: true, errors: [], created: false },
+    ]);
     const inserted = await admin.call('PATCH', '/sobjects/Account/Legacy_Id__c/R-2', { Name: 'New' });
     expect(inserted.status).to.equal(201);
     const refused = await admin.call('POST', '/sobjects/Account', { Description: 'no name' });
@@ -73,7 +77,9 @@ describe('local org: writes as a user, and the queries that check them', () => {
     const job = await other.ingest({ object: 'Account', operation: 'update' }, `Id,Phone\n${id},556\n`);
     expect(job.info.createdById).to.equal(otherId);
     expect((record('Account', id) as Stamped).LastModifiedById).to.equal(otherId);
-    await admin.json('PATCH', '/composite/sobjects', { records: [{ attributes: { type: 'Account' }, id, Phone: '557' }] });
+    await admin.json('PATCH', '/composite/sobjects', {
+      records: [{ attributes: { type: 'Account' }, id, Phone: '557' }],
+    });
     const third = record('Account', id) as Stamped;
     expect(third.LastModifiedById).to.equal(org.userId);
     expect(third.LastModifiedDate > second.LastModifiedDate).to.equal(true);
@@ -94,7 +100,9 @@ describe('local org: writes as a user, and the queries that check them', () => {
     const ok = (await (await login('someone@example.com')).json()) as { access_token: string; id: string };
     expect(ok.id.endsWith(`/${otherId}`)).to.equal(true);
     const info = (await (
-      await fetch(`${org.instanceUrl}/services/oauth2/userinfo`, { headers: { Authorization: `Bearer ${ok.access_token}` } })
+      await fetch(`${org.instanceUrl}/services/oauth2/userinfo`, {
+        headers: { Authorization: `Bearer ${ok.access_token}` },
+      })
     ).json()) as { user_id: string; preferred_username: string };
     expect([info.user_id, info.preferred_username]).to.deep.equal([otherId, 'someone@example.com']);
     expect(((await (await login('left@example.com')).json()) as { error: string }).error).to.equal('invalid_grant');
@@ -122,7 +130,12 @@ describe('local org: writes as a user, and the queries that check them', () => {
     const byKey = await admin.bulkQuery(
       `SELECT Legacy_Id__c FROM Account WHERE Legacy_Id__c IN (${keys.map((k) => `'${k}'`).join(',')}) AND Name != 'Q7'`,
     );
-    expect(byKey.slice(1).map((r) => r[0]).sort()).to.deep.equal(['Q-2499', 'Q-8']);
+    expect(
+      byKey
+        .slice(1)
+        .map((r) => r[0])
+        .sort(),
+    ).to.deep.equal(['Q-2499', 'Q-8']);
   });
 
   it('refuses a query longer than 100,000 characters, as a real org does', async () => {
@@ -141,8 +154,12 @@ describe('local org: writes as a user, and the queries that check them', () => {
         { attributes: { type: 'Account' }, Name: 'Hard' },
       ],
     });
-    expect((await admin.ingest({ object: 'Account', operation: 'delete' }, `Id\n${a.id}\n`)).info.numberRecordsFailed).to.equal(0);
-    expect((await admin.ingest({ object: 'Account', operation: 'hardDelete' }, `Id\n${b.id}\n`)).info.numberRecordsFailed).to.equal(0);
+    expect(
+      (await admin.ingest({ object: 'Account', operation: 'delete' }, `Id\n${a.id}\n`)).info.numberRecordsFailed,
+    ).to.equal(0);
+    expect(
+      (await admin.ingest({ object: 'Account', operation: 'hardDelete' }, `Id\n${b.id}\n`)).info.numberRecordsFailed,
+    ).to.equal(0);
     const all = await admin.json<{ records: Array<{ Id: string; IsDeleted: boolean }> }>(
       'GET',
       `/queryAll?q=${encodeURIComponent(`SELECT Id, IsDeleted FROM Account WHERE Id IN ('${a.id}','${b.id}')`)}`,

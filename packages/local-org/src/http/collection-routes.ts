@@ -39,7 +39,11 @@ export class CollectionRoutes {
       this.count(`${method} composite/sobjects`);
       const body = await readJson(x.req, MAX_BODY_BYTES);
       const operation = method === 'POST' ? 'insert' : 'update';
-      return json(x, 200, this.collections.save({ operation, records: body.records, allOrNone: body.allOrNone, userId }));
+      return json(
+        x,
+        200,
+        this.collections.save({ operation, records: body.records, allOrNone: body.allOrNone, userId }),
+      );
     }
     if (parts.length === 2 && method === 'PATCH') {
       this.count('PATCH composite/sobjects/:object/:externalIdField');

@@ -38,11 +38,6 @@ export class OAuth {
     return user && user.IsActive !== false ? this.sessions.issue(user.Id) : undefined;
   }
 
-  private userNamed(username: string): StoredRecord | undefined {
-    const ids = this.users.findBy('Username', username);
-    return ids.length === 1 ? this.users.records.get(ids[0]) : undefined;
-  }
-
   /** True when an /id/:org path names this org (by its 15- or 18-character id). */
   public isOwnOrg(orgId: string): boolean {
     return orgId === this.identity.orgId || orgId === this.identity.orgId.slice(0, 15);
@@ -175,5 +170,10 @@ export class OAuth {
       last_modified_date: info.updated_at,
       is_app_installed: true,
     };
+  }
+
+  private userNamed(username: string): StoredRecord | undefined {
+    const ids = this.users.findBy('Username', username);
+    return ids.length === 1 ? this.users.records.get(ids[0]) : undefined;
   }
 }

@@ -82,7 +82,7 @@ export class RestRoutes {
       return true;
     }
     if (n === 3 && (method === 'PATCH' || method === 'DELETE')) {
-      route(`sobjects/:object/:id`);
+      route('sobjects/:object/:id');
       await this.writeById(request, object, c);
       return true;
     }
@@ -146,7 +146,11 @@ export class RestRoutes {
     const keyField = object.field(fieldName);
     if (!keyField || !(keyField.externalId || keyField.idLookup)) {
       request.x.req.resume();
-      throw new ApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${fieldName}`);
+      throw new ApiError(
+        404,
+        'NOT_FOUND',
+        `Provided external ID field does not exist or is not accessible: ${fieldName}`,
+      );
     }
     const body = await readJson(request.x.req);
     const [result] = this.options.collections().save({

@@ -8,6 +8,7 @@ import type { IngestJobs } from '../ingest.js';
 import type { QueryJobs } from '../query-jobs.js';
 import { SoqlError } from '../soql-parser.js';
 import type { RecordStore } from '../store.js';
+import type { Collections } from '../collections.js';
 import { apiVersions, MIN_API_VERSION, type Usage } from './documents.js';
 import {
   apiError,
@@ -65,7 +66,7 @@ export class LocalOrgServer {
       usage: this.usage,
       identityUrl: (): string => this.oauth.identityUrl,
       count,
-      collections: () => this.collections.collections,
+      collections: (): Collections => this.collections.collections,
     });
     this.query = new QueryRoutes(options.store, options.queryJobs, count);
     this.ingest = new IngestRoutes(options.ingest, options.faults, count);
