@@ -231,6 +231,9 @@ function cellValue(
   if ('error' in parsed || field.type !== 'reference') return parsed;
   const id = normaliseId(text);
   const target = id ? ctx.store.objectOfId(id) : undefined;
+  // An Id of an object the lookup cannot point to, as a real org words it: "FIELD_INTEGRITY_EXCEPTION,
+  // Owner ID: id value of incorrect type: 00G1t0000…" for a queue's Id in Account.OwnerId
+  // (mshanemc/roundRobinProcessBuilder#24).
   if (!id || !target || !field.referenceTo.includes(target.describe.name)) {
     return {
       error: sfError('FIELD_INTEGRITY_EXCEPTION', `${field.label}: id value of incorrect type: ${text}`, [field.name]),
