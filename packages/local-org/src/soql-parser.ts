@@ -209,8 +209,14 @@ class Parser {
     if (upper === 'NULL') return null;
     if (upper === 'TRUE') return true;
     if (upper === 'FALSE') return false;
-    // date and datetime literals are written bare: 2024-01-31, 2024-01-31T10:00:00Z
-    if (/^\d{4}-\d{2}-\d{2}/.test(token.text)) return token.text.replace(/Z$/, '.000+0000');
+    // date and datetime literals are written bare: 2024-01-31, 2024-01-31T10:00:00Z,
+    // 2024-01-31T10:00:00.000+01:00 (SOQL docs, "Date Formats and Date Literals"); a datetime is read into
+    // the wire form of stored datetimes (yyyy-MM-ddTHH:mm:ss.SSS+0000, UTC), so both compare as times
+    if (/^\d{4}-\d{2}-\d{2}$/.test(token.text)) return token.text;
+    const datetime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/.test(token.text)
+      ? new Date(token.text)
+      : undefined;
+    if (datetime && !Number.isNaN(datetime.getTime())) return datetime.toISOString().replace('Z', '+0000');
     throw this.unexpected(token);
   }
 

@@ -185,6 +185,9 @@ function stringSet(literals: Literal[]): Set<string> | undefined {
   return new Set(literals.map((l) => l.toLowerCase()));
 }
 
+/** a datetime as stored and as the parser reads a literal: UTC, fixed width, so it orders as text */
+const WIRE_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$/;
+
 function matches(value: unknown, op: string, literal: Literal | Literal[]): boolean {
   if (op === 'IN' || op === 'NOT IN') {
     const found = (literal as Literal[]).some((l) => matches(value, '=', l));
@@ -200,10 +203,19 @@ function matches(value: unknown, op: string, literal: Literal | Literal[]): bool
       .replace(/_/g, '.');
     return new RegExp(`^${pattern}$`, 'is').test(String(value));
   }
-  let c: number;
-  if (typeof value === 'number' && typeof literal === 'number') c = value - literal;
-  else if (typeof value === 'boolean') c = value === literal ? 0 : 1;
-  else c = String(value).toLowerCase().localeCompare(String(literal).toLowerCase());
+  return compared(compare(value, literal as Literal), op);
+}
+
+/** value against a literal: negative, 0 or positive */
+function compare(value: unknown, literal: Literal): number {
+  if (typeof value === 'number' && typeof literal === 'number') return value - literal;
+  if (typeof value === 'boolean') return value === literal ? 0 : 1;
+  const [a, b] = [String(value), String(literal)];
+  if (WIRE_DATETIME.test(a) && WIRE_DATETIME.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return a.toLowerCase().localeCompare(b.toLowerCase());
+}
+
+function compared(c: number, op: string): boolean {
   switch (op) {
     case '=':
       return c === 0;

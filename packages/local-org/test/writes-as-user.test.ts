@@ -138,6 +138,20 @@ describe('local org: writes as a user, and the queries that check them', () => {
     ).to.deep.equal(['Q-2499', 'Q-8']);
   });
 
+  it('compares LastModifiedDate as a time, whatever the zone or precision of the literal', async () => {
+    const { id } = await admin.json<{ id: string }>('POST', '/sobjects/Account', { Name: 'Timed' });
+    const stamp = String(record('Account', id).LastModifiedDate); // yyyy-MM-ddTHH:mm:ss.SSS+0000
+    const at = new Date(stamp.replace('+0000', 'Z'));
+    // the same instant one hour east of UTC, and with its milliseconds
+    const east = new Date(at.getTime() + 3_600_000).toISOString().replace('Z', '+01:00');
+    const found = async (where: string): Promise<string[]> =>
+      (await admin.query<{ Id: string }>(`SELECT Id FROM Account WHERE Id = '${id}' AND ${where}`)).map((r) => r.Id);
+    expect(await found(`LastModifiedDate >= ${east}`)).to.deep.equal([id]);
+    expect(await found(`LastModifiedDate > ${east}`)).to.deep.equal([]);
+    expect(await found(`LastModifiedDate = ${at.toISOString()}`)).to.deep.equal([id]);
+    expect(await found(`CreatedDate < ${new Date(at.getTime() + 1).toISOString()}`)).to.deep.equal([id]);
+  });
+
   it('refuses a query longer than 100,000 characters, as a real org does', async () => {
     const long = `SELECT Id FROM Account WHERE Name IN (${Array.from({ length: 9000 }, (_, i) => `'N${i}0000'`).join(',')})`;
     expect(long.length).to.be.greaterThan(100_000);
