@@ -18,7 +18,10 @@ import type { RecordStore } from './store.js';
  */
 export type SeedData = Record<string, Array<Record<string, unknown>>>;
 
-export class SeedError extends Error {}
+/** A seed the org cannot take; its name lets a host tell it from other start-up failures. */
+export class SeedError extends Error {
+  public override readonly name = 'LocalOrgSeedError';
+}
 
 /** A seed given as data, as the path of a JSON file, or as a folder of JSON files (applied in name order). */
 export async function readSeed(source: string | SeedData): Promise<SeedData[]> {
