@@ -135,7 +135,11 @@ export class IngestRoutes {
   }
 
   /** Streams a result file from disk; before processing wrote one, the file is its header alone. */
-  private sendResults(x: Exchange, job: IngestJob, kind: ResultKind): void {
+  private async sendResults(x: Exchange, job: IngestJob, kind: ResultKind): Promise<void> {
+    // A job that reached its end state may still be writing its last result rows (a failed job's rows left
+    // unprocessed): its files are answered once they are whole.
+    if (job.state === 'JobComplete' || job.state === 'Failed' || job.state === 'Aborted')
+      await this.ingest.settled(job);
     if (responseDropped(x)) return;
     const headers = { 'Content-Type': 'text/csv', ...limitHeader(x) };
     const stream = createReadStream(this.ingest.resultFile(job, kind));

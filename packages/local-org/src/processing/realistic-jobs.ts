@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { csvRecordBatches } from '../csv-records.js';
 import { DELIMITERS, LINE_ENDINGS, quote, quotedRow } from '../csv-text.js';
 import type { HeaderPlan } from '../header-plan.js';
-import type { IngestJob } from '../ingest-job.js';
+import type { IngestJob, SuspendedBatch } from '../ingest-job.js';
 import { applyRow, sfError, type RowContext, type RowOutcome } from '../rows.js';
 import { normaliseId } from '../ids.js';
 import { DailyAllocation } from './allocation.js';
@@ -31,6 +31,8 @@ export type RealisticHost = {
   onBatch(): void;
   /** fault injection on top of the model: the job fails after this many records (failJobAfterRecords) */
   failAfterRecords(): number | undefined;
+  /** stores the job (its job.json in a data dir) */
+  save(job: IngestJob): Promise<void>;
 };
 
 /** One job handed to the model: its rows (the upload), header plan and row context, and its result files. */
@@ -48,7 +50,10 @@ const DRY_RUN = '\u0000dry-run';
 
 export class RealisticJobs implements PoolJobs {
   public readonly pool: BatchPool;
-  private readonly jobs = new Map<string, { job: IngestJob; left: number; done: () => void }>();
+  private readonly jobs = new Map<
+    string,
+    { job: IngestJob; left: number; done: () => void; suspended: SuspendedBatch[] }
+  >();
 
   public constructor(
     private readonly host: RealisticHost,
@@ -67,16 +72,31 @@ export class RealisticJobs implements PoolJobs {
     return this.host.resultOrder;
   }
 
-  /** Cuts the job into batches, queues them, and resolves when each of them ended. */
+  /**
+   * Cuts the job into batches (or takes the batches a stop suspended), queues them, and resolves when each
+   * of them ended or was suspended by a stop; the suspended ones are left in job.suspendedBatches.
+   */
   public async run(input: RealisticJob): Promise<void> {
-    const files = await this.cut(input);
-    if (files.length === 0) return;
+    const { job } = input;
+    let batches: JobBatch[];
+    if (job.suspendedBatches) {
+      batches = job.suspendedBatches.map((b) => new JobBatch(this, input, b.index, b.file, b.records, b));
+      // Saved before any row is written again: a crash from here on must not resume these positions twice.
+      job.suspendedBatches = undefined;
+      await this.host.save(job);
+    } else {
+      const files = await this.cut(input);
+      batches = files.map((file, index) => new JobBatch(this, input, index, file.path, file.records));
+    }
+    if (batches.length === 0) return;
+    const suspended: SuspendedBatch[] = [];
     const finished = new Promise<void>((resolve) => {
-      this.jobs.set(input.job.id, { job: input.job, left: files.length, done: resolve });
+      this.jobs.set(job.id, { job, left: batches.length, done: resolve, suspended });
     });
-    this.pool.enqueue(files.map((file, index) => new JobBatch(this, input, index, file.path, file.records)));
+    this.pool.enqueue(batches);
     await finished;
-    this.jobs.delete(input.job.id);
+    this.jobs.delete(job.id);
+    if (suspended.length) job.suspendedBatches = suspended.sort((a, b) => a.index - b.index);
   }
 
   public live(jobId: string): boolean {
@@ -102,6 +122,13 @@ export class RealisticJobs implements PoolJobs {
     if (!entry) return;
     entry.left -= 1;
     if (entry.left === 0) entry.done();
+  }
+
+  public batchSuspended(batch: ModelBatch): void {
+    const entry = this.jobs.get(batch.jobId);
+    if (!entry) return;
+    entry.suspended.push((batch as JobBatch).suspension());
+    this.batchEnded(batch);
   }
 
   public failAfterRecords(): number | undefined {
@@ -151,7 +178,10 @@ class JobBatch implements ModelBatch {
     public readonly index: number,
     private readonly file: string,
     public readonly records: number,
+    resumed?: SuspendedBatch,
   ) {
+    this.nextChunk = resumed?.nextChunk ?? 0;
+    this.retries = resumed?.retries ?? 0;
     this.jobId = input.job.id;
     this.object = input.job.object;
     this.results = new BatchResults(owner.resultOrder, `${input.job.id}/${index}`);
@@ -227,6 +257,17 @@ class JobBatch implements ModelBatch {
     // An attempt's rows are read again by the next one: a batch waiting in the queue holds no memory.
     this.rows = undefined;
     if (this.nextChunk * this.chunkRows >= this.records) await rm(this.file, { force: true });
+  }
+
+  /** Where a stop left the batch: its file and the first chunk not written. */
+  public suspension(): SuspendedBatch {
+    return {
+      index: this.index,
+      file: this.file,
+      records: this.records,
+      nextChunk: this.nextChunk,
+      retries: this.retries,
+    };
   }
 
   public async abandon(): Promise<void> {
