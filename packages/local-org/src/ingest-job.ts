@@ -38,7 +38,17 @@ export type IngestJob = {
 };
 
 /** A batch of the realistic model as a stop left it: its file of rows, and the first chunk not written. */
-export type SuspendedBatch = { index: number; file: string; records: number; nextChunk: number; retries: number };
+export type SuspendedBatch = {
+  index: number;
+  file: string;
+  records: number;
+  /** byte offset in the file of each chunk's first row */
+  offsets: number[];
+  /** the chunk size the offsets were cut with: a restart with another one cannot resume the batch */
+  chunkRows: number;
+  nextChunk: number;
+  retries: number;
+};
 
 export const OPERATIONS: Operation[] = ['insert', 'update', 'upsert', 'delete', 'hardDelete'];
 

@@ -48,8 +48,13 @@ export type RealisticJob = {
 const LOCK_ERROR = sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record');
 const DRY_RUN = '\u0000dry-run';
 
+/** A batch file as cut: its rows, and the byte offset of each chunk's first row (chunks are read alone). */
+type BatchFile = { path: string; records: number; offsets: number[]; bytes: number };
+
 export class RealisticJobs implements PoolJobs {
   public readonly pool: BatchPool;
+  /** the most rows of the upload any batch held in memory at once (one chunk's) */
+  public readonly stats = { peakRowsHeld: 0 };
   private readonly jobs = new Map<
     string,
     { job: IngestJob; left: number; done: () => void; suspended: SuspendedBatch[] }
@@ -79,14 +84,19 @@ export class RealisticJobs implements PoolJobs {
   public async run(input: RealisticJob): Promise<void> {
     const { job } = input;
     let batches: JobBatch[];
+    if (job.suspendedBatches?.some((b) => b.chunkRows !== this.settings.chunkRows)) {
+      // Not a real org's text: the local org restarted with another chunkRows than its batches were cut with.
+      job.suspendedBatches = undefined;
+      return this.host.fail(job, 'InternalServerError : the local org restarted with another chunk size');
+    }
     if (job.suspendedBatches) {
-      batches = job.suspendedBatches.map((b) => new JobBatch(this, input, b.index, b.file, b.records, b));
+      batches = job.suspendedBatches.map((b) => new JobBatch(this, input, b.index, b, b));
       // Saved before any row is written again: a crash from here on must not resume these positions twice.
       job.suspendedBatches = undefined;
       await this.host.save(job);
     } else {
       const files = await this.cut(input);
-      batches = files.map((file, index) => new JobBatch(this, input, index, file.path, file.records));
+      batches = files.map((file, index) => new JobBatch(this, input, index, { ...file, file: file.path }));
     }
     if (batches.length === 0) return;
     const suspended: SuspendedBatch[] = [];
@@ -137,8 +147,8 @@ export class RealisticJobs implements PoolJobs {
 
   /** Streams the upload's data rows into batch files of batchRecords rows each, in upload order. */
   /* eslint-disable no-await-in-loop -- rows are streamed from the upload to the batch files in order */
-  private async cut(input: RealisticJob): Promise<Array<{ path: string; records: number }>> {
-    const files: Array<{ path: string; records: number }> = [];
+  private async cut(input: RealisticJob): Promise<BatchFile[]> {
+    const files: BatchFile[] = [];
     let out: WriteStream | undefined;
     const close = async (): Promise<void> => {
       if (out) await new Promise<void>((resolve) => out!.end(resolve));
@@ -149,12 +159,15 @@ export class RealisticJobs implements PoolJobs {
         if (!out || files.at(-1)!.records === this.settings.batchRecords) {
           await close();
           const path = join(input.dir, `batch-${files.length}.jsonl`);
-          files.push({ path, records: 0 });
+          files.push({ path, records: 0, offsets: [], bytes: 0 });
           out = createWriteStream(path);
         }
-        files.at(-1)!.records += 1;
-        if (!out.write(JSON.stringify(values) + '\n'))
-          await new Promise<void>((resolve) => out!.once('drain', () => resolve()));
+        const file = files.at(-1)!;
+        if (file.records % this.settings.chunkRows === 0) file.offsets.push(file.bytes);
+        file.records += 1;
+        const line = JSON.stringify(values) + '\n';
+        file.bytes += Buffer.byteLength(line);
+        if (!out.write(line)) await new Promise<void>((resolve) => out!.once('drain', () => resolve()));
       }
     }
     await close();
@@ -169,17 +182,23 @@ class JobBatch implements ModelBatch {
   public retries = 0;
   public readonly jobId: string;
   public readonly object: string;
-  private rows: string[][] | undefined;
+  public readonly records: number;
+  /** the one chunk held in memory: read when a worker takes it, dropped when the attempt ends */
+  private held: { chunk: number; rows: string[][] } | undefined;
   private readonly results: BatchResults;
+  private readonly file: string;
+  private readonly offsets: number[];
 
   public constructor(
     private readonly owner: RealisticJobs,
     private readonly input: RealisticJob,
     public readonly index: number,
-    private readonly file: string,
-    public readonly records: number,
+    cut: { file: string; records: number; offsets: number[] },
     resumed?: SuspendedBatch,
   ) {
+    this.file = cut.file;
+    this.records = cut.records;
+    this.offsets = cut.offsets;
     this.nextChunk = resumed?.nextChunk ?? 0;
     this.retries = resumed?.retries ?? 0;
     this.jobId = input.job.id;
@@ -255,41 +274,42 @@ class JobBatch implements ModelBatch {
         if (!stream.write(line)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
     }
     // An attempt's rows are read again by the next one: a batch waiting in the queue holds no memory.
-    this.rows = undefined;
+    this.held = undefined;
     if (this.nextChunk * this.chunkRows >= this.records) await rm(this.file, { force: true });
   }
 
   /** Where a stop left the batch: its file and the first chunk not written. */
   public suspension(): SuspendedBatch {
-    return {
-      index: this.index,
-      file: this.file,
-      records: this.records,
-      nextChunk: this.nextChunk,
-      retries: this.retries,
-    };
+    const { index, file, records, offsets, nextChunk, retries, chunkRows } = this;
+    return { index, file, records, offsets, nextChunk, retries, chunkRows };
   }
 
   public async abandon(): Promise<void> {
-    const rows = await this.load();
     const d = DELIMITERS[this.input.job.columnDelimiter];
     const eol = LINE_ENDINGS[this.input.job.lineEnding];
-    for (const values of rows.slice(this.nextChunk * this.chunkRows))
-      this.results.unprocessed.push(quotedRow(values, d) + eol);
+    if (this.nextChunk < this.offsets.length) {
+      for await (const values of this.lines(this.offsets[this.nextChunk]))
+        this.results.unprocessed.push(quotedRow(values, d) + eol);
+    }
     this.nextChunk = Math.ceil(this.records / this.chunkRows);
     await this.settle();
   }
 
+  /** The rows of one chunk, read from the batch file by their byte range. */
   private async chunk(chunk: number): Promise<string[][]> {
-    return (await this.load()).slice(chunk * this.chunkRows, (chunk + 1) * this.chunkRows);
+    if (this.held?.chunk === chunk) return this.held.rows;
+    this.held = undefined;
+    const rows: string[][] = [];
+    const end = chunk + 1 < this.offsets.length ? this.offsets[chunk + 1] - 1 : undefined;
+    for await (const values of this.lines(this.offsets[chunk], end)) rows.push(values);
+    this.held = { chunk, rows };
+    this.owner.stats.peakRowsHeld = Math.max(this.owner.stats.peakRowsHeld, rows.length);
+    return rows;
   }
 
-  private async load(): Promise<string[][]> {
-    if (this.rows) return this.rows;
-    const rows: string[][] = [];
-    for await (const line of createInterface({ input: createReadStream(this.file), crlfDelay: Infinity }))
-      if (line) rows.push(JSON.parse(line) as string[]);
-    this.rows = rows;
-    return rows;
+  private async *lines(start: number, end?: number): AsyncGenerator<string[]> {
+    const input = createReadStream(this.file, { start, end });
+    for await (const line of createInterface({ input, crlfDelay: Infinity }))
+      if (line) yield JSON.parse(line) as string[];
   }
 }
