@@ -37,6 +37,9 @@ describe('local org: seeding', () => {
       const parent = accounts.find((a) => a.Name === 'Parent')!;
       expect(accounts.find((a) => a.Name === 'Child')).to.include({ ParentId: parent.Id, OwnerId: owner.Id });
       expect(owner).to.include({ IsActive: true, CreatedById: org.userId, Name: 'owner' });
+      // the org's own user keeps its Id: a seeded user is numbered after it
+      expect(owner.Id).to.not.equal(org.userId);
+      expect(org.store.records('User').find((u) => u.Id === org.userId)?.Username).to.equal(org.username);
     } finally {
       await org.stop();
     }
