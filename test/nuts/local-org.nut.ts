@@ -140,7 +140,10 @@ describe('local org with the real sf CLI', () => {
   });
 
   it('`sf migrate local-org start --json` prints its result once up, registers the alias, and stops on SIGINT', async () => {
-    const { child } = nut.spawn(['migrate', 'local-org', 'start', '--alias', 'started', '--json']);
+    const seed = join(nut.dir, 'seed.json');
+    const gone = { Username: 'gone@example.com', LastName: 'Gone', Email: 'gone@example.com', Alias: 'gone' };
+    writeFileSync(seed, JSON.stringify({ User: [{ ...gone, TimeZoneSidKey: 'GMT', IsActive: false }] }));
+    const { child } = nut.spawn(['migrate', 'local-org', 'start', '--alias', 'started', '--seed', seed, '--json']);
     let stdout = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     try {
@@ -165,6 +168,12 @@ describe('local org with the real sf CLI', () => {
         await sf<QueryResult>('data query --query "SELECT Username FROM User" --target-org started --json')
       ).jsonOutput!.result;
       expect(query.records[0].Username).to.equal(started.username);
+      const inactive = (
+        await sf<QueryResult>(
+          'data query --query "SELECT Username FROM User WHERE IsActive = false" --target-org started --json',
+        )
+      ).jsonOutput!.result;
+      expect(inactive.records.map((r) => r.Username)).to.deep.equal(['gone@example.com']);
       child.kill('SIGINT');
       expect(await exited).to.equal(0);
       await fetch(`${started.instanceUrl}/services/data`).then(

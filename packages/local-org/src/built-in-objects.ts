@@ -47,6 +47,19 @@ function object(
   };
 }
 
+// RecordTypeId on the objects that commonly have record types. Object reference (Account, Contact, ...):
+// "RecordTypeId ... Type reference ... ID of the record type assigned to this object", relationship
+// name RecordType, refers to RecordType (field reference guide, salesforce-field-reference-recordtype).
+// A real org shows the field in describe only once the object has a record type; here it is always
+// there (a simplification: a load that writes it to an object without record types fails either way,
+// on the field here, on the value there).
+const recordTypeId = (): FieldDescribe =>
+  field('RecordTypeId', 'reference', {
+    label: 'Record Type ID',
+    referenceTo: ['RecordType'],
+    relationshipName: 'RecordType',
+  });
+
 const address = (prefix: string): FieldDescribe[] => [
   field(`${prefix}Street`, 'textarea', { length: 255 }),
   field(`${prefix}City`, 'string', { length: 40 }),
@@ -56,6 +69,12 @@ const address = (prefix: string): FieldDescribe[] => [
 ];
 
 export function builtInObjects(): ObjectDescribe[] {
+  const objects = standardObjects();
+  sobjectTypePicklists(objects);
+  return objects;
+}
+
+function standardObjects(): ObjectDescribe[] {
   return [
     object('Account', '001', 'Accounts', [
       field('Name', 'string', { label: 'Account Name', nillable: false, idLookup: true }),
@@ -100,6 +119,7 @@ export function builtInObjects(): ObjectDescribe[] {
       }),
       ...address('Billing'),
       ...address('Shipping'),
+      recordTypeId(),
       owner(),
       legacyId(),
     ]),
@@ -127,6 +147,7 @@ export function builtInObjects(): ObjectDescribe[] {
       }),
       ...address('Mailing'),
       field('Description', 'textarea', { label: 'Contact Description', length: 32_000 }),
+      recordTypeId(),
       owner(),
       legacyId(),
     ]),
@@ -167,6 +188,7 @@ export function builtInObjects(): ObjectDescribe[] {
         referenceTo: ['Account'],
         relationshipName: 'ConvertedAccount',
       }),
+      recordTypeId(),
       owner(['Group', 'User']),
       legacyId(),
     ]),
@@ -203,6 +225,7 @@ export function builtInObjects(): ObjectDescribe[] {
         relationshipName: 'Campaign',
       }),
       field('Description', 'textarea', { length: 32_000 }),
+      recordTypeId(),
       owner(),
       legacyId(),
     ]),
@@ -232,6 +255,7 @@ export function builtInObjects(): ObjectDescribe[] {
       field('AccountId', 'reference', { label: 'Account ID', referenceTo: ['Account'], relationshipName: 'Account' }),
       field('ContactId', 'reference', { label: 'Contact ID', referenceTo: ['Contact'], relationshipName: 'Contact' }),
       field('ParentId', 'reference', { label: 'Parent Case ID', referenceTo: ['Case'], relationshipName: 'Parent' }),
+      recordTypeId(),
       owner(['Group', 'User']),
       legacyId(),
     ]),
@@ -250,6 +274,7 @@ export function builtInObjects(): ObjectDescribe[] {
         referenceTo: ['Campaign'],
         relationshipName: 'Parent',
       }),
+      recordTypeId(),
       owner(),
       legacyId(),
     ]),
@@ -307,9 +332,15 @@ export function builtInObjects(): ObjectDescribe[] {
         relationshipName: 'What',
       }),
       field('Description', 'textarea', { length: 32_000 }),
+      recordTypeId(),
       owner(['Group', 'User']),
       legacyId(),
     ]),
+    // User: the fields a lookup of owners matches on. Object reference, User: Username (unique,
+    // idLookup), Email, FederationIdentifier ("the value used to identify the user for SAML
+    // single sign-on", idLookup), IsActive (default true for a new user). The REST API creates users
+    // (sobjects/User, POST); a real org also requires ProfileId, LocaleSidKey, EmailEncodingKey and
+    // LanguageLocaleKey, which the local org does not model (no profiles).
     object(
       'User',
       '005',
@@ -321,7 +352,9 @@ export function builtInObjects(): ObjectDescribe[] {
         field('Name', 'string', { label: 'Full Name', length: 121, createable: false, updateable: false }),
         field('Email', 'email', { length: 128, nillable: false }),
         field('Alias', 'string', { length: 8, nillable: false }),
-        field('IsActive', 'boolean', { label: 'Active', nillable: false, defaultedOnCreate: true }),
+        field('FederationIdentifier', 'string', { label: 'SAML Federation ID', length: 512, idLookup: true }),
+        field('EmployeeNumber', 'string', { label: 'Employee Number', length: 20 }),
+        field('IsActive', 'boolean', { label: 'Active', nillable: false, defaultedOnCreate: true, defaultValue: true }),
         field('TimeZoneSidKey', 'picklist', {
           label: 'Time Zone',
           nillable: false,
@@ -331,6 +364,8 @@ export function builtInObjects(): ObjectDescribe[] {
       { bulkIngestable: false },
     ),
     // Queues (Type Queue) own Leads, Cases and Tasks: the other object a polymorphic Owner points to.
+    // Object reference, Group: Type (Regular, Queue, Role, ...), DeveloperName ("the unique name of
+    // the object in the API"); a queue names the objects it may own in QueueSobject.
     object(
       'Group',
       '00G',
@@ -343,6 +378,69 @@ export function builtInObjects(): ObjectDescribe[] {
           restrictedPicklist: true,
           picklistValues: picklist(['Regular', 'Queue']),
         }),
+        field('Email', 'email', { length: 255 }),
+        field('DoesSendEmailToMembers', 'boolean', {
+          label: 'Send Email to Members',
+          nillable: false,
+          defaultedOnCreate: true,
+        }),
+      ],
+      { bulkIngestable: false },
+    ),
+    // QueueSobject: "Represents the mapping between a queue Group and the types associated with the queue"
+    // (object reference, QueueSobject): QueueId (refers to Group, relationship Queue) and SobjectType
+    // (restricted picklist), create() and delete() but no update(). Only a queue with a row here for an
+    // object may own records of it (rows.ts, checkOwner).
+    object(
+      'QueueSobject',
+      '03g',
+      'Queue Sobjects',
+      [
+        field('QueueId', 'reference', {
+          label: 'Group ID',
+          nillable: false,
+          updateable: false,
+          referenceTo: ['Group'],
+          relationshipName: 'Queue',
+        }),
+        field('SobjectType', 'picklist', {
+          label: 'sObject Type',
+          length: 40,
+          nillable: false,
+          updateable: false,
+          restrictedPicklist: true,
+          picklistValues: [], // sobjectTypePicklists fills it
+        }),
+      ],
+      { bulkIngestable: false },
+    ),
+    // RecordType: field reference guide, salesforce-field-reference-recordtype: Name and DeveloperName
+    // (string 80), SobjectType (picklist 40), IsActive, NamespacePrefix (string 15), Description (255).
+    // The Tooling API's RecordType lists create() and update(); whether Bulk API 2.0 takes RecordType is
+    // not documented, so it is refused here as for User and Group.
+    object(
+      'RecordType',
+      '012',
+      'Record Types',
+      [
+        field('Name', 'string', { label: 'Record Type Label', length: 80, nillable: false }),
+        field('DeveloperName', 'string', { label: 'Record Type Name', length: 80, nillable: false }),
+        field('SobjectType', 'picklist', {
+          label: 'SObject Type Name',
+          length: 40,
+          nillable: false,
+          updateable: false,
+          restrictedPicklist: true,
+          picklistValues: [], // sobjectTypePicklists fills it
+        }),
+        field('IsActive', 'boolean', { label: 'Active', nillable: false, defaultedOnCreate: true }),
+        field('NamespacePrefix', 'string', {
+          label: 'Namespace Prefix',
+          length: 15,
+          createable: false,
+          updateable: false,
+        }),
+        field('Description', 'string', { length: 255 }),
       ],
       { bulkIngestable: false },
     ),
@@ -366,4 +464,27 @@ export function builtInObjects(): ObjectDescribe[] {
       { bulkIngestable: false },
     ),
   ];
+}
+
+/**
+ * Fills the SobjectType picklists of RecordType and QueueSobject from the objects the org has (the
+ * built-in ones and those of a --schema folder): a record type for each object with a RecordTypeId, a
+ * queue for each object whose OwnerId may refer to a Group. A real org derives these lists the same
+ * way (a queue's "Supported Objects" are the objects that allow queues).
+ */
+export function sobjectTypePicklists(objects: ObjectDescribe[]): void {
+  const names = (test: (o: ObjectDescribe) => boolean): string[] =>
+    objects
+      .filter(test)
+      .map((o) => o.name)
+      .sort();
+  const has = (o: ObjectDescribe, name: string): FieldDescribe | undefined => o.fields.find((f) => f.name === name);
+  const lists: Record<string, string[]> = {
+    RecordType: names((o) => has(o, 'RecordTypeId') !== undefined),
+    QueueSobject: names((o) => has(o, 'OwnerId')?.referenceTo.includes('Group') === true),
+  };
+  for (const [objectName, values] of Object.entries(lists)) {
+    const sobjectType = objects.find((o) => o.name === objectName)?.fields.find((f) => f.name === 'SobjectType');
+    if (sobjectType) sobjectType.picklistValues = picklist(values);
+  }
 }

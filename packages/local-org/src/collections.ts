@@ -73,6 +73,8 @@ export type CollectionRequest = {
   /** upsert: the object and external id field of the path */
   object?: ObjectStore;
   externalIdFieldName?: string;
+  /** the session's user, who the writes are made as (default: the org's admin user) */
+  userId?: string;
 };
 
 /** Checks the shape every collection call shares: a list of at most 200 records. */
@@ -112,7 +114,7 @@ export class Collections {
       if ('error' in row) return row.error;
       let ctx = contexts.get(row.object);
       if (!ctx) {
-        ctx = this.context(row.object, request.operation, request.externalIdFieldName);
+        ctx = this.context(row.object, request.operation, request.externalIdFieldName, request.userId);
         contexts.set(row.object, ctx);
       }
       const target = row.targetId ? row.object.records.get(row.targetId) : undefined;
@@ -127,7 +129,7 @@ export class Collections {
   }
 
   /** DELETE ?ids=…[&allOrNone=true]: ids of any objects. */
-  public delete(ids: string[], allOrNone: boolean): SaveResult[] {
+  public delete(ids: string[], allOrNone: boolean, userId?: string): SaveResult[] {
     checkRecordCount(ids.length);
     const applied: Applied[] = [];
     const results = ids.map((text): SaveResult => {
@@ -136,20 +138,25 @@ export class Collections {
       if (!id || !object) return failure('MALFORMED_ID', `malformed id ${text}`);
       const before = object.records.get(id);
       const plan = planHeader(this.store, object, 'delete', ['Id']) as HeaderPlan;
-      const outcome = applyRow(this.context(object, 'delete'), plan, [id]);
+      const outcome = applyRow(this.context(object, 'delete', undefined, userId), plan, [id]);
       if (outcome.ok) applied.push({ object, id, before, wasDeleted: true, created: false });
       return toSaveResult(outcome, false);
     });
     return allOrNone ? this.settle(results, applied) : results;
   }
 
-  private context(object: ObjectStore, operation: Operation, externalIdFieldName?: string): RowContext {
+  private context(
+    object: ObjectStore,
+    operation: Operation,
+    externalIdFieldName?: string,
+    userId = this.userId,
+  ): RowContext {
     return {
       store: this.store,
       object,
       operation,
       externalIdFieldName,
-      userId: this.userId,
+      userId,
       beforeWrite: this.refuse,
     };
   }

@@ -29,6 +29,8 @@ export type FieldDescribe = {
   relationshipName: string | null;
   picklistValues: PicklistValue[];
   restrictedPicklist: boolean;
+  /** the value a create without the field gives it (a real describe's defaultValue; booleans here) */
+  defaultValue: unknown;
 };
 
 export type ObjectDescribe = {
@@ -78,6 +80,7 @@ export function field(name: string, type: string, options: FieldOptions = {}): F
     relationshipName: options.relationshipName ?? null,
     picklistValues: options.picklistValues ?? [],
     restrictedPicklist: options.restrictedPicklist ?? false,
+    defaultValue: options.defaultValue ?? null,
   };
 }
 

@@ -14,6 +14,8 @@ import { modelSettings, type ModelSettings } from './processing/model-settings.j
 import { QueryJobs } from './query-jobs.js';
 import { formatDateTime } from './rows.js';
 import { loadObjects } from './schema.js';
+import { Collections } from './collections.js';
+import { applySeed, readSeed, type SeedData } from './seed.js';
 import { RecordStore } from './store.js';
 
 // The start-up API: all a host (the `sf migrate local-org start` command, tests, the demo, benchmarks) needs.
@@ -25,6 +27,7 @@ export type { ResultOrder } from './processing/result-order.js';
 export { modelSettingsProblems, type ModelSettings } from './processing/model-settings.js';
 
 export type ProcessingModel = 'instant' | 'realistic';
+export type { SeedData } from './seed.js';
 export type { ObjectDescribe, FieldDescribe } from './describe.js';
 
 export type LocalOrgOptions = {
@@ -60,6 +63,12 @@ export type LocalOrgOptions = {
   maxUploadBytes?: number;
   /** DailyApiRequests Max (default 100,000); requests beyond it get 403 REQUEST_LIMIT_EXCEEDED */
   dailyApiRequests?: number;
+  /**
+   * records inserted at start-up, before the org answers (users, queues, record types, ...): the data, or
+   * the path of a JSON file or of a folder of JSON files (README, "Seeding"). With a dataDir, only on the
+   * first start with that folder.
+   */
+  seed?: string | SeedData;
 };
 
 export type LocalOrg = {
@@ -75,6 +84,12 @@ export type LocalOrg = {
   faults: { set(f: FaultSettings): void; clear(): void; current(): FaultSettings };
   store: { records(object: string): Array<Record<string, unknown>>; count(object: string): number };
   /**
+   * An access token of another active user of the org (by Username), as a JWT bearer login of that user
+   * gets one: requests made with it write as that user (CreatedById, LastModifiedById), e.g. "someone
+   * else changed the record after the run". Throws for an unknown or inactive user.
+   */
+  sessionFor(username: string): string;
+  /**
    * API calls seen, keyed like "PUT jobs/ingest/:id/batches" ("dropped upload": the dropUploadRate fault cut one;
    * "aborted upload": the client closed one mid-body); internalErrors: requests the org failed on itself.
    */
@@ -85,12 +100,16 @@ export type LocalOrg = {
 const POD = 'Lo0';
 const DEFAULT_MAX_UPLOAD = 100 * 1024 * 1024;
 
-async function loadIdentity(dataDir: string | undefined, username: string | undefined): Promise<Identity> {
+/** The org's identity; `fresh`: made now, not read from an earlier start with the same data dir. */
+async function loadIdentity(
+  dataDir: string | undefined,
+  username: string | undefined,
+): Promise<{ identity: Identity; fresh: boolean }> {
   const file = dataDir ? join(dataDir, 'org.json') : undefined;
   if (file) {
     try {
       const saved = JSON.parse(await readFile(file, 'utf8')) as Identity;
-      return { ...saved, username: username ?? saved.username };
+      return { identity: { ...saved, username: username ?? saved.username }, fresh: false };
     } catch {
       // first start with this data dir
     }
@@ -108,12 +127,14 @@ async function loadIdentity(dataDir: string | undefined, username: string | unde
     await mkdir(dataDir!, { recursive: true });
     await writeFile(file, JSON.stringify(identity), { mode: 0o600 });
   }
-  return identity;
+  return { identity, fresh: true };
 }
 
 /** Starts the local org: an HTTP server on 127.0.0.1 speaking the Salesforce REST and Bulk API 2.0 wire protocol. */
 export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<LocalOrg> {
-  const identity = await loadIdentity(options.dataDir, options.username);
+  // read before anything starts, so a bad seed fails the start cleanly
+  const seeds = options.seed === undefined ? [] : await readSeed(options.seed);
+  const { identity, fresh } = await loadIdentity(options.dataDir, options.username);
   const store = new RecordStore(await loadObjects(options.schemaDir), POD);
   const workDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'local-org-')));
   if (options.dataDir) await store.persistTo(join(options.dataDir, 'records'));
@@ -149,6 +170,16 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     NamespacePrefix: null,
     OrganizationType: 'Developer Edition',
   });
+
+  if (fresh) {
+    try {
+      applySeed(store, new Collections(store, identity.userId), seeds);
+    } catch (error) {
+      await store.close();
+      if (!options.dataDir) await rm(workDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
 
   const faults = new Faults(options.faults);
   const model = options.model === 'realistic' ? modelSettings(options.modelSettings) : undefined;
@@ -212,6 +243,11 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
     store: {
       records: (object) => [...(store.object(object)?.records.values() ?? [])].map((r) => ({ ...r })),
       count: (object) => store.object(object)?.records.size ?? 0,
+    },
+    sessionFor: (username: string): string => {
+      const token = server.sessionFor(username);
+      if (!token) throw new Error(`local org: no active user ${username}`);
+      return token;
     },
     stats: () => ({
       requests: server.stats.requests,

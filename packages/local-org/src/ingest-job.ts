@@ -30,6 +30,24 @@ export type IngestJob = {
   headerText?: string;
   /** data rows already processed (results written): where processing resumes after a restart */
   rowsDone: number;
+  /**
+   * the realistic model's batches not yet ended when the org stopped, where each stopped: the job resumes
+   * from them on the next start with the same data dir
+   */
+  suspendedBatches?: SuspendedBatch[];
+};
+
+/** A batch of the realistic model as a stop left it: its file of rows, and the first chunk not written. */
+export type SuspendedBatch = {
+  index: number;
+  file: string;
+  records: number;
+  /** byte offset in the file of each chunk's first row */
+  offsets: number[];
+  /** the chunk size the offsets were cut with: a restart with another one cannot resume the batch */
+  chunkRows: number;
+  nextChunk: number;
+  retries: number;
 };
 
 export const OPERATIONS: Operation[] = ['insert', 'update', 'upsert', 'delete', 'hardDelete'];

@@ -63,6 +63,7 @@ export class IngestJobs {
             fail: (job, message): Promise<void> => this.fail(job, message),
             onBatch: (): void => options.onBatch(),
             failAfterRecords: (): number | undefined => options.faults.value.failJobAfterRecords,
+            save: (job): Promise<void> => this.save(job),
           },
           model.settings,
           model.clock,
@@ -104,17 +105,22 @@ export class IngestJobs {
       }
     }
     for (const job of this.jobs.values()) {
-      if (this.realistic && job.state === 'InProgress') {
-        // The realistic model keeps its batches in memory only: which of them were written is unknown
-        // after a restart, so the job cannot resume without loading rows twice. (Not a real org's text.)
+      if (this.realistic && job.state === 'InProgress' && !job.suspendedBatches) {
+        // A stop suspends the realistic model's batches where they stand (job.suspendedBatches); a job
+        // without them was cut off by a crash, or processed by the instant model: which of its rows were
+        // written is unknown, so it cannot resume without loading rows twice. (Not a real org's text.)
         // eslint-disable-next-line no-await-in-loop
         await this.fail(job, 'InternalServerError : the local org restarted while the job was being processed');
+      } else if (!this.realistic && job.suspendedBatches) {
+        // eslint-disable-next-line no-await-in-loop
+        await this.fail(job, 'InternalServerError : the local org restarted with another processing model');
       } else if (job.state === 'UploadComplete' || job.state === 'InProgress') this.startProcessing(job);
     }
   }
 
-  public create(body: Record<string, unknown>, apiVersion: number): IngestJob {
-    const { store, hardDeleteEnabled, userId, newJobId } = this.options;
+  /** A job of the session's user: its rows are written as that user (CreatedById, LastModifiedById). */
+  public create(body: Record<string, unknown>, apiVersion: number, userId = this.options.userId): IngestJob {
+    const { store, hardDeleteEnabled, newJobId } = this.options;
     const job = newIngestJob(body, apiVersion, { store, hardDeleteEnabled, userId, newJobId });
     this.jobs.set(job.id, job);
     return job;
@@ -222,6 +228,11 @@ export class IngestJobs {
     await rm(this.jobDir(job.id), { recursive: true, force: true });
   }
 
+  /** Resolves when the job's processing (if any is running) has ended and its result files are closed. */
+  public async settled(job: IngestJob): Promise<void> {
+    await this.running.get(job.id);
+  }
+
   public resultFile(job: IngestJob, kind: 'success' | 'failed' | 'unprocessed'): string {
     return join(this.jobDir(job.id), `${kind}.csv`);
   }
@@ -287,7 +298,7 @@ export class IngestJobs {
 
   private async process(job: IngestJob): Promise<void> {
     const started = Date.now();
-    const resuming = job.rowsDone > 0;
+    const resuming = job.rowsDone > 0 || job.suspendedBatches !== undefined;
     const headerText = job.uploaded ? await this.readHeader(job) : undefined;
     job.headerText = headerText;
     await mkdir(this.jobDir(job.id), { recursive: true });
@@ -355,7 +366,8 @@ export class IngestJobs {
       object,
       operation: job.operation,
       externalIdFieldName: job.externalIdFieldName,
-      userId: this.options.userId,
+      // a job runs as the user who created it
+      userId: job.createdById,
     };
     const held = new Set<string>();
     ctx.beforeWrite = (parentIds): string | undefined => {
@@ -384,7 +396,7 @@ export class IngestJobs {
       } finally {
         releaseLocks();
       }
-      if (this.stopping) return; // left InProgress: restore() fails it on the next start
+      if (this.stopping) return; // left InProgress, its batches suspended: it resumes on the next start
       if ((job.state as IngestState) === 'InProgress') job.state = 'JobComplete';
       job.systemModstamp = formatDateTime(new Date());
       return;

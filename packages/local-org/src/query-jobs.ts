@@ -47,7 +47,7 @@ export class QueryJobs {
     },
   ) {}
 
-  public create(body: Record<string, unknown>, apiVersion: number): QueryJob {
+  public create(body: Record<string, unknown>, apiVersion: number, userId = this.options.userId): QueryJob {
     const operation = body.operation === 'queryAll' ? 'queryAll' : body.operation === 'query' ? 'query' : undefined;
     if (!operation) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${String(body.operation)}`);
     if (typeof body.query !== 'string' || !body.query)
@@ -74,7 +74,7 @@ export class QueryJobs {
       id: this.options.newJobId(),
       operation,
       object: result.object.describe.name,
-      createdById: this.options.userId,
+      createdById: userId,
       createdDate: now,
       systemModstamp: now,
       state: 'UploadComplete',

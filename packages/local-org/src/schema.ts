@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { builtInObjects } from './built-in-objects.js';
+import { builtInObjects, sobjectTypePicklists } from './built-in-objects.js';
 import { field, system, type FieldDescribe, type FieldOptions, type ObjectDescribe } from './describe.js';
 
 // The schema loader: describe JSON files of a --schema folder merged over the built-in objects.
@@ -71,5 +71,6 @@ export async function loadObjects(schemaDir?: string): Promise<ObjectDescribe[]>
       fields: [...system(), ...ownFields],
     });
   }
+  sobjectTypePicklists(objects);
   return objects;
 }

@@ -209,8 +209,14 @@ class Parser {
     if (upper === 'NULL') return null;
     if (upper === 'TRUE') return true;
     if (upper === 'FALSE') return false;
-    // date and datetime literals are written bare: 2024-01-31, 2024-01-31T10:00:00Z
-    if (/^\d{4}-\d{2}-\d{2}/.test(token.text)) return token.text.replace(/Z$/, '.000+0000');
+    // date and datetime literals are written bare: 2024-01-31, 2024-01-31T10:00:00Z,
+    // 2024-01-31T10:00:00.000+01:00 (SOQL docs, "Date Formats and Date Literals"); a datetime is read into
+    // the wire form of stored datetimes (yyyy-MM-ddTHH:mm:ss.SSS+0000, UTC), so both compare as times
+    if (/^\d{4}-\d{2}-\d{2}$/.test(token.text)) return token.text;
+    const datetime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/.test(token.text)
+      ? new Date(token.text)
+      : undefined;
+    if (datetime && !Number.isNaN(datetime.getTime())) return datetime.toISOString().replace('Z', '+0000');
     throw this.unexpected(token);
   }
 
@@ -273,6 +279,17 @@ export function caret(text: string, at: number, reason: string): string {
   return `\n${text}\n${' '.repeat(column - 1)}^\nERROR at Row:${row}:Column:${column}\n${reason}`;
 }
 
+/**
+ * "Maximum length of SOQL statements: By default, 100,000 characters" (Salesforce Developer Limits and
+ * Allocations Quick Reference, "SOQL and SOSL Limits for Search Queries"). A real org's answer to a longer
+ * one, reported when the limit was 20,000: "MALFORMED_QUERY: SOQL statements can not be longer than 20000
+ * character" (Illuminated Cloud issue 466, bitbucket.org/RoseSilverSoftware/illuminatedcloud).
+ */
+export const MAX_SOQL_LENGTH = 100_000;
+
 export function parseSoql(text: string): ParsedQuery {
+  if (text.length > MAX_SOQL_LENGTH) {
+    throw new SoqlError('MALFORMED_QUERY', `SOQL statements can not be longer than ${MAX_SOQL_LENGTH} character`);
+  }
   return new Parser(tokenize(text), text).parse();
 }

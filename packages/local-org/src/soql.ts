@@ -1,6 +1,7 @@
 import type { FieldDescribe } from './describe.js';
 import { ENTITY_DEFINITION, entityDefinitions } from './entity-definition.js';
 import { caret, parseSoql, SoqlError, type Expr, type Literal, type ParsedQuery, type Path } from './soql-parser.js';
+import { normaliseId } from './ids.js';
 import type { ObjectStore, RecordStore, StoredRecord } from './store.js';
 
 // Running a parsed SOQL query against the record store: field paths resolved through relationships,
@@ -98,7 +99,8 @@ export function runSoql(store: RecordStore, text: string, includeDeleted: boolea
   const read = (record: StoredRecord, resolve: Column['resolve']): unknown => valueAt(store, record, resolve);
   const filter = query.where ? compile(store, object, query, query.where) : (): boolean => true;
   let records: StoredRecord[] = [];
-  for (const record of object.records.values()) if (filter(record)) records.push(record);
+  const candidates = query.where ? indexedCandidates(object, query.where) : undefined;
+  for (const record of candidates ?? object.records.values()) if (filter(record)) records.push(record);
   if (includeDeleted) for (const record of object.deleted.values()) if (record && filter(record)) records.push(record);
   if (query.orderBy.length) {
     const keys = query.orderBy.map((o) => ({ ...o, resolve: resolvePath(store, object, o.path, query) }));
@@ -133,6 +135,31 @@ export function aggregateRow(store: RecordStore, result: QueryResult): Record<st
   return row;
 }
 
+/**
+ * The records a WHERE can only match, found through the store's index, when it requires a key field
+ * (Id, an external id or another idLookup field) to be one of a list: `Id IN (...)`, `Legacy_Id__c = 'x'`,
+ * alone or in an AND. Undefined: every record has to be read. The filter still runs over the candidates;
+ * this only spares the scan of a large object for the long key lists of verify and rollback queries.
+ */
+function indexedCandidates(object: ObjectStore, where: Expr): StoredRecord[] | undefined {
+  const conditions = 'and' in where ? where.and : [where];
+  for (const condition of conditions) {
+    if (!('path' in condition) || condition.path.parts.length !== 1) continue;
+    if (condition.op !== '=' && condition.op !== 'IN') continue;
+    const field = object.field(condition.path.parts[0]);
+    if (!field || !(field.type === 'id' || field.externalId || field.idLookup || field.unique)) continue;
+    const literals = Array.isArray(condition.value) ? condition.value : [condition.value];
+    const ids = new Set<string>();
+    for (const literal of literals) {
+      if (literal === null) return undefined; // `= null` matches records without a value: not indexed
+      const key = field.type === 'id' ? normaliseId(String(literal)) : String(literal);
+      if (key !== undefined) for (const id of object.findBy(field.name, key)) ids.add(id);
+    }
+    return [...ids].flatMap((id) => object.records.get(id) ?? []);
+  }
+  return undefined;
+}
+
 function valueAt(store: RecordStore, record: StoredRecord, resolve: Column['resolve']): unknown {
   let current: StoredRecord | undefined = record;
   for (const [index, step] of resolve.entries()) {
@@ -152,6 +179,15 @@ function compareForSort(a: unknown, b: unknown, nullsLast: boolean): number {
   return String(a).toLowerCase().localeCompare(String(b).toLowerCase());
 }
 
+/** The lower-cased literals of an IN list when all are strings (the fast path of compile). */
+function stringSet(literals: Literal[]): Set<string> | undefined {
+  if (!literals.every((l): l is string => typeof l === 'string')) return undefined;
+  return new Set(literals.map((l) => l.toLowerCase()));
+}
+
+/** a datetime as stored and as the parser reads a literal: UTC, fixed width, so it orders as text */
+const WIRE_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$/;
+
 function matches(value: unknown, op: string, literal: Literal | Literal[]): boolean {
   if (op === 'IN' || op === 'NOT IN') {
     const found = (literal as Literal[]).some((l) => matches(value, '=', l));
@@ -167,10 +203,19 @@ function matches(value: unknown, op: string, literal: Literal | Literal[]): bool
       .replace(/_/g, '.');
     return new RegExp(`^${pattern}$`, 'is').test(String(value));
   }
-  let c: number;
-  if (typeof value === 'number' && typeof literal === 'number') c = value - literal;
-  else if (typeof value === 'boolean') c = value === literal ? 0 : 1;
-  else c = String(value).toLowerCase().localeCompare(String(literal).toLowerCase());
+  return compared(compare(value, literal as Literal), op);
+}
+
+/** value against a literal: negative, 0 or positive */
+function compare(value: unknown, literal: Literal): number {
+  if (typeof value === 'number' && typeof literal === 'number') return value - literal;
+  if (typeof value === 'boolean') return value === literal ? 0 : 1;
+  const [a, b] = [String(value), String(literal)];
+  if (WIRE_DATETIME.test(a) && WIRE_DATETIME.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return a.toLowerCase().localeCompare(b.toLowerCase());
+}
+
+function compared(c: number, op: string): boolean {
   switch (op) {
     case '=':
       return c === 0;
@@ -208,6 +253,20 @@ function compile(
   const resolve = resolvePath(store, object, expr.path, query);
   const field = resolve[resolve.length - 1].field;
   const value = expr.value;
+  const keys = Array.isArray(value) ? stringSet(value) : undefined;
+  if (keys) {
+    // IN over a long list of strings (thousands of ids or external ids): one lookup a record, not a scan
+    // of the list. Same comparison as matches(): case-insensitive; a 15-character id matches its record.
+    const isId = field.type === 'id' || field.type === 'reference';
+    const wanted = expr.op === 'IN';
+    return (r) => {
+      const v = valueAt(store, r, resolve);
+      if (v === null || v === undefined) return !wanted;
+      const text = String(v).toLowerCase();
+      const found = keys.has(text) || (isId && keys.has(text.slice(0, 15)));
+      return found === wanted;
+    };
+  }
   return (r) => {
     const v = valueAt(store, r, resolve);
     // 15-char ids compare to the first 15 characters of stored 18-char ids

@@ -53,6 +53,10 @@ export class ObjectStore {
         this.addToIndex(index, this.indexKey(fieldName, String(newValue)), record.Id);
     }
     this.records.set(record.Id, record);
+    // A record put with an Id of this object's numbering (the org's own user, made at start-up) moves the
+    // numbering past it, so no record made later takes its Id.
+    if (record.Id.startsWith(this.describe.keyPrefix + this.pod))
+      this.serial = Math.max(this.serial, serialOf(record.Id));
     this.log?.write(`${JSON.stringify({ put: record })}\n`);
   }
 

@@ -5,9 +5,6 @@
  * whole job as a real org does: `InvalidBatch : type is not needed for non polymorphic foreign key
  * references: Parent` is a real capture; the missing type has no public capture (see rows.ts).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { makeId } from '../src/ids.js';
 import { startLocalOrg, type LocalOrg } from '../src/index.js';
@@ -18,8 +15,8 @@ type JobInfo = { id: string; state: string; numberRecordsFailed: number; errorMe
 
 describe('local org: polymorphic relationship columns', () => {
   let org: LocalOrg;
-  let dataDir: string;
-  // A queue to own Leads: Group records come with the org's data (no wire API in the local org creates one).
+  // A queue to own Leads, seeded: the first Group of the org, and its QueueSobject row for Lead (a queue
+  // owns only the objects it lists there).
   const queueId = makeId('00G', 'Lo0', 1);
   const call = (method: string, path: string, body?: string, contentType = 'application/json'): Promise<Response> =>
     fetch(`${org.instanceUrl}${V}${path}`, {
@@ -52,15 +49,15 @@ describe('local org: polymorphic relationship columns', () => {
     org.store.records(object).find((r) => r[field] === value)!;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'local-org-polymorphic-'));
-    await mkdir(join(dataDir, 'records'), { recursive: true });
-    const queue = { Id: queueId, Name: 'Inbound', DeveloperName: 'Inbound', Type: 'Queue', IsDeleted: false };
-    await writeFile(join(dataDir, 'records', 'Group.jsonl'), `${JSON.stringify({ put: queue })}\n`);
-    org = await startLocalOrg({ dataDir });
+    org = await startLocalOrg({
+      seed: {
+        Group: [{ Name: 'Inbound', DeveloperName: 'Inbound', Type: 'Queue' }],
+        QueueSobject: [{ Queue: { DeveloperName: 'Inbound' }, SobjectType: 'Lead' }],
+      },
+    });
   });
   after(async () => {
     await org.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('describes OwnerId as polymorphic on Lead, Case and Task only', async () => {

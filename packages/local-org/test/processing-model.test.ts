@@ -61,6 +61,8 @@ class World implements PoolJobs {
   public readonly failed = new Map<string, string>();
   public readonly started: string[] = [];
   public readonly ended: string[] = [];
+  /** batches a stop suspended, as job/batch@nextChunk */
+  public readonly suspended: string[] = [];
   public retried = 0;
   public readonly settings: ModelSettings;
   public readonly allocation: DailyAllocation;
@@ -87,6 +89,9 @@ class World implements PoolJobs {
   }
   public batchEnded(batch: ModelBatch): void {
     this.ended.push(`${batch.jobId}/${batch.index}`);
+  }
+  public batchSuspended(batch: ModelBatch): void {
+    this.suspended.push(`${batch.jobId}/${batch.index}@${batch.nextChunk}`);
   }
 
   /** A job of `records` rows cut into batches as the org cuts it. */
@@ -133,16 +138,30 @@ describe('processing model: the batch pool on a manual clock', () => {
     expect(w.ended).to.have.members(['J1/0', 'J1/1', 'J1/2', 'J2/0']);
   });
 
-  it('ends the batches of a job queued after the org stopped, so nothing waits for them for ever', async () => {
+  it('suspends the batches of a job queued after the org stopped, so nothing waits for them for ever', async () => {
     const w = new World({ workers: 1, msPerRecord: 10 });
     await w.pool.stop();
     // a job that was still cutting its upload into batches when the org stopped
     const late = w.job('L', 25_000, 'Account');
     w.pool.enqueue(late);
     await w.clock.advance(0);
-    expect(late.map((batch) => batch.abandonedAt)).to.deep.equal([0, 0, 0]);
-    expect(w.ended).to.have.members(['L/0', 'L/1', 'L/2']);
+    expect(w.suspended).to.deep.equal(['L/0@0', 'L/1@0', 'L/2@0']);
+    expect(late.map((batch) => batch.abandonedAt)).to.deep.equal([undefined, undefined, undefined]);
     expect(w.started).to.deep.equal([]);
+  });
+
+  it('a stop suspends the running batch after the chunks it wrote, and the queued ones where they stand', async () => {
+    const w = new World({ workers: 1, msPerRecord: 10 });
+    const batches = w.job('S', 25_000, 'Account');
+    w.pool.enqueue(batches);
+    await w.clock.advance(6000); // three chunks of 2 s written, the fourth waiting
+    const stopping = w.pool.stop();
+    await w.clock.advance(0);
+    await stopping;
+    expect(w.suspended).to.deep.equal(['S/1@0', 'S/2@0', 'S/0@3']);
+    expect(w.ended).to.deep.equal([]);
+    expect(batches[0].settled).to.equal(1);
+    expect(batches.map((batch) => batch.abandonedAt)).to.deep.equal([undefined, undefined, undefined]);
   });
 
   it('a row whose parent another running batch holds fails UNABLE_TO_LOCK_ROW after the lock wait', async () => {

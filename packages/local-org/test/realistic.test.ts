@@ -1,5 +1,5 @@
 /* eslint-disable no-await-in-loop -- a bare client polls one job at a time */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -127,27 +127,50 @@ describe('local org: the realistic processing model over HTTP', () => {
     expect(org.store.count('Account')).to.equal(600);
   });
 
-  it('a realistic org that restarts fails the jobs it was processing instead of loading rows twice', async () => {
+  it('a realistic org that stops resumes the jobs it was processing, loading every row once', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'local-org-realistic-'));
     try {
-      // 200 s modelled a chunk at real speed: the job is still processing when the org stops
-      org = await startLocalOrg({
-        dataDir,
-        model: 'realistic',
-        modelSettings: { msPerRecord: 1000, requestLatencyMs: 0 },
-      });
+      // one worker, batches of one row, 3,000 s modelled a row at real speed: the stop comes while the
+      // second batch waits, after the first one wrote its row
+      const slow = { workers: 1, batchRecords: 1, msPerRecord: 3000, requestLatencyMs: 0 };
+      org = await startLocalOrg({ dataDir, model: 'realistic', modelSettings: slow });
       let c = client(org);
-      const id = await c.open({ object: 'Account', operation: 'insert' }, 'Name\nA\nB\n');
+      const id = await c.open({ object: 'Account', operation: 'insert' }, 'Name\nA\nB\nC\n');
       await c.close(id);
-      for (;;) {
-        const info = (await (await c.call('GET', `/jobs/ingest/${id}`)).json()) as JobInfo;
-        if (info.state === 'InProgress') break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      while (org.store.count('Account') === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       await org.stop();
-      org = await startLocalOrg({ dataDir, model: 'realistic' });
+      expect(org.store.count('Account')).to.equal(1);
+      org = await startLocalOrg({ dataDir, model: 'realistic', modelSettings: { requestLatencyMs: 0 } });
       c = client(org);
-      const info = (await (await c.call('GET', `/jobs/ingest/${id}`)).json()) as JobInfo;
+      const info = await c.finished(id);
+      expect(info).to.include({ state: 'JobComplete', numberRecordsProcessed: 3, numberRecordsFailed: 0 });
+      expect(
+        org.store
+          .records('Account')
+          .map((a) => a.Name)
+          .sort(),
+      ).to.deep.equal(['A', 'B', 'C']);
+      expect(await c.lines(id, 'successfulResults')).to.have.length(3);
+    } finally {
+      await org?.stop();
+      org = undefined;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a realistic org cut off without a stop fails the jobs it was processing instead of loading rows twice', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-org-realistic-'));
+    try {
+      org = await startLocalOrg({ dataDir, model: 'realistic', modelSettings: { requestLatencyMs: 0 } });
+      const c = client(org);
+      const id = await c.open({ object: 'Account', operation: 'insert' }, 'Name\nA\n');
+      await org.stop();
+      // what a crash leaves: the job InProgress, no suspended batches
+      const file = join(dataDir, 'jobs', id, 'job.json');
+      const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      await writeFile(file, JSON.stringify({ ...saved, state: 'InProgress' }));
+      org = await startLocalOrg({ dataDir, model: 'realistic' });
+      const info = (await (await client(org).call('GET', `/jobs/ingest/${id}`)).json()) as JobInfo;
       expect(info.state).to.equal('Failed');
       expect(info.errorMessage).to.match(/restarted/);
       expect(org.store.count('Account')).to.equal(0);

@@ -11,7 +11,8 @@ const MAX_BODY_BYTES = 50 * 1024 * 1024;
 
 /** `…/composite/sobjects[/{Object}/{ExternalIdField}]`: sObject Collections (see collections.ts). */
 export class CollectionRoutes {
-  private readonly collections: Collections;
+  /** the org's record writer, shared with the single-record REST resources */
+  public readonly collections: Collections;
 
   public constructor(
     private readonly store: RecordStore,
@@ -27,18 +28,22 @@ export class CollectionRoutes {
   }
 
   /** `parts` is the path after composite/sobjects. */
-  public async handle({ x, method, parts, query }: ApiRequest): Promise<void> {
+  public async handle({ x, method, parts, query, userId }: ApiRequest): Promise<void> {
     if (parts.length === 0 && method === 'DELETE') {
       this.count('DELETE composite/sobjects');
       const ids = (query.get('ids') ?? '').split(',').filter(Boolean);
       if (ids.length === 0) throw new ApiError(400, 'MISSING_ARGUMENT', 'ids parameter is required');
-      return json(x, 200, this.collections.delete(ids, query.get('allOrNone') === 'true'));
+      return json(x, 200, this.collections.delete(ids, query.get('allOrNone') === 'true', userId));
     }
     if (parts.length === 0 && (method === 'POST' || method === 'PATCH')) {
       this.count(`${method} composite/sobjects`);
       const body = await readJson(x.req, MAX_BODY_BYTES);
       const operation = method === 'POST' ? 'insert' : 'update';
-      return json(x, 200, this.collections.save({ operation, records: body.records, allOrNone: body.allOrNone }));
+      return json(
+        x,
+        200,
+        this.collections.save({ operation, records: body.records, allOrNone: body.allOrNone, userId }),
+      );
     }
     if (parts.length === 2 && method === 'PATCH') {
       this.count('PATCH composite/sobjects/:object/:externalIdField');
@@ -63,6 +68,7 @@ export class CollectionRoutes {
           allOrNone: body.allOrNone,
           object,
           externalIdFieldName: keyField.name,
+          userId,
         }),
       );
     }

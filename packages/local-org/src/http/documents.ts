@@ -3,7 +3,8 @@ import type { IngestJob } from '../ingest-job.js';
 import type { QueryJob } from '../query-jobs.js';
 import type { ObjectDescribe } from '../describe.js';
 import type { QueryResult } from '../soql.js';
-import type { StoredRecord } from '../store.js';
+import type { ObjectStore, RecordStore, StoredRecord } from '../store.js';
+import { MASTER_RECORD_TYPE_ID, defaultRecordType } from '../record-types.js';
 
 /** Summer '26 (reference §4: API versions go up to 67.0) */
 export const MAX_API_VERSION = 67;
@@ -310,4 +311,34 @@ export function queryJobInfo(job: QueryJob): Record<string, unknown> {
     isPkChunkingSupported: true,
     ...(job.errorMessage ? { errorMessage: job.errorMessage } : {}),
   };
+}
+
+/**
+ * The recordTypeInfos of an object's describe (REST describe; Apex's RecordTypeInfo names the same
+ * properties: active, available, defaultRecordTypeMapping, developerName, master, name, recordTypeId):
+ * the object's record types and the Master record type every object has (Id 012000000000000AAA). The
+ * default is the record type a create without RecordTypeId gets (record-types.ts); a real org takes it
+ * from the user's profile, which the local org does not model. Objects without a RecordTypeId: none.
+ */
+export function recordTypeInfos(store: RecordStore, object: ObjectStore, version: string): unknown[] {
+  if (!object.field('RecordTypeId')) return [];
+  const types = store.object('RecordType');
+  const own = types
+    ? types.findBy('SobjectType', object.describe.name).flatMap((id) => types.records.get(id) ?? [])
+    : [];
+  const fallback = defaultRecordType(store, object.describe.name);
+  const info = (id: string, name: string, developerName: string, active: boolean, master: boolean): unknown => ({
+    active,
+    available: active,
+    defaultRecordTypeMapping: (fallback ?? MASTER_RECORD_TYPE_ID) === id,
+    developerName,
+    master,
+    name,
+    recordTypeId: id,
+    urls: { layout: `/services/data/v${version}/sobjects/${object.describe.name}/describe/layouts/${id}` },
+  });
+  return [
+    ...own.map((r) => info(r.Id, String(r.Name), String(r.DeveloperName), r.IsActive === true, false)),
+    info(MASTER_RECORD_TYPE_ID, 'Master', 'Master', true, true),
+  ];
 }

@@ -27,6 +27,8 @@ export type ApiRequest = {
   /** 'NN.N' */
   version: string;
   query: URLSearchParams;
+  /** the user of the request's session: the user its writes are made as */
+  userId: string;
 };
 
 /** Counts a request under a route name in the org's stats. */

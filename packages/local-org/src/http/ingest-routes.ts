@@ -39,13 +39,13 @@ export class IngestRoutes {
   ) {}
 
   /** …/jobs/ingest and below; `parts` is the path after jobs/ingest. */
-  public async handle({ x, method, parts, version, query }: ApiRequest): Promise<void> {
+  public async handle({ x, method, parts, version, query, userId }: ApiRequest): Promise<void> {
     const { ingest } = this;
     const route = (name: string): void => this.count(`${method} jobs/ingest${name}`);
     if (parts.length === 0) {
       route('');
       if (method === 'POST') {
-        const job = ingest.create(await readJson(x.req), Number(version));
+        const job = ingest.create(await readJson(x.req), Number(version), userId);
         await ingest.save(job);
         return json(x, 200, createdIngestJobInfo(job, version));
       }
@@ -135,7 +135,11 @@ export class IngestRoutes {
   }
 
   /** Streams a result file from disk; before processing wrote one, the file is its header alone. */
-  private sendResults(x: Exchange, job: IngestJob, kind: ResultKind): void {
+  private async sendResults(x: Exchange, job: IngestJob, kind: ResultKind): Promise<void> {
+    // A job that reached its end state may still be writing its last result rows (a failed job's rows left
+    // unprocessed): its files are answered once they are whole.
+    if (job.state === 'JobComplete' || job.state === 'Failed' || job.state === 'Aborted')
+      await this.ingest.settled(job);
     if (responseDropped(x)) return;
     const headers = { 'Content-Type': 'text/csv', ...limitHeader(x) };
     const stream = createReadStream(this.ingest.resultFile(job, kind));

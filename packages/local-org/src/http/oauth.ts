@@ -1,6 +1,7 @@
 /* eslint-disable camelcase -- OAuth and identity documents are snake_case on the wire */
 import { randomBytes } from 'node:crypto';
 import { formatDateTime } from '../rows.js';
+import type { ObjectStore, StoredRecord } from '../store.js';
 import { MAX_API_VERSION } from './documents.js';
 import { json, type Exchange } from './exchange.js';
 import type { Sessions } from './sessions.js';
@@ -16,11 +17,25 @@ export class OAuth {
     private readonly identity: Identity,
     private readonly sessions: Sessions,
     private readonly instanceUrl: () => string,
+    private readonly users: ObjectStore,
   ) {}
 
-  /** The id URL of the user, which the token answer names and GET /id/:org/:user serves. */
+  /** The id URL of the org's admin user, which the token answer names and GET /id/:org/:user serves. */
   public get identityUrl(): string {
-    return `${this.instanceUrl()}/id/${this.identity.orgId}/${this.identity.userId}`;
+    return this.identityUrlOf(this.identity.userId);
+  }
+
+  public identityUrlOf(userId: string): string {
+    return `${this.instanceUrl()}/id/${this.identity.orgId}/${userId}`;
+  }
+
+  /**
+   * An access token for one of the org's users, as a JWT bearer login of that user gets one: the way a
+   * test acts as "someone else" (LocalOrg.sessionFor). Undefined for an unknown or inactive user.
+   */
+  public sessionFor(username: string): string | undefined {
+    const user = this.userNamed(username);
+    return user && user.IsActive !== false ? this.sessions.issue(user.Id) : undefined;
   }
 
   /** True when an /id/:org path names this org (by its 15- or 18-character id). */
@@ -34,6 +49,7 @@ export class OAuth {
     const grant = form.get('grant_type');
     const invalid = (description: string): void =>
       json(x, 400, { error: 'invalid_grant', error_description: description });
+    let userId = identity.userId;
     if (grant === 'refresh_token') {
       if (form.get('refresh_token') !== identity.refreshToken) return invalid('expired access/refresh token');
     } else if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
@@ -45,9 +61,13 @@ export class OAuth {
       } catch {
         return invalid('invalid assertion');
       }
-      if (typeof subject !== 'string' || subject.toLowerCase() !== identity.username.toLowerCase()) {
-        return invalid("user hasn't approved this consumer");
-      }
+      // The JWT flow logs in whichever user the assertion names (its `sub`, a Username of the org).
+      const user = typeof subject === 'string' ? this.userNamed(subject) : undefined;
+      if (!user) return invalid("user hasn't approved this consumer");
+      // OAuth 2.0 error list of the Salesforce Help ("OAuth 2.0 ... Flow Errors"): inactive user. The
+      // error_description text is not confirmed by a public capture.
+      if (user.IsActive === false) return invalid('inactive user');
+      userId = user.Id;
     } else if (grant === 'client_credentials') {
       if (form.get('client_id') !== identity.clientId) {
         return json(x, 400, { error: 'invalid_client_id', error_description: 'client identifier invalid' });
@@ -55,35 +75,38 @@ export class OAuth {
     } else {
       return json(x, 400, { error: 'unsupported_grant_type', error_description: 'grant type not supported' });
     }
-    const accessToken = this.sessions.issue();
+    const accessToken = this.sessions.issue(userId);
     const issuedAt = String(Date.now());
     json(x, 200, {
       access_token: accessToken,
       signature: randomBytes(32).toString('base64'),
       scope: grant === 'refresh_token' ? 'refresh_token web api' : 'web api',
       instance_url: this.instanceUrl(),
-      id: this.identityUrl,
+      id: this.identityUrlOf(userId),
       token_type: 'Bearer',
       issued_at: issuedAt,
     });
   }
 
-  /** GET /services/oauth2/userinfo */
-  public userInfo(): Record<string, unknown> {
-    const { identity } = this;
+  /** GET /services/oauth2/userinfo, of the session's user */
+  public userInfo(userId = this.identity.userId): Record<string, unknown> {
+    const user = this.users.records.get(userId);
+    const identity = { ...this.identity, userId, username: String(user?.Username ?? this.identity.username) };
+    const first = String(user?.FirstName ?? 'Local');
+    const last = String(user?.LastName ?? 'Admin');
     const instanceUrl = this.instanceUrl();
     const base = `${instanceUrl}/services/data/v{version}`;
     return {
-      sub: this.identityUrl,
+      sub: this.identityUrlOf(userId),
       user_id: identity.userId,
       organization_id: identity.orgId,
       preferred_username: identity.username,
       nickname: identity.username.split('@')[0],
-      name: 'Local Admin',
-      email: identity.username,
+      name: `${first} ${last}`,
+      email: String(user?.Email ?? identity.username),
       email_verified: true,
-      given_name: 'Local',
-      family_name: 'Admin',
+      given_name: first,
+      family_name: last,
       zoneinfo: 'GMT',
       photos: {},
       profile: `${instanceUrl}/${identity.userId}`,
@@ -101,7 +124,7 @@ export class OAuth {
         limits: `${base}/limits/`,
         custom_domain: instanceUrl,
       },
-      active: true,
+      active: user?.IsActive !== false,
       user_type: 'STANDARD',
       language: 'en_US',
       locale: 'en_US',
@@ -112,22 +135,21 @@ export class OAuth {
     };
   }
 
-  /** GET /id/:org/:user */
-  public identityDocument(): Record<string, unknown> {
-    const { identity } = this;
-    const info = this.userInfo();
+  /** GET /id/:org/:user, of the session's user */
+  public identityDocument(userId = this.identity.userId): Record<string, unknown> {
+    const info = this.userInfo(userId);
     return {
       id: info.sub,
       asserted_user: true,
-      user_id: identity.userId,
-      organization_id: identity.orgId,
-      username: identity.username,
+      user_id: info.user_id,
+      organization_id: info.organization_id,
+      username: info.preferred_username,
       nick_name: info.nickname,
       display_name: info.name,
-      email: identity.username,
+      email: info.email,
       email_verified: true,
-      first_name: 'Local',
-      last_name: 'Admin',
+      first_name: info.given_name,
+      last_name: info.family_name,
       timezone: 'GMT',
       photos: {},
       addr_street: null,
@@ -148,5 +170,10 @@ export class OAuth {
       last_modified_date: info.updated_at,
       is_app_installed: true,
     };
+  }
+
+  private userNamed(username: string): StoredRecord | undefined {
+    const ids = this.users.findBy('Username', username);
+    return ids.length === 1 ? this.users.records.get(ids[0]) : undefined;
   }
 }

@@ -53,13 +53,13 @@ export class QueryRoutes {
   }
 
   /** …/jobs/query and below; `parts` is the path after jobs/query. */
-  public async jobs({ x, method, parts, version, query }: ApiRequest): Promise<void> {
+  public async jobs({ x, method, parts, version, query, userId }: ApiRequest): Promise<void> {
     const { queryJobs } = this;
     const route = (name: string): void => this.count(`${method} jobs/query${name}`);
     if (parts.length === 0) {
       route('');
       if (method === 'POST') {
-        return json(x, 200, createdQueryJobInfo(queryJobs.create(await readJson(x.req), Number(version))));
+        return json(x, 200, createdQueryJobInfo(queryJobs.create(await readJson(x.req), Number(version), userId)));
       }
       if (method === 'GET') {
         const all = [...queryJobs.jobs.values()].map((j) => listedQueryJob(j));

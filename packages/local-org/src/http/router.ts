@@ -8,6 +8,7 @@ import type { IngestJobs } from '../ingest.js';
 import type { QueryJobs } from '../query-jobs.js';
 import { SoqlError } from '../soql-parser.js';
 import type { RecordStore } from '../store.js';
+import type { Collections } from '../collections.js';
 import { apiVersions, MIN_API_VERSION, type Usage } from './documents.js';
 import {
   apiError,
@@ -58,13 +59,14 @@ export class LocalOrgServer {
   public constructor(private readonly options: ServerOptions) {
     const count = (route: string): void => this.count(route);
     this.sessions = new Sessions(options.identity.orgId, options.faults);
-    this.oauth = new OAuth(options.identity, this.sessions, () => this.instanceUrl);
+    this.oauth = new OAuth(options.identity, this.sessions, () => this.instanceUrl, options.store.object('User')!);
     this.rest = new RestRoutes({
       store: options.store,
       dailyApiRequests: options.dailyApiRequests,
       usage: this.usage,
       identityUrl: (): string => this.oauth.identityUrl,
       count,
+      collections: (): Collections => this.collections.collections,
     });
     this.query = new QueryRoutes(options.store, options.queryJobs, count);
     this.ingest = new IngestRoutes(options.ingest, options.faults, count);
@@ -105,7 +107,12 @@ export class LocalOrgServer {
     });
     const address = this.server.address() as AddressInfo;
     this.instanceUrl = `http://127.0.0.1:${address.port}`;
-    this.accessToken = this.sessions.issue();
+    this.accessToken = this.sessions.issue(this.options.identity.userId);
+  }
+
+  /** An access token of another user of the org (see OAuth.sessionFor). */
+  public sessionFor(username: string): string | undefined {
+    return this.oauth.sessionFor(username);
   }
 
   public async close(): Promise<void> {
@@ -168,7 +175,8 @@ export class LocalOrgServer {
       x.dropResponse = true;
     }
 
-    if (!this.sessions.authenticate(req)) {
+    const userId = this.sessions.authenticate(req);
+    if (userId === undefined) {
       this.count('unauthorized');
       req.resume();
       return json(x, 401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
@@ -176,14 +184,14 @@ export class LocalOrgServer {
 
     if (path === '/services/oauth2/userinfo') {
       this.count('GET oauth2/userinfo');
-      return json(x, 200, this.oauth.userInfo());
+      return json(x, 200, this.oauth.userInfo(userId));
     }
     const idMatch = /^\/id\/(\w+)\/(\w+)$/.exec(path);
     if (idMatch) {
       this.count('GET identity');
       if (!this.oauth.isOwnOrg(idMatch[1]))
         return apiError(x, 404, 'NOT_FOUND', 'The requested resource does not exist');
-      return json(x, 200, this.oauth.identityDocument());
+      return json(x, 200, this.oauth.identityDocument(userId));
     }
 
     const api = /^\/services\/data\/v(\d+\.\d)(?:\/(.*))?$/.exec(path);
@@ -219,7 +227,7 @@ export class LocalOrgServer {
     }
     const parts = (api[2] ?? '').split('/').filter(Boolean);
     try {
-      await this.route({ x, method, parts, version, query: searchParams });
+      await this.route({ x, method, parts, version, query: searchParams, userId });
     } catch (error) {
       req.resume();
       if (error instanceof ApiError) return apiError(x, error.status, error.errorCode, error.message);
@@ -275,7 +283,7 @@ export class LocalOrgServer {
   private async route(request: ApiRequest): Promise<void> {
     const { method, parts } = request;
     const [a, b] = parts;
-    if (this.rest.handle(request)) return;
+    if (await this.rest.handle(request)) return;
     if ((a === 'query' || a === 'queryAll') && method === 'GET' && this.query.rest(request)) return;
     if (a === 'jobs' && b === 'ingest') return this.ingest.handle({ ...request, parts: parts.slice(2) });
     if (a === 'jobs' && b === 'query') return this.query.jobs({ ...request, parts: parts.slice(2) });

@@ -51,6 +51,8 @@ export type PoolJobs = {
   failJob(jobId: string, message: string): Promise<void>;
   /** a batch reached its end: processed, or abandoned */
   batchEnded(batch: ModelBatch): void;
+  /** the org stopped before the batch ended: it resumes at its nextChunk on the next start */
+  batchSuspended(batch: ModelBatch): void;
 };
 
 /** Observable for tests and stats: batches being processed now, the most at once, retries, lock failures. */
@@ -77,9 +79,9 @@ export class BatchPool {
   /** Queues a job's batches after every batch already queued (the queue is in job order). */
   public enqueue(batches: ModelBatch[]): void {
     if (this.stopping) {
-      // a job still cutting its batches when the org stopped: nothing will take them, so they end now
-      // (or the job, and the org's stop waiting for it, would wait for ever)
-      void this.abandonAll(batches);
+      // a job still cutting its batches when the org stopped: nothing will take them now, so they are
+      // suspended at once (or the job, and the org's stop waiting for it, would wait for ever)
+      for (const batch of batches) this.jobs.batchSuspended(batch);
       return;
     }
     this.queue.push(...batches);
@@ -97,20 +99,15 @@ export class BatchPool {
     }
   }
 
-  /** Stops taking batches; running ones stop after their current chunk. Everything left is abandoned. */
+  /**
+   * Stops taking batches; a running one stops before the chunk it waits on (what it wrote stays written).
+   * Every batch not ended is suspended where it stands, to resume on the next start.
+   */
   public async stop(): Promise<void> {
     this.stopping = true;
     this.stopped.abort();
-    await this.abandonAll(this.queue.splice(0));
+    for (const batch of this.queue.splice(0)) this.jobs.batchSuspended(batch);
     await Promise.all(this.running);
-  }
-
-  private async abandonAll(batches: ModelBatch[]): Promise<void> {
-    for (const batch of batches) {
-      // eslint-disable-next-line no-await-in-loop -- in queue order
-      await batch.abandon();
-      this.jobs.batchEnded(batch);
-    }
   }
 
   private pump(): void {
@@ -129,8 +126,10 @@ export class BatchPool {
 
   private async process(batch: ModelBatch): Promise<void> {
     const { settings, clock, jobs } = this;
-    if (!jobs.live(batch.jobId) || this.stopping) return this.end(batch, 'abandon');
-    if (!this.started.has(batch)) {
+    if (this.stopping) return jobs.batchSuspended(batch);
+    if (!jobs.live(batch.jobId)) return this.end(batch, 'abandon');
+    // (a batch resumed after a restart has written chunks: it took its allocation then)
+    if (!this.started.has(batch) && batch.nextChunk === 0) {
       if (!this.allocation.take(clock.now(), batch.records)) {
         await jobs.failJob(
           batch.jobId,
@@ -147,11 +146,11 @@ export class BatchPool {
     const attemptStart = clock.now();
     const firstChunk = batch.nextChunk;
     const held = new Set<string>();
-    let outcome: 'done' | 'timeout' | 'abandon' = 'done';
+    let outcome: 'done' | 'timeout' | 'abandon' | 'suspend' = 'done';
     try {
       for (let chunk = batch.nextChunk; chunk < chunks; chunk++) {
         if (!jobs.live(batch.jobId) || this.stopping) {
-          outcome = 'abandon';
+          outcome = this.stopping ? 'suspend' : 'abandon';
           break;
         }
         // (every attempt writes at least one chunk, so a batch always moves on)
@@ -165,11 +164,12 @@ export class BatchPool {
     } catch (error) {
       // The org stopped while the batch waited: the chunk in hand is not written.
       if (!this.stopped.signal.aborted) throw error;
-      outcome = 'abandon';
+      outcome = 'suspend';
     } finally {
       for (const id of held) if (this.locks.get(id) === batch) this.locks.delete(id);
     }
     await batch.settle();
+    if (outcome === 'suspend') return jobs.batchSuspended(batch);
     if (outcome !== 'timeout') return this.end(batch, outcome);
     batch.retries += 1;
     this.stats.retries += 1;
@@ -183,6 +183,7 @@ export class BatchPool {
       return this.dropJob(batch.jobId);
     }
     jobs.batchRetried(batch);
+    if (this.stopping) return jobs.batchSuspended(batch);
     this.queue.push(batch);
   }
 

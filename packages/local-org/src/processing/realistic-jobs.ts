@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { csvRecordBatches } from '../csv-records.js';
 import { DELIMITERS, LINE_ENDINGS, quote, quotedRow } from '../csv-text.js';
 import type { HeaderPlan } from '../header-plan.js';
-import type { IngestJob } from '../ingest-job.js';
+import type { IngestJob, SuspendedBatch } from '../ingest-job.js';
 import { applyRow, sfError, type RowContext, type RowOutcome } from '../rows.js';
 import { normaliseId } from '../ids.js';
 import { DailyAllocation } from './allocation.js';
@@ -31,6 +31,8 @@ export type RealisticHost = {
   onBatch(): void;
   /** fault injection on top of the model: the job fails after this many records (failJobAfterRecords) */
   failAfterRecords(): number | undefined;
+  /** stores the job (its job.json in a data dir) */
+  save(job: IngestJob): Promise<void>;
 };
 
 /** One job handed to the model: its rows (the upload), header plan and row context, and its result files. */
@@ -46,9 +48,17 @@ export type RealisticJob = {
 const LOCK_ERROR = sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record');
 const DRY_RUN = '\u0000dry-run';
 
+/** A batch file as cut: its rows, and the byte offset of each chunk's first row (chunks are read alone). */
+type BatchFile = { path: string; records: number; offsets: number[]; bytes: number };
+
 export class RealisticJobs implements PoolJobs {
   public readonly pool: BatchPool;
-  private readonly jobs = new Map<string, { job: IngestJob; left: number; done: () => void }>();
+  /** the most rows of the upload any batch held in memory at once (one chunk's) */
+  public readonly stats = { peakRowsHeld: 0 };
+  private readonly jobs = new Map<
+    string,
+    { job: IngestJob; left: number; done: () => void; suspended: SuspendedBatch[] }
+  >();
 
   public constructor(
     private readonly host: RealisticHost,
@@ -67,16 +77,36 @@ export class RealisticJobs implements PoolJobs {
     return this.host.resultOrder;
   }
 
-  /** Cuts the job into batches, queues them, and resolves when each of them ended. */
+  /**
+   * Cuts the job into batches (or takes the batches a stop suspended), queues them, and resolves when each
+   * of them ended or was suspended by a stop; the suspended ones are left in job.suspendedBatches.
+   */
   public async run(input: RealisticJob): Promise<void> {
-    const files = await this.cut(input);
-    if (files.length === 0) return;
+    const { job } = input;
+    let batches: JobBatch[];
+    if (job.suspendedBatches?.some((b) => b.chunkRows !== this.settings.chunkRows)) {
+      // Not a real org's text: the local org restarted with another chunkRows than its batches were cut with.
+      job.suspendedBatches = undefined;
+      return this.host.fail(job, 'InternalServerError : the local org restarted with another chunk size');
+    }
+    if (job.suspendedBatches) {
+      batches = job.suspendedBatches.map((b) => new JobBatch(this, input, b.index, b, b));
+      // Saved before any row is written again: a crash from here on must not resume these positions twice.
+      job.suspendedBatches = undefined;
+      await this.host.save(job);
+    } else {
+      const files = await this.cut(input);
+      batches = files.map((file, index) => new JobBatch(this, input, index, { ...file, file: file.path }));
+    }
+    if (batches.length === 0) return;
+    const suspended: SuspendedBatch[] = [];
     const finished = new Promise<void>((resolve) => {
-      this.jobs.set(input.job.id, { job: input.job, left: files.length, done: resolve });
+      this.jobs.set(job.id, { job, left: batches.length, done: resolve, suspended });
     });
-    this.pool.enqueue(files.map((file, index) => new JobBatch(this, input, index, file.path, file.records)));
+    this.pool.enqueue(batches);
     await finished;
-    this.jobs.delete(input.job.id);
+    this.jobs.delete(job.id);
+    if (suspended.length) job.suspendedBatches = suspended.sort((a, b) => a.index - b.index);
   }
 
   public live(jobId: string): boolean {
@@ -104,14 +134,21 @@ export class RealisticJobs implements PoolJobs {
     if (entry.left === 0) entry.done();
   }
 
+  public batchSuspended(batch: ModelBatch): void {
+    const entry = this.jobs.get(batch.jobId);
+    if (!entry) return;
+    entry.suspended.push((batch as JobBatch).suspension());
+    this.batchEnded(batch);
+  }
+
   public failAfterRecords(): number | undefined {
     return this.host.failAfterRecords();
   }
 
   /** Streams the upload's data rows into batch files of batchRecords rows each, in upload order. */
   /* eslint-disable no-await-in-loop -- rows are streamed from the upload to the batch files in order */
-  private async cut(input: RealisticJob): Promise<Array<{ path: string; records: number }>> {
-    const files: Array<{ path: string; records: number }> = [];
+  private async cut(input: RealisticJob): Promise<BatchFile[]> {
+    const files: BatchFile[] = [];
     let out: WriteStream | undefined;
     const close = async (): Promise<void> => {
       if (out) await new Promise<void>((resolve) => out!.end(resolve));
@@ -122,12 +159,15 @@ export class RealisticJobs implements PoolJobs {
         if (!out || files.at(-1)!.records === this.settings.batchRecords) {
           await close();
           const path = join(input.dir, `batch-${files.length}.jsonl`);
-          files.push({ path, records: 0 });
+          files.push({ path, records: 0, offsets: [], bytes: 0 });
           out = createWriteStream(path);
         }
-        files.at(-1)!.records += 1;
-        if (!out.write(JSON.stringify(values) + '\n'))
-          await new Promise<void>((resolve) => out!.once('drain', () => resolve()));
+        const file = files.at(-1)!;
+        if (file.records % this.settings.chunkRows === 0) file.offsets.push(file.bytes);
+        file.records += 1;
+        const line = JSON.stringify(values) + '\n';
+        file.bytes += Buffer.byteLength(line);
+        if (!out.write(line)) await new Promise<void>((resolve) => out!.once('drain', () => resolve()));
       }
     }
     await close();
@@ -142,16 +182,25 @@ class JobBatch implements ModelBatch {
   public retries = 0;
   public readonly jobId: string;
   public readonly object: string;
-  private rows: string[][] | undefined;
+  public readonly records: number;
+  /** the one chunk held in memory: read when a worker takes it, dropped when the attempt ends */
+  private held: { chunk: number; rows: string[][] } | undefined;
   private readonly results: BatchResults;
+  private readonly file: string;
+  private readonly offsets: number[];
 
   public constructor(
     private readonly owner: RealisticJobs,
     private readonly input: RealisticJob,
     public readonly index: number,
-    private readonly file: string,
-    public readonly records: number,
+    cut: { file: string; records: number; offsets: number[] },
+    resumed?: SuspendedBatch,
   ) {
+    this.file = cut.file;
+    this.records = cut.records;
+    this.offsets = cut.offsets;
+    this.nextChunk = resumed?.nextChunk ?? 0;
+    this.retries = resumed?.retries ?? 0;
     this.jobId = input.job.id;
     this.object = input.job.object;
     this.results = new BatchResults(owner.resultOrder, `${input.job.id}/${index}`);
@@ -225,30 +274,42 @@ class JobBatch implements ModelBatch {
         if (!stream.write(line)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
     }
     // An attempt's rows are read again by the next one: a batch waiting in the queue holds no memory.
-    this.rows = undefined;
+    this.held = undefined;
     if (this.nextChunk * this.chunkRows >= this.records) await rm(this.file, { force: true });
   }
 
+  /** Where a stop left the batch: its file and the first chunk not written. */
+  public suspension(): SuspendedBatch {
+    const { index, file, records, offsets, nextChunk, retries, chunkRows } = this;
+    return { index, file, records, offsets, nextChunk, retries, chunkRows };
+  }
+
   public async abandon(): Promise<void> {
-    const rows = await this.load();
     const d = DELIMITERS[this.input.job.columnDelimiter];
     const eol = LINE_ENDINGS[this.input.job.lineEnding];
-    for (const values of rows.slice(this.nextChunk * this.chunkRows))
-      this.results.unprocessed.push(quotedRow(values, d) + eol);
+    if (this.nextChunk < this.offsets.length) {
+      for await (const values of this.lines(this.offsets[this.nextChunk]))
+        this.results.unprocessed.push(quotedRow(values, d) + eol);
+    }
     this.nextChunk = Math.ceil(this.records / this.chunkRows);
     await this.settle();
   }
 
+  /** The rows of one chunk, read from the batch file by their byte range. */
   private async chunk(chunk: number): Promise<string[][]> {
-    return (await this.load()).slice(chunk * this.chunkRows, (chunk + 1) * this.chunkRows);
+    if (this.held?.chunk === chunk) return this.held.rows;
+    this.held = undefined;
+    const rows: string[][] = [];
+    const end = chunk + 1 < this.offsets.length ? this.offsets[chunk + 1] - 1 : undefined;
+    for await (const values of this.lines(this.offsets[chunk], end)) rows.push(values);
+    this.held = { chunk, rows };
+    this.owner.stats.peakRowsHeld = Math.max(this.owner.stats.peakRowsHeld, rows.length);
+    return rows;
   }
 
-  private async load(): Promise<string[][]> {
-    if (this.rows) return this.rows;
-    const rows: string[][] = [];
-    for await (const line of createInterface({ input: createReadStream(this.file), crlfDelay: Infinity }))
-      if (line) rows.push(JSON.parse(line) as string[]);
-    this.rows = rows;
-    return rows;
+  private async *lines(start: number, end?: number): AsyncGenerator<string[]> {
+    const input = createReadStream(this.file, { start, end });
+    for await (const line of createInterface({ input, crlfDelay: Infinity }))
+      if (line) yield JSON.parse(line) as string[];
   }
 }

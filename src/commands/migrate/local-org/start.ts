@@ -69,6 +69,10 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
     'result-seed': Flags.integer({ summary: messages.getMessage('flags.result-seed.summary'), default: 1 }),
     'disable-hard-delete': Flags.boolean({ summary: messages.getMessage('flags.disable-hard-delete.summary') }),
     username: Flags.string({ summary: messages.getMessage('flags.username.summary') }),
+    seed: Flags.string({
+      summary: messages.getMessage('flags.seed.summary'),
+      description: messages.getMessage('flags.seed.description'),
+    }),
   };
 
   private startPrinted = false;
@@ -79,6 +83,7 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
     if (flags['model-settings'] && flags.model !== 'realistic')
       throw messages.createError('error.ModelSettingsWithoutModel');
     const modelSettings = flags['model-settings'] ? await readModelSettings(flags['model-settings']) : undefined;
+    if (flags.seed && !existsSync(flags.seed)) throw messages.createError('error.SeedNotFound', [flags.seed]);
     const org = await startLocalOrg({
       port: flags.port,
       schemaDir: flags.schema,
@@ -91,6 +96,10 @@ export default class LocalOrgStart extends SfCommand<LocalOrgStartResult> {
       hardDeleteEnabled: !flags['disable-hard-delete'],
       username: flags.username,
       faults,
+      seed: flags.seed,
+    }).catch((error: Error) => {
+      if (error.name === 'LocalOrgSeedError') throw messages.createError('error.InvalidSeed', [error.message]);
+      throw error;
     });
     let result: LocalOrgStartResult;
     try {
