@@ -17,7 +17,7 @@ import { readResultRows } from '../engine/resultFiles.js';
 import { parseRelationshipColumn } from '../manifest/relationships.js';
 import { mergeJoin, SortedKeySpill } from './sortedKeys.js';
 import { Reservoir, seededRandom, stepSeed } from './sampling.js';
-import { sameValue } from './values.js';
+import { NULL_VALUE, sameValue } from './values.js';
 import { queryRows, removeQueryFiles, type OrgQuery } from './orgQuery.js';
 import type { Discrepancy } from './types.js';
 
@@ -86,118 +86,192 @@ function soqlQuote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-export async function checkStepInOrg(input: OrgCheckInput): Promise<OrgCheckCounts> {
-  const { step, fields, report } = input;
-  const deleting = step.operation === 'delete' || step.operation === 'hardDelete';
-  const externalId = step.externalIdField
-    ? fields.find((field) => lower(field.name) === lower(step.externalIdField!))
-    : undefined;
-  const budget = input.sortBudgetBytes;
-  const runIds = new SortedKeySpill(join(input.scratch, 'run-ids'), budget);
-  const runExternalIds = new SortedKeySpill(join(input.scratch, 'run-external-ids'), budget);
-  const orgIds = new SortedKeySpill(join(input.scratch, 'org-ids'), budget);
-  const orgExternalIds = new SortedKeySpill(join(input.scratch, 'org-external-ids'), budget);
-  const reservoir = new Reservoir<SampledRow>(deleting ? 0 : input.sampleSize, seededRandom(stepSeed(input.seed, step.id)));
-  const lookupFields = new Set<string>();
-  let externalIdWritten = false;
+/** what the run's success results say, on disk and sorted, plus the sample drawn from them */
+type RunSide = {
+  ids: SortedKeySpill;
+  externalIds: SortedKeySpill;
+  lookupFields: Set<string>;
+  externalIdWritten: boolean;
+  sample: Reservoir<SampledRow>;
+};
 
+/** the field values of one success row that its sample compares */
+function sampledValues(row: string[], uses: ColumnUse[], writtenLater: ReadonlySet<string>): SampledRow['values'] {
+  const values: Array<[string, string]> = [];
+  for (const [i, use] of uses.entries()) {
+    if (use.kind === 'field' && !writtenLater.has(lower(use.field.name))) values.push([use.field.name, row[i] ?? '']);
+  }
+  return values;
+}
+
+function parentsNamed(row: string[], uses: ColumnUse[]): string[] {
+  return uses.flatMap((use, i) =>
+    use.kind === 'lookup' && (row[i] ?? '') !== '' && row[i] !== NULL_VALUE ? [use.field] : [],
+  );
+}
+
+/** reads the success results into `side`; resolves whether any row wrote an external id */
+async function readRunSide(
+  input: OrgCheckInput,
+  externalId: DescribedField | undefined,
+  side: RunSide,
+): Promise<boolean> {
+  let externalIdWritten = false;
+  for (const file of successFiles(input.chunks)) {
+    let uses: ColumnUse[] | undefined;
+    let idAt = 0;
+    let externalIdAt = -1;
+    // eslint-disable-next-line no-await-in-loop -- one file after the other
+    for await (const row of readResultRows(join(input.runDir, file), input.step.columnDelimiter)) {
+      if (!uses) {
+        uses = columnUses(row, input.step, input.fields);
+        idAt = row.indexOf('sf__Id');
+        externalIdAt = externalId ? row.findIndex((column) => lower(column) === lower(externalId.name)) : -1;
+        for (const use of uses) if (use.kind === 'lookup') side.lookupFields.add(use.field);
+        continue;
+      }
+      const id = eighteen(row[idAt] ?? '');
+      if (!id) continue;
+      await side.ids.add({ key: id, value: parentsNamed(row, uses).join(',') });
+      const externalValue = externalIdAt >= 0 ? (row[externalIdAt] ?? '') : '';
+      if (externalValue !== '' && externalValue !== NULL_VALUE) {
+        externalIdWritten = true;
+        await side.externalIds.add({ key: externalValue, value: id });
+      }
+      side.sample.offer({ id, values: sampledValues(row, uses, input.writtenLater) });
+    }
+  }
+  return externalIdWritten;
+}
+
+/** every record of the object: its Id with the lookups it has filled, and its external id */
+async function readOrgSide(
+  input: OrgCheckInput,
+  run: RunSide,
+  externalId: DescribedField | undefined,
+  org: { ids: SortedKeySpill; externalIds: SortedKeySpill },
+): Promise<void> {
+  const externalName = run.externalIdWritten ? externalId?.name : undefined;
+  const selected = [...new Set(['Id', ...(externalName ? [externalName] : []), ...run.lookupFields])];
+  const pages = await input.query.toFiles(
+    `SELECT ${selected.join(', ')} FROM ${input.step.object}`,
+    join(input.scratch, 'query'),
+  );
+  try {
+    for await (const row of queryRows(pages)) {
+      const id = row.Id ?? '';
+      const filled = [...run.lookupFields].filter((field) => (row[field] ?? '') !== '');
+      await org.ids.add({ key: id, value: filled.join(',') });
+      const externalValue = externalName ? (row[externalName] ?? '') : '';
+      if (externalValue !== '') await org.externalIds.add({ key: externalValue, value: id });
+    }
+  } finally {
+    await removeQueryFiles(pages);
+  }
+}
+
+/** the run's Ids against the org's: missing (or, deleted, still present) records and empty lookups */
+async function compareIds(
+  input: OrgCheckInput,
+  run: SortedKeySpill,
+  org: SortedKeySpill,
+  sampledIds: ReadonlySet<string>,
+): Promise<{ checkedInOrg: number; missing: Set<string> }> {
+  const { step, report } = input;
+  const deleting = step.operation === 'delete' || step.operation === 'hardDelete';
+  const missing = new Set<string>();
+  let checkedInOrg = 0;
+  for await (const { key, left, right } of mergeJoin(run.sorted(), org.sorted())) {
+    if (left.length === 0) continue;
+    checkedInOrg++;
+    if (deleting) {
+      if (right.length > 0)
+        report({ step: step.id, kind: 'stillPresent', key, expected: 'deleted', actual: 'present' });
+      continue;
+    }
+    if (right.length === 0) {
+      // a sampled row that is missing is not compared field by field (bounded by the sample size)
+      if (sampledIds.has(key)) missing.add(key);
+      report({ step: step.id, kind: 'missing', key, expected: 'present', actual: 'absent' });
+      continue;
+    }
+    const filled = new Set(right[0].split(',').filter(Boolean));
+    const named = new Set(left.flatMap((value) => value.split(',').filter(Boolean)));
+    for (const field of named) {
+      if (!filled.has(field)) {
+        report({ step: step.id, kind: 'emptyLookup', key, field, expected: 'a parent', actual: '' });
+      }
+    }
+  }
+  return { checkedInOrg, missing };
+}
+
+/** external ids the run wrote that more than one record of the org holds */
+async function compareExternalIds(
+  input: OrgCheckInput,
+  field: string,
+  run: SortedKeySpill,
+  org: SortedKeySpill,
+): Promise<void> {
+  for await (const { key, left, right } of mergeJoin(run.sorted(), org.sorted())) {
+    if (left.length === 0 || right.length < 2) continue;
+    const ids = `${right.slice(0, 5).join(', ')}${right.length > 5 ? ', …' : ''}`;
+    input.report({
+      step: input.step.id,
+      kind: 'duplicate',
+      key,
+      field,
+      expected: '1 record',
+      actual: `${right.length} records: ${ids}`,
+    });
+  }
+}
+
+export async function checkStepInOrg(input: OrgCheckInput): Promise<OrgCheckCounts> {
+  const { step, fields } = input;
+  const deleting = step.operation === 'delete' || step.operation === 'hardDelete';
+  const wanted = step.externalIdField ? lower(step.externalIdField) : undefined;
+  const externalId = wanted ? fields.find((field) => lower(field.name) === wanted) : undefined;
+  const spill = (name: string): SortedKeySpill => new SortedKeySpill(join(input.scratch, name), input.sortBudgetBytes);
+  const run: RunSide = {
+    ids: spill('run-ids'),
+    externalIds: spill('run-external-ids'),
+    lookupFields: new Set(),
+    externalIdWritten: false,
+    sample: new Reservoir(deleting ? 0 : input.sampleSize, seededRandom(stepSeed(input.seed, step.id))),
+  };
+  const org = { ids: spill('org-ids'), externalIds: spill('org-external-ids') };
   try {
     input.onPhase?.('results');
-    for (const file of successFiles(input.chunks)) {
-      let uses: ColumnUse[] | undefined;
-      let idAt = 0;
-      let externalIdAt = -1;
-      // eslint-disable-next-line no-await-in-loop -- one file after the other
-      for await (const row of readResultRows(join(input.runDir, file), step.columnDelimiter)) {
-        if (!uses) {
-          uses = columnUses(row, step, fields);
-          idAt = row.indexOf('sf__Id');
-          externalIdAt = externalId ? row.findIndex((column) => lower(column) === lower(externalId.name)) : -1;
-          for (const use of uses) if (use.kind === 'lookup') lookupFields.add(use.field);
-          continue;
-        }
-        const id = eighteen(row[idAt] ?? '');
-        if (!id) continue;
-        const parents: string[] = [];
-        const values: Array<[string, string]> = [];
-        for (const [i, use] of uses.entries()) {
-          const value = row[i] ?? '';
-          if (use.kind === 'lookup' && value !== '' && value !== '#N/A') parents.push(use.field);
-          if (use.kind === 'field' && !input.writtenLater.has(lower(use.field.name))) values.push([use.field.name, value]);
-        }
-        await runIds.add({ key: id, value: parents.join(',') });
-        const externalValue = externalIdAt >= 0 ? (row[externalIdAt] ?? '') : '';
-        if (externalValue !== '' && externalValue !== '#N/A') {
-          externalIdWritten = true;
-          await runExternalIds.add({ key: externalValue, value: id });
-        }
-        reservoir.offer({ id, values });
-      }
-    }
-
+    run.externalIdWritten = await readRunSide(input, externalId, run);
     input.onPhase?.('query');
-    const selected = ['Id', ...(externalIdWritten ? [externalId!.name] : []), ...lookupFields];
-    const pages = await input.query.toFiles(
-      `SELECT ${[...new Set(selected)].join(', ')} FROM ${step.object}`,
-      join(input.scratch, 'query'),
-    );
-    try {
-      for await (const row of queryRows(pages)) {
-        const id = row.Id ?? '';
-        const filled = [...lookupFields].filter((field) => (row[field] ?? '') !== '');
-        await orgIds.add({ key: id, value: filled.join(',') });
-        const externalValue = externalIdWritten ? (row[externalId!.name] ?? '') : '';
-        if (externalValue !== '') await orgExternalIds.add({ key: externalValue, value: id });
-      }
-    } finally {
-      await removeQueryFiles(pages);
-    }
-
+    await readOrgSide(input, run, externalId, org);
     input.onPhase?.('compare');
-    const sampledIds = new Set(reservoir.sample.map((row) => row.id));
-    const missing = new Set<string>();
-    let checkedInOrg = 0;
-    for await (const { key, left, right } of mergeJoin(runIds.sorted(), orgIds.sorted())) {
-      if (left.length === 0) continue;
-      checkedInOrg++;
-      if (deleting) {
-        if (right.length > 0) report({ step: step.id, kind: 'stillPresent', key, expected: 'deleted', actual: 'present' });
-        continue;
-      }
-      if (right.length === 0) {
-        // a sampled row that is missing is not compared field by field
-        if (sampledIds.has(key)) missing.add(key);
-        report({ step: step.id, kind: 'missing', key, expected: 'present', actual: 'absent' });
-        continue;
-      }
-      const filled = new Set(right[0].split(',').filter(Boolean));
-      const named = new Set(left.flatMap((value) => value.split(',').filter(Boolean)));
-      for (const field of named) {
-        if (!filled.has(field)) report({ step: step.id, kind: 'emptyLookup', key, field, expected: 'a parent', actual: '' });
-      }
+    const sampledIds = new Set(run.sample.sample.map((row) => row.id));
+    const { checkedInOrg, missing } = await compareIds(input, run.ids, org.ids, sampledIds);
+    if (run.externalIdWritten && externalId) {
+      await compareExternalIds(input, externalId.name, run.externalIds, org.externalIds);
     }
-    if (externalIdWritten) {
-      for await (const { key, left, right } of mergeJoin(runExternalIds.sorted(), orgExternalIds.sorted())) {
-        if (left.length === 0 || right.length < 2) continue;
-        report({
-          step: step.id,
-          kind: 'duplicate',
-          key,
-          field: externalId!.name,
-          expected: '1 record',
-          actual: `${right.length} records: ${right.slice(0, 5).join(', ')}${right.length > 5 ? ', …' : ''}`,
-        });
-      }
-    }
-
     input.onPhase?.('sample');
-    const sample = reservoir.sample.filter((row) => !missing.has(row.id) && row.values.length > 0);
+    const sample = run.sample.sample.filter((row) => !missing.has(row.id) && row.values.length > 0);
     await compareSample(input, sample);
-    return { checkedInOrg, sampled: sample.length, duplicatesChecked: externalIdWritten };
+    return { checkedInOrg, sampled: sample.length, duplicatesChecked: run.externalIdWritten };
   } finally {
-    await Promise.all([runIds, runExternalIds, orgIds, orgExternalIds].map((spill) => spill.dispose()));
+    await Promise.all([run.ids, run.externalIds, org.ids, org.externalIds].map((s) => s.dispose()));
     await rm(input.scratch, { recursive: true, force: true });
   }
+}
+
+/** the records a query finds, by Id (a sample's: bounded by the sample size) */
+async function queriedById(query: OrgQuery, soql: string, dir: string): Promise<Map<string, Record<string, string>>> {
+  const pages = await query.toFiles(soql, dir);
+  const found = new Map<string, Record<string, string>>();
+  try {
+    for await (const row of queryRows(pages)) found.set(row.Id, row);
+  } finally {
+    await removeQueryFiles(pages);
+  }
+  return found;
 }
 
 /** the sampled rows' fields as the org holds them, queried by Id, compared by type */
@@ -210,14 +284,7 @@ async function compareSample(input: OrgCheckInput, sample: readonly SampledRow[]
     const ids = rows.map((row) => soqlQuote(row.id)).join(', ');
     const soql = `SELECT ${selected} FROM ${input.step.object} WHERE Id IN (${ids})`;
     // eslint-disable-next-line no-await-in-loop -- one sample query at a time
-    const pages = await input.query.toFiles(soql, join(input.scratch, `sample-${start}`));
-    const actual = new Map<string, Record<string, string>>();
-    try {
-      for await (const row of queryRows(pages)) actual.set(row.Id, row);
-    } finally {
-      // eslint-disable-next-line no-await-in-loop
-      await removeQueryFiles(pages);
-    }
+    const actual = await queriedById(input.query, soql, join(input.scratch, `sample-${start}`));
     for (const row of rows) {
       const record = actual.get(row.id);
       if (!record) {

@@ -41,7 +41,10 @@ export class OrgQuery {
   public constructor(connection: Connection, options: OrgQueryOptions & { apiVersion?: string } = {}) {
     this.transport = new BulkTransport(
       connection,
-      { ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) },
+      {
+        ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+      },
       new EventEmitter(),
     );
     this.options = options;
@@ -153,7 +156,13 @@ export class OrgQuery {
         continue;
       }
       const { errorCode, message } = parseErrorBody(outcome.status, outcome.text);
-      throw new BulkApiError({ method: 'GET', path: url.pathname, status: outcome.status, errorCode, serverMessage: message });
+      throw new BulkApiError({
+        method: 'GET',
+        path: url.pathname,
+        status: outcome.status,
+        errorCode,
+        serverMessage: message,
+      });
     }
   }
 }
@@ -161,7 +170,9 @@ export class OrgQuery {
 /** the rows of a query's page files as objects keyed by column, header rows skipped */
 export async function* queryRows(result: QueryResultFiles): AsyncGenerator<Record<string, string>> {
   for (const file of result.files) {
+    // one page after the other, in order
     const parser = createReadStream(file).pipe(parse({ columns: true, bom: true }));
+    // eslint-disable-next-line no-await-in-loop
     for await (const row of parser as AsyncIterable<Record<string, string>>) yield row;
   }
 }

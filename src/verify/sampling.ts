@@ -8,18 +8,18 @@
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
+    state = (state + 0x6d_2b_79_f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
 }
 
 /** a seed of its own for each step, so adding a step does not change another step's sample */
 export function stepSeed(seed: number, step: string): number {
   let hash = seed >>> 0;
-  for (let i = 0; i < step.length; i++) hash = Math.imul(hash ^ step.charCodeAt(i), 0x01000193) >>> 0;
+  for (let i = 0; i < step.length; i++) hash = Math.imul(hash ^ step.charCodeAt(i), 0x01_00_01_93) >>> 0;
   return hash;
 }
 
@@ -32,16 +32,6 @@ export class Reservoir<T> {
     private readonly random: () => number,
   ) {}
 
-  public offer(item: T): void {
-    this.seen++;
-    if (this.items.length < this.size) {
-      this.items.push(item);
-      return;
-    }
-    const slot = Math.floor(this.random() * this.seen);
-    if (slot < this.size) this.items[slot] = item;
-  }
-
   /** the sample, in the order the rows were kept */
   public get sample(): readonly T[] {
     return this.items;
@@ -50,5 +40,15 @@ export class Reservoir<T> {
   /** rows offered */
   public get offered(): number {
     return this.seen;
+  }
+
+  public offer(item: T): void {
+    this.seen++;
+    if (this.items.length < this.size) {
+      this.items.push(item);
+      return;
+    }
+    const slot = Math.floor(this.random() * this.seen);
+    if (slot < this.size) this.items[slot] = item;
   }
 }

@@ -24,7 +24,9 @@ export const DEFAULT_SORT_BUDGET_BYTES = 32 * 1024 * 1024;
  */
 export function escapeKey(key: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
-  return key.replace(/[\u0000-\u001f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return key.replace(/[\u0000-\u001f\\]/g, (c) =>
+    c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function unescapeKey(escaped: string): string {

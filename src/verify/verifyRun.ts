@@ -67,7 +67,11 @@ async function describeFields(connection: Connection, object: string): Promise<D
  * object: the org holds the later value, so the earlier step's sample does not compare them. Read
  * from the header of the later step's first success file: the columns as uploaded.
  */
-function fieldsWrittenLater(manifest: LoadedManifest, steps: Map<string, StepState>, headers: Map<string, string[]>): Map<string, Set<string>> {
+function fieldsWrittenLater(
+  manifest: LoadedManifest,
+  steps: Map<string, StepState>,
+  headers: Map<string, string[]>,
+): Map<string, Set<string>> {
   const order = manifest.waves.flat();
   const later = new Map<string, Set<string>>();
   for (const [i, id] of order.entries()) {
@@ -75,7 +79,8 @@ function fieldsWrittenLater(manifest: LoadedManifest, steps: Map<string, StepSta
     const written = new Set<string>();
     for (const next of order.slice(i + 1)) {
       const other = manifest.steps.find((candidate) => candidate.id === next);
-      if (!step || !other || other.object.toLowerCase() !== step.object.toLowerCase() || !steps.get(next)?.finished) continue;
+      if (!step || !other || other.object.toLowerCase() !== step.object.toLowerCase() || !steps.get(next)?.finished)
+        continue;
       for (const column of headers.get(next) ?? []) written.add(column.toLowerCase());
     }
     later.set(id, written);
@@ -90,6 +95,52 @@ async function firstSuccessHeader(runDir: string, step: ResolvedStep, state: Ste
     for await (const row of readResultRows(join(runDir, chunk.results.files.success), step.columnDelimiter)) return row;
   }
   return [];
+}
+
+/** one run being verified: what every step's check shares */
+type Verification = {
+  runDir: string;
+  org: VerifyOrg;
+  query: OrgQuery;
+  sampleSize: number;
+  seed: number;
+  writtenLater: Map<string, Set<string>>;
+  describes: Map<string, Promise<DescribedField[]>>;
+  scratchRoot: string;
+  sortBudgetBytes?: number;
+};
+
+/** collects a step's discrepancies: all counted, the first LISTED_PER_STEP listed */
+class StepDiscrepancies {
+  public readonly counts: Partial<Record<DiscrepancyKind, number>> = {};
+  public omitted = 0;
+  private listedHere = 0;
+
+  public constructor(
+    private readonly step: string,
+    private readonly listed: Discrepancy[],
+  ) {}
+
+  public report = (discrepancy: Discrepancy): void => {
+    this.counts[discrepancy.kind] = (this.counts[discrepancy.kind] ?? 0) + 1;
+    if (this.listedHere < LISTED_PER_STEP) {
+      this.listed.push(discrepancy);
+      this.listedHere++;
+    } else this.omitted++;
+  };
+
+  public add(kind: DiscrepancyKind, expected: string, actual: string): void {
+    this.report({ step: this.step, kind, expected, actual });
+  }
+}
+
+function describeOnce(context: Verification, object: string): Promise<DescribedField[]> {
+  let fields = context.describes.get(object.toLowerCase());
+  if (!fields) {
+    fields = describeFields(context.org.connection, object);
+    context.describes.set(object.toLowerCase(), fields);
+  }
+  return fields;
 }
 
 export class RunVerification extends EventEmitter<VerifyEvents> {
@@ -108,106 +159,41 @@ export class RunVerification extends EventEmitter<VerifyEvents> {
     if (normalizeSalesforceId(org.orgId) !== normalizeSalesforceId(started.orgId)) {
       throw messages.createError('error.RunOfAnotherOrg', [folder.runId, started.username], [started.username]);
     }
-    const sampleSize = options.sampleSize ?? DEFAULT_SAMPLE_SIZE;
-    const seed = options.seed ?? DEFAULT_SEED;
-    const query = new OrgQuery(org.connection, options.query ?? {});
-
     const headers = new Map<string, string[]>();
     for (const step of manifest.steps) {
       const known = state.steps.get(step.id);
       // eslint-disable-next-line no-await-in-loop
       if (known) headers.set(step.id, await firstSuccessHeader(folder.dir, step, known));
     }
-    const writtenLater = fieldsWrittenLater(manifest, state.steps, headers);
-    const describes = new Map<string, Promise<DescribedField[]>>();
+    const context: Verification = {
+      runDir: folder.dir,
+      org,
+      query: new OrgQuery(org.connection, options.query ?? {}),
+      sampleSize: options.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+      seed: options.seed ?? DEFAULT_SEED,
+      writtenLater: fieldsWrittenLater(manifest, state.steps, headers),
+      describes: new Map(),
+      scratchRoot: join(folder.dir, 'verify'),
+      ...(options.sortBudgetBytes ? { sortBudgetBytes: options.sortBudgetBytes } : {}),
+    };
     const listed: Discrepancy[] = [];
     let omitted = 0;
     const steps: StepVerification[] = [];
-    const scratchRoot = join(folder.dir, 'verify');
-
     try {
       for (const [wave, ids] of manifest.waves.entries()) {
         for (const id of ids) {
           const step = manifest.steps.find((candidate) => candidate.id === id)!;
-          const known = state.steps.get(id);
-          this.emit('step.started', { step: id, object: step.object, wave });
-          const counts: Partial<Record<DiscrepancyKind, number>> = {};
-          let listedHere = 0;
-          const report = (discrepancy: Discrepancy): void => {
-            counts[discrepancy.kind] = (counts[discrepancy.kind] ?? 0) + 1;
-            if (listedHere < LISTED_PER_STEP) {
-              listed.push(discrepancy);
-              listedHere++;
-            } else omitted++;
-          };
-          this.emit('step.phase', { step: id, phase: 'books' });
-          const books = known
-            ? // eslint-disable-next-line no-await-in-loop
-              await readStepBooks(folder.dir, step, known)
-            : undefined;
-          const verification: StepVerification = {
-            step: id,
-            object: step.object,
-            operation: step.operation,
-            wave,
-            finished: known?.finished !== undefined,
-            sourceRecords: books?.sourceRecords ?? 0,
-            succeeded: books?.succeeded ?? 0,
-            deadLetters: books?.deadLetters ?? 0,
-            heldBack: books?.heldBack ?? 0,
-            deadLettersByCode: books?.deadLettersByCode ?? {},
-            retryRounds: books?.retryRounds ?? 0,
-            retriedRecords: books?.retriedRecords ?? 0,
-            accounted: books?.accounted ?? false,
-            checkedInOrg: 0,
-            duplicatesChecked: false,
-            sampled: 0,
-            discrepancies: counts,
-            ...(known?.finished ? { finishedAt: known.finished.time } : {}),
-            ...(known?.finished?.durationMs !== undefined ? { durationMs: known.finished.durationMs } : {}),
-          };
-          if (!known?.finished) {
-            report({ step: id, kind: 'notRun', expected: 'finished', actual: known?.status ?? 'pending' });
-          } else {
-            if (!verification.accounted) {
-              report({
-                step: id,
-                kind: 'unaccounted',
-                expected: `${verification.sourceRecords} source records`,
-                actual: `${verification.succeeded} succeeded + ${verification.deadLetters} dead letters`,
-              });
-            }
-            let fields = describes.get(step.object.toLowerCase());
-            if (!fields) {
-              fields = describeFields(org.connection, step.object);
-              describes.set(step.object.toLowerCase(), fields);
-            }
-            // eslint-disable-next-line no-await-in-loop
-            const checked = await checkStepInOrg({
-              step,
-              chunks: known.chunks,
-              runDir: folder.dir,
-              // eslint-disable-next-line no-await-in-loop
-              fields: await fields,
-              writtenLater: writtenLater.get(id) ?? new Set(),
-              query,
-              sampleSize,
-              seed,
-              scratch: join(scratchRoot, `${process.pid}-${id}`),
-              ...(options.sortBudgetBytes ? { sortBudgetBytes: options.sortBudgetBytes } : {}),
-              report,
-              onPhase: (phase) => this.emit('step.phase', { step: id, phase }),
-            });
-            Object.assign(verification, checked);
-          }
+          const found = new StepDiscrepancies(id, listed);
+          // eslint-disable-next-line no-await-in-loop -- steps one after the other: each may read a whole object
+          const verification = await this.verifyStep(context, step, wave, state.steps.get(id), found);
+          omitted += found.omitted;
           steps.push(verification);
           this.emit('step.verified', verification);
         }
       }
     } finally {
-      await rm(scratchRoot, { recursive: true, force: true });
+      await rm(context.scratchRoot, { recursive: true, force: true });
     }
-
     return {
       runId: folder.runId,
       runDir: folder.dir,
@@ -218,12 +204,71 @@ export class RunVerification extends EventEmitter<VerifyEvents> {
       startedAt: started.time,
       finishedAt: state.finished.time,
       verified: listed.length === 0 && omitted === 0,
-      sampleSize,
-      seed,
+      sampleSize: context.sampleSize,
+      seed: context.seed,
       steps,
       discrepancies: listed,
       discrepanciesOmitted: omitted,
     };
+  }
+
+  private async verifyStep(
+    context: Verification,
+    step: ResolvedStep,
+    wave: number,
+    known: StepState | undefined,
+    found: StepDiscrepancies,
+  ): Promise<StepVerification> {
+    this.emit('step.started', { step: step.id, object: step.object, wave });
+    this.emit('step.phase', { step: step.id, phase: 'books' });
+    const books = known ? await readStepBooks(context.runDir, step, known) : undefined;
+    const verification: StepVerification = {
+      step: step.id,
+      object: step.object,
+      operation: step.operation,
+      wave,
+      finished: known?.finished !== undefined,
+      sourceRecords: books?.sourceRecords ?? 0,
+      succeeded: books?.succeeded ?? 0,
+      deadLetters: books?.deadLetters ?? 0,
+      heldBack: books?.heldBack ?? 0,
+      deadLettersByCode: books?.deadLettersByCode ?? {},
+      retryRounds: books?.retryRounds ?? 0,
+      retriedRecords: books?.retriedRecords ?? 0,
+      accounted: books?.accounted ?? false,
+      checkedInOrg: 0,
+      duplicatesChecked: false,
+      sampled: 0,
+      discrepancies: found.counts,
+      ...(known?.finished ? { finishedAt: known.finished.time } : {}),
+      ...(known?.finished?.durationMs !== undefined ? { durationMs: known.finished.durationMs } : {}),
+    };
+    if (!known?.finished) {
+      found.add('notRun', 'finished', known?.status ?? 'pending');
+      return verification;
+    }
+    if (!verification.accounted) {
+      found.add(
+        'unaccounted',
+        `${verification.sourceRecords} source records`,
+        `${verification.succeeded} succeeded + ${verification.deadLetters} dead letters`,
+      );
+    }
+    const checked = await checkStepInOrg({
+      step,
+      chunks: known.chunks,
+      runDir: context.runDir,
+      fields: await describeOnce(context, step.object),
+      writtenLater: context.writtenLater.get(step.id) ?? new Set(),
+      query: context.query,
+      sampleSize: context.sampleSize,
+      seed: context.seed,
+      scratch: join(context.scratchRoot, `${process.pid}-${step.id}`),
+      ...(context.sortBudgetBytes ? { sortBudgetBytes: context.sortBudgetBytes } : {}),
+      report: found.report,
+      onPhase: (phase) => this.emit('step.phase', { step: step.id, phase }),
+    });
+    return { ...verification, ...checked };
   }
 }
 

@@ -99,13 +99,21 @@ describe('verify against the local org', function () {
   const idOf = (object: string, legacyId: string): string =>
     String(scaffold.org.store.records(object).find((record) => record.Legacy_Id__c === legacyId)?.Id);
 
-  async function collections(connection: Connection, method: 'PATCH' | 'DELETE', body: unknown, query = ''): Promise<void> {
+  async function collections(
+    connection: Connection,
+    method: 'PATCH' | 'DELETE',
+    body: unknown,
+    query = '',
+  ): Promise<void> {
     const results = await connection.request<Array<{ success: boolean }>>({
       method,
       url: `/services/data/v${API_VERSION}/composite/sobjects${query}`,
       ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
-    expect(results.every((result) => result.success), JSON.stringify(results)).to.equal(true);
+    expect(
+      results.every((result) => result.success),
+      JSON.stringify(results),
+    ).to.equal(true);
   }
 
   it('verifies a clean run: books, records, parents and sampled values all reconcile', async () => {
@@ -155,7 +163,14 @@ describe('verify against the local org', function () {
     const result = await verify();
     expect(result.verified).to.equal(false);
     expect(result.discrepancies).to.have.deep.members([
-      { step: 'accounts', kind: 'fieldMismatch', key: changed, field: 'AnnualRevenue', expected: '1000.50', actual: '999' },
+      {
+        step: 'accounts',
+        kind: 'fieldMismatch',
+        key: changed,
+        field: 'AnnualRevenue',
+        expected: '1000.50',
+        actual: '999',
+      },
       { step: 'contacts', kind: 'missing', key: gone, expected: 'present', actual: 'absent' },
       { step: 'contacts', kind: 'emptyLookup', key: orphaned, field: 'AccountId', expected: 'a parent', actual: '' },
     ]);

@@ -4,12 +4,7 @@ import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { manifestFlag, runOrgFlag } from '../../flags.js';
 import { runRootOf } from '../../engine/runRoot.js';
 import { exitCodesSection } from '../../exitCodes.js';
-import {
-  DEFAULT_SAMPLE_SIZE,
-  DEFAULT_SEED,
-  RunVerification,
-  type VerifyResult,
-} from '../../verify/verifyRun.js';
+import { DEFAULT_SAMPLE_SIZE, DEFAULT_SEED, RunVerification, type VerifyResult } from '../../verify/verifyRun.js';
 import { writeReport } from '../../verify/htmlReport.js';
 import { printableDeep } from '../../ux/printable.js';
 
