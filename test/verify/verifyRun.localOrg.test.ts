@@ -13,7 +13,7 @@ import { MigrationRun } from '../../src/engine/migrationRun.js';
 import { RunVerification, type VerifyOptions, type VerifyResult } from '../../src/verify/verifyRun.js';
 import { writeReport } from '../../src/verify/htmlReport.js';
 import { assertMatchesSchema } from '../helpers/resultSchema.js';
-import { API_VERSION, createScaffold, type Scaffold } from '../engine/runScaffold.js';
+import { API_VERSION, buildRun, createScaffold, type Scaffold } from '../engine/runScaffold.js';
 
 const SCHEMA = 'schemas/migrate-verify.json';
 
@@ -203,5 +203,18 @@ describe('verify against the local org', function () {
         (e: unknown) => e as Error,
       );
     expect(error?.name).to.equal('RunOfAnotherOrgError');
+  });
+
+  it('refuses a run that has not finished, naming the resume command', async () => {
+    const built = await buildRun(scaffold, 'closed');
+    await built.journal.close();
+    const error = await verify({ runId: built.folder.runId }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { actions?: string[] },
+    );
+    expect(error?.name).to.equal('RunNotFinishedError');
+    expect(error?.actions?.[0]).to.include(
+      `sf migrate resume --manifest ${scaffold.manifestPath} --run-id ${built.folder.runId}`,
+    );
   });
 });
