@@ -10,7 +10,11 @@ export const NULL_VALUE = '#N/A';
 
 const NUMBER_TYPES = new Set(['double', 'currency', 'percent', 'int', 'long']);
 
-/** true, false, or undefined for text that is not a boolean the Bulk API accepts */
+/**
+ * true, false, or undefined for other text (compared as text then). Which spellings a real org's
+ * Bulk API takes for a boolean was not checked against public evidence here: true/false in any case
+ * and 1/0 are read, anything else must match exactly.
+ */
 function booleanOf(text: string): boolean | undefined {
   const t = text.trim().toLowerCase();
   if (t === 'true' || t === '1') return true;
@@ -30,7 +34,10 @@ function dateOf(text: string): string | undefined {
   return match ? match[1] : undefined;
 }
 
-/** milliseconds since the epoch; no zone means UTC, as the Bulk API reads it */
+/**
+ * milliseconds since the epoch. A value without a zone is taken as UTC: salesforce-api.md §4 gives
+ * the format with a zone; how a real org reads one without it was not checked here.
+ */
 function instantOf(text: string): number | undefined {
   const match = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
     text.trim(),
