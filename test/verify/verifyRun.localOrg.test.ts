@@ -217,4 +217,22 @@ describe('verify against the local org', function () {
       `sf migrate resume --manifest ${scaffold.manifestPath} --run-id ${built.folder.runId}`,
     );
   });
+
+  it('finds source records that are neither successes nor dead letters', async () => {
+    // a dead letter lost after the run: the step's books no longer add up
+    const deadLetter = join(scaffold.root, runId, 'dead-letter', 'contacts.csv');
+    const [header] = (await readFile(deadLetter, 'utf8')).split('\n');
+    await writeFile(deadLetter, `${header}\n`);
+    const result = await verify();
+    expect(result.verified).to.equal(false);
+    expect(result.discrepancies).to.deep.equal([
+      {
+        step: 'contacts',
+        kind: 'unaccounted',
+        expected: '4 source records',
+        actual: '3 succeeded + 0 dead letters',
+      },
+    ]);
+    expect(result.steps[1]).to.deep.include({ accounted: false, deadLetters: 0 });
+  });
 });
