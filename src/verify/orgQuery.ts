@@ -19,10 +19,12 @@ import { BulkTransport, errorMessage, parseErrorBody } from '../bulk/bulkTranspo
 import { BulkApiError, networkErrorCode } from '../bulk/errors.js';
 import { getStream } from '../bulk/orgHttp.js';
 import type { Sleep } from '../bulk/backoff.js';
+import type { RetryOptions } from '../bulk/types.js';
 
 type QueryJobInfo = { id: string; state: string; errorMessage?: string; numberRecordsProcessed?: number };
 
 export type OrgQueryOptions = {
+  retry?: RetryOptions;
   /** rows a results page may hold (the org's own default applies when absent) */
   maxRecordsPerPage?: number;
   /** first and longest wait between polls of the query job */
@@ -44,6 +46,7 @@ export class OrgQuery {
       {
         ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
         ...(options.sleep ? { sleep: options.sleep } : {}),
+        ...(options.retry ? { retry: options.retry } : {}),
       },
       new EventEmitter(),
     );
@@ -88,6 +91,14 @@ export class OrgQuery {
       // the results are on disk; a job left behind only costs the org storage until it expires
       await this.transport.sendJson('DELETE', jobUrl).catch(() => undefined);
     }
+  }
+
+  /** the object's describe (one GET, retried on transient trouble like every call here) */
+  public async describe<T>(object: string): Promise<T> {
+    const url = this.url(
+      `/services/data/v${this.transport.apiVersion}/sobjects/${encodeURIComponent(object)}/describe`,
+    );
+    return (await this.transport.withRetry(async () => this.transport.sendJson('GET', url))) as T;
   }
 
   private url(path: string): URL {

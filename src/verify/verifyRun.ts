@@ -12,7 +12,6 @@ import { Messages } from '@salesforce/core';
 import type { Connection } from '@salesforce/core';
 import { listRuns } from '../journal/runFolder.js';
 import { normalizeSalesforceId } from '../journal/salesforceId.js';
-import { orgGet } from '../bulk/orgHttp.js';
 import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import type { StepState } from '../journal/state.js';
 import { openRun } from '../engine/resumeRun.js';
@@ -53,14 +52,6 @@ export type VerifyOptions = {
   query?: OrgQueryOptions;
   sortBudgetBytes?: number;
 };
-
-async function describeFields(connection: Connection, object: string): Promise<DescribedField[]> {
-  const describe = await orgGet<{ fields: DescribedField[] }>(
-    connection,
-    `/services/data/v${connection.getApiVersion()}/sobjects/${encodeURIComponent(object)}/describe`,
-  );
-  return describe.fields;
-}
 
 /**
  * Fields (lower case) each step writes that a later step of the run writes again on the same
@@ -137,7 +128,7 @@ class StepDiscrepancies {
 function describeOnce(context: Verification, object: string): Promise<DescribedField[]> {
   let fields = context.describes.get(object.toLowerCase());
   if (!fields) {
-    fields = describeFields(context.org.connection, object);
+    fields = context.query.describe<{ fields: DescribedField[] }>(object).then((describe) => describe.fields);
     context.describes.set(object.toLowerCase(), fields);
   }
   return fields;

@@ -235,4 +235,19 @@ describe('verify against the local org', function () {
     ]);
     expect(result.steps[1]).to.deep.include({ accounted: false, deadLetters: 0 });
   });
+
+  it('reaches the same verdict through 5xx answers and dropped connections (queries retried)', async () => {
+    scaffold.org.faults.set({ seed: 11, serverErrorRate: 0.2, dropConnectionRate: 0.1 });
+    const result = await verify({
+      query: {
+        pollInitialMs: 5,
+        pollMaxMs: 20,
+        maxRecordsPerPage: 2,
+        retry: { attempts: 10, baseDelayMs: 1, maxDelayMs: 5 },
+      },
+    });
+    scaffold.org.faults.clear();
+    expect(result.discrepancies).to.deep.equal([]);
+    expect(result.steps.map((step) => step.checkedInOrg)).to.deep.equal([3, 3]);
+  });
 });
