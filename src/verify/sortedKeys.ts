@@ -14,8 +14,14 @@ import { createInterface } from 'node:readline';
 /** one entry: a key and a payload that travels with it (no line breaks in either once encoded) */
 export type KeyedEntry = { key: string; value: string };
 
-/** default buffer before a spill: small enough for any run, large enough for few run files */
-export const DEFAULT_SORT_BUDGET_BYTES = 32 * 1024 * 1024;
+/**
+ * default buffer before a spill. A verification holds four spills at once (the run's and the org's
+ * Ids and external ids), so this times four is what they may take; 1M keys make about ten run files.
+ */
+export const DEFAULT_SORT_BUDGET_BYTES = 8 * 1024 * 1024;
+
+/** what V8 spends on a short string and its array slot besides its characters (measured roughly) */
+const ENTRY_OVERHEAD_BYTES = 64;
 
 /**
  * Keys are escaped so that a line is `key \t value` and no key holds a tab, line break or other
@@ -89,8 +95,8 @@ export class SortedKeySpill {
     const line = lineOf(entry);
     this.buffer.push(line);
     this.count++;
-    // two bytes a UTF-16 unit plus the array slot: a rough measure, what matters is that it is bounded
-    this.bufferBytes += line.length * 2 + 16;
+    // two bytes a UTF-16 unit plus the string's and the slot's own cost: rough, what matters is a bound
+    this.bufferBytes += line.length * 2 + ENTRY_OVERHEAD_BYTES;
     if (this.bufferBytes >= this.budgetBytes) await this.spill();
   }
 
