@@ -31,14 +31,34 @@ code,td.v{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
+const text = (key: string, tokens: Array<string | number> = []): string => messages.getMessage(key, tokens);
+
+const STEP_COLUMNS = [
+  'wave',
+  'step',
+  'object',
+  'operation',
+  'sourceRecords',
+  'succeeded',
+  'deadLetters',
+  'heldBack',
+  'retryRounds',
+  'checkedInOrg',
+  'sampled',
+  'result',
+  'finishedAt',
+  'duration',
+];
+const DISCREPANCY_COLUMNS = ['step', 'what', 'record', 'field', 'expected', 'actual'];
+
 function duration(ms: number | undefined): string {
   if (ms === undefined) return '';
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+  return s < 60 ? text('report.seconds', [s]) : text('report.minutes', [Math.floor(s / 60), s % 60]);
 }
 
 function row(cells: Array<[string, string?]>): string {
-  return `<tr>${cells.map(([text, cls]) => `<td${cls ? ` class="${cls}"` : ''}>${escapeHtml(text)}</td>`).join('')}</tr>`;
+  return `<tr>${cells.map(([value, cls]) => `<td${cls ? ` class="${cls}"` : ''}>${escapeHtml(value)}</td>`).join('')}</tr>`;
 }
 
 function stepRow(step: StepVerification): string {
@@ -55,7 +75,10 @@ function stepRow(step: StepVerification): string {
     [count(step.retryRounds), 'n'],
     [count(step.checkedInOrg), 'n'],
     [count(step.sampled), 'n'],
-    [problems === 0 ? 'reconciled' : `${count(problems)} discrepancies`, problems === 0 ? 'ok' : 'bad'],
+    [
+      problems === 0 ? text('report.reconciled') : text('report.stepDiscrepancies', [count(problems)]),
+      problems === 0 ? 'ok' : 'bad',
+    ],
     [step.finishedAt ?? ''],
     [duration(step.durationMs), 'n'],
   ]);
@@ -78,17 +101,17 @@ const header = (names: string[]): string => `<tr>${names.map((n) => `<th>${escap
 export function renderReport(result: VerifyResult, generatedAt: Date): string {
   const total = result.discrepancies.length + result.discrepanciesOmitted;
   const verdict = result.verified
-    ? '<p class="ok">Verified: every record accounted for and found as written.</p>'
-    : `<p class="bad">Does not reconcile: ${escapeHtml(count(total))} discrepancies.</p>`;
+    ? `<p class="ok">${escapeHtml(text('report.verified'))}</p>`
+    : `<p class="bad">${escapeHtml(text('report.discrepancies', [count(total)]))}</p>`;
   const facts: Array<[string, string]> = [
-    ['Run', result.runId],
-    ['Manifest', result.manifest],
-    ['Org', `${result.username} (${result.orgId})`],
-    ['Run status', result.runStatus],
-    ['Run started', result.startedAt],
-    ['Run finished', result.finishedAt ?? ''],
-    ['Sample', `${result.sampleSize} rows a step, seed ${result.seed}`],
-    ['Verified at', generatedAt.toISOString()],
+    [text('report.fact.run'), result.runId],
+    [text('report.fact.manifest'), result.manifest],
+    [text('report.fact.org'), `${result.username} (${result.orgId})`],
+    [text('report.fact.status'), result.runStatus],
+    [text('report.fact.started'), result.startedAt],
+    [text('report.fact.finished'), result.finishedAt ?? ''],
+    [text('report.fact.sample'), text('report.sample', [result.sampleSize, result.seed])],
+    [text('report.fact.verifiedAt'), generatedAt.toISOString()],
   ];
   const omitted =
     result.discrepanciesOmitted > 0
@@ -97,38 +120,23 @@ export function renderReport(result: VerifyResult, generatedAt: Date): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>sf migrate verify: ${escapeHtml(result.runId)}</title><style>${STYLE}</style></head>
+<title>${escapeHtml(text('report.title', [result.runId]))}</title><style>${STYLE}</style></head>
 <body>
-<h1>Migration verification: ${escapeHtml(result.runId)}</h1>
+<h1>${escapeHtml(text('report.title', [result.runId]))}</h1>
 ${verdict}
 <table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
-<h2>Steps</h2>
-<table>${header([
-    'wave',
-    'step',
-    'object',
-    'operation',
-    'source records',
-    'succeeded',
-    'dead letters',
-    'held back',
-    'retry rounds',
-    'checked in org',
-    'sampled',
-    'result',
-    'finished at',
-    'duration',
-  ])}
+<h2>${escapeHtml(text('steps.title'))}</h2>
+<table>${header(STEP_COLUMNS.map((column) => text(`report.column.${column}`)))}
 ${result.steps.map(stepRow).join('\n')}</table>
-<h2>Discrepancies</h2>
+<h2>${escapeHtml(text('discrepancies.title'))}</h2>
 ${
   result.discrepancies.length === 0
-    ? '<p>None.</p>'
-    : `<table>${header(['step', 'what', 'record', 'field', 'expected', 'actual'])}
+    ? `<p>${escapeHtml(text('report.none'))}</p>`
+    : `<table>${header(DISCREPANCY_COLUMNS.map((column) => text(`report.column.${column}`)))}
 ${result.discrepancies.map(discrepancyRow).join('\n')}</table>`
 }
 ${omitted}
-<div class="sign"><p>Signed off by: ____________________________ &nbsp; Date: ______________</p></div>
+<div class="sign"><p>${escapeHtml(text('report.signoff'))}</p></div>
 </body></html>
 `;
 }
