@@ -6,7 +6,7 @@
  * /usr/bin/time -v and reports its wall time and peak RSS (the verify process alone: the org's
  * memory is this process's).
  *
- *   node --import tsx bench/verify.ts [--records N] [--sample-size N] [--keep]
+ *   node --import tsx bench/verify.ts [--records N] [--sample-size N] [--keep] [--verify-node-options '--max-old-space-size=96']
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     records: { type: 'string', default: '1000000' },
     'sample-size': { type: 'string', default: '100' },
     keep: { type: 'boolean', default: false },
+    /** e.g. --max-old-space-size=96: shows the verification fits a fixed heap, whatever V8's GC lets RSS grow to */
+    'verify-node-options': { type: 'string', default: '' },
   },
 });
 const total = Number(values.records);
@@ -110,9 +112,11 @@ try {
   ]);
   if (loaded.code !== 0) throw new Error(`sf migrate run exited with ${loaded.code}: ${loaded.stderr.slice(-2000)}`);
   const report = join(work, 'verify.html');
+  const nodeOptions = values['verify-node-options'] ? values['verify-node-options'].split(' ') : [];
   const verified = await run('/usr/bin/time', [
     '-v',
     process.execPath,
+    ...nodeOptions,
     bin,
     'migrate',
     'verify',
@@ -133,7 +137,7 @@ try {
     [
       `records: ${total.toLocaleString('en-US')} (${accounts} Accounts, ${contacts} Contacts, ${opportunities} Opportunities)`,
       `sf migrate run: ${(loaded.ms / 1000).toFixed(1)} s`,
-      `sf migrate verify: exit ${verified.code}, wall ${wall}, user ${cpu[0]} s, system ${cpu[1]} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB`,
+      `sf migrate verify${nodeOptions.length ? ` (node ${nodeOptions.join(' ')})` : ''}: exit ${verified.code}, wall ${wall}, user ${cpu[0]} s, system ${cpu[1]} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB`,
       `report: ${report}`,
       '',
     ].join('\n'),
