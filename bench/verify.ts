@@ -6,7 +6,7 @@
  * /usr/bin/time -v and reports its wall time and peak RSS (the verify process alone: the org's
  * memory is this process's).
  *
- *   node --import tsx bench/verify.ts [--records N] [--sample-size N] [--keep] [--verify-node-options '--max-old-space-size=96']
+ *   node --import tsx bench/verify.ts [--records N] [--sample-size N] [--keep] [--verify-node-options=--max-old-space-size=96]
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
