@@ -57,6 +57,7 @@ export class OrgQuery {
   public async toFiles(soql: string, dir: string): Promise<QueryResultFiles> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const base = `/services/data/v${this.transport.apiVersion}/jobs/query`;
+    // a POST retried after a lost answer may leave a second query job behind: it only reads
     const created = await this.transport.withRetry(
       async () =>
         (await this.transport.sendJson('POST', this.url(base), {
@@ -69,7 +70,7 @@ export class OrgQuery {
     );
     const jobUrl = this.url(`${base}/${created.id}`);
     try {
-      await this.waitFor(created.id, jobUrl);
+      const done = await this.waitFor(created.id, jobUrl);
       const files: string[] = [];
       let records = 0;
       let locator: string | undefined;
@@ -86,6 +87,17 @@ export class OrgQuery {
         records += got.records;
         locator = got.locator && got.locator !== 'null' ? got.locator : undefined;
       } while (locator);
+      // pages that add up to fewer rows than the job found would make present records look missing
+      if (done.numberRecordsProcessed !== undefined && done.numberRecordsProcessed !== records) {
+        throw new BulkApiError({
+          method: 'GET',
+          path: jobUrl.pathname,
+          status: 200,
+          errorCode: 'QUERY_RESULTS_INCOMPLETE',
+          serverMessage: `the pages held ${records} records, the job processed ${done.numberRecordsProcessed}`,
+          jobId: created.id,
+        });
+      }
       return { files, records };
     } finally {
       // the results are on disk; a job left behind only costs the org storage until it expires
@@ -105,13 +117,13 @@ export class OrgQuery {
     return new URL(path, this.transport.connection.instanceUrl);
   }
 
-  private async waitFor(jobId: string, jobUrl: URL): Promise<void> {
+  private async waitFor(jobId: string, jobUrl: URL): Promise<QueryJobInfo> {
     let delay = this.options.pollInitialMs ?? 500;
     const max = this.options.pollMaxMs ?? 10_000;
     for (;;) {
       // eslint-disable-next-line no-await-in-loop -- polling is a sequence of waits
       const info = (await this.transport.withRetry(async () => this.transport.sendJson('GET', jobUrl))) as QueryJobInfo;
-      if (info.state === 'JobComplete') return;
+      if (info.state === 'JobComplete') return info;
       if (info.state === 'Failed' || info.state === 'Aborted') {
         throw new BulkApiError({
           method: 'GET',
