@@ -115,10 +115,16 @@ function sourceStep(step: ResolvedStep, included: Set<string>): Step {
     columnDelimiter: step.columnDelimiter,
     lineEnding: step.lineEnding,
     mapping: step.mapping,
+    ...(step.valueMaps ? { valueMaps: step.valueMaps } : {}),
   };
 }
 
-/** the step, reading its dead letters (absolute paths) */
+/**
+ * The step, reading its dead letters (absolute paths). They hold the values as they were to be
+ * uploaded (value maps applied, src/prepare/), so no value map runs again. Rows held back because
+ * their parent failed (PARENT_FAILED) go through the hold-back again, against the parent step of
+ * the retry itself: they are sent when their parent now loads, and held again when it fails again.
+ */
 function deadLetterStep(step: ResolvedStep, included: Set<string>, deadLetters: string[], runDir: string): Step {
   return {
     ...settingsOf(step, included),

@@ -182,3 +182,19 @@ export function waveFinished(wave: number, gate: 'passed' | 'failed'): EventBody
 export function runFinished(status: EventBody<'run.finished'>['status'], reason?: string): EventBody<'run.finished'> {
   return { type: 'run.finished', status, ...(reason ? { reason } : {}) };
 }
+
+/** a source run through its step's row stages into a derived file and rejected rows (src/prepare/) */
+export function sourcePrepared(
+  step: string,
+  source: string,
+  file: EventBody<'source.prepared'>['file'],
+  rejected: EventBody<'source.prepared'>['rejected'],
+): EventBody<'source.prepared'> {
+  return {
+    type: 'source.prepared',
+    step,
+    source,
+    file: { file: file.file, size: file.size, mtimeMs: file.mtimeMs, sha256: file.sha256, records: file.records },
+    rejected: rejected.map(({ file: path, records }) => ({ file: path, records })),
+  };
+}

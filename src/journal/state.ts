@@ -9,6 +9,7 @@ import { Messages } from '@salesforce/core';
 import type { Operation } from '../manifest/types.js';
 import type { ChunkRef, JobState, JournalEvent, JournalEventType, SourceFingerprint } from './events.js';
 import { readJournal } from './journal.js';
+import { applyPrepared, derivedFingerprint } from './preparedState.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
@@ -91,6 +92,8 @@ export type StepState = {
   chunks: ChunkState[];
   /** sources rewritten into derived files, one event per source (lock-aware jobs) */
   partitions?: Array<EventOf<'source.partitioned'>>;
+  /** sources run through the step's row stages (src/prepare/), one event per source */
+  prepared?: Array<EventOf<'source.prepared'>>;
   finished?: EventOf<'step.finished'>;
 };
 
@@ -315,6 +318,7 @@ function applyChunkEvent(state: RunState, event: ChunkEvent): void {
  * has a job it also sends the chunk back to `planned`. A job that ended before it was closed and
  * should be replaced is recorded with job.aborted, not job.finished: a finished job is final.
  */
+// eslint-disable-next-line complexity -- one case an event type, each a line or two
 export function applyEvent(state: RunState, event: JournalEvent): void {
   if (event.seq <= state.lastSeq) impossible(event, 'seqNotIncreasing', [state.lastSeq]);
   switch (event.type) {
@@ -361,6 +365,9 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     case 'source.partitioned':
       applyPartition(state, event);
       break;
+    case 'source.prepared':
+      applyPrepared(stepOf(state, event, event.step), event, () => impossible(event, 'preparedTwice', [event.source]));
+      break;
     case 'step.finished': {
       const step = stepOf(state, event, event.step);
       step.status = 'finished';
@@ -405,10 +412,8 @@ export function fingerprintOf(state: RunState, file: string): SourceFingerprint 
   const source = state.started?.sources.find((candidate) => candidate.file === file);
   if (source) return source;
   for (const step of state.steps.values()) {
-    for (const partition of step.partitions ?? []) {
-      const derived = partition.files.find((candidate) => candidate.file === file);
-      if (derived) return derived;
-    }
+    const derived = derivedFingerprint(step, file);
+    if (derived) return derived;
   }
   return undefined;
 }

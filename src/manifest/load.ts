@@ -14,6 +14,7 @@ import { errorsOf, pointerOf, sortProblems, type Problem } from './problems.js';
 import { checkSchema } from './schemaCheck.js';
 import { expandSources, inspectSources, type SourcedStep } from './sources.js';
 import type { LoadedManifest, Manifest, ResolvedStep, Step, StepSettings } from './types.js';
+import { checkValueMaps, resolveValueMaps } from './valueMaps.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
@@ -176,6 +177,17 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     }),
   );
   inspected.forEach((result) => problems.push(...(result?.problems ?? [])));
+  const valueMapProblems = await Promise.all(
+    usable.map(({ index, step, id }, k) =>
+      checkValueMaps(step, index, {
+        id,
+        dir,
+        delimiter: sourced[k]?.columnDelimiter ?? stepDefaults.columnDelimiter,
+        files: inspected[k]?.files ?? [],
+      }),
+    ),
+  );
+  valueMapProblems.forEach((found) => problems.push(...found));
 
   // A duplicate id would make every reference to it ambiguous: the graph keeps the first step.
   const waveSteps: WaveStep[] = usable.flatMap(({ index, step, id, duplicate }, k) =>
@@ -256,6 +268,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       retry: { ...stepDefaults.retry, ...manifest.defaults?.retry, ...own.retry },
       mapping: s.mapping,
       ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
+      ...(resolveValueMaps(step, dir) ? { valueMaps: resolveValueMaps(step, dir) } : {}),
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],

@@ -24,6 +24,21 @@ export type ColumnMapping = {
   constants?: Record<string, string>;
 };
 
+/**
+ * A translation of one column's values before upload (src/prepare/valueMaps.ts): inline (`map`) or
+ * from a two-column CSV file (`file`, relative to the manifest), exactly one of the two.
+ */
+export type ValueMap = {
+  /** source value → value sent */
+  map?: Record<string, string>;
+  /** a CSV with a header and two columns: source value, value sent */
+  file?: string;
+  /** a value the map lacks: sent as it is, replaced by `default`, or the row is not sent (default) */
+  onUnmapped?: 'pass' | 'default' | 'fail';
+  /** the value sent for an unmapped value, with `onUnmapped: "default"` */
+  default?: string;
+};
+
 export type StepSettings = {
   operation?: Operation;
   externalIdField?: string;
@@ -51,6 +66,8 @@ export type Step = StepSettings & {
    * (the schema refuses true)
    */
   partitionBy?: string | boolean;
+  /** source column → the map its values go through before upload */
+  valueMaps?: Record<string, ValueMap>;
 };
 
 export type Manifest = {
@@ -83,6 +100,8 @@ export type ResolvedStep = {
   mapping: ColumnMapping;
   /** as written; absent: inferred from the step's single relationship column (plan/partitioning.ts) */
   partitionBy?: string | false;
+  /** as written, with every `file` made absolute */
+  valueMaps?: Record<string, ValueMap>;
   /** the step's own dependsOn plus the steps its relationship columns imply (see LoadedManifest.implied) */
   dependsOn: string[];
   /** the patterns as written, relative to the manifest */

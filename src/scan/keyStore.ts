@@ -86,6 +86,25 @@ export class KeyStore {
     }
   }
 
+  /** the first location of the key `bytes[start, end)`, or undefined when the store does not hold it */
+  public find(bytes: Buffer, start: number, end: number): number | undefined {
+    const length = end - start;
+    const hash = hashBytes(bytes, start, end, TABLE_SEED);
+    const mask = this.table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = this.table[slot];
+      if (held === 0) return undefined;
+      const entry = held - 1;
+      if (
+        this.hashes[entry] === hash &&
+        this.lengths[entry] === length &&
+        bytes.compare(this.arena, this.offsets[entry], this.offsets[entry] + length, start, end) === 0
+      ) {
+        return this.firsts[entry];
+      }
+    }
+  }
+
   /** Every key in insertion order, with all its kept locations in order and its count. */
   public forEach(visit: (bytes: Buffer, start: number, end: number, locations: number[], count: number) => void): void {
     for (let entry = 0; entry < this.size; entry++) {

@@ -1,0 +1,171 @@
+/*
+ * Orphan hold-back (issue 12.6): a child row whose parent key names a record its parent step of
+ * this run did not load is not sent, because the org would fail it anyway
+ * (`Foreign key external ID: A500 not found`) and the failure would hide the cause. It goes to the
+ * child's dead letters as `PARENT_FAILED: parent A500 of step accounts failed (REQUIRED_FIELD_MISSING)`.
+ *
+ * The rule: a key is held back when it is in the parent step's dead letters, i.e. the parent step
+ * failed it or never processed it (every row of a finished step that did not load is there). A
+ * key the parent step's sources never held is sent: the record may exist in the org already.
+ * Keys are compared without case, as the org matches an external id. The parent steps of a
+ * relationship column (`Account.Legacy_Id__c`) are the steps the child depends on that load its
+ * object (Account), matched on the relationship's field in their dead letters (Legacy_Id__c).
+ *
+ * In a retry run (`sf migrate retry`) the same rule reads the retry's own parent step: a held child
+ * whose parent now loaded is sent with it, one whose parent failed again is held again.
+ */
+import { join } from 'node:path';
+import { Messages } from '@salesforce/core';
+import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
+import type { RunState } from '../journal/state.js';
+import type { RunFolder } from '../journal/runFolder.js';
+import { KeyStore } from '../scan/keyStore.js';
+import { readCsvHeader } from '../csv/header.js';
+import { parseRelationshipColumn } from '../manifest/relationships.js';
+import { readResultRows } from '../engine/resultFiles.js';
+import { DEAD_LETTER_COLUMNS } from '../engine/stepAccounting.js';
+import type { RowReject, RowStage } from './stage.js';
+import { uploadedName } from './rowMapping.js';
+
+Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
+const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'prepare');
+
+export const PARENT_FAILED = 'PARENT_FAILED';
+
+/**
+ * What the failed keys of one parent step may take in memory. A step whose failures pass its
+ * threshold stops the run before its children start, so past this many (millions of keys) the
+ * children are refused with a clear error rather than spilled.
+ */
+export const DEFAULT_PARENT_KEYS_BYTES = 256 * 1024 * 1024;
+
+export type OrphanContext = {
+  manifest: LoadedManifest;
+  state: RunState;
+  folder: RunFolder;
+  /** memory for one parent step's failed keys (default DEFAULT_PARENT_KEYS_BYTES) */
+  memoryBytes?: number;
+};
+
+/** the failed keys of one parent step on one field, each with the code its row failed with */
+export class FailedKeys {
+  private readonly codes: string[] = [];
+  private readonly codeIndex = new Map<string, number>();
+
+  private constructor(private readonly keys: KeyStore) {}
+
+  public get size(): number {
+    return this.keys.size;
+  }
+
+  /**
+   * Reads the keys of `field` from the dead letters of `parent`.
+   *
+   * @throws SfError `ParentKeysTooMany` past `memoryBytes`.
+   */
+  public static async read(
+    child: ResolvedStep,
+    parent: ResolvedStep,
+    field: string,
+    context: OrphanContext,
+  ): Promise<FailedKeys> {
+    const budget = context.memoryBytes ?? DEFAULT_PARENT_KEYS_BYTES;
+    const failed = new FailedKeys(new KeyStore(1, budget));
+    for (const file of context.state.steps.get(parent.id)?.finished?.deadLetters ?? []) {
+      let keyAt = -1;
+      let codeAt = -1;
+      // eslint-disable-next-line no-await-in-loop -- one dead-letter file after another
+      for await (const row of readResultRows(join(context.folder.dir, file), parent.columnDelimiter)) {
+        if (codeAt < 0) {
+          keyAt = row.indexOf(field);
+          codeAt = row.length - DEAD_LETTER_COLUMNS.length;
+          if (keyAt < 0 || keyAt >= codeAt) break;
+          continue;
+        }
+        const key = row[keyAt] ?? '';
+        if (key === '') continue;
+        if (!failed.add(key, row[codeAt] ?? '')) {
+          throw messages.createError(
+            'error.ParentKeysTooMany',
+            [child.id, parent.id, failed.size, budget],
+            [parent.id],
+          );
+        }
+      }
+    }
+    return failed;
+  }
+
+  /** the code the key's parent row failed with, or undefined when the parent step did not fail it */
+  public codeOf(key: string): string | undefined {
+    const bytes = Buffer.from(key.toLowerCase());
+    const at = this.keys.find(bytes, 0, bytes.length);
+    return at === undefined ? undefined : this.codes[at];
+  }
+
+  private add(key: string, code: string): boolean {
+    let index = this.codeIndex.get(code);
+    if (index === undefined) {
+      index = this.codes.length;
+      this.codes.push(code);
+      this.codeIndex.set(code, index);
+    }
+    const bytes = Buffer.from(key.toLowerCase());
+    return this.keys.add(bytes, 0, bytes.length, index);
+  }
+}
+
+/** holds back the rows whose value in the column uploaded as `uploaded` is a failed key */
+export function holdBackStage(uploaded: string, child: ResolvedStep, parent: string, keys: FailedKeys): RowStage {
+  let index = -1;
+  return {
+    columns(input): string[] {
+      index = input.findIndex((column) => uploadedName(column, child.mapping) === uploaded);
+      return [...input];
+    },
+    apply(row): string[] | RowReject {
+      const key = index >= 0 ? (row[index] ?? '') : '';
+      const code = key === '' ? undefined : keys.codeOf(key);
+      if (code === undefined) return [...row];
+      return { code: PARENT_FAILED, message: messages.getMessage('reject.parentFailed', [key, parent, code]) };
+    },
+  };
+}
+
+/** the relationship columns (as uploaded) of the step's sources, with the object each points to */
+async function relationshipsOf(step: ResolvedStep, manifest: LoadedManifest): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const stepObjects = manifest.steps.map((candidate) => candidate.object);
+  for (const file of step.files) {
+    // eslint-disable-next-line no-await-in-loop -- headers only, one file after another
+    const { columns } = await readCsvHeader(file, step.columnDelimiter);
+    for (const column of columns) {
+      const uploaded = uploadedName(column, step.mapping);
+      const relationship = uploaded ? parseRelationshipColumn(uploaded, step.object, { stepObjects }) : undefined;
+      if (uploaded && relationship?.object) found.set(uploaded, relationship.object);
+    }
+  }
+  return found;
+}
+
+/**
+ * One hold-back stage per relationship column of the step and parent step it depends on (its own
+ * `dependsOn` or one a relationship column implied) that loads the column's object and left rows in
+ * its dead letters; none when every parent loaded all its rows (so such a step gets no pass).
+ */
+export async function holdBackStages(step: ResolvedStep, context: OrphanContext): Promise<RowStage[]> {
+  const stages: RowStage[] = [];
+  const parents = context.manifest.steps.filter(
+    (candidate) => step.dependsOn.includes(candidate.id) && context.state.steps.get(candidate.id)?.finished,
+  );
+  if (!parents.some((parent) => context.state.steps.get(parent.id)?.finished?.deadLetters?.length)) return stages;
+  for (const [column, object] of await relationshipsOf(step, context.manifest)) {
+    const field = column.slice(column.lastIndexOf('.') + 1);
+    for (const parent of parents.filter((candidate) => candidate.object.toLowerCase() === object.toLowerCase())) {
+      // eslint-disable-next-line no-await-in-loop -- one parent's keys at a time bounds the memory
+      const keys = await FailedKeys.read(step, parent, field, context);
+      if (keys.size > 0) stages.push(holdBackStage(column, step, parent.id, keys));
+    }
+  }
+  return stages;
+}
