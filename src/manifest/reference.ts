@@ -26,7 +26,7 @@ export type SchemaNode = {
 };
 
 /** The object types, in the order a reader meets them. */
-const sections = ['Step', 'StepSettings', 'ColumnMapping', 'PollSettings', 'FailureThreshold', 'RetrySettings'];
+const sections = ['Step', 'StepSettings', 'ColumnMapping', 'PollSettings', 'FailureThreshold', 'RetrySettings', 'ValueMap'];
 /** Named value types, linked from the tables and described once at the end. */
 const valueTypes = ['StepId', 'Duration'];
 

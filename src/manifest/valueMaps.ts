@@ -48,9 +48,12 @@ export function resolveValueMaps(step: Record<string, unknown>, dir: string): Re
 export async function readValueMapFile(file: string, delimiter: ColumnDelimiter): Promise<Map<string, string>> {
   const map = new Map<string, string>();
   const lines = new Map<string, number>();
-  const parser = createReadStream(file).pipe(
+  const input = createReadStream(file);
+  const parser = input.pipe(
     parse({ delimiter: delimiterCharacter(delimiter), bom: true, relaxColumnCount: true, fromLine: 2 }),
   );
+  // a file that cannot be read fails the loop below, not the process
+  input.on('error', (failure) => parser.destroy(failure));
   let record = 1;
   for await (const row of parser as AsyncIterable<string[]>) {
     record++;

@@ -31,7 +31,8 @@ export type RowPassResult = {
 };
 
 export async function runRowPass(source: string, stages: RowStage[], options: RowPassOptions): Promise<RowPassResult> {
-  const parser = createReadStream(source).pipe(
+  const input = createReadStream(source);
+  const parser = input.pipe(
     parse({
       delimiter: delimiterCharacter(options.delimiter),
       bom: true,
@@ -39,6 +40,7 @@ export async function runRowPass(source: string, stages: RowStage[], options: Ro
       skipEmptyLines: true,
     }),
   );
+  input.on('error', (error) => parser.destroy(error));
   const rejects = new CsvWriterSet(options.rejectedPathFor, DEAD_LETTER_COLUMNS, options.delimiter);
   const rejectedCounts = new Map<number, number>();
   const rejectedFiles: string[] = [];
