@@ -66,10 +66,13 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     error.setData({ unknown, steps: ids, retryable });
     throw error;
   }
+  const wanted = (id: string): boolean => options.steps === undefined || options.steps.includes(id);
   const chosen = manifest.steps.filter(
     (step) =>
-      (options.steps === undefined || options.steps.includes(step.id)) &&
-      (deadLetters(step.id).length > 0 || neverStarted(step.id)),
+      wanted(step.id) &&
+      (deadLetters(step.id).length > 0 || neverStarted(step.id)) &&
+      // the second pass of a self-reference whose first pass reloads its sources: the loader makes it again
+      !(step.selfReferenceOf && neverStarted(step.selfReferenceOf.step) && wanted(step.selfReferenceOf.step)),
   );
   if (chosen.length === 0) throw messages.createError('error.NothingToRetry', [folder.runId]);
 
@@ -107,14 +110,18 @@ async function newestFinishedRun(root: string, manifest?: string): Promise<strin
   return run.runId;
 }
 
-/** the step as resolved, written out in full, reading its own sources (absolute paths) */
+/**
+ * The step as resolved, written out in full, reading its own sources (absolute paths). The second
+ * pass of a self-reference whose first pass ran becomes a plain upsert of its first step's rows,
+ * every column, by the referenced key (rows whose record the retry's first step fails are held).
+ */
 function sourceStep(step: ResolvedStep, included: Set<string>): Step {
   return {
     ...settingsOf(step, included),
     source: step.files,
     columnDelimiter: step.columnDelimiter,
     lineEnding: step.lineEnding,
-    mapping: step.mapping,
+    mapping: step.selfReferenceOf?.mapping ?? step.mapping,
     ...(step.valueMaps ? { valueMaps: step.valueMaps } : {}),
   };
 }
@@ -143,6 +150,8 @@ function settingsOf(step: ResolvedStep, included: Set<string>): Omit<Step, 'sour
     operation: step.operation,
     ...(step.externalIdField ? { externalIdField: step.externalIdField } : {}),
     ...(step.assignmentRuleId ? { assignmentRuleId: step.assignmentRuleId } : {}),
+    // the columns of a second pass (or of a step that never had one) are sent as they are
+    ...(step.selfReferenceOf !== undefined || step.selfReference === false ? { selfReference: false } : {}),
     maxRecordsPerJob: step.maxRecordsPerJob,
     maxBytesPerJob: step.maxBytesPerJob,
     poll: { initial: `${step.poll.initialMs}ms`, max: `${step.poll.maxMs}ms` },

@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
 import { computeWaves, type ImpliedDependency, type WaveStep } from '../plan/waves.js';
+import { splitSelfReferences } from '../prepare/selfReferences.js';
 import { manifestDefaults, stepDefaults } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { JsonText, MAX_JSON_DEPTH } from './jsonText.js';
@@ -269,19 +270,23 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       mapping: s.mapping,
       ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
       ...(resolveValueMaps(step, dir) ? { valueMaps: resolveValueMaps(step, dir) } : {}),
+      ...(own.selfReference === false ? { selfReference: false as const } : {}),
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],
     };
   });
+  // a step whose rows reference records of the same step runs in two passes (issue 12.5)
+  const split =
+    options.checkSources === false ? { steps, waves: plan.waves } : await splitSelfReferences(steps, plan.waves);
   return {
     manifest: {
       path: options.path ? resolve(options.path) : file,
       dir,
       name: manifest.name,
       raw: manifest,
-      steps,
-      waves: plan.waves,
+      steps: split.steps,
+      waves: split.waves,
       implied: plan.implied,
       concurrency: manifest.concurrency ?? manifestDefaults.concurrency,
       runFolder: resolve(dir, manifest.runFolder ?? manifestDefaults.runFolder),

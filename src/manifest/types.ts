@@ -68,6 +68,11 @@ export type Step = StepSettings & {
   partitionBy?: string | boolean;
   /** source column → the map its values go through before upload */
   valueMaps?: Record<string, ValueMap>;
+  /**
+   * a relationship column to the step's own object (`Parent.Legacy_Id__c` on Account) is set in a
+   * second pass after the records exist (default); false: sent with the records, in one pass
+   */
+  selfReference?: boolean;
 };
 
 export type Manifest = {
@@ -102,6 +107,14 @@ export type ResolvedStep = {
   partitionBy?: string | false;
   /** as written, with every `file` made absolute */
   valueMaps?: Record<string, ValueMap>;
+  /** false: relationship columns to the step's own object are sent with the records (one pass) */
+  selfReference?: false;
+  /**
+   * the second pass of a step whose rows reference records of the same step (src/prepare/selfReferences.ts):
+   * upserts by `key` only the key and the self-referencing `columns` (uploaded names under `mapping`,
+   * the first step's own), after `step` loaded the records
+   */
+  selfReferenceOf?: { step: string; key: string; columns: string[]; mapping: ColumnMapping };
   /** the step's own dependsOn plus the steps its relationship columns imply (see LoadedManifest.implied) */
   dependsOn: string[];
   /** the patterns as written, relative to the manifest */

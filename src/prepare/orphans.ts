@@ -31,6 +31,7 @@ Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'prepare');
 
 export const PARENT_FAILED = 'PARENT_FAILED';
+export const RECORD_FAILED = 'RECORD_FAILED';
 
 /**
  * What the failed keys of one parent step may take in memory. A step whose failures pass its
@@ -115,8 +116,17 @@ export class FailedKeys {
   }
 }
 
-/** holds back the rows whose value in the column uploaded as `uploaded` is a failed key */
-export function holdBackStage(uploaded: string, child: ResolvedStep, parent: string, keys: FailedKeys): RowStage {
+/**
+ * holds back the rows whose value in the column uploaded as `uploaded` is a failed key: the key of
+ * the row's parent, or the row's own record key
+ */
+export function holdBackStage(
+  uploaded: string,
+  child: ResolvedStep,
+  parent: string,
+  keys: FailedKeys,
+  whose: 'parent' | 'own',
+): RowStage {
   let index = -1;
   return {
     columns(input): string[] {
@@ -127,7 +137,9 @@ export function holdBackStage(uploaded: string, child: ResolvedStep, parent: str
       const key = index >= 0 ? (row[index] ?? '') : '';
       const code = key === '' ? undefined : keys.codeOf(key);
       if (code === undefined) return [...row];
-      return { code: PARENT_FAILED, message: messages.getMessage('reject.parentFailed', [key, parent, code]) };
+      return whose === 'parent'
+        ? { code: PARENT_FAILED, message: messages.getMessage('reject.parentFailed', [key, parent, code]) }
+        : { code: RECORD_FAILED, message: messages.getMessage('reject.recordFailed', [key, parent, code]) };
     },
   };
 }
@@ -135,6 +147,10 @@ export function holdBackStage(uploaded: string, child: ResolvedStep, parent: str
 /** the relationship columns (as uploaded) of the step's sources, with the object each points to */
 async function relationshipsOf(step: ResolvedStep, manifest: LoadedManifest): Promise<Map<string, string>> {
   const found = new Map<string, string>();
+  if (step.selfReferenceOf) {
+    for (const column of step.selfReferenceOf.columns) found.set(column, step.object);
+    return found;
+  }
   const stepObjects = manifest.steps.map((candidate) => candidate.object);
   for (const file of step.files) {
     // eslint-disable-next-line no-await-in-loop -- headers only, one file after another
@@ -149,22 +165,34 @@ async function relationshipsOf(step: ResolvedStep, manifest: LoadedManifest): Pr
 }
 
 /**
- * One hold-back stage per relationship column of the step and parent step it depends on (its own
- * `dependsOn` or one a relationship column implied) that loads the column's object and left rows in
- * its dead letters; none when every parent loaded all its rows (so such a step gets no pass).
+ * The hold-back stages of a step, against the steps it depends on (its own `dependsOn` or one a
+ * relationship column implied) that finished with rows in their dead letters. Per relationship
+ * column, a parent step loading the column's object: rows whose parent key it did not load
+ * (`PARENT_FAILED`). For an upsert, a step loading the same object (the first pass of a
+ * self-reference, or any earlier step on those records): rows whose own key it did not load
+ * (`RECORD_FAILED`), which the upsert would otherwise create, half-made. None when every such step loaded all its rows, so such a step gets no pass.
  */
 export async function holdBackStages(step: ResolvedStep, context: OrphanContext): Promise<RowStage[]> {
   const stages: RowStage[] = [];
   const parents = context.manifest.steps.filter(
-    (candidate) => step.dependsOn.includes(candidate.id) && context.state.steps.get(candidate.id)?.finished,
+    (candidate) =>
+      step.dependsOn.includes(candidate.id) && context.state.steps.get(candidate.id)?.finished?.deadLetters?.length,
   );
-  if (!parents.some((parent) => context.state.steps.get(parent.id)?.finished?.deadLetters?.length)) return stages;
+  if (parents.length === 0) return stages;
+  const sameObject = (candidate: ResolvedStep, object: string): boolean =>
+    candidate.object.toLowerCase() === object.toLowerCase();
+  const key = step.operation === 'upsert' ? step.externalIdField : undefined;
+  for (const parent of key ? parents.filter((candidate) => sameObject(candidate, step.object)) : []) {
+    // eslint-disable-next-line no-await-in-loop -- one parent's keys at a time bounds the memory
+    const keys = await FailedKeys.read(step, parent, key!, context);
+    if (keys.size > 0) stages.push(holdBackStage(key!, step, parent.id, keys, 'own'));
+  }
   for (const [column, object] of await relationshipsOf(step, context.manifest)) {
     const field = column.slice(column.lastIndexOf('.') + 1);
-    for (const parent of parents.filter((candidate) => candidate.object.toLowerCase() === object.toLowerCase())) {
+    for (const parent of parents.filter((candidate) => sameObject(candidate, object))) {
       // eslint-disable-next-line no-await-in-loop -- one parent's keys at a time bounds the memory
       const keys = await FailedKeys.read(step, parent, field, context);
-      if (keys.size > 0) stages.push(holdBackStage(column, step, parent.id, keys));
+      if (keys.size > 0) stages.push(holdBackStage(column, step, parent.id, keys, 'parent'));
     }
   }
   return stages;

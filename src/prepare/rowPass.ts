@@ -22,6 +22,11 @@ export type RowPassOptions = {
   out: string;
   /** the n-th rejected-rows file (one per distinct header a stage rejected rows under), n from 1 */
   rejectedPathFor: (n: number) => string;
+  /**
+   * which source rows the pass is about, given the source header; the others are left out (not
+   * records of the step): the second pass of a self-reference sends only rows that set one
+   */
+  keep?: (header: readonly string[]) => (row: readonly string[]) => boolean;
 };
 
 export type RowPassResult = {
@@ -48,16 +53,19 @@ export async function runRowPass(source: string, stages: RowStage[], options: Ro
   /** the mapping of the rows each stage receives (stage k's input), made when it first rejects one */
   const mappers: Array<RowMapper | undefined> = [];
   let inputs: string[][] = [];
+  let kept: ((row: readonly string[]) => boolean) | undefined;
   let records = 0;
   try {
     for await (const parsed of parser as AsyncIterable<string[]>) {
       if (!writer) {
         inputs = [parsed];
+        kept = options.keep?.(parsed);
         for (const stage of stages) inputs.push(stage.columns(inputs[inputs.length - 1]));
         // eslint-disable-next-line no-await-in-loop -- once, for the header
         writer = await AtomicCsvWriter.create(options.out, inputs[stages.length], options.delimiter, 'LF');
         continue;
       }
+      if (kept && !kept(parsed)) continue;
       let row: string[] = parsed;
       let rejected = false;
       for (const [k, stage] of stages.entries()) {

@@ -22,6 +22,7 @@ import { crashPoint } from '../engine/crashPoints.js';
 import type { RowStage } from './stage.js';
 import { stagesFor } from './stagesFor.js';
 import { runRowPass } from './rowPass.js';
+import { setsAReference } from './selfReferences.js';
 
 export class StepPreparation {
   public constructor(
@@ -74,6 +75,7 @@ export class StepPreparation {
       mapping: step.mapping,
       out: join(outDir, 'rows.csv'),
       rejectedPathFor: (k) => join(outDir, `rejected-${k}.csv`),
+      ...(step.selfReferenceOf ? { keep: setsAReference.bind(undefined, step.selfReferenceOf) } : {}),
     });
     // The pass read the source without hashing it: its rows are the run's only if the source
     // still is what the run fingerprinted when it began.
