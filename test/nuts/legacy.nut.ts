@@ -38,7 +38,7 @@ async function references(org: LocalOrg, object: string, relationship: string, p
   return Object.fromEntries<unknown>(
     rows
       .filter((row) => String(row.Legacy_Id__c).startsWith(prefix))
-      .map((row) => [row.Legacy_Id__c, (row[relationship] as Row | null)?.Legacy_Id__c ?? '']),
+      .map((row) => [String(row.Legacy_Id__c), (row[relationship] as Row | null)?.Legacy_Id__c ?? '']),
   );
 }
 
@@ -178,7 +178,7 @@ describe('legacy data: value maps, self-references, orphans held back and retrie
     const types = await query(nut.org, 'SELECT Legacy_Id__c, Type FROM Account');
     expect(
       Object.fromEntries(
-        types.filter((row) => String(row.Legacy_Id__c).startsWith(prefix)).map((r) => [r.Legacy_Id__c, r.Type]),
+        types.filter((row) => String(row.Legacy_Id__c).startsWith(prefix)).map((r) => [String(r.Legacy_Id__c), r.Type]),
       ),
     ).to.deep.equal({
       [`${prefix}A1`]: 'Prospect',
