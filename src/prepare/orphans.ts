@@ -24,6 +24,7 @@ import { readCsvHeader } from '../csv/header.js';
 import { parseRelationshipColumn } from '../manifest/relationships.js';
 import { readResultRows } from '../engine/resultFiles.js';
 import { DEAD_LETTER_COLUMNS } from '../engine/stepAccounting.js';
+import { SortedKeys } from './sortedKeys.js';
 import type { RowReject, RowStage } from './stage.js';
 import { uploadedName } from './rowMapping.js';
 
@@ -34,9 +35,9 @@ export const PARENT_FAILED = 'PARENT_FAILED';
 export const RECORD_FAILED = 'RECORD_FAILED';
 
 /**
- * What the failed keys of one parent step may take in memory. A step whose failures pass its
- * threshold stops the run before its children start, so past this many (millions of keys) the
- * children are refused with a clear error rather than spilled.
+ * What the failed keys of one parent step may take in memory; past it they are sorted to disk
+ * (sortedKeys.ts) under prepared/<child step>/failed-keys-<parent step>/, and each lookup reads one
+ * small block of that file.
  */
 export const DEFAULT_PARENT_KEYS_BYTES = 256 * 1024 * 1024;
 
@@ -48,22 +49,50 @@ export type OrphanContext = {
   memoryBytes?: number;
 };
 
+/** [key, code] of every row in the dead letters of `parent` with a value in `field` */
+async function* failedRows(
+  parent: ResolvedStep,
+  field: string,
+  context: OrphanContext,
+): AsyncGenerator<[string, string]> {
+  for (const file of context.state.steps.get(parent.id)?.finished?.deadLetters ?? []) {
+    let keyAt = -1;
+    let codeAt = -1;
+    // eslint-disable-next-line no-await-in-loop -- one dead-letter file after another
+    for await (const row of readResultRows(join(context.folder.dir, file), parent.columnDelimiter)) {
+      if (codeAt < 0) {
+        keyAt = row.indexOf(field);
+        codeAt = row.length - DEAD_LETTER_COLUMNS.length;
+        if (keyAt < 0 || keyAt >= codeAt) break;
+        continue;
+      }
+      const key = row[keyAt] ?? '';
+      if (key !== '') yield [key.toLowerCase(), row[codeAt] ?? ''];
+    }
+  }
+}
+
 /** the failed keys of one parent step on one field, each with the code its row failed with */
 export class FailedKeys {
   private readonly codes: string[] = [];
   private readonly codeIndex = new Map<string, number>();
 
-  private constructor(private readonly keys: KeyStore) {}
+  private constructor(
+    private readonly keys: KeyStore,
+    private readonly disk?: SortedKeys,
+  ) {}
 
+  /** whether the parent step failed any key */
+  public get empty(): boolean {
+    return this.disk === undefined && this.keys.size === 0;
+  }
+
+  /** keys held in memory (0 once they are on disk) */
   public get size(): number {
     return this.keys.size;
   }
 
-  /**
-   * Reads the keys of `field` from the dead letters of `parent`.
-   *
-   * @throws SfError `ParentKeysTooMany` past `memoryBytes`.
-   */
+  /** Reads the keys of `field` from the dead letters of `parent`: in memory, or sorted to disk past `memoryBytes`. */
   public static async read(
     child: ResolvedStep,
     parent: ResolvedStep,
@@ -72,36 +101,28 @@ export class FailedKeys {
   ): Promise<FailedKeys> {
     const budget = context.memoryBytes ?? DEFAULT_PARENT_KEYS_BYTES;
     const failed = new FailedKeys(new KeyStore(1, budget));
-    for (const file of context.state.steps.get(parent.id)?.finished?.deadLetters ?? []) {
-      let keyAt = -1;
-      let codeAt = -1;
-      // eslint-disable-next-line no-await-in-loop -- one dead-letter file after another
-      for await (const row of readResultRows(join(context.folder.dir, file), parent.columnDelimiter)) {
-        if (codeAt < 0) {
-          keyAt = row.indexOf(field);
-          codeAt = row.length - DEAD_LETTER_COLUMNS.length;
-          if (keyAt < 0 || keyAt >= codeAt) break;
-          continue;
-        }
-        const key = row[keyAt] ?? '';
-        if (key === '') continue;
-        if (!failed.add(key, row[codeAt] ?? '')) {
-          throw messages.createError(
-            'error.ParentKeysTooMany',
-            [child.id, parent.id, failed.size, budget],
-            [parent.id],
-          );
-        }
-      }
+    for await (const [key, code] of failedRows(parent, field, context)) {
+      if (failed.add(key, code)) continue;
+      // too many for memory: read them all again, into a sorted file
+      const dir = join(context.folder.dir, 'prepared', child.id, `failed-keys-${parent.id}`);
+      return new FailedKeys(
+        new KeyStore(1, 0),
+        await SortedKeys.build(failedRows(parent, field, context), dir, budget),
+      );
     }
     return failed;
   }
 
   /** the code the key's parent row failed with, or undefined when the parent step did not fail it */
-  public codeOf(key: string): string | undefined {
+  public codeOf(key: string): string | undefined | Promise<string | undefined> {
+    if (this.disk) return this.disk.codeOf(key.toLowerCase());
     const bytes = Buffer.from(key.toLowerCase());
     const at = this.keys.find(bytes, 0, bytes.length);
     return at === undefined ? undefined : this.codes[at];
+  }
+
+  public async close(): Promise<void> {
+    await this.disk?.close();
   }
 
   private add(key: string, code: string): boolean {
@@ -111,9 +132,17 @@ export class FailedKeys {
       this.codes.push(code);
       this.codeIndex.set(code, index);
     }
-    const bytes = Buffer.from(key.toLowerCase());
+    const bytes = Buffer.from(key);
     return this.keys.add(bytes, 0, bytes.length, index);
   }
+}
+
+/** the key sets of hold-back stages, closed when the pass is over (releaseStages) */
+const heldKeys = new WeakMap<RowStage, FailedKeys>();
+
+/** closes what the stages hold open (a key set on disk) */
+export async function releaseStages(stages: RowStage[]): Promise<void> {
+  await Promise.all(stages.map((stage) => heldKeys.get(stage)?.close()));
 }
 
 /**
@@ -128,20 +157,26 @@ export function holdBackStage(
   whose: 'parent' | 'own',
 ): RowStage {
   let index = -1;
-  return {
+  const stage: RowStage = {
     columns(input): string[] {
       index = input.findIndex((column) => uploadedName(column, child.mapping) === uploaded);
       return [...input];
     },
-    apply(row): string[] | RowReject {
+    apply(row): string[] | RowReject | Promise<string[] | RowReject> {
       const key = index >= 0 ? (row[index] ?? '') : '';
-      const code = key === '' ? undefined : keys.codeOf(key);
-      if (code === undefined) return [...row];
-      return whose === 'parent'
-        ? { code: PARENT_FAILED, message: messages.getMessage('reject.parentFailed', [key, parent, code]) }
-        : { code: RECORD_FAILED, message: messages.getMessage('reject.recordFailed', [key, parent, code]) };
+      const decide = (code: string | undefined): string[] | RowReject => {
+        if (code === undefined) return [...row];
+        return whose === 'parent'
+          ? { code: PARENT_FAILED, message: messages.getMessage('reject.parentFailed', [key, parent, code]) }
+          : { code: RECORD_FAILED, message: messages.getMessage('reject.recordFailed', [key, parent, code]) };
+      };
+      if (key === '') return [...row];
+      const found = keys.codeOf(key);
+      return found instanceof Promise ? found.then(decide) : decide(found);
     },
   };
+  heldKeys.set(stage, keys);
+  return stage;
 }
 
 /** the relationship columns (as uploaded) of the step's sources, with the object each points to */
@@ -170,7 +205,8 @@ async function relationshipsOf(step: ResolvedStep, manifest: LoadedManifest): Pr
  * column, a parent step loading the column's object: rows whose parent key it did not load
  * (`PARENT_FAILED`). For an upsert, a step loading the same object (the first pass of a
  * self-reference, or any earlier step on those records): rows whose own key it did not load
- * (`RECORD_FAILED`), which the upsert would otherwise create, half-made. None when every such step loaded all its rows, so such a step gets no pass.
+ * (`RECORD_FAILED`), which the upsert would otherwise create, half-made. None when every such
+ * step loaded all its rows, so such a step gets no pass.
  */
 export async function holdBackStages(step: ResolvedStep, context: OrphanContext): Promise<RowStage[]> {
   const stages: RowStage[] = [];
@@ -185,14 +221,14 @@ export async function holdBackStages(step: ResolvedStep, context: OrphanContext)
   for (const parent of key ? parents.filter((candidate) => sameObject(candidate, step.object)) : []) {
     // eslint-disable-next-line no-await-in-loop -- one parent's keys at a time bounds the memory
     const keys = await FailedKeys.read(step, parent, key!, context);
-    if (keys.size > 0) stages.push(holdBackStage(key!, step, parent.id, keys, 'own'));
+    if (!keys.empty) stages.push(holdBackStage(key!, step, parent.id, keys, 'own'));
   }
   for (const [column, object] of await relationshipsOf(step, context.manifest)) {
     const field = column.slice(column.lastIndexOf('.') + 1);
     for (const parent of parents.filter((candidate) => sameObject(candidate, object))) {
       // eslint-disable-next-line no-await-in-loop -- one parent's keys at a time bounds the memory
       const keys = await FailedKeys.read(step, parent, field, context);
-      if (keys.size > 0) stages.push(holdBackStage(column, step, parent.id, keys, 'parent'));
+      if (!keys.empty) stages.push(holdBackStage(column, step, parent.id, keys, 'parent'));
     }
   }
   return stages;

@@ -23,6 +23,7 @@ import type { RowStage } from './stage.js';
 import { stagesFor } from './stagesFor.js';
 import { runRowPass } from './rowPass.js';
 import { setsAReference } from './selfReferences.js';
+import { releaseStages } from './orphans.js';
 
 export class StepPreparation {
   public constructor(
@@ -36,17 +37,21 @@ export class StepPreparation {
   public async filesOf(step: ResolvedStep, signal?: AbortSignal): Promise<string[]> {
     const files: string[] = [];
     let stages: RowStage[] | undefined;
-    for (const [n, source] of step.files.entries()) {
-      if (signal?.aborted) break;
-      const known = this.known(step, source);
-      if (known !== undefined) {
-        files.push(known);
-        continue;
+    try {
+      for (const [n, source] of step.files.entries()) {
+        if (signal?.aborted) break;
+        const known = this.known(step, source);
+        if (known !== undefined) {
+          files.push(known);
+          continue;
+        }
+        // eslint-disable-next-line no-await-in-loop -- built once, when the first source needs them
+        stages ??= await stagesFor(step, { manifest: this.manifest, state: this.state, folder: this.folder });
+        // eslint-disable-next-line no-await-in-loop -- one source at a time keeps the pass's memory flat
+        files.push(stages.length === 0 ? source : await this.prepare(step, source, n, stages));
       }
-      // eslint-disable-next-line no-await-in-loop -- built once, when the first source needs them
-      stages ??= await stagesFor(step, { manifest: this.manifest, state: this.state, folder: this.folder });
-      // eslint-disable-next-line no-await-in-loop -- one source at a time keeps the pass's memory flat
-      files.push(stages.length === 0 ? source : await this.prepare(step, source, n, stages));
+    } finally {
+      if (stages) await releaseStages(stages);
     }
     return files;
   }

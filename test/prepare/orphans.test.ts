@@ -53,12 +53,27 @@ describe('failed parent keys', () => {
     });
   });
 
-  it('refuses, naming both steps, when the keys need more memory than allowed', async () => {
-    const error = await FailedKeys.read(contacts, accounts, 'Legacy_Id__c', { ...context, memoryBytes: 1024 }).then(
-      () => undefined,
-      (failure: Error & { actions?: string[] }) => failure,
-    );
-    expect(error?.name).to.equal('ParentKeysTooManyError');
-    expect(error?.message).to.include('Step "contacts"').and.include('step "accounts"');
+  it('sorts the keys to disk past its memory, and finds the same codes there', async () => {
+    const lines = ['Name,Legacy_Id__c,sf__ErrorCode,sf__ErrorMessage'];
+    for (let i = 0; i < 3000; i++) lines.push(`N${i},K${i},CODE_${i % 7},m`);
+    lines.push('again,k5,OTHER,the first code of a key wins');
+    await writeFile(join(dir, 'dead-letter', 'accounts.csv'), `${lines.join('\n')}\n`);
+    const keys = await FailedKeys.read(contacts, accounts, 'Legacy_Id__c', { ...context, memoryBytes: 16 * 1024 });
+    expect(keys.empty).to.equal(false);
+    expect(keys.size, 'nothing kept in memory').to.equal(0);
+    for (const i of [0, 1, 5, 63, 64, 65, 1234, 2999]) {
+      // eslint-disable-next-line no-await-in-loop
+      expect(await keys.codeOf(`k${i}`), `K${i}`).to.equal(`CODE_${i % 7}`);
+    }
+    expect(await keys.codeOf('K3000')).to.equal(undefined);
+    expect(await keys.codeOf('A')).to.equal(undefined);
+    const stage = holdBackStage('Account.Legacy_Id__c', contacts, 'accounts', keys, 'parent');
+    stage.columns(['LastName', 'Account.Legacy_Id__c']);
+    expect(await stage.apply(['Brown', 'K12'])).to.deep.equal({
+      code: 'PARENT_FAILED',
+      message: 'parent K12 of step accounts failed (CODE_5)',
+    });
+    expect(await stage.apply(['Smith', 'Z1'])).to.deep.equal(['Smith', 'Z1']);
+    await keys.close();
   });
 });
