@@ -13,6 +13,8 @@ import type { Manifest, ResolvedStep, Step } from '../manifest/types.js';
 import { loadManifestOrThrow } from '../manifest/load.js';
 import { ensurePrivateDir, findRun, listRuns, type RunSummary } from '../journal/runFolder.js';
 import { writeFileAtomically } from '../journal/durable.js';
+import { readCsvHeader } from '../csv/header.js';
+import { uploadedName } from '../prepare/rowMapping.js';
 import { MigrationRun, type RunOptions } from './migrationRun.js';
 import { DEAD_LETTER_COLUMNS } from './stepAccounting.js';
 import { openRun } from './resumeRun.js';
@@ -81,8 +83,11 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     name: `${manifest.name} (retry of ${folder.runId})`,
     concurrency: manifest.concurrency,
     runFolder: options.root,
-    steps: chosen.map((step) =>
-      neverStarted(step.id) ? sourceStep(step, ids) : deadLetterStep(step, ids, deadLetters(step.id), folder.dir),
+    steps: await Promise.all(
+      chosen.map(async (step) => {
+        if (!neverStarted(step.id)) return deadLetterStep(step, ids, deadLetters(step.id), folder.dir);
+        return sourceStep(step.selfReferenceOf ? await asProjection(step) : step, ids);
+      }),
     ),
     waves: manifest.waves.map((wave) => wave.filter((id) => ids.has(id))).filter((wave) => wave.length > 0),
   };
@@ -92,6 +97,26 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   await writeFileAtomically(derivedPath, `${JSON.stringify(derived, null, 2)}\n`);
   const loaded = await loadManifestOrThrow(derivedPath);
   return MigrationRun.start(loaded, { ...options, belongsTo: manifest.path });
+}
+
+/**
+ * The second pass of a self-reference that never ran, as a plain step over its first step's
+ * sources that sends only the key and the reference columns (every other column dropped): the
+ * retry's loader does not split it again (`selfReference: false`), and the hold-back still keeps
+ * back the rows whose record or parent the retry's first step fails.
+ */
+async function asProjection(step: ResolvedStep): Promise<ResolvedStep> {
+  const of = step.selfReferenceOf!;
+  const kept = new Set([of.key, ...of.columns]);
+  const drop = new Set<string>();
+  for (const file of step.files) {
+    // eslint-disable-next-line no-await-in-loop -- headers only, one file after another
+    for (const column of (await readCsvHeader(file, step.columnDelimiter)).columns) {
+      const name = uploadedName(column, of.mapping);
+      if (name === undefined || !kept.has(name)) drop.add(column);
+    }
+  }
+  return { ...step, mapping: { ...(of.mapping.rename ? { rename: of.mapping.rename } : {}), drop: [...drop] } };
 }
 
 /** what the run folder says of the run `retryDeadLetters` would retry (the same choice) */
@@ -110,18 +135,14 @@ async function newestFinishedRun(root: string, manifest?: string): Promise<strin
   return run.runId;
 }
 
-/**
- * The step as resolved, written out in full, reading its own sources (absolute paths). The second
- * pass of a self-reference whose first pass ran becomes a plain upsert of its first step's rows,
- * every column, by the referenced key (rows whose record the retry's first step fails are held).
- */
+/** the step as resolved, written out in full, reading its own sources (absolute paths) */
 function sourceStep(step: ResolvedStep, included: Set<string>): Step {
   return {
     ...settingsOf(step, included),
     source: step.files,
     columnDelimiter: step.columnDelimiter,
     lineEnding: step.lineEnding,
-    mapping: step.selfReferenceOf?.mapping ?? step.mapping,
+    mapping: step.mapping,
     ...(step.valueMaps ? { valueMaps: step.valueMaps } : {}),
   };
 }

@@ -100,4 +100,26 @@ describe('self-references in one file: two passes', function () {
     ]);
     expect(parents()).to.deep.equal({ A1: 'A3', A2: null, A3: 'A2', A4: 'A1', A5: 'A4' });
   });
+
+  it('retries a second pass that never ran (its first step failed the gate) as the key and the reference only', async () => {
+    const strict = JSON.parse(await readFile(manifestPath, 'utf8')) as { defaults: Record<string, unknown> };
+    delete strict.defaults.failureThreshold;
+    await writeFile(manifestPath, JSON.stringify(strict));
+    const run = await MigrationRun.start(await loadManifestOrThrow(manifestPath), options());
+    const outcome = await run.execute();
+    expect(outcome.status).to.equal('failed');
+    expect(outcome.steps.map((step) => step.step)).to.deep.equal(['accounts']);
+    const first = join(run.folder.dir, 'dead-letter', 'accounts.csv');
+    await writeFile(first, (await readFile(first, 'utf8')).replace('\n,A4,', '\nUmbrella,A4,'));
+
+    const retry = await retryDeadLetters({ ...options(), root: scaffold.root, runId: run.runId });
+    const self = retry.manifest.steps.find((step) => step.id === 'accounts.self')!;
+    expect(self.mapping).to.deep.equal({ drop: ['Name'] });
+    const retried = await retry.execute();
+    expect(retried.status).to.equal('succeeded');
+    expect(parents()).to.deep.equal({ A1: 'A3', A2: null, A3: 'A2', A4: 'A1', A5: 'A4' });
+    // the names the first pass and the retry loaded are untouched by the second pass
+    const names = scaffold.org.store.records('Account').map((record) => String(record.Name));
+    expect(names.sort()).to.deep.equal(['Acme', 'Globex', 'Hooli', 'Initech', 'Umbrella']);
+  });
 });
