@@ -101,7 +101,7 @@ describe('self-references in one file: two passes', function () {
     expect(parents()).to.deep.equal({ A1: 'A3', A2: null, A3: 'A2', A4: 'A1', A5: 'A4' });
   });
 
-  it('retries a second pass that never ran (its first step failed the gate) as the key and the reference only', async () => {
+  it('retries a second pass that never ran (its first step failed its gate) as key and reference only', async () => {
     const strict = JSON.parse(await readFile(manifestPath, 'utf8')) as { defaults: Record<string, unknown> };
     delete strict.defaults.failureThreshold;
     await writeFile(manifestPath, JSON.stringify(strict));
