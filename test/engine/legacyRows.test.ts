@@ -5,8 +5,8 @@
  * letters loads the parents and their held children in one run. And the crash window of the pass:
  * its files durable, its journal line not written.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
@@ -212,5 +212,32 @@ describe('the row pass in a run: value maps and orphan hold-back', function () {
     }).filesOf(step);
     expect(files).to.deep.equal(step.files);
     expect(lines).to.deep.equal([]);
+  });
+
+  it('loads the legacy-data example as its README says', async () => {
+    const example = join(scaffold.dir, 'example');
+    await cp(resolve('examples', 'legacy-data'), example, { recursive: true });
+    const run = await MigrationRun.start(await loadManifestOrThrow(join(example, 'migration.json')), options());
+    const outcome = await run.execute();
+    expect(outcome.status).to.equal('completedWithFailures');
+    const books = Object.fromEntries(outcome.steps.map((step) => [step.step, [step.succeeded, step.failed]]));
+    expect(books).to.deep.equal({
+      accounts: [5, 1],
+      contacts: [5, 1],
+      'accounts.self': [3, 0],
+      'contacts.self': [3, 0],
+    });
+    const accounts = scaffold.org.store.records('Account');
+    const keyOf = new Map(accounts.map((record) => [record.Id, record.Legacy_Id__c]));
+    const shape = Object.fromEntries(
+      accounts.map((r) => [String(r.Legacy_Id__c), [r.Type, r.Industry ?? null, keyOf.get(r.ParentId) ?? null]]),
+    );
+    expect(shape).to.deep.equal({
+      'LG-A1': ['Customer - Direct', 'Finance', null],
+      'LG-A2': ['Customer - Direct', 'Retail', 'LG-A1'],
+      'LG-A3': ['Partner', 'Retail', 'LG-A2'],
+      'LG-A4': ['Prospect', 'Technology', null],
+      'LG-A5': ['Prospect', null, 'LG-A4'],
+    });
   });
 });
