@@ -12,8 +12,8 @@
  *
  * Detected when the manifest is loaded, from the source headers: an insert or upsert step, not
  * `selfReference: false`, that depends on no other step loading its object, with a relationship
- * column to its own object whose field the uploaded header has as a column too. Levels (parents
- * before children in one pass) are not built.
+ * column to its own object by an external id (the step's `externalIdField` or a custom field) the
+ * uploaded header has as a column too. Levels (parents before children in one pass) are not built.
  */
 import { readCsvHeader } from '../csv/header.js';
 import { parseRelationshipColumn } from '../manifest/relationships.js';
@@ -44,8 +44,12 @@ async function selfReferencesOf(step: ResolvedStep, steps: ResolvedStep[]): Prom
       const relationship = name ? parseRelationshipColumn(name, step.object) : undefined;
       if (!name || relationship?.object?.toLowerCase() !== step.object.toLowerCase() || relationship.type) return;
       const field = name.slice(name.indexOf('.') + 1);
-      // the second pass upserts by the referenced field: the rows must carry it, and one field for all
-      if (!uploaded.includes(field) || (key !== undefined && key !== field)) return;
+      // the second pass upserts by the referenced field: the rows must carry it, one field for all,
+      // and an upsert needs an external id: the step's own, or a custom field (a relationship
+      // column names a custom field only when it is an external id). A standard idLookup field
+      // (`Parent.Name`) cannot be upserted by: such a step keeps one pass.
+      const upsertable = field === step.externalIdField || field.endsWith('__c');
+      if (!upsertable || !uploaded.includes(field) || (key !== undefined && key !== field)) return;
       key = field;
       columns.add(name);
       sourceColumns.add(column);

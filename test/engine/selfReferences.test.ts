@@ -122,4 +122,18 @@ describe('self-references in one file: two passes', function () {
     const names = scaffold.org.store.records('Account').map((record) => String(record.Name));
     expect(names.sort()).to.deep.equal(['Acme', 'Globex', 'Hooli', 'Initech', 'Umbrella']);
   });
+
+  it('keeps one pass: a reference by a standard field, selfReference false, records of an earlier step', async () => {
+    const data = join(scaffold.dir, 'data');
+    await writeFile(join(data, 'n.csv'), 'Name,Parent.Name\nAcme,Globex\n');
+    const steps = [
+      { id: 'byName', object: 'Account', source: join(data, 'n.csv') },
+      { id: 'off', object: 'Account', source: join(data, 'a.csv'), selfReference: false },
+      { id: 'later', object: 'Account', source: join(data, 'a.csv'), dependsOn: ['off'] },
+    ];
+    await writeFile(manifestPath, JSON.stringify({ name: 'one-pass', defaults: { operation: 'insert' }, steps }));
+    const manifest = await loadManifestOrThrow(manifestPath);
+    expect(manifest.steps.map((step) => step.id)).to.deep.equal(['byName', 'off', 'later']);
+    expect(manifest.steps.every((step) => Object.keys(step.mapping).length === 0)).to.equal(true);
+  });
 });
