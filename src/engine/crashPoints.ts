@@ -20,7 +20,8 @@ import { appendFileSync } from 'node:fs';
  * 'upload.refused' (an upload body stopped because its source no longer reads as fingerprinted;
  * its job is not aborted yet), 'partition.written' (a source's derived files are durable, their
  * `source.partitioned` line is not written yet), 'lookup.written' (a lookup's snapshot file is durable,
- * its `lookup.snapshot` line is not written yet: src/lookup/snapshots.ts).
+ * its `lookup.snapshot` line is not written yet: src/lookup/snapshots.ts), 'prepare.written' (a source's prepared and
+ * rejected-rows files are durable, their `source.prepared` line is not written yet).
  */
 export type CrashPoint = string;
 

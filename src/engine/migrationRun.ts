@@ -22,12 +22,14 @@ import {
 } from '../journal/eventBuilders.js';
 import { Journal } from '../journal/journal.js';
 import { applyEvent, type ChunkState, type RunState, type StepState } from '../journal/state.js';
+import { rejectedRecords } from '../journal/preparedState.js';
 import { createRunFolder, ensurePrivateDir, findRun, type RunFolder } from '../journal/runFolder.js';
 import type { RunLock } from '../journal/lock.js';
 import { withManifestLock } from '../journal/manifestLock.js';
 import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
+import { StepPreparation } from '../prepare/stepPreparation.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
 import { ChunkPlanner } from './chunkPlanner.js';
@@ -74,6 +76,7 @@ export type RunOptions = RunTarget & {
 export class MigrationRun extends EventEmitter<EngineEvents> {
   private readonly planner: ChunkPlanner;
   private readonly partitioning: StepPartitioning;
+  private readonly preparation: StepPreparation;
   private readonly lifecycle: ChunkLifecycle;
   private readonly stepStartedAt = new Map<string, number>();
   /** fires when --wait runs out, or when one step failed and the others should stop with it */
@@ -94,6 +97,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     this.stopSignal = this.failFast.signal;
     const record = (body: JournalEventBody): Promise<void> => this.record(body);
     this.planner = new ChunkPlanner(state, record);
+    this.preparation = new StepPreparation(manifest, state, folder, record);
     this.partitioning = new StepPartitioning(state, folder, record, this.planner, {
       ...(options.orgBatchRecords ? { batchRecords: options.orgBatchRecords } : {}),
     });
@@ -314,8 +318,10 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       await this.record(stepStarted(step.id, wave, step));
     }
     this.stepStartedAt.set(step.id, this.stepStartedAt.get(step.id) ?? Date.now());
-    // lock-aware jobs: a source with a parent key column is cut from its derived, grouped files
-    for (const file of await this.partitioning.filesOf(step, this.stopSignal)) {
+    // the row pass (value maps, orphan hold-back) first, then lock-aware jobs: a source with a
+    // parent key column is cut from its derived, grouped files
+    const prepared = await this.preparation.filesOf(step, this.stopSignal);
+    for (const file of await this.partitioning.filesOf(step, this.stopSignal, prepared)) {
       // eslint-disable-next-line no-await-in-loop
       await this.planner.ensurePlanned(step, file, 0, this.stopSignal);
     }
@@ -325,7 +331,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       wave,
       object: step.object,
       operation: step.operation,
-      records: sourceChunks.reduce((sum, chunk) => sum + chunk.records, 0),
+      records: sourceChunks.reduce((sum, chunk) => sum + chunk.records, rejectedRecords(this.stepState(step.id))),
       chunks: sourceChunks.length,
     });
 

@@ -13,6 +13,8 @@ import type { Manifest, ResolvedStep, Step } from '../manifest/types.js';
 import { loadManifestOrThrow } from '../manifest/load.js';
 import { ensurePrivateDir, findRun, listRuns, type RunSummary } from '../journal/runFolder.js';
 import { writeFileAtomically } from '../journal/durable.js';
+import { readCsvHeader } from '../csv/header.js';
+import { uploadedName } from '../prepare/rowMapping.js';
 import { MigrationRun, type RunOptions } from './migrationRun.js';
 import { DEAD_LETTER_COLUMNS } from './stepAccounting.js';
 import { openRun } from './resumeRun.js';
@@ -66,10 +68,13 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     error.setData({ unknown, steps: ids, retryable });
     throw error;
   }
+  const wanted = (id: string): boolean => options.steps === undefined || options.steps.includes(id);
   const chosen = manifest.steps.filter(
     (step) =>
-      (options.steps === undefined || options.steps.includes(step.id)) &&
-      (deadLetters(step.id).length > 0 || neverStarted(step.id)),
+      wanted(step.id) &&
+      (deadLetters(step.id).length > 0 || neverStarted(step.id)) &&
+      // the second pass of a self-reference whose first pass reloads its sources: the loader makes it again
+      !(step.selfReferenceOf && neverStarted(step.selfReferenceOf.step) && wanted(step.selfReferenceOf.step)),
   );
   if (chosen.length === 0) throw messages.createError('error.NothingToRetry', [folder.runId]);
 
@@ -78,8 +83,11 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
     name: `${manifest.name} (retry of ${folder.runId})`,
     concurrency: manifest.concurrency,
     runFolder: options.root,
-    steps: chosen.map((step) =>
-      neverStarted(step.id) ? sourceStep(step, ids) : deadLetterStep(step, ids, deadLetters(step.id), folder.dir),
+    steps: await Promise.all(
+      chosen.map(async (step) => {
+        if (!neverStarted(step.id)) return deadLetterStep(step, ids, deadLetters(step.id), folder.dir);
+        return sourceStep(step.selfReferenceOf ? await asProjection(step) : step, ids);
+      }),
     ),
     waves: manifest.waves.map((wave) => wave.filter((id) => ids.has(id))).filter((wave) => wave.length > 0),
   };
@@ -89,6 +97,26 @@ export async function retryDeadLetters(options: RetryOptions): Promise<Migration
   await writeFileAtomically(derivedPath, `${JSON.stringify(derived, null, 2)}\n`);
   const loaded = await loadManifestOrThrow(derivedPath);
   return MigrationRun.start(loaded, { ...options, belongsTo: manifest.path });
+}
+
+/**
+ * The second pass of a self-reference that never ran, as a plain step over its first step's
+ * sources that sends only the key and the reference columns (every other column dropped): the
+ * retry's loader does not split it again (`selfReference: false`), and the hold-back still keeps
+ * back the rows whose record or parent the retry's first step fails.
+ */
+async function asProjection(step: ResolvedStep): Promise<ResolvedStep> {
+  const of = step.selfReferenceOf!;
+  const kept = new Set([of.key, ...of.columns]);
+  const drop = new Set<string>();
+  for (const file of step.files) {
+    // eslint-disable-next-line no-await-in-loop -- headers only, one file after another
+    for (const column of (await readCsvHeader(file, step.columnDelimiter)).columns) {
+      const name = uploadedName(column, of.mapping);
+      if (name === undefined || !kept.has(name)) drop.add(column);
+    }
+  }
+  return { ...step, mapping: { ...(of.mapping.rename ? { rename: of.mapping.rename } : {}), drop: [...drop] } };
 }
 
 /** what the run folder says of the run `retryDeadLetters` would retry (the same choice) */
@@ -115,10 +143,16 @@ function sourceStep(step: ResolvedStep, included: Set<string>): Step {
     columnDelimiter: step.columnDelimiter,
     lineEnding: step.lineEnding,
     mapping: step.mapping,
+    ...(step.valueMaps ? { valueMaps: step.valueMaps } : {}),
   };
 }
 
-/** the step, reading its dead letters (absolute paths) */
+/**
+ * The step, reading its dead letters (absolute paths). They hold the values as they were to be
+ * uploaded (value maps applied, src/prepare/), so no value map runs again. Rows held back because
+ * their parent failed (PARENT_FAILED) go through the hold-back again, against the parent step of
+ * the retry itself: they are sent when their parent now loads, and held again when it fails again.
+ */
 function deadLetterStep(step: ResolvedStep, included: Set<string>, deadLetters: string[], runDir: string): Step {
   return {
     ...settingsOf(step, included),
@@ -137,6 +171,8 @@ function settingsOf(step: ResolvedStep, included: Set<string>): Omit<Step, 'sour
     operation: step.operation,
     ...(step.externalIdField ? { externalIdField: step.externalIdField } : {}),
     ...(step.assignmentRuleId ? { assignmentRuleId: step.assignmentRuleId } : {}),
+    // the columns of a second pass (or of a step that never had one) are sent as they are
+    ...(step.selfReferenceOf !== undefined || step.selfReference === false ? { selfReference: false } : {}),
     maxRecordsPerJob: step.maxRecordsPerJob,
     maxBytesPerJob: step.maxBytesPerJob,
     poll: { initial: `${step.poll.initialMs}ms`, max: `${step.poll.maxMs}ms` },

@@ -9,7 +9,8 @@ import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import { stepFinished, type EventBody } from '../journal/eventBuilders.js';
 import type { ChunkState, RunState, StepState } from '../journal/state.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
-import { CsvWriterSet, errorMessageOf } from './resultFiles.js';
+import { rejectedRecords } from '../journal/preparedState.js';
+import { CsvWriterSet, errorMessageOf, readResultRows } from './resultFiles.js';
 import { isRetried, problemCode, problemRows, uploadedValues, type ProblemSources } from './chunkProblems.js';
 import type { JobError, StepSummary } from './outcome.js';
 
@@ -26,6 +27,35 @@ function lastRoundOf(chunks: ChunkState[]): number {
 
 function sourceRecords(chunks: ChunkState[]): number {
   return chunks.filter((chunk) => chunk.attempt === 0).reduce((sum, chunk) => sum + chunk.records, 0);
+}
+
+/** the step's records: those cut into chunks, and those the row pass did not send (src/prepare/) */
+function stepRecords(state: StepState): number {
+  return sourceRecords(state.chunks) + rejectedRecords(state);
+}
+
+/**
+ * The rows the row pass did not send, from its rejected-rows files (dead-letter form already: the
+ * uploaded columns, then code and message), each with the header its values belong to.
+ */
+async function* rejectedRows(
+  step: ResolvedStep,
+  state: StepState,
+): AsyncGenerator<{ header: string[]; values: string[]; code: string; message: string }> {
+  for (const prepared of state.prepared ?? []) {
+    for (const rejected of prepared.rejected) {
+      let header: string[] | undefined;
+      // eslint-disable-next-line no-await-in-loop -- one file after another
+      for await (const row of readResultRows(rejected.file, step.columnDelimiter)) {
+        if (!header) {
+          header = row.slice(0, row.length - DEAD_LETTER_COLUMNS.length);
+          continue;
+        }
+        const width = header.length;
+        yield { header, values: row.slice(0, width), code: row[width] ?? '', message: row[width + 1] ?? '' };
+      }
+    }
+  }
 }
 
 /**
@@ -66,6 +96,12 @@ export async function accountStep(
   );
   let deadLetters: string[];
   try {
+    // rows never sent: failed records of the step, in its dead letters like the org's failures
+    for await (const rejected of rejectedRows(step, state)) {
+      failuresByCode[rejected.code] = (failuresByCode[rejected.code] ?? 0) + 1;
+      counts.failed++;
+      await writers.write(rejected.header, [...rejected.values, rejected.code, rejected.message]);
+    }
     for (const chunk of state.chunks) {
       counts.succeeded += chunk.results?.counts.success ?? 0;
       const retriedLater = chunk.attempt < lastRound;
@@ -89,7 +125,7 @@ export async function accountStep(
     throw error;
   }
 
-  const records = sourceRecords(state.chunks);
+  const records = stepRecords(state);
   const gate = evaluateGate(step, { records, ...counts });
   return stepFinished(step.id, {
     records,
@@ -150,7 +186,7 @@ export function summarizeSteps(manifest: LoadedManifest, state: RunState): StepS
         object: step.object,
         operation: step.operation,
         wave,
-        records: done?.records ?? sourceRecords(known.chunks),
+        records: done?.records ?? stepRecords(known),
         succeeded:
           done?.succeeded ?? known.chunks.reduce((sum, chunk) => sum + (chunk.results?.counts.success ?? 0), 0),
         failed: done?.failed ?? 0,

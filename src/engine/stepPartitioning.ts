@@ -60,10 +60,13 @@ export class StepPartitioning {
     return chains;
   }
 
-  /** the files the step's source chunks are cut from, in order; stops early when `signal` fires */
-  public async filesOf(step: ResolvedStep, signal?: AbortSignal): Promise<string[]> {
+  /**
+   * the files the step's source chunks are cut from, in order; stops early when `signal` fires.
+   * `sources`: the step's files as the row pass left them (src/prepare/), one a source
+   */
+  public async filesOf(step: ResolvedStep, signal?: AbortSignal, sources = step.files): Promise<string[]> {
     const files: string[] = [];
-    for (const [n, source] of step.files.entries()) {
+    for (const [n, source] of sources.entries()) {
       if (signal?.aborted) break;
       // eslint-disable-next-line no-await-in-loop -- one source at a time keeps the pass's memory flat
       files.push(...(await this.filesOfSource(step, source, n)));

@@ -197,3 +197,19 @@ export function lookupSnapshot(snapshot: Omit<EventBody<'lookup.snapshot'>, 'typ
     sha256: snapshot.sha256,
   };
 }
+
+/** a source run through its step's row stages into a derived file and rejected rows (src/prepare/) */
+export function sourcePrepared(
+  step: string,
+  source: string,
+  file: EventBody<'source.prepared'>['file'],
+  rejected: EventBody<'source.prepared'>['rejected'],
+): EventBody<'source.prepared'> {
+  return {
+    type: 'source.prepared',
+    step,
+    source,
+    file: { file: file.file, size: file.size, mtimeMs: file.mtimeMs, sha256: file.sha256, records: file.records },
+    rejected: rejected.map(({ file: path, records }) => ({ file: path, records })),
+  };
+}

@@ -79,6 +79,20 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
     mtimeMs: req('number'),
     sha256: req('string'),
   },
+  'source.prepared': {
+    step: req('string'),
+    source: req('string'),
+    file: req({
+      shape: {
+        file: req('string'),
+        size: req('count'),
+        mtimeMs: req('number'),
+        sha256: req('string'),
+        records: req('count'),
+      },
+    }),
+    rejected: req({ items: { file: req('string'), records: req('count') } }),
+  },
   'chunk.planned': {
     ...chunkRef,
     file: req('string'),

@@ -47,6 +47,19 @@ export type JournalEventBody =
    * resolve from exactly this file, checked against its fingerprint
    */
   | ({ type: 'lookup.snapshot'; lookup: string; object: string; query: string; records: number } & SourceFingerprint)
+  /**
+   * a step's source run through the step's row stages (src/prepare/) into a derived file and
+   * rejected-rows files in dead-letter form, all written and fsynced before this line: the step's
+   * chunks are cut from `file` (partitioned first, when the step is), and the rejected rows are
+   * failed records of the step
+   */
+  | {
+      type: 'source.prepared';
+      step: string;
+      source: string;
+      file: SourceFingerprint & { records: number };
+      rejected: Array<{ file: string; records: number }>;
+    }
   | (ChunkRef & {
       type: 'chunk.planned';
       file: string;

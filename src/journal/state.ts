@@ -10,6 +10,7 @@ import type { Operation } from '../manifest/types.js';
 import type { ChunkRef, JobState, JournalEvent, JournalEventType, SourceFingerprint } from './events.js';
 import { readJournal } from './journal.js';
 import { applyLookupSnapshot } from './lookupState.js';
+import { applyPrepared, derivedFingerprint } from './preparedState.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
@@ -92,6 +93,8 @@ export type StepState = {
   chunks: ChunkState[];
   /** sources rewritten into derived files, one event per source (lock-aware jobs) */
   partitions?: Array<EventOf<'source.partitioned'>>;
+  /** sources run through the step's row stages (src/prepare/), one event per source */
+  prepared?: Array<EventOf<'source.prepared'>>;
   finished?: EventOf<'step.finished'>;
 };
 
@@ -363,6 +366,9 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     case 'source.partitioned':
       applyPartition(state, event);
       break;
+    case 'source.prepared':
+      applyPrepared(stepOf(state, event, event.step), event, () => impossible(event, 'preparedTwice', [event.source]));
+      break;
     case 'step.finished': {
       const step = stepOf(state, event, event.step);
       step.status = 'finished';
@@ -410,10 +416,8 @@ export function fingerprintOf(state: RunState, file: string): SourceFingerprint 
   const source = state.started?.sources.find((candidate) => candidate.file === file);
   if (source) return source;
   for (const step of state.steps.values()) {
-    for (const partition of step.partitions ?? []) {
-      const derived = partition.files.find((candidate) => candidate.file === file);
-      if (derived) return derived;
-    }
+    const derived = derivedFingerprint(step, file);
+    if (derived) return derived;
   }
   return undefined;
 }

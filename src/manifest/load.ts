@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Messages } from '@salesforce/core';
 import { checkLookups } from '../lookup/manifestChecks.js';
 import { computeWaves, type ImpliedDependency, type WaveStep } from '../plan/waves.js';
+import { splitSelfReferences } from '../prepare/selfReferences.js';
 import { manifestDefaults, stepDefaults } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { JsonText, MAX_JSON_DEPTH } from './jsonText.js';
@@ -15,6 +16,7 @@ import { errorsOf, pointerOf, sortProblems, type Problem } from './problems.js';
 import { checkSchema } from './schemaCheck.js';
 import { expandSources, inspectSources, type SourcedStep } from './sources.js';
 import type { LoadedManifest, Lookup, Manifest, ResolvedStep, Step, StepSettings } from './types.js';
+import { checkValueMaps, resolveValueMaps } from './valueMaps.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'manifest');
@@ -178,6 +180,17 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
     }),
   );
   inspected.forEach((result) => problems.push(...(result?.problems ?? [])));
+  const valueMapProblems = await Promise.all(
+    usable.map(({ index, step, id }, k) =>
+      checkValueMaps(step, index, {
+        id,
+        dir,
+        delimiter: sourced[k]?.columnDelimiter ?? stepDefaults.columnDelimiter,
+        files: inspected[k]?.files ?? [],
+      }),
+    ),
+  );
+  valueMapProblems.forEach((found) => problems.push(...found));
 
   // A duplicate id would make every reference to it ambiguous: the graph keeps the first step.
   const waveSteps: WaveStep[] = usable.flatMap(({ index, step, id, duplicate }, k) =>
@@ -259,19 +272,24 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       mapping: s.mapping,
       ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
       ...(own.lookups?.length ? { lookups: own.lookups } : {}),
+      ...(resolveValueMaps(step, dir) ? { valueMaps: resolveValueMaps(step, dir) } : {}),
+      ...(own.selfReference === false ? { selfReference: false as const } : {}),
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],
     };
   });
+  // a step whose rows reference records of the same step runs in two passes (issue 12.5)
+  const split =
+    options.checkSources === false ? { steps, waves: plan.waves } : await splitSelfReferences(steps, plan.waves);
   return {
     manifest: {
       path: options.path ? resolve(options.path) : file,
       dir,
       name: manifest.name,
       raw: manifest,
-      steps,
-      waves: plan.waves,
+      steps: split.steps,
+      waves: split.waves,
       implied: plan.implied,
       concurrency: manifest.concurrency ?? manifestDefaults.concurrency,
       runFolder: resolve(dir, manifest.runFolder ?? manifestDefaults.runFolder),

@@ -191,6 +191,8 @@ export async function preflight(manifest: LoadedManifest, connection: PreflightC
   const rawSteps = manifest.raw.steps;
 
   for (const [index, step] of manifest.steps.entries()) {
+    // the second pass of a self-reference reads its first step's files, checked with that step
+    if (step.selfReferenceOf) continue;
     const stepPointer = pointerOf('steps', index);
     // eslint-disable-next-line no-await-in-loop -- steps in manifest order, each object described once
     const describe = await describes.get(step.object);

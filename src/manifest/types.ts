@@ -54,6 +54,21 @@ export type Lookup = {
   caseSensitive?: boolean;
 };
 
+/**
+ * A translation of one column's values before upload (src/prepare/valueMaps.ts): inline (`map`) or
+ * from a two-column CSV file (`file`, relative to the manifest), exactly one of the two.
+ */
+export type ValueMap = {
+  /** source value → value sent */
+  map?: Record<string, string>;
+  /** a CSV with a header and two columns: source value, value sent */
+  file?: string;
+  /** a value the map lacks: sent as it is, replaced by `default`, or the row is not sent (default) */
+  onUnmapped?: 'pass' | 'default' | 'fail';
+  /** the value sent for an unmapped value, with `onUnmapped: "default"` */
+  default?: string;
+};
+
 export type StepSettings = {
   operation?: Operation;
   externalIdField?: string;
@@ -83,6 +98,13 @@ export type Step = StepSettings & {
   partitionBy?: string | boolean;
   /** source columns turned into target Ids before upload (src/lookup/) */
   lookups?: Lookup[];
+  /** source column → the map its values go through before upload */
+  valueMaps?: Record<string, ValueMap>;
+  /**
+   * a relationship column to the step's own object (`Parent.Legacy_Id__c` on Account) is set in a
+   * second pass after the records exist (default); false: sent with the records, in one pass
+   */
+  selfReference?: boolean;
 };
 
 export type Manifest = {
@@ -117,6 +139,16 @@ export type ResolvedStep = {
   partitionBy?: string | false;
   /** as written (src/lookup/spec.ts resolves them) */
   lookups?: Lookup[];
+  /** as written, with every `file` made absolute */
+  valueMaps?: Record<string, ValueMap>;
+  /** false: relationship columns to the step's own object are sent with the records (one pass) */
+  selfReference?: false;
+  /**
+   * the second pass of a step whose rows reference records of the same step (src/prepare/selfReferences.ts):
+   * upserts by `key` only the key and the self-referencing `columns` (uploaded names under `mapping`,
+   * the first step's own), after `step` loaded the records
+   */
+  selfReferenceOf?: { step: string; key: string; columns: string[]; mapping: ColumnMapping };
   /** the step's own dependsOn plus the steps its relationship columns imply (see LoadedManifest.implied) */
   dependsOn: string[];
   /** the patterns as written, relative to the manifest */

@@ -136,6 +136,8 @@ export async function scanManifest(
     return inside.startsWith('..') || isAbsolute(inside) ? file : inside;
   };
   for (const [index, step] of manifest.steps.entries()) {
+    // the second pass of a self-reference reads its first step's files, checked with that step
+    if (step.selfReferenceOf) continue;
     const pointer = pointerOf('steps', index);
     const report = (code: ProblemCode, file: string | undefined, key: string, tokens: Array<string | number>): void => {
       problems.push({

@@ -35,6 +35,14 @@ type JournalCut = 'created' | 'index';
  */
 type SourceChange = 'source';
 
+/**
+ * 'self': each Contact reports to the next one of the same file (`ReportsTo.Legacy_Id__c`), so the
+ * Contact step runs in two passes (src/prepare/selfReferences.ts) and the second pass, Contact.self,
+ * goes through the row pass; the scenario kills the run in and around that pass, and checks every
+ * Contact's ReportsTo at the end as well.
+ */
+type SelfReferences = 'self';
+
 /** where the first run changes accounts.csv (see SourceChange) */
 const SOURCE_CHANGE_AT: KillPoint = ['chunk.planned', RECORDS / PER_JOB];
 
@@ -42,7 +50,7 @@ const SOURCE_CHANGE_AT: KillPoint = ['chunk.planned', RECORDS / PER_JOB];
  * [point, nth] for the first run, optionally for the first resume, and a journal cut between them
  * (or a source changed during the first run)
  */
-export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut | SourceChange)?]> = [
+export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut | SourceChange | SelfReferences)?]> = [
   [['run.folder', 1]],
   [
     ['run.folder', 1],
@@ -121,6 +129,11 @@ export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut |
     ['partition.written', 1],
     ['source.partitioned', 1],
   ],
+  // the second pass of a self-reference: its files written, their journal line not yet; then
+  // killed right after that line, and after it in a resume
+  [['prepare.written', 1], undefined, 'self'],
+  [['source.prepared', 1], undefined, 'self'],
+  [['prepare.written', 1], ['source.prepared', 1], 'self'],
 ];
 
 function journalOf(dir: string): string {
@@ -160,13 +173,14 @@ function cutJournal(dir: string, cut: JournalCut): void {
 /** how many NUT files the scenarios are spread over (test/nuts/crash-1.nut.ts … crash-<PARTS>.nut.ts) */
 export const CRASH_PARTS = 4;
 
-function prepare(nut: NutSession, prefix: string): string {
+function prepare(nut: NutSession, prefix: string, self = false): string {
   const dir = nut.testDir;
   const accounts = ['Name,Legacy_Id__c'];
-  const contacts = ['LastName,Legacy_Id__c,Account.Legacy_Id__c'];
+  const contacts = [`LastName,Legacy_Id__c,Account.Legacy_Id__c${self ? ',ReportsTo.Legacy_Id__c' : ''}`];
   for (let i = 0; i < RECORDS; i++) {
     accounts.push(`"${prefix} Account ${i}, Ltd.",${prefix}-A-${i}`);
-    contacts.push(`${prefix} Contact ${i},${prefix}-C-${i},${prefix}-A-${i}`);
+    const reportsTo = !self ? '' : i + 1 < RECORDS ? `,${prefix}-C-${i + 1}` : ',';
+    contacts.push(`${prefix} Contact ${i},${prefix}-C-${i},${prefix}-A-${i}${reportsTo}`);
   }
   writeFileSync(join(dir, 'accounts.csv'), accounts.join('\n') + '\n');
   writeFileSync(join(dir, 'contacts.csv'), contacts.join('\r\n') + '\r\n');
@@ -188,6 +202,17 @@ function prepare(nut: NutSession, prefix: string): string {
     }),
   );
   return manifest;
+}
+
+/** every Contact reports to the next one (see SelfReferences) */
+function assertReportsTo(nut: NutSession, prefix: string): void {
+  const contacts = nut.org.store.records('Contact').filter((r) => String(r.Legacy_Id__c).startsWith(`${prefix}-C-`));
+  const idOf = new Map(contacts.map((record) => [String(record.Legacy_Id__c), record.Id]));
+  for (const record of contacts) {
+    const next = Number(String(record.Legacy_Id__c).slice(`${prefix}-C-`.length)) + 1;
+    const expected = next < RECORDS ? idOf.get(`${prefix}-C-${next}`) : undefined;
+    expect(record.ReportsToId ?? undefined, `ReportsTo of ${String(record.Legacy_Id__c)}`).to.equal(expected);
+  }
 }
 
 function assertExactlyOnce(nut: NutSession, prefix: string, runDir: string): void {
@@ -236,19 +261,24 @@ export function describeCrashScenarios(part: number): void {
       // interleaved, so the slow scenarios (late kill points) spread over the parts
       if (index % CRASH_PARTS !== part - 1) continue;
       const label =
-        cut === 'source'
-          ? `${first[0]}#${first[1]} (accounts.csv grew at ${SOURCE_CHANGE_AT.join('#')}), then the file put back`
-          : [first, second]
+        cut === 'self'
+          ? `${[first, second]
               .filter((point): point is KillPoint => point !== undefined)
               .map(([point, nth]) => `${point}#${nth}`)
-              .join(
-                cut
-                  ? ` then the journal cut back to ${cut === 'created' ? 'job.created' : 'before job.created'}, then `
-                  : ' then ',
-              );
+              .join(' then ')} (contacts reporting to contacts: the second pass)`
+          : cut === 'source'
+            ? `${first[0]}#${first[1]} (accounts.csv grew at ${SOURCE_CHANGE_AT.join('#')}), then the file put back`
+            : [first, second]
+                .filter((point): point is KillPoint => point !== undefined)
+                .map(([point, nth]) => `${point}#${nth}`)
+                .join(
+                  cut
+                    ? ` then the journal cut back to ${cut === 'created' ? 'job.created' : 'before job.created'}, then `
+                    : ' then ',
+                );
       it(`killed at ${label}`, async () => {
         const prefix = `K${index}`;
-        const manifest = prepare(nut, prefix);
+        const manifest = prepare(nut, prefix, cut === 'self');
         const target = ['--manifest', manifest, '--target-org', 'local'];
         const accounts = join(nut.testDir, 'accounts.csv');
         const original = readFileSync(accounts);
@@ -268,7 +298,7 @@ export function describeCrashScenarios(part: number): void {
           expect(error.name, refused.stdout + refused.stderr).to.equal('SourcesChangedError');
           expect(error.actions?.[0]).to.contain('sf migrate resume');
           writeFileSync(accounts, original);
-        } else if (cut) cutJournal(nut.testDir, cut);
+        } else if (cut && cut !== 'self') cutJournal(nut.testDir, cut);
         if (second) {
           const again = await cli(['migrate', 'resume', ...target], second);
           expect(again.signal, `resume should be killed at ${label}: ${again.stdout}${again.stderr}`).to.equal(
@@ -293,6 +323,7 @@ export function describeCrashScenarios(part: number): void {
           runDir = result.result.runDir;
         }
         assertExactlyOnce(nut, prefix, runDir);
+        if (cut === 'self') assertReportsTo(nut, prefix);
         if (cut === 'source') {
           const appended = nut.org.store.records('Account').filter((record) => record.Name === APPENDED);
           expect(appended, 'the line appended during the run').to.deep.equal([]);

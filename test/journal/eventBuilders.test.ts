@@ -104,6 +104,12 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
       mtimeMs: 1,
       sha256: 'b'.repeat(64),
     }),
+    'source.prepared': build.sourcePrepared(
+      'Contact',
+      '/data/contacts.csv',
+      { file: '/runs/x/prepared/Contact/0/rows.csv', size: 9, mtimeMs: 1, sha256: 'b', records: 3 },
+      [{ file: '/runs/x/prepared/Contact/0/rejected-1.csv', records: 1 }],
+    ),
     'job.creating': build.jobCreating(ref),
     'job.created': build.jobCreated(ref, jobId),
     'job.uploaded': build.jobUploaded(ref, jobId, 10),

@@ -50,7 +50,8 @@ export default class Plan extends SfCommand<PlanResult> {
 
   public async run(): Promise<PlanResult> {
     const { flags } = await this.parse(Plan);
-    const plan = await buildPlan(await loadManifestOrThrow(flags.manifest));
+    const manifest = await loadManifestOrThrow(flags.manifest);
+    const plan = await buildPlan(manifest);
 
     this.log(messages.getMessage('heading', [plan.name, flags.manifest]));
     const columns = (
@@ -79,6 +80,14 @@ export default class Plan extends SfCommand<PlanResult> {
       for (const step of partitioned) {
         const key = step.partitionBy?.inferred ? 'partitioned.inferred' : 'partitioned.line';
         this.log(`  ${messages.getMessage(key, [step.id, step.partitionBy?.column ?? ''])}`);
+      }
+      this.log();
+    }
+    const selfReferences = manifest.steps.flatMap((step) => (step.selfReferenceOf ? [step] : []));
+    if (selfReferences.length > 0) {
+      this.log(messages.getMessage('selfReference.title'));
+      for (const { id, selfReferenceOf: of } of selfReferences) {
+        this.log(`  ${messages.getMessage('selfReference.line', [of!.step, of!.columns.join(', '), id, of!.key])}`);
       }
       this.log();
     }
