@@ -19,7 +19,8 @@ import { appendFileSync } from 'node:fs';
  * 'reconcile' (resume's reconciliation journaled one line of a job the journal had lost),
  * 'upload.refused' (an upload body stopped because its source no longer reads as fingerprinted;
  * its job is not aborted yet), 'partition.written' (a source's derived files are durable, their
- * `source.partitioned` line is not written yet).
+ * `source.partitioned` line is not written yet), 'results.synthesised' (a job's failed or unprocessed
+ * result file, proven empty by its counts, was written locally; `results.saved` is not journaled yet).
  */
 export type CrashPoint = string;
 

@@ -62,7 +62,7 @@ export type PlanTotals = {
 };
 
 export type ApiCallEstimate = {
-  /** create, upload, close, three result downloads, delete */
+  /** of a job that loads cleanly: create, upload, close, the successful results, delete */
   callsPerJobBesidesPolls: number;
   /** the processing rate assumed to estimate how long each job is polled */
   assumedRecordsPerSecond: number;
