@@ -25,7 +25,7 @@
  * that the next attempt discards.
  */
 import { statSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
@@ -68,6 +68,7 @@ export const DEFAULT_PARTITION_MEMORY_BYTES = 64 * 1024 * 1024;
 /** what a row held in memory costs beyond its bytes: its range in a group, generously (groups, keys) */
 const ROW_OVERHEAD_BYTES = 96;
 const SPILL_FANOUT = 16;
+const SPILL_SHARE = 8;
 const MAX_SPILL_DEPTH = 4;
 
 /**
@@ -84,7 +85,7 @@ export async function partitionSource(
   const spillDir = join(outDir, '.spill');
   await mkdir(spillDir, { mode: 0o700 });
   const size = statSync(source).size;
-  const fanout = Math.min(256, Math.max(1, Math.ceil((2 * size) / settings.memoryBytes)));
+  const fanout = Math.min(256, Math.max(1, Math.ceil((SPILL_SHARE * size) / settings.memoryBytes)));
   let header: Buffer | undefined;
   const keys = new KeyReader(settings);
   // the spill files' write buffers together take at most a quarter of the budget
@@ -100,16 +101,16 @@ export async function partitionSource(
         return;
       }
       if (blank) return;
-      const key = keys.keyOf(bytes);
-      spills[spread.indexOf(key)].write(terminated(bytes, settings.lineEnding));
+      spills[spread.indexOfHash(keys.hashOfRow(bytes, 0))].write(terminated(bytes, settings.lineEnding));
     },
     settings.maxRecordBytes,
   );
   for (const spill of spills) spill.close();
   const packer = new Packer(outDir, header ?? Buffer.alloc(0), settings);
+  const reader = new SpillReader();
   for (const spill of spills) {
     // eslint-disable-next-line no-await-in-loop -- one spill file at a time is what keeps memory flat
-    await groupSpill(spill.path, 0, packer, keys, settings);
+    await groupSpill(spill.path, 0, { packer, keys, reader, settings });
   }
   const files = packer.finish();
   await rm(spillDir, { recursive: true, force: true });
@@ -130,9 +131,14 @@ class Spreader {
   ) {}
 
   public indexOf(key: string): number {
+    return this.indexOfHash(key === '' ? undefined : hashOf(key, this.seed));
+  }
+
+  /** indexOf, given hashOf(key, seed) of the row's key (undefined: the row has none) */
+  public indexOfHash(hash: number | undefined): number {
     if (this.fanout === 1) return 0;
-    if (key === '') return this.parentless++ % this.fanout;
-    return hashOf(key, this.seed) % this.fanout;
+    if (hash === undefined) return this.parentless++ % this.fanout;
+    return hash % this.fanout;
   }
 }
 
@@ -144,12 +150,17 @@ function terminated(bytes: Buffer, lineEnding: LineEnding): Buffer {
 
 /** FNV-1a over the key's UTF-16 units, seeded per spill depth so a re-partition splits differently */
 function hashOf(key: string, seed: number): number {
-  let hash = (0x81_1c_9d_c5 ^ Math.imul(seed + 1, 0x9e_37_79_b1)) >>> 0;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01_00_01_93) >>> 0;
-  }
+  let hash = hashStart(seed);
+  for (let i = 0; i < key.length; i++) hash = hashStep(hash, key.charCodeAt(i));
   return hash;
+}
+
+function hashStart(seed: number): number {
+  return (0x81_1c_9d_c5 ^ Math.imul(seed + 1, 0x9e_37_79_b1)) >>> 0;
+}
+
+function hashStep(hash: number, unit: number): number {
+  return Math.imul(hash ^ unit, 0x01_00_01_93) >>> 0;
 }
 
 class KeyReader {
@@ -171,27 +182,80 @@ class KeyReader {
     this.fields.split(last === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
     return this.settings.column < this.fields.count ? this.fields.value(this.settings.column).toLowerCase() : '';
   }
+
+  /**
+   * hashOf(keyOf(bytes), seed), undefined for a row without a key, computed on the bytes when the
+   * value is unquoted ASCII (ASCII lower-casing is toLowerCase there, and a UTF-16 unit of ASCII is
+   * its byte): the spill pass then makes no string per row. Millions of short-lived strings made V8
+   * grow its heap far past the pass's budget before collecting them.
+   */
+  public hashOfRow(bytes: Buffer, seed: number): number | undefined {
+    const last = bytes[bytes.length - 1];
+    this.fields.split(last === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
+    const { column } = this.settings;
+    if (column >= this.fields.count) return undefined;
+    if (this.fields.quoted[column] === 0) {
+      const start = this.fields.starts[column];
+      const end = this.fields.ends[column];
+      if (start === end) return undefined;
+      let hash = hashStart(seed);
+      let i = start;
+      for (; i < end && bytes[i] < 0x80; i++) {
+        const byte = bytes[i];
+        hash = hashStep(hash, byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte);
+      }
+      if (i === end) return hash;
+    }
+    const key = this.fields.value(column).toLowerCase();
+    return key === '' ? undefined : hashOf(key, seed);
+  }
 }
 
 class SpillNeeded extends Error {}
 
 /**
+ * One buffer every spill file is read into in turn, grown to the largest one read (at most the
+ * memory budget). A buffer per spill file, dropped after use, is freed only when V8 next collects
+ * its heap, and the heap of this pass is small, so it rarely does: the dropped buffers (each up to
+ * the budget, one per spill file) piled up outside the heap and took the process to several times
+ * the budget (324 MB on 4M rows with a 16 MB budget). The packer copies every row out before
+ * `add` resolves, so the buffer is free again once a spill file's groups are placed.
+ */
+class SpillReader {
+  private buffer = Buffer.alloc(0);
+
+  public async read(file: string, size: number): Promise<Buffer> {
+    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafe(size);
+    const handle = await open(file, 'r');
+    try {
+      let done = 0;
+      while (done < size) {
+        // eslint-disable-next-line no-await-in-loop -- one read after the other into one buffer
+        const { bytesRead } = await handle.read(this.buffer, done, size - done, done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return this.buffer.subarray(0, done);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+type SpillContext = { packer: Packer; keys: KeyReader; reader: SpillReader; settings: PartitionSettings };
+
+/**
  * Groups one spill file by key and hands the groups to the packer. A file whose rows do not fit the
  * budget is partitioned again, one level deeper, with another seed.
  */
-async function groupSpill(
-  file: string,
-  depth: number,
-  packer: Packer,
-  keys: KeyReader,
-  settings: PartitionSettings,
-): Promise<void> {
+async function groupSpill(file: string, depth: number, context: SpillContext): Promise<void> {
+  const { packer, keys, settings } = context;
   const groups = new Map<string, Group>();
   const { size } = statSync(file);
   if (size <= settings.memoryBytes) {
     // The file whole in one buffer and each row a range of it: one allocation, not one per row
     // (per-row buffers left V8 hundreds of MB of garbage to collect on a few million rows).
-    const source = await readFile(file);
+    const source = await context.reader.read(file, size);
     let cost = size;
     const scanner = new RecordScanner(settings.delimiter);
     const onRow = (start: number, end: number): void => {
@@ -267,6 +331,6 @@ async function groupSpill(
   for (const part of parts) {
     if (part.records === 0) continue;
     // eslint-disable-next-line no-await-in-loop
-    await groupSpill(part.path, depth + 1, packer, keys, settings);
+    await groupSpill(part.path, depth + 1, context);
   }
 }
