@@ -11,10 +11,50 @@ import { BufferedFile } from './bufferedFile.js';
 import type { DerivedFile, PartitionLane, PartitionSettings } from './partitionPass.js';
 
 /**
- * one parent's rows: byte ranges (start, end pairs) of its spill file read whole into `source`, or
- * (a single key past the memory budget) a spill file of its own, streamed
+ * The rows of one spill file read whole into `source`, as byte ranges chained per group: row r is
+ * `source[starts[r], ends[r])`, the group's next row is `next[r]` (-1 ends the chain). Typed arrays
+ * reused from spill file to spill file, so grouping makes no object per row.
  */
-export type Group = { records: number; bytes: number; source?: Buffer; ranges?: number[]; file?: string };
+export class RowChains {
+  public starts: Int32Array = new Int32Array(1024);
+  public ends: Int32Array = new Int32Array(1024);
+  public next: Int32Array = new Int32Array(1024);
+  public count = 0;
+
+  public constructor(public source: Buffer = Buffer.alloc(0)) {}
+
+  /** empties the chains for the rows of another spill file */
+  public reset(source: Buffer): void {
+    this.source = source;
+    this.count = 0;
+  }
+
+  /** adds a row after `last` (-1: the first row of its group); returns its index */
+  public add(start: number, end: number, last: number): number {
+    if (this.count === this.starts.length) {
+      const grow = (from: Int32Array): Int32Array => {
+        const to = new Int32Array(from.length * 2);
+        to.set(from);
+        return to;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.next = grow(this.next);
+    }
+    const row = this.count++;
+    this.starts[row] = start;
+    this.ends[row] = end;
+    this.next[row] = -1;
+    if (last >= 0) this.next[last] = row;
+    return row;
+  }
+}
+
+/**
+ * one parent's rows: a chain of rows (`first` to `last`) of `chains`, or (a single key past the
+ * memory budget) a spill file of its own, streamed
+ */
+export type Group = { records: number; bytes: number; chains?: RowChains; first?: number; last?: number; file?: string };
 
 /** index of the first of `sizes` (descending) that is at most `room`, or -1 */
 function firstAtMost(sizes: number[], room: number): number {
@@ -188,9 +228,10 @@ function commit(file: BufferedFile, target: string, lane: PartitionLane): Derive
 }
 
 async function writeGroup(group: Group, write: (row: Buffer) => void, settings: PartitionSettings): Promise<void> {
-  const { source, ranges } = group;
-  if (source && ranges) {
-    for (let k = 0; k < ranges.length; k += 2) write(source.subarray(ranges[k], ranges[k + 1]));
+  const { chains, first } = group;
+  if (chains && first !== undefined) {
+    const { source, starts, ends, next } = chains;
+    for (let row = first; row >= 0; row = next[row]) write(source.subarray(starts[row], ends[row]));
     return;
   }
   // a single key past the memory budget: its rows are streamed back from its spill file (write copies)

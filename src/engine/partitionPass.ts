@@ -34,7 +34,7 @@ import { forEachRecord } from '../csv/recordBytes.js';
 import { RecordScanner } from '../csv/scanner.js';
 import { syncDirectory } from '../journal/durable.js';
 import { BufferedFile, WRITE_BUFFER_BYTES } from './bufferedFile.js';
-import { Packer, type Group } from './partitionPacking.js';
+import { Packer, RowChains, type Group } from './partitionPacking.js';
 
 export type PartitionLane = 'grouped' | 'serial';
 
@@ -101,16 +101,17 @@ export async function partitionSource(
         return;
       }
       if (blank) return;
-      spills[spread.indexOfHash(keys.hashOfRow(bytes, 0))].write(terminated(bytes, settings.lineEnding));
+      const spill = spills[spread.indexOfHash(keys.hashOfRange(bytes, 0, bytes.length, 0))];
+      spill.write(terminated(bytes, settings.lineEnding));
     },
     settings.maxRecordBytes,
   );
   for (const spill of spills) spill.close();
   const packer = new Packer(outDir, header ?? Buffer.alloc(0), settings);
-  const reader = new SpillReader();
+  const context = { packer, keys, reader: new SpillReader(), chains: new RowChains(), settings };
   for (const spill of spills) {
     // eslint-disable-next-line no-await-in-loop -- one spill file at a time is what keeps memory flat
-    await groupSpill(spill.path, 0, { packer, keys, reader, settings });
+    await groupSpill(spill.path, 0, context);
   }
   const files = packer.finish();
   await rm(spillDir, { recursive: true, force: true });
@@ -165,9 +166,11 @@ function hashStep(hash: number, unit: number): number {
 
 class KeyReader {
   private readonly fields: RecordFields;
+  private readonly delimiter: number;
 
   public constructor(private readonly settings: PartitionSettings) {
-    this.fields = new RecordFields(delimiterCharacter(settings.delimiter).charCodeAt(0));
+    this.delimiter = delimiterCharacter(settings.delimiter).charCodeAt(0);
+    this.fields = new RecordFields(this.delimiter);
   }
 
   /**
@@ -184,42 +187,60 @@ class KeyReader {
   }
 
   /**
-   * hashOf(keyOf(bytes), seed), undefined for a row without a key, computed on the bytes when the
-   * value is unquoted ASCII (ASCII lower-casing is toLowerCase there, and a UTF-16 unit of ASCII is
-   * its byte): the spill pass then makes no string per row. Millions of short-lived strings made V8
-   * grow its heap far past the pass's budget before collecting them.
+   * hashOf(keyOf(row), seed) for the row `source[start, end)`, undefined for a row without a key,
+   * without a view of the row or a string when the key is unquoted ASCII: the fields before it are
+   * skipped on the bytes (a quoted one to its closing quote, "" inside it being data, as
+   * RecordFields reads them) and the key hashed where it lies, ASCII lower-casing being toLowerCase
+   * there and an ASCII byte its own UTF-16 unit. Any other key (quoted, non-ASCII) is read as
+   * keyOf reads it.
    */
-  public hashOfRow(bytes: Buffer, seed: number): number | undefined {
-    const last = bytes[bytes.length - 1];
-    this.fields.split(last === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
-    const { column } = this.settings;
-    if (column >= this.fields.count) return undefined;
-    if (this.fields.quoted[column] === 0) {
-      const start = this.fields.starts[column];
-      const end = this.fields.ends[column];
-      if (start === end) return undefined;
-      let hash = hashStart(seed);
-      let i = start;
-      for (; i < end && bytes[i] < 0x80; i++) {
-        const byte = bytes[i];
-        hash = hashStep(hash, byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte);
-      }
-      if (i === end) return hash;
+  public hashOfRange(source: Buffer, start: number, end: number, seed: number): number | undefined {
+    let stop = end;
+    if (stop > start && source[stop - 1] === 0x0a) stop--;
+    if (stop > start && source[stop - 1] === 0x0d) stop--;
+    const at = skipFields(source, start, stop, this.settings.column, this.delimiter);
+    if (at < 0) return undefined;
+    if (at < stop && source[at] === 0x22) return this.hashOfKey(source.subarray(start, end), seed);
+    let hash = hashStart(seed);
+    let k = at;
+    for (; k < stop && source[k] !== this.delimiter; k++) {
+      const byte = source[k];
+      if (byte >= 0x80) return this.hashOfKey(source.subarray(start, end), seed);
+      hash = hashStep(hash, byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte);
     }
-    const key = this.fields.value(column).toLowerCase();
+    return k === at ? undefined : hash;
+  }
+
+  private hashOfKey(row: Buffer, seed: number): number | undefined {
+    const key = this.keyOf(row);
     return key === '' ? undefined : hashOf(key, seed);
   }
+}
+
+/** where field `count` of the record `source[at, stop)` starts, or -1 when it has fewer fields */
+function skipFields(source: Buffer, at: number, stop: number, count: number, delimiter: number): number {
+  let i = at;
+  for (let field = 0; field < count; field++) {
+    if (i < stop && source[i] === 0x22) {
+      i++;
+      while (i < stop && !(source[i] === 0x22 && (i + 1 >= stop || source[i + 1] !== 0x22))) {
+        i += source[i] === 0x22 ? 2 : 1;
+      }
+    }
+    while (i < stop && source[i] !== delimiter) i++;
+    if (i >= stop) return -1;
+    i++;
+  }
+  return i;
 }
 
 class SpillNeeded extends Error {}
 
 /**
  * One buffer every spill file is read into in turn, grown to the largest one read (at most the
- * memory budget). A buffer per spill file, dropped after use, is freed only when V8 next collects
- * its heap, and the heap of this pass is small, so it rarely does: the dropped buffers (each up to
- * the budget, one per spill file) piled up outside the heap and took the process to several times
- * the budget (324 MB on 4M rows with a 16 MB budget). The packer copies every row out before
- * `add` resolves, so the buffer is free again once a spill file's groups are placed.
+ * memory budget), instead of a buffer per spill file left for V8 to free whenever it collects.
+ * The packer copies every row out before `add` resolves, so the buffer is free again once a spill
+ * file's groups are placed.
  */
 class SpillReader {
   private buffer = Buffer.alloc(0);
@@ -242,7 +263,16 @@ class SpillReader {
   }
 }
 
-type SpillContext = { packer: Packer; keys: KeyReader; reader: SpillReader; settings: PartitionSettings };
+type SpillContext = {
+  packer: Packer;
+  keys: KeyReader;
+  reader: SpillReader;
+  chains: RowChains;
+  settings: PartitionSettings;
+};
+
+/** the hash seed of grouping inside a spill file (spill files are cut with seeds 0 to MAX_SPILL_DEPTH) */
+const GROUP_SEED = 0x5e_ed;
 
 /**
  * Groups one spill file by key and hands the groups to the packer. A file whose rows do not fit the
@@ -250,32 +280,49 @@ type SpillContext = { packer: Packer; keys: KeyReader; reader: SpillReader; sett
  */
 async function groupSpill(file: string, depth: number, context: SpillContext): Promise<void> {
   const { packer, keys, settings } = context;
-  const groups = new Map<string, Group>();
+  const groups = new Map<number, Group>();
   const { size } = statSync(file);
   if (size <= settings.memoryBytes) {
-    // The file whole in one buffer and each row a range of it: one allocation, not one per row
-    // (per-row buffers left V8 hundreds of MB of garbage to collect on a few million rows).
+    // The file whole in one buffer and each row a range of it in typed arrays, groups keyed by the
+    // hash of their key read where it lies: no object and no string per row, only one per parent.
+    // Objects per row (a view of the row, its key as two strings, arrays of ranges) are garbage at
+    // once, but at millions of rows V8 promoted them faster than it collected, and its heap grew to
+    // several times the budget (bench/partition-memory.mjs, 4M rows, 16 MB budget: peak RSS 296 MB,
+    // 107 MB of it the library's start; 171 MB without them). Two parents whose keys hash alike
+    // share a group: coarser, never wrong (a parent's children still sit together), and rare.
     const source = await context.reader.read(file, size);
+    const { chains } = context;
+    chains.reset(source);
     let cost = size;
+    const parentless: Group[] = [];
     const scanner = new RecordScanner(settings.delimiter);
     const onRow = (start: number, end: number): void => {
       cost += ROW_OVERHEAD_BYTES;
       if (cost > settings.memoryBytes) throw new SpillNeeded();
-      const key = keys.keyOf(source.subarray(start, end));
-      // a row without a parent locks nothing: each is a group of its own, the packer's best filler
-      const groupKey = key === '' ? `\u0000${groups.size}` : key;
+      const hash = keys.hashOfRange(source, start, end, GROUP_SEED);
+      if (hash === undefined) {
+        // a row without a parent locks nothing: each is a group of its own, the packer's best filler
+        const row = chains.add(start, end, -1);
+        parentless.push({ records: 1, bytes: end - start, chains, first: row, last: row });
+        return;
+      }
+      // as a 32-bit integer: a small integer to V8 on 64 bits, so a Map key without a boxed number
+      const groupKey = hash | 0;
       const group = groups.get(groupKey);
       if (group) {
         group.records++;
         group.bytes += end - start;
-        group.ranges?.push(start, end);
-      } else groups.set(groupKey, { records: 1, bytes: end - start, source, ranges: [start, end] });
+        group.last = chains.add(start, end, group.last ?? -1);
+      } else {
+        const row = chains.add(start, end, -1);
+        groups.set(groupKey, { records: 1, bytes: end - start, chains, first: row, last: row });
+      }
     };
     try {
       scanner.push(source, onRow);
       const last = scanner.end().last;
       if (last) onRow(last.start, last.end);
-      await packer.add([...groups.values()]);
+      await packer.add([...groups.values(), ...parentless]);
       return;
     } catch (error) {
       if (!(error instanceof SpillNeeded)) throw error;
