@@ -73,18 +73,22 @@ const MAX_SPILL_DEPTH = 4;
 
 /**
  * Rewrites `source` as derived files in `outDir` (emptied first: nothing there was journaled).
- * Returns them in the order their chunks should be planned: grouped files, then serial ones.
+ * Several sources (files of one step with the same header) are rewritten together, so a parent's
+ * children spread over them still land in one group; the header is the first's, and each other
+ * file's own header line is skipped. Returns the files in the order their chunks should be
+ * planned: grouped files, then serial ones.
  */
 export async function partitionSource(
-  source: string,
+  source: string | readonly string[],
   outDir: string,
   settings: PartitionSettings,
 ): Promise<DerivedFile[]> {
+  const sources = typeof source === 'string' ? [source] : source;
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true, mode: 0o700 });
   const spillDir = join(outDir, '.spill');
   await mkdir(spillDir, { mode: 0o700 });
-  const size = statSync(source).size;
+  const size = sources.reduce((total, file) => total + statSync(file).size, 0);
   const fanout = Math.min(256, Math.max(1, Math.ceil((SPILL_SHARE * size) / settings.memoryBytes)));
   let header: Buffer | undefined;
   const keys = new KeyReader(settings);
@@ -92,20 +96,25 @@ export async function partitionSource(
   const spillBuffer = Math.min(WRITE_BUFFER_BYTES, Math.max(4096, Math.floor(settings.memoryBytes / 4 / fanout)));
   const spills = Array.from({ length: fanout }, (_, k) => new BufferedFile(join(spillDir, `p${k}`), spillBuffer));
   const spread = new Spreader(0, fanout);
-  await forEachRecord(
-    source,
-    settings.delimiter,
-    (bytes, _line, blank) => {
-      if (!header) {
-        header = terminated(Buffer.from(bytes), settings.lineEnding);
-        return;
-      }
-      if (blank) return;
-      const spill = spills[spread.indexOfHash(keys.hashOfRange(bytes, 0, bytes.length, 0))];
-      spill.write(terminated(bytes, settings.lineEnding));
-    },
-    settings.maxRecordBytes,
-  );
+  for (const file of sources) {
+    let headerSeen = false;
+    // eslint-disable-next-line no-await-in-loop -- one source after the other into the same spill files
+    await forEachRecord(
+      file,
+      settings.delimiter,
+      (bytes, _line, blank) => {
+        if (!headerSeen) {
+          headerSeen = true;
+          header ??= terminated(Buffer.from(bytes), settings.lineEnding);
+          return;
+        }
+        if (blank) return;
+        const spill = spills[spread.indexOfHash(keys.hashOfRange(bytes, 0, bytes.length, 0))];
+        spill.write(terminated(bytes, settings.lineEnding));
+      },
+      settings.maxRecordBytes,
+    );
+  }
   for (const spill of spills) spill.close();
   const packer = new Packer(outDir, header ?? Buffer.alloc(0), settings);
   const context = { packer, keys, reader: new SpillReader(), chains: new RowChains(), settings };
