@@ -5,7 +5,8 @@
  * local org's request log, and checked against the org's own files, the run's accounting and a
  * resume from a journal cut where a crash would leave it.
  */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
@@ -14,6 +15,7 @@ import { resumeRun } from '../../src/engine/resumeRun.js';
 import { readJournal } from '../../src/journal/journal.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { IngestJobClient } from '../../src/bulk/ingestJobClient.js';
+import { emptyResultHeaders, type EmptyResultHeaders } from '../../src/engine/resultFiles.js';
 import { createScaffold, type Scaffold } from './runScaffold.js';
 
 const SUCCESS = 'GET jobs/ingest/:id/successfulResults';
@@ -163,5 +165,42 @@ describe('result downloads of a run', function () {
     expect(since(FAILED)).to.equal(1);
     expect(since(UNPROCESSED)).to.equal(1);
     expect(resumed.filter((event) => event.type === 'results.saved')).to.have.length(1);
+  });
+});
+
+describe('emptyResultHeaders', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'result-headers-'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  const headersOf = async (success: string): Promise<EmptyResultHeaders | undefined> => {
+    const file = join(dir, 'success.csv');
+    await writeFile(file, success);
+    return emptyResultHeaders(file);
+  };
+
+  it("derives the failed and unprocessed headers from the successful file's, delimiter and line ending kept", async () => {
+    expect(await headersOf('"sf__Id","sf__Created",Name,"Site"\n"001","true","A","B"\n')).to.deep.equal({
+      failed: '"sf__Id","sf__Error",Name,"Site"\n',
+      unprocessed: 'Name,"Site"\n',
+    });
+    expect(await headersOf('"sf__Id"\t"sf__Created"\tName\tSite\r\n')).to.deep.equal({
+      failed: '"sf__Id"\t"sf__Error"\tName\tSite\r\n',
+      unprocessed: 'Name\tSite\r\n',
+    });
+    expect(await headersOf('sf__Id;sf__Created;Name')).to.deep.equal({
+      failed: '"sf__Id";"sf__Error";Name',
+      unprocessed: 'Name',
+    });
+  });
+
+  it('gives nothing for a file not in the org’s shape, so the files are downloaded instead', async () => {
+    expect(await headersOf('')).to.equal(undefined);
+    expect(await headersOf('"sf__Id","sf__Created"\n')).to.equal(undefined);
+    expect(await headersOf('"sf__Id","sf__Error",Name\n')).to.equal(undefined);
+    expect(await headersOf('Name,sf__Id,sf__Created\n')).to.equal(undefined);
+    expect(await emptyResultHeaders(join(dir, 'missing.csv'))).to.equal(undefined);
   });
 });
