@@ -141,7 +141,10 @@ export class Packer {
       if (bucket.length === 0) sizes.splice(at, 1);
       if (this.job && this.jobBytes + this.costOf(group) > this.settings.maxBytesPerJob) this.endJob();
       // eslint-disable-next-line no-await-in-loop
-      await this.place(group);
+      // a group in memory is placed without a promise (a million parents made a million of them)
+      const streamed = this.place(group);
+      // eslint-disable-next-line no-await-in-loop
+      if (streamed) await streamed;
     }
   }
 
@@ -155,10 +158,20 @@ export class Packer {
     return group.bytes + group.records * (this.settings.extraBytesPerRow ?? 0);
   }
 
-  private async place(group: Group): Promise<void> {
+  /** writes `group` into the open job; a promise only when its rows are streamed from a file */
+  private place(group: Group): Promise<void> | undefined {
     const job = this.job ?? this.startJob();
     this.jobBytes += this.costOf(group);
-    await writeGroup(group, (row) => job.write(row), this.settings);
+    if (group.file) {
+      return writeGroup(group, (row) => job.write(row), this.settings).then(() => this.placed(group));
+    }
+    writeRows(group, (row) => job.write(row));
+    this.placed(group);
+    return undefined;
+  }
+
+  /** counts a group written into the open job, ending its bin (and the job) when full */
+  private placed(group: Group): void {
     this.binFill += group.records;
     if (this.binFill === this.settings.binRecords) {
       this.binFill = 0;
@@ -227,11 +240,17 @@ function commit(file: BufferedFile, target: string, lane: PartitionLane): Derive
   return { file: target, lane, records: file.records };
 }
 
-async function writeGroup(group: Group, write: (row: Buffer) => void, settings: PartitionSettings): Promise<void> {
+/** the rows of a group held in memory, in order */
+function writeRows(group: Group, write: (row: Buffer) => void): void {
   const { chains, first } = group;
-  if (chains && first !== undefined) {
-    const { source, starts, ends, next } = chains;
-    for (let row = first; row >= 0; row = next[row]) write(source.subarray(starts[row], ends[row]));
+  if (!chains || first === undefined) return;
+  const { source, starts, ends, next } = chains;
+  for (let row = first; row >= 0; row = next[row]) write(source.subarray(starts[row], ends[row]));
+}
+
+async function writeGroup(group: Group, write: (row: Buffer) => void, settings: PartitionSettings): Promise<void> {
+  if (group.chains) {
+    writeRows(group, write);
     return;
   }
   // a single key past the memory budget: its rows are streamed back from its spill file (write copies)
