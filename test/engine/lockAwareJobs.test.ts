@@ -323,4 +323,50 @@ describe('the partition pass and the journal', () => {
       if (children <= BATCH) expect([...homes.get(`A${k}`)!], `A${k}`).to.have.lengthOf(1);
     });
   });
+
+  it('loads a step whose children span two files once each, from one pass over both', async () => {
+    scaffold = await createScaffold();
+    const data = join(scaffold.dir, 'data');
+    await writeFile(join(data, 'a.csv'), `Name,Legacy_Id__c\n${CHILDREN.map((_, k) => `Account${k},A${k}`).join('\n')}\n`);
+    const [header, ...rows] = contactsCsv().text.trimEnd().split('\n');
+    await writeFile(join(data, 'kids-1.csv'), `${header}\n${rows.filter((_, k) => k % 2 === 0).join('\n')}\n`);
+    await writeFile(join(data, 'kids-2.csv'), `${header}\n${rows.filter((_, k) => k % 2 === 1).join('\n')}\n`);
+    const path = join(scaffold.dir, 'engine.json');
+    const manifest = {
+      name: 'two-files',
+      defaults: { operation: 'insert', poll: { initial: '10ms', max: '40ms' } },
+      steps: [
+        { id: 'accounts', object: 'Account', source: join(data, 'a.csv') },
+        {
+          id: 'contacts',
+          object: 'Contact',
+          source: join(data, 'kids-*.csv'),
+          dependsOn: ['accounts'],
+          maxRecordsPerJob: 3 * BATCH,
+        },
+      ],
+    };
+    await writeFile(path, JSON.stringify(manifest, null, 2));
+    const run = await MigrationRun.start(await loadManifestOrThrow(path), {
+      connection: scaffold.connection,
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+      orgBatchRecords: BATCH,
+    });
+    const outcome = await run.execute();
+    expect(outcome.status).to.equal('succeeded');
+    const loaded = scaffold.org.store
+      .records('Contact')
+      .map((record) => String(record.LastName))
+      .sort();
+    expect(loaded).to.deep.equal(contactsCsv().names);
+    const state = await replayJournal(run.folder.journalPath);
+    const passes = state.steps.get('contacts')!.partitions!;
+    expect(passes.map((pass) => [pass.source, pass.with])).to.deep.equal([
+      [join(data, 'kids-1.csv'), [join(data, 'kids-2.csv')]],
+    ]);
+    // no chunk was cut from either source itself
+    const sources = new Set([join(data, 'kids-1.csv'), join(data, 'kids-2.csv')]);
+    expect(state.steps.get('contacts')!.chunks.filter((chunk) => sources.has(chunk.file))).to.deep.equal([]);
+  });
 });
