@@ -95,11 +95,12 @@ export type JobEnd = {
  * sf__Created). Given the job's `end`, a failed or unprocessed file the counts prove empty is not
  * asked for: it is written here, header only, derived from the successful file's header, exactly as
  * the org would have sent it, so everything that reads result files sees the same thing. Proof
- * needs all of: the job is JobComplete, and the saved successful rows equal processed − failed (the
- * counts agree with the file the org gave); then failed = 0 means no failed rows, and processed =
- * records uploaded (with the failed rows, downloaded or not, numbering `failed`) no unprocessed rows.
- * Anything else (Failed or Aborted, counts that disagree with each other or with a file, a success
- * header not in the org's shape) downloads all three, as without `end`.
+ * needs all of: the job is JobComplete, it processed every record uploaded to it (so none is
+ * unprocessed), and the saved successful rows equal processed − failed (the counts agree with the
+ * file the org gave); then failed = 0 means no failed rows, and the unprocessed file is empty once
+ * the failed rows (downloaded or not) number `failed`. Anything else (Failed or Aborted, records
+ * uploaded unknown, counts that disagree with each other or with a file, a success header not in
+ * the org's shape) downloads all three, as without `end`.
  *
  * Public evidence for those readings: the Bulk API 2.0 guide, "Get Job Unprocessed Record Results":
  * "Unprocessed rows are not the same as failed rows. Failed rows are processed but encounter an
@@ -128,6 +129,8 @@ export async function downloadResults(
   crashPoint('results.middle');
   const consistent =
     end?.state === 'JobComplete' &&
+    end.uploaded !== undefined &&
+    end.processed === end.uploaded &&
     end.failed >= 0 &&
     end.processed >= end.failed &&
     success.records === end.processed - end.failed;
@@ -142,7 +145,7 @@ export async function downloadResults(
     failed = (await client.saveResults(jobId, 'failed', files.failed)).records;
   }
   let unprocessed: number;
-  if (headers && end?.uploaded === end?.processed && failed === end?.failed) {
+  if (headers && failed === end?.failed) {
     await writeHeaderOnlyResult(files.unprocessed, headers.unprocessed);
     unprocessed = 0;
     written = true;
