@@ -54,7 +54,14 @@ export class RowChains {
  * one parent's rows: a chain of rows (`first` to `last`) of `chains`, or (a single key past the
  * memory budget) a spill file of its own, streamed
  */
-export type Group = { records: number; bytes: number; chains?: RowChains; first?: number; last?: number; file?: string };
+export type Group = {
+  records: number;
+  bytes: number;
+  chains?: RowChains;
+  first?: number;
+  last?: number;
+  file?: string;
+};
 
 /** index of the first of `sizes` (descending) that is at most `room`, or -1 */
 function firstAtMost(sizes: number[], room: number): number {

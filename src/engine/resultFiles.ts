@@ -107,7 +107,9 @@ async function firstLine(file: string): Promise<{ text: string; terminator: stri
       }
       pieces.push(read);
       total += bytesRead;
-      if (bytesRead === 0) return total === 0 ? undefined : { text: Buffer.concat(pieces).toString('utf8'), terminator: '' };
+      if (bytesRead === 0) {
+        return total === 0 ? undefined : { text: Buffer.concat(pieces).toString('utf8'), terminator: '' };
+      }
       if (total > MAX_RESULT_HEADER_BYTES) return undefined;
     }
   } finally {

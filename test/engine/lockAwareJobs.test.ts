@@ -327,7 +327,8 @@ describe('the partition pass and the journal', () => {
   it('loads a step whose children span two files once each, from one pass over both', async () => {
     scaffold = await createScaffold();
     const data = join(scaffold.dir, 'data');
-    await writeFile(join(data, 'a.csv'), `Name,Legacy_Id__c\n${CHILDREN.map((_, k) => `Account${k},A${k}`).join('\n')}\n`);
+    const accounts = CHILDREN.map((_, k) => `Account${k},A${k}`).join('\n');
+    await writeFile(join(data, 'a.csv'), `Name,Legacy_Id__c\n${accounts}\n`);
     const [header, ...rows] = contactsCsv().text.trimEnd().split('\n');
     await writeFile(join(data, 'kids-1.csv'), `${header}\n${rows.filter((_, k) => k % 2 === 0).join('\n')}\n`);
     await writeFile(join(data, 'kids-2.csv'), `${header}\n${rows.filter((_, k) => k % 2 === 1).join('\n')}\n`);

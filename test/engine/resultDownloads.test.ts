@@ -67,7 +67,8 @@ describe('result downloads of a run', function () {
   };
 
   it('asks a clean job for its successful results only, and writes the other two as the org would', async () => {
-    const { path, runOptions } = await site('Name,Description\n"Acme, Inc.",a\nGlobex,"b ""c"""\nInitech,y\nUmbrella,z\n', 2);
+    const csv = 'Name,Description\n"Acme, Inc.",a\nGlobex,"b ""c"""\nInitech,y\nUmbrella,z\n';
+    const { path, runOptions } = await site(csv, 2);
     const run = await MigrationRun.start(await loadManifestOrThrow(path), { ...runOptions, keepJobs: true });
     const outcome = await run.execute();
     expect(outcome.status).to.equal('succeeded');
@@ -98,7 +99,7 @@ describe('result downloads of a run', function () {
     expect((await resultFiles(run, '-failed.csv')).length).to.equal(2);
   });
 
-  it('downloads the failed results of a job with failed rows, and no unprocessed results when all were processed', async () => {
+  it('downloads failed results of a job with failed rows, no unprocessed ones when all were processed', async () => {
     const { path, runOptions } = await site('Name\nAcme\n""\nGlobex\n', 10);
     const outcome = await (await MigrationRun.start(await loadManifestOrThrow(path), runOptions)).execute();
     expect(outcome.status).to.equal('completedWithFailures');
@@ -139,7 +140,8 @@ describe('result downloads of a run', function () {
     lines[at] = JSON.stringify(finished);
     await writeFile(run.folder.journalPath, lines.slice(0, at + 1).map((line) => `${line}\n`).join(''));
     const before = { ...scaffold!.org.stats().byRoute };
-    const again = await resumeRun({ ...runOptions, root: join(scaffold!.dir, '.sf-migrate', 'runs'), runId: run.runId });
+    const root = join(scaffold!.dir, '.sf-migrate', 'runs');
+    const again = await resumeRun({ ...runOptions, root, runId: run.runId });
     expect((await again.execute()).status).to.equal('succeeded');
     return { run, resumed: (await events(run)).slice(at + 1), before };
   }
@@ -181,7 +183,7 @@ describe('emptyResultHeaders', () => {
     return emptyResultHeaders(file);
   };
 
-  it("derives the failed and unprocessed headers from the successful file's, delimiter and line ending kept", async () => {
+  it("derives the failed and unprocessed headers from the successful file's, delimiter and ending kept", async () => {
     expect(await headersOf('"sf__Id","sf__Created",Name,"Site"\n"001","true","A","B"\n')).to.deep.equal({
       failed: '"sf__Id","sf__Error",Name,"Site"\n',
       unprocessed: 'Name,"Site"\n',

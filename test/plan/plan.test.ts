@@ -147,7 +147,7 @@ describe('buildPlan', () => {
     }
   });
 
-  it("counts a partitioned step's jobs as the run cuts them after packing, not from the files as they are", async () => {
+  it("counts a partitioned step's jobs as the run cuts them after packing, not as the files are", async () => {
     // three parents of 100 children, interleaved, and one of 400; jobs of at most 150 records
     const rows: string[] = [];
     for (let k = 0; k < 100; k++) rows.push(`c${k}a,A1`, `c${k}b,A2`, `c${k}c,A3`);
