@@ -121,7 +121,8 @@ export class IngestJobClient extends EventEmitter {
    * (or, for a close, past it) is success, whichever try of ours made it; a job still where it was
    * after a transient failure is tried again with the usual back-off; any other state is handed to
    * the caller with the PATCH's error. When the GET fails too, the PATCH's own error is what
-   * counts: retried when transient, and thrown (after its tries) as any call's error is.
+   * counts: retried when transient, and thrown (after its tries) as any call's error is. A PATCH
+   * refused with REQUEST_LIMIT_EXCEEDED is treated so without the GET.
    */
   public async requestState(jobId: string, state: 'UploadComplete' | 'Aborted'): Promise<StateChange> {
     const request = state === 'UploadComplete' ? CLOSE : ABORT;
@@ -131,6 +132,11 @@ export class IngestJobClient extends EventEmitter {
         const answer = await this.transport.sendJson('PATCH', url, { state });
         return { landed: true, info: this.transport.expectJobInfo('PATCH', url, answer) };
       } catch (error) {
+        // Refused at the org's request limits: a GET now would be refused the same way (the daily
+        // allowance) or adds a long request to a crowd (ConcurrentPerOrgLongTxn), so the PATCH's error
+        // stands as when the GET fails (retried when transient). Nothing is concluded from it: a
+        // PATCH that landed after all is found by the next close or abort, which looks the job up.
+        if (refusedAtLimits(error)) throw error;
         const found = await this.lookUp(jobId);
         if (found === 'unknown') throw error;
         if (found && request.landed(found)) return { landed: true, info: found };
@@ -270,6 +276,10 @@ export class IngestJobClient extends EventEmitter {
       return 'unknown';
     }
   }
+}
+
+function refusedAtLimits(error: unknown): boolean {
+  return error instanceof BulkApiError && error.errorCode === 'REQUEST_LIMIT_EXCEEDED';
 }
 
 function landedOrThrow(change: StateChange): IngestJobInfo {

@@ -21,7 +21,9 @@ import { appendFileSync } from 'node:fs';
  * its job is not aborted yet), 'partition.written' (a source's derived files are durable, their
  * `source.partitioned` line is not written yet), 'lookup.written' (a lookup's snapshot file is durable,
  * its `lookup.snapshot` line is not written yet: src/lookup/snapshots.ts), 'prepare.written' (a source's prepared and
- * rejected-rows files are durable, their `source.prepared` line is not written yet).
+ * rejected-rows files are durable, their `source.prepared` line is not written yet),
+ * 'results.synthesised' (a job's failed or unprocessed result file, proven empty by its counts, was
+ * written locally; `results.saved` is not journaled yet).
  */
 export type CrashPoint = string;
 

@@ -11,10 +11,57 @@ import { BufferedFile } from './bufferedFile.js';
 import type { DerivedFile, PartitionLane, PartitionSettings } from './partitionPass.js';
 
 /**
- * one parent's rows: byte ranges (start, end pairs) of its spill file read whole into `source`, or
- * (a single key past the memory budget) a spill file of its own, streamed
+ * The rows of one spill file read whole into `source`, as byte ranges chained per group: row r is
+ * `source[starts[r], ends[r])`, the group's next row is `next[r]` (-1 ends the chain). Typed arrays
+ * reused from spill file to spill file, so grouping makes no object per row.
  */
-export type Group = { records: number; bytes: number; source?: Buffer; ranges?: number[]; file?: string };
+export class RowChains {
+  public starts: Int32Array = new Int32Array(1024);
+  public ends: Int32Array = new Int32Array(1024);
+  public next: Int32Array = new Int32Array(1024);
+  public count = 0;
+
+  public constructor(public source: Buffer = Buffer.alloc(0)) {}
+
+  /** empties the chains for the rows of another spill file */
+  public reset(source: Buffer): void {
+    this.source = source;
+    this.count = 0;
+  }
+
+  /** adds a row after `last` (-1: the first row of its group); returns its index */
+  public add(start: number, end: number, last: number): number {
+    if (this.count === this.starts.length) {
+      const grow = (from: Int32Array): Int32Array => {
+        const to = new Int32Array(from.length * 2);
+        to.set(from);
+        return to;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.next = grow(this.next);
+    }
+    const row = this.count++;
+    this.starts[row] = start;
+    this.ends[row] = end;
+    this.next[row] = -1;
+    if (last >= 0) this.next[last] = row;
+    return row;
+  }
+}
+
+/**
+ * one parent's rows: a chain of rows (`first` to `last`) of `chains`, or (a single key past the
+ * memory budget) a spill file of its own, streamed
+ */
+export type Group = {
+  records: number;
+  bytes: number;
+  chains?: RowChains;
+  first?: number;
+  last?: number;
+  file?: string;
+};
 
 /** index of the first of `sizes` (descending) that is at most `room`, or -1 */
 function firstAtMost(sizes: number[], room: number): number {
@@ -101,7 +148,10 @@ export class Packer {
       if (bucket.length === 0) sizes.splice(at, 1);
       if (this.job && this.jobBytes + this.costOf(group) > this.settings.maxBytesPerJob) this.endJob();
       // eslint-disable-next-line no-await-in-loop
-      await this.place(group);
+      // a group in memory is placed without a promise (a million parents made a million of them)
+      const streamed = this.place(group);
+      // eslint-disable-next-line no-await-in-loop
+      if (streamed) await streamed;
     }
   }
 
@@ -115,10 +165,20 @@ export class Packer {
     return group.bytes + group.records * (this.settings.extraBytesPerRow ?? 0);
   }
 
-  private async place(group: Group): Promise<void> {
+  /** writes `group` into the open job; a promise only when its rows are streamed from a file */
+  private place(group: Group): Promise<void> | undefined {
     const job = this.job ?? this.startJob();
     this.jobBytes += this.costOf(group);
-    await writeGroup(group, (row) => job.write(row), this.settings);
+    if (group.file) {
+      return writeGroup(group, (row) => job.write(row), this.settings).then(() => this.placed(group));
+    }
+    writeRows(group, (row) => job.write(row));
+    this.placed(group);
+    return undefined;
+  }
+
+  /** counts a group written into the open job, ending its bin (and the job) when full */
+  private placed(group: Group): void {
     this.binFill += group.records;
     if (this.binFill === this.settings.binRecords) {
       this.binFill = 0;
@@ -187,10 +247,17 @@ function commit(file: BufferedFile, target: string, lane: PartitionLane): Derive
   return { file: target, lane, records: file.records };
 }
 
+/** the rows of a group held in memory, in order */
+function writeRows(group: Group, write: (row: Buffer) => void): void {
+  const { chains, first } = group;
+  if (!chains || first === undefined) return;
+  const { source, starts, ends, next } = chains;
+  for (let row = first; row >= 0; row = next[row]) write(source.subarray(starts[row], ends[row]));
+}
+
 async function writeGroup(group: Group, write: (row: Buffer) => void, settings: PartitionSettings): Promise<void> {
-  const { source, ranges } = group;
-  if (source && ranges) {
-    for (let k = 0; k < ranges.length; k += 2) write(source.subarray(ranges[k], ranges[k + 1]));
+  if (group.chains) {
+    writeRows(group, write);
     return;
   }
   // a single key past the memory budget: its rows are streamed back from its spill file (write copies)

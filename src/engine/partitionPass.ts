@@ -25,7 +25,7 @@
  * that the next attempt discards.
  */
 import { statSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
@@ -34,7 +34,7 @@ import { forEachRecord } from '../csv/recordBytes.js';
 import { RecordScanner } from '../csv/scanner.js';
 import { syncDirectory } from '../journal/durable.js';
 import { BufferedFile, WRITE_BUFFER_BYTES } from './bufferedFile.js';
-import { Packer, type Group } from './partitionPacking.js';
+import { Packer, RowChains, type Group } from './partitionPacking.js';
 
 export type PartitionLane = 'grouped' | 'serial';
 
@@ -68,48 +68,59 @@ export const DEFAULT_PARTITION_MEMORY_BYTES = 64 * 1024 * 1024;
 /** what a row held in memory costs beyond its bytes: its range in a group, generously (groups, keys) */
 const ROW_OVERHEAD_BYTES = 96;
 const SPILL_FANOUT = 16;
+const SPILL_SHARE = 8;
 const MAX_SPILL_DEPTH = 4;
 
 /**
  * Rewrites `source` as derived files in `outDir` (emptied first: nothing there was journaled).
- * Returns them in the order their chunks should be planned: grouped files, then serial ones.
+ * Several sources (files of one step with the same header) are rewritten together, so a parent's
+ * children spread over them still land in one group; the header is the first's, and each other
+ * file's own header line is skipped. Returns the files in the order their chunks should be
+ * planned: grouped files, then serial ones.
  */
 export async function partitionSource(
-  source: string,
+  source: string | readonly string[],
   outDir: string,
   settings: PartitionSettings,
 ): Promise<DerivedFile[]> {
+  const sources = typeof source === 'string' ? [source] : source;
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true, mode: 0o700 });
   const spillDir = join(outDir, '.spill');
   await mkdir(spillDir, { mode: 0o700 });
-  const size = statSync(source).size;
-  const fanout = Math.min(256, Math.max(1, Math.ceil((2 * size) / settings.memoryBytes)));
+  const size = sources.reduce((total, file) => total + statSync(file).size, 0);
+  const fanout = Math.min(256, Math.max(1, Math.ceil((SPILL_SHARE * size) / settings.memoryBytes)));
   let header: Buffer | undefined;
   const keys = new KeyReader(settings);
   // the spill files' write buffers together take at most a quarter of the budget
   const spillBuffer = Math.min(WRITE_BUFFER_BYTES, Math.max(4096, Math.floor(settings.memoryBytes / 4 / fanout)));
   const spills = Array.from({ length: fanout }, (_, k) => new BufferedFile(join(spillDir, `p${k}`), spillBuffer));
   const spread = new Spreader(0, fanout);
-  await forEachRecord(
-    source,
-    settings.delimiter,
-    (bytes, _line, blank) => {
-      if (!header) {
-        header = terminated(Buffer.from(bytes), settings.lineEnding);
-        return;
-      }
-      if (blank) return;
-      const key = keys.keyOf(bytes);
-      spills[spread.indexOf(key)].write(terminated(bytes, settings.lineEnding));
-    },
-    settings.maxRecordBytes,
-  );
+  for (const file of sources) {
+    let headerSeen = false;
+    // eslint-disable-next-line no-await-in-loop -- one source after the other into the same spill files
+    await forEachRecord(
+      file,
+      settings.delimiter,
+      (bytes, _line, blank) => {
+        if (!headerSeen) {
+          headerSeen = true;
+          header ??= terminated(Buffer.from(bytes), settings.lineEnding);
+          return;
+        }
+        if (blank) return;
+        const spill = spills[spread.indexOfHash(keys.hashOfRange(bytes, 0, bytes.length, 0))];
+        spill.write(terminated(bytes, settings.lineEnding));
+      },
+      settings.maxRecordBytes,
+    );
+  }
   for (const spill of spills) spill.close();
   const packer = new Packer(outDir, header ?? Buffer.alloc(0), settings);
+  const context = { packer, keys, reader: new SpillReader(), chains: new RowChains(), settings };
   for (const spill of spills) {
     // eslint-disable-next-line no-await-in-loop -- one spill file at a time is what keeps memory flat
-    await groupSpill(spill.path, 0, packer, keys, settings);
+    await groupSpill(spill.path, 0, context);
   }
   const files = packer.finish();
   await rm(spillDir, { recursive: true, force: true });
@@ -130,9 +141,14 @@ class Spreader {
   ) {}
 
   public indexOf(key: string): number {
+    return this.indexOfHash(key === '' ? undefined : hashOf(key, this.seed));
+  }
+
+  /** indexOf, given hashOf(key, seed) of the row's key (undefined: the row has none) */
+  public indexOfHash(hash: number | undefined): number {
     if (this.fanout === 1) return 0;
-    if (key === '') return this.parentless++ % this.fanout;
-    return hashOf(key, this.seed) % this.fanout;
+    if (hash === undefined) return this.parentless++ % this.fanout;
+    return hash % this.fanout;
   }
 }
 
@@ -144,19 +160,26 @@ function terminated(bytes: Buffer, lineEnding: LineEnding): Buffer {
 
 /** FNV-1a over the key's UTF-16 units, seeded per spill depth so a re-partition splits differently */
 function hashOf(key: string, seed: number): number {
-  let hash = (0x81_1c_9d_c5 ^ Math.imul(seed + 1, 0x9e_37_79_b1)) >>> 0;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01_00_01_93) >>> 0;
-  }
+  let hash = hashStart(seed);
+  for (let i = 0; i < key.length; i++) hash = hashStep(hash, key.charCodeAt(i));
   return hash;
+}
+
+function hashStart(seed: number): number {
+  return (0x81_1c_9d_c5 ^ Math.imul(seed + 1, 0x9e_37_79_b1)) >>> 0;
+}
+
+function hashStep(hash: number, unit: number): number {
+  return Math.imul(hash ^ unit, 0x01_00_01_93) >>> 0;
 }
 
 class KeyReader {
   private readonly fields: RecordFields;
+  private readonly delimiter: number;
 
   public constructor(private readonly settings: PartitionSettings) {
-    this.fields = new RecordFields(delimiterCharacter(settings.delimiter).charCodeAt(0));
+    this.delimiter = delimiterCharacter(settings.delimiter).charCodeAt(0);
+    this.fields = new RecordFields(this.delimiter);
   }
 
   /**
@@ -171,47 +194,144 @@ class KeyReader {
     this.fields.split(last === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
     return this.settings.column < this.fields.count ? this.fields.value(this.settings.column).toLowerCase() : '';
   }
+
+  /**
+   * hashOf(keyOf(row), seed) for the row `source[start, end)`, undefined for a row without a key,
+   * without a view of the row or a string when the key is unquoted ASCII: the fields before it are
+   * skipped on the bytes (a quoted one to its closing quote, "" inside it being data, as
+   * RecordFields reads them) and the key hashed where it lies, ASCII lower-casing being toLowerCase
+   * there and an ASCII byte its own UTF-16 unit. Any other key (quoted, non-ASCII) is read as
+   * keyOf reads it.
+   */
+  public hashOfRange(source: Buffer, start: number, end: number, seed: number): number | undefined {
+    let stop = end;
+    if (stop > start && source[stop - 1] === 0x0a) stop--;
+    if (stop > start && source[stop - 1] === 0x0d) stop--;
+    const at = skipFields(source, start, stop, this.settings.column, this.delimiter);
+    if (at < 0) return undefined;
+    if (at < stop && source[at] === 0x22) return this.hashOfKey(source.subarray(start, end), seed);
+    let hash = hashStart(seed);
+    let k = at;
+    for (; k < stop && source[k] !== this.delimiter; k++) {
+      const byte = source[k];
+      if (byte >= 0x80) return this.hashOfKey(source.subarray(start, end), seed);
+      hash = hashStep(hash, byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte);
+    }
+    return k === at ? undefined : hash;
+  }
+
+  private hashOfKey(row: Buffer, seed: number): number | undefined {
+    const key = this.keyOf(row);
+    return key === '' ? undefined : hashOf(key, seed);
+  }
+}
+
+/** where field `count` of the record `source[at, stop)` starts, or -1 when it has fewer fields */
+function skipFields(source: Buffer, at: number, stop: number, count: number, delimiter: number): number {
+  let i = at;
+  for (let field = 0; field < count; field++) {
+    if (i < stop && source[i] === 0x22) {
+      i++;
+      while (i < stop && !(source[i] === 0x22 && (i + 1 >= stop || source[i + 1] !== 0x22))) {
+        i += source[i] === 0x22 ? 2 : 1;
+      }
+    }
+    while (i < stop && source[i] !== delimiter) i++;
+    if (i >= stop) return -1;
+    i++;
+  }
+  return i;
 }
 
 class SpillNeeded extends Error {}
 
 /**
+ * One buffer every spill file is read into in turn, grown to the largest one read (at most the
+ * memory budget), instead of a buffer per spill file left for V8 to free whenever it collects.
+ * The packer copies every row out before `add` resolves, so the buffer is free again once a spill
+ * file's groups are placed.
+ */
+class SpillReader {
+  private buffer = Buffer.alloc(0);
+
+  public async read(file: string, size: number): Promise<Buffer> {
+    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafe(size);
+    const handle = await open(file, 'r');
+    try {
+      let done = 0;
+      while (done < size) {
+        // eslint-disable-next-line no-await-in-loop -- one read after the other into one buffer
+        const { bytesRead } = await handle.read(this.buffer, done, size - done, done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return this.buffer.subarray(0, done);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+type SpillContext = {
+  packer: Packer;
+  keys: KeyReader;
+  reader: SpillReader;
+  chains: RowChains;
+  settings: PartitionSettings;
+};
+
+/** the hash seed of grouping inside a spill file (spill files are cut with seeds 0 to MAX_SPILL_DEPTH) */
+const GROUP_SEED = 0x5e_ed;
+
+/**
  * Groups one spill file by key and hands the groups to the packer. A file whose rows do not fit the
  * budget is partitioned again, one level deeper, with another seed.
  */
-async function groupSpill(
-  file: string,
-  depth: number,
-  packer: Packer,
-  keys: KeyReader,
-  settings: PartitionSettings,
-): Promise<void> {
-  const groups = new Map<string, Group>();
+async function groupSpill(file: string, depth: number, context: SpillContext): Promise<void> {
+  const { packer, keys, settings } = context;
+  const groups = new Map<number, Group>();
   const { size } = statSync(file);
   if (size <= settings.memoryBytes) {
-    // The file whole in one buffer and each row a range of it: one allocation, not one per row
-    // (per-row buffers left V8 hundreds of MB of garbage to collect on a few million rows).
-    const source = await readFile(file);
+    // The file whole in one buffer and each row a range of it in typed arrays, groups keyed by the
+    // hash of their key read where it lies: no object and no string per row, only one per parent.
+    // Objects per row (a view of the row, its key as two strings, arrays of ranges) are garbage at
+    // once, but at millions of rows V8 promoted them faster than it collected, and its heap grew to
+    // several times the budget (bench/partition-memory.mjs, 4M rows, 16 MB budget: peak RSS 296 MB,
+    // 107 MB of it the library's start; 171 MB without them). Two parents whose keys hash alike
+    // share a group: coarser, never wrong (a parent's children still sit together), and rare.
+    const source = await context.reader.read(file, size);
+    const { chains } = context;
+    chains.reset(source);
     let cost = size;
+    const parentless: Group[] = [];
     const scanner = new RecordScanner(settings.delimiter);
     const onRow = (start: number, end: number): void => {
       cost += ROW_OVERHEAD_BYTES;
       if (cost > settings.memoryBytes) throw new SpillNeeded();
-      const key = keys.keyOf(source.subarray(start, end));
-      // a row without a parent locks nothing: each is a group of its own, the packer's best filler
-      const groupKey = key === '' ? `\u0000${groups.size}` : key;
+      const hash = keys.hashOfRange(source, start, end, GROUP_SEED);
+      if (hash === undefined) {
+        // a row without a parent locks nothing: each is a group of its own, the packer's best filler
+        const row = chains.add(start, end, -1);
+        parentless.push({ records: 1, bytes: end - start, chains, first: row, last: row });
+        return;
+      }
+      // as a 32-bit integer: a small integer to V8 on 64 bits, so a Map key without a boxed number
+      const groupKey = hash | 0;
       const group = groups.get(groupKey);
       if (group) {
         group.records++;
         group.bytes += end - start;
-        group.ranges?.push(start, end);
-      } else groups.set(groupKey, { records: 1, bytes: end - start, source, ranges: [start, end] });
+        group.last = chains.add(start, end, group.last ?? -1);
+      } else {
+        const row = chains.add(start, end, -1);
+        groups.set(groupKey, { records: 1, bytes: end - start, chains, first: row, last: row });
+      }
     };
     try {
       scanner.push(source, onRow);
       const last = scanner.end().last;
       if (last) onRow(last.start, last.end);
-      await packer.add([...groups.values()]);
+      await packer.add([...groups.values(), ...parentless]);
       return;
     } catch (error) {
       if (!(error instanceof SpillNeeded)) throw error;
@@ -267,6 +387,6 @@ async function groupSpill(
   for (const part of parts) {
     if (part.records === 0) continue;
     // eslint-disable-next-line no-await-in-loop
-    await groupSpill(part.path, depth + 1, packer, keys, settings);
+    await groupSpill(part.path, depth + 1, context);
   }
 }

@@ -4,7 +4,7 @@
  * row by row — a step's results can be far larger than memory.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
@@ -12,7 +12,13 @@ import { parse } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
 import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
-import { commitTemporary, discardTemporary, exists, temporaryPathFor } from '../journal/durable.js';
+import {
+  commitTemporary,
+  discardTemporary,
+  exists,
+  temporaryPathFor,
+  writeFileAtomically,
+} from '../journal/durable.js';
 
 /** `REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --` → `REQUIRED_FIELD_MISSING` */
 export function errorCodeOf(sfError: string): string {
@@ -37,6 +43,78 @@ export async function* readResultRows(file: string, delimiter: ColumnDelimiter):
     parse({ delimiter: delimiterCharacter(delimiter), relaxColumnCount: true, bom: true }),
   );
   for await (const row of parser as AsyncIterable<Row>) yield row;
+}
+
+/** the first line of a result file is read in pieces this large, up to MAX_RESULT_HEADER_BYTES */
+const HEADER_READ_BYTES = 64 * 1024;
+/** a header is at most 32,000 characters (salesforce-api.md §4), up to 4 bytes each in UTF-8, plus the sf__ columns */
+const MAX_RESULT_HEADER_BYTES = 32_000 * 4 + 1024;
+
+/** the header lines of a job's failed and unprocessed result files, as the org writes them */
+export type EmptyResultHeaders = { failed: string; unprocessed: string };
+
+/**
+ * The header lines a job's failed and unprocessed result files have, derived from the header of its
+ * saved successful results: the org writes `"sf__Id","sf__Created",<uploaded header verbatim>`,
+ * `"sf__Id","sf__Error",<uploaded header>` and `<uploaded header>` (salesforce-api.md §1 "Results"),
+ * each with the job's delimiter and line ending. Undefined when the file does not start that way
+ * (no header, an unknown prefix, nothing uploaded after it): the caller then downloads the files.
+ */
+export async function emptyResultHeaders(successFile: string): Promise<EmptyResultHeaders | undefined> {
+  const line = await firstLine(successFile);
+  if (line === undefined) return undefined;
+  const text = line.text.startsWith('\uFEFF') ? line.text.slice(1) : line.text;
+  const prefix = /^(?:"sf__Id"|sf__Id)([,;|\t^`])(?:"sf__Created"|sf__Created)\1/.exec(text);
+  const uploaded = prefix ? text.slice(prefix[0].length) : '';
+  if (!prefix || uploaded.length === 0) return undefined;
+  const delimiter = prefix[1];
+  return {
+    failed: `"sf__Id"${delimiter}"sf__Error"${delimiter}${uploaded}${line.terminator}`,
+    unprocessed: `${uploaded}${line.terminator}`,
+  };
+}
+
+/** writes a result file that holds its header line and no record (atomically, 0o600) */
+export async function writeHeaderOnlyResult(file: string, header: string): Promise<void> {
+  await writeFileAtomically(file, header);
+}
+
+/**
+ * The first line of a file and its line ending ('' at the end of the file), read in bounded pieces.
+ * A header never holds a line break inside quotes (field names), so the first LF ends it.
+ */
+async function firstLine(file: string): Promise<{ text: string; terminator: string } | undefined> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const pieces: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const piece = Buffer.alloc(HEADER_READ_BYTES);
+      // eslint-disable-next-line no-await-in-loop -- one piece after the other, until the line ends
+      const { bytesRead } = await handle.read(piece, 0, piece.length, total);
+      const read = piece.subarray(0, bytesRead);
+      const lf = read.indexOf(0x0a);
+      if (lf >= 0) {
+        pieces.push(read.subarray(0, lf));
+        const bytes = Buffer.concat(pieces);
+        const cr = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d;
+        return { text: bytes.subarray(0, cr ? -1 : undefined).toString('utf8'), terminator: cr ? '\r\n' : '\n' };
+      }
+      pieces.push(read);
+      total += bytesRead;
+      if (bytesRead === 0) {
+        return total === 0 ? undefined : { text: Buffer.concat(pieces).toString('utf8'), terminator: '' };
+      }
+      if (total > MAX_RESULT_HEADER_BYTES) return undefined;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -46,17 +46,19 @@ export function stepStarted(
   return { type: 'step.started', step, wave, object: target.object, operation: target.operation };
 }
 
-/** a source rewritten into derived files (lock-aware jobs) */
+/** a source (with `others` of its step, when given) rewritten into derived files (lock-aware jobs) */
 export function sourcePartitioned(
   step: string,
   source: string,
   column: string,
   files: EventBody<'source.partitioned'>['files'],
+  others: string[] = [],
 ): EventBody<'source.partitioned'> {
   return {
     type: 'source.partitioned',
     step,
     source,
+    ...(others.length > 0 ? { with: [...others] } : {}),
     column,
     files: files.map(({ file, size, mtimeMs, sha256, lane, records, chain }) => ({
       file,

@@ -56,6 +56,7 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
   'source.partitioned': {
     step: req('string'),
     source: req('string'),
+    with: opt('strings'),
     column: req('string'),
     files: req({
       items: {

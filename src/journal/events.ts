@@ -38,9 +38,18 @@ export type JournalEventBody =
   | { type: 'step.started'; step: string; wave: number; object: string; operation: Operation }
   /**
    * a step's source rewritten, grouped by its parent key column, into derived files in the run
-   * folder (written and fsynced before this line): the step's chunks are cut from these instead
+   * folder (written and fsynced before this line): the step's chunks are cut from these instead.
+   * `with`: the step's other sources (same header) whose rows the same pass took in, so a parent's
+   * children in two files land in one job; no chunk is ever cut from them.
    */
-  | { type: 'source.partitioned'; step: string; source: string; column: string; files: DerivedSource[] }
+  | {
+      type: 'source.partitioned';
+      step: string;
+      source: string;
+      with?: string[];
+      column: string;
+      files: DerivedSource[];
+    }
   /**
    * the records a lookup matches keys against (src/lookup/), fetched from the target org once per
    * run into the run folder, written and fsynced before this line: the run and every resume of it

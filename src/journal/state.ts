@@ -397,14 +397,22 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
   state.events++;
 }
 
-/** a source rewritten into derived files: once, and never after chunks were cut from the source itself */
+/** the sources a partition event took the rows of: its `source`, and those partitioned `with` it */
+export function partitionedSources(event: EventOf<'source.partitioned'>): string[] {
+  return [event.source, ...(event.with ?? [])];
+}
+
+/**
+ * sources rewritten into derived files: each once, and never after chunks were cut from the
+ * source itself
+ */
 function applyPartition(state: RunState, event: EventOf<'source.partitioned'>): void {
   const step = stepOf(state, event, event.step);
-  const twice =
-    (step.partitions ?? []).some((known) => known.source === event.source) ||
-    step.chunks.some((chunk) => chunk.file === event.source);
-  if (twice) {
-    impossible(event, 'sourcePartitionedTwice', [event.source]);
+  for (const source of partitionedSources(event)) {
+    const twice =
+      (step.partitions ?? []).some((known) => partitionedSources(known).includes(source)) ||
+      step.chunks.some((chunk) => chunk.file === source);
+    if (twice) impossible(event, 'sourcePartitionedTwice', [source]);
   }
   (step.partitions ??= []).push(event);
 }

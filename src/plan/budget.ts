@@ -5,10 +5,16 @@
 import { PollSchedule } from '../bulk/pollSchedule.js';
 
 /**
- * Calls every ingest job spends besides its polls: create, upload, close (UploadComplete), the
- * three result downloads (successful, failed, unprocessed) and delete.
+ * Calls every ingest job spends besides its polls when it loads cleanly: create, upload, close
+ * (UploadComplete), the successful results, delete. The failed and unprocessed results are asked for
+ * only when the job's counts do not prove them empty (engine/chunkLifecycle.ts, downloadResults):
+ * a job with failed rows costs one call more, a job that did not process every record (Failed,
+ * Aborted) two. So this is also the least a job costs, which the preflight's budget check relies on.
  */
-export const CALLS_PER_JOB_BESIDES_POLLS = 7;
+export const CALLS_PER_JOB_BESIDES_POLLS = 5;
+
+/** what a job whose counts prove nothing costs besides its polls: both other result files downloaded */
+export const MOST_CALLS_PER_JOB_BESIDES_POLLS = CALLS_PER_JOB_BESIDES_POLLS + 2;
 
 /**
  * The processing rate the poll estimate assumes for one job. Bulk API 2.0 works through a job in
@@ -43,7 +49,7 @@ export function estimatePolls(
   return polls;
 }
 
-/** All the calls of one job: the fixed seven plus its polls. */
+/** All the calls of one job that loads cleanly: the fixed five plus its polls. */
 export function estimateJobCalls(records: number, bounds: PollBounds): { polls: number; apiCalls: number } {
   const polls = estimatePolls(records, bounds);
   return { polls, apiCalls: CALLS_PER_JOB_BESIDES_POLLS + polls };

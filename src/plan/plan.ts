@@ -1,14 +1,19 @@
 /*
  * What a run of a manifest will do, without doing it: the waves in order, the steps in each, and
  * for every source file its size, its records and the jobs the chunking limits cut it into, with
- * the API calls all of that will spend. Every file is read once, as a stream.
+ * the API calls all of that will spend. Every file is read once, as a stream; the files of a step
+ * with lock-aware jobs also go through the run's own partition pass (into a temporary folder,
+ * removed at the end), so their jobs are counted as the run will cut them.
  */
-import { stat } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { planChunks } from '../csv/chunks.js';
 import { readCsvHeader } from '../csv/header.js';
 import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
-import { partitionColumnOf } from './partitioning.js';
+import { partitionSource } from '../engine/partitionPass.js';
+import { partitionSettingsOf, sameHeaderSources } from '../engine/stepPartitioning.js';
+import { partitionColumnOf, type PartitionColumn } from './partitioning.js';
 import { ASSUMED_RECORDS_PER_SECOND, CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls } from './budget.js';
 
 export type PlannedFile = {
@@ -31,7 +36,9 @@ export type PlannedStep = {
   maxBytesPerJob: number;
   /**
    * lock-aware jobs: the column the run groups the step's rows by (see plan/partitioning.ts),
-   * absent when it does not; `jobs` counts the cut of the files as they are
+   * absent when it does not. `jobs` then counts the jobs cut from the files the run's partition
+   * pass derives (for the org's batches of 10,000 records), each counted on the first file of the
+   * files partitioned together (the others show 0)
    */
   partitionBy?: { column: string; inferred: boolean };
   files: PlannedFile[];
@@ -62,7 +69,7 @@ export type PlanTotals = {
 };
 
 export type ApiCallEstimate = {
-  /** create, upload, close, three result downloads, delete */
+  /** of a job that loads cleanly: create, upload, close, the successful results, delete */
   callsPerJobBesidesPolls: number;
   /** the processing rate assumed to estimate how long each job is polled */
   assumedRecordsPerSecond: number;
@@ -96,6 +103,10 @@ export async function buildPlan(manifest: LoadedManifest, options: PlanOptions =
   const planned = await mapWithLimit(work, FILES_AT_ONCE, ({ step, file }) => planFile(manifest, step, file, options));
   const filesByStep = new Map<string, PlannedFileWithPolls[]>();
   work.forEach(({ step }, i) => filesByStep.set(step.id, [...(filesByStep.get(step.id) ?? []), planned[i]]));
+  for (const step of manifest.steps) {
+    // eslint-disable-next-line no-await-in-loop -- one partition pass at a time keeps memory flat
+    await countPartitionedJobs(step, filesByStep.get(step.id) ?? [], options);
+  }
 
   const waves = manifest.waves.map((ids, index): PlannedWave => ({
     wave: index + 1,
@@ -132,6 +143,10 @@ type PlannedFileWithPolls = PlannedFile & {
   polls: number;
   apiCalls: number;
   partitionBy?: { column: string; inferred: boolean };
+  /** the source file (absolute), its header's columns and, when partitioned, its partition column */
+  path: string;
+  columns: string[];
+  partition?: PartitionColumn;
 };
 
 async function planFile(
@@ -151,7 +166,9 @@ async function planFile(
   });
   const partition = partitionColumnOf(step, file, header.columns);
   const planned: PlannedFileWithPolls = {
-    ...(partition ? { partitionBy: { column: partition.column, inferred: partition.inferred } } : {}),
+    ...(partition ? { partitionBy: { column: partition.column, inferred: partition.inferred }, partition } : {}),
+    path: file,
+    columns: header.columns,
     file: relative(manifest.dir, file) || file,
     bytes: (await stat(file)).size,
     records: 0,
@@ -160,14 +177,80 @@ async function planFile(
     apiCalls: 0,
   };
   for await (const chunk of chunks) {
-    const calls = estimateJobCalls(chunk.records, step.poll);
-    options.onJob?.(step, chunk.records);
     planned.records += chunk.records;
-    planned.jobs++;
-    planned.polls += calls.polls;
-    planned.apiCalls += calls.apiCalls;
+    // a partitioned file's jobs are cut from the files derived from it (countPartitionedJobs)
+    if (!partition) addJob(planned, jobCalls(step, chunk.records, options));
   }
   return planned;
+}
+
+/** the estimated calls of one job of `records`, reported to `onJob` */
+function jobCalls(step: ResolvedStep, records: number, options: PlanOptions): { polls: number; apiCalls: number } {
+  options.onJob?.(step, records);
+  return estimateJobCalls(records, step.poll);
+}
+
+function addJob(planned: PlannedFileWithPolls, calls: { polls: number; apiCalls: number }): void {
+  Object.assign(planned, {
+    jobs: planned.jobs + 1,
+    polls: planned.polls + calls.polls,
+    apiCalls: planned.apiCalls + calls.apiCalls,
+  });
+}
+
+/**
+ * The jobs of a step's partitioned files as the run cuts them: the run's partition pass (same
+ * settings, same grouping of files with one header) into a temporary folder, then the chunking of
+ * the derived files. Counted on the first file of each group. The files are read twice more and
+ * written once to the temporary folder, which is removed whatever happens.
+ */
+async function countPartitionedJobs(
+  step: ResolvedStep,
+  files: PlannedFileWithPolls[],
+  options: PlanOptions,
+): Promise<void> {
+  if (!files.some((file) => file.partition)) return;
+  const byPath = new Map(files.map((file) => [file.path, file]));
+  const paths = files.map((file) => file.path);
+  const taken = new Set<string>();
+  const dir = await mkdtemp(join(tmpdir(), 'sf-migrate-plan-'));
+  try {
+    for (const [n, lead] of files.entries()) {
+      if (!lead.partition || taken.has(lead.path)) continue;
+      const others = sameHeaderSources(
+        paths,
+        n,
+        lead.columns,
+        (path) => byPath.get(path)?.columns ?? [],
+        (path) => !taken.has(path) && byPath.get(path)?.partition !== undefined,
+      );
+      for (const path of [lead.path, ...others]) taken.add(path);
+      // eslint-disable-next-line no-await-in-loop -- one pass at a time
+      const derived = await partitionSource(
+        [lead.path, ...others],
+        join(dir, String(n)),
+        partitionSettingsOf(step, lead.partition.index),
+      );
+      for (const { file } of derived) {
+        // eslint-disable-next-line no-await-in-loop
+        const header = await readCsvHeader(file, step.columnDelimiter);
+        const chunks = planChunks(file, {
+          delimiter: step.columnDelimiter,
+          header,
+          maxRecords: step.maxRecordsPerJob,
+          maxBytes: step.maxBytesPerJob,
+          mapping: step.mapping,
+          lineEnding: step.lineEnding,
+        });
+        // eslint-disable-next-line no-await-in-loop
+        for await (const chunk of chunks) addJob(lead, jobCalls(step, chunk.records, options));
+      }
+      // eslint-disable-next-line no-await-in-loop
+      await rm(join(dir, String(n)), { recursive: true, force: true });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function planStep(step: ResolvedStep, files: PlannedFileWithPolls[]): PlannedStep {

@@ -384,6 +384,39 @@ describe('IngestJobClient', () => {
       expect(clock.delays).to.have.length(3);
     });
 
+    it('does not look a job up after a PATCH refused for TotalRequests: that GET would be refused too', async () => {
+      const job = await openJob();
+      await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
+      org.fail('close', {
+        kind: 'status',
+        status: 403,
+        body: JSON.stringify([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]),
+      });
+      const error = (await client.close(job.id).catch((e: unknown) => e)) as BulkApiError;
+      expect(error).to.be.instanceOf(BulkApiError);
+      expect(error.errorCode).to.equal('REQUEST_LIMIT_EXCEEDED');
+      expect(error.attempts).to.equal(1);
+      expect(org.count('close')).to.equal(1);
+      expect(org.count('info')).to.equal(0);
+      expect(org.jobs.get(job.id)!.info.state).to.equal('Open');
+    });
+
+    it('tries a PATCH refused for ConcurrentPerOrgLongTxn again without looking the job up', async () => {
+      const job = await openJob();
+      await client.upload(job.id, () => Readable.from([Buffer.from(CSV)]));
+      org.fail('close', {
+        kind: 'status',
+        status: 403,
+        body: JSON.stringify([
+          { message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+        ]),
+      });
+      const closed = await client.close(job.id);
+      expect(closed.state).to.equal('UploadComplete');
+      expect(org.count('close')).to.equal(2);
+      expect(org.count('info')).to.equal(0);
+    });
+
     it('does not take an aborted job for a landed close: the job is handed back with the error', async () => {
       const job = await openJob();
       org.fail('close', { kind: 'status', status: 503 });

@@ -241,4 +241,133 @@ describe('the partition pass and the journal', () => {
       (error: Error & { code?: string }) => expect(error.code).to.equal('SourceChanged'),
     );
   });
+
+  it("partitions a step's files of one header together, so a parent's children in two files share a bin", async () => {
+    scaffold = await createScaffold();
+    const data = join(scaffold.dir, 'data');
+    const [header, ...rows] = contactsCsv().text.trimEnd().split('\n');
+    // the rows dealt alternately into two files, and a third file with its columns the other way round
+    const first = join(data, 'c1.csv');
+    const second = join(data, 'c2.csv');
+    const third = join(data, 'c3.csv');
+    await writeFile(first, `${header}\n${rows.filter((_, k) => k % 2 === 0).join('\n')}\n`);
+    await writeFile(second, `${header}\n${rows.filter((_, k) => k % 2 === 1).join('\n')}`);
+    await writeFile(third, 'Account.Legacy_Id__c,LastName\nA3,Late0\nA3,Late1\n');
+    const manifest = await loadManifestOrThrow(scaffold.manifestPath);
+    const step = {
+      ...manifest.steps[0],
+      id: 'contacts',
+      object: 'Contact',
+      maxRecordsPerJob: 150,
+      files: [first, second, third],
+      partitionBy: 'Account.Legacy_Id__c',
+    };
+    const folder = runFolder(join(scaffold.dir, 'runs'), 'run-1');
+    const state: RunState = emptyRunState();
+    let seq = 0;
+    const lines: JournalEventBody[] = [];
+    const record = (body: JournalEventBody): Promise<void> => {
+      lines.push(body);
+      applyEvent(state, { ...body, seq: ++seq, time: new Date().toISOString() });
+      return Promise.resolve();
+    };
+    const sources = await Promise.all([first, second, third].map((file) => fingerprintFile(file)));
+    await record(
+      build.runStarted({
+        runId: 'run-1',
+        manifest: scaffold.manifestPath,
+        manifestSha256: 'x',
+        username: 'u',
+        orgId: '00D000000000001AAA',
+        instanceUrl: 'http://127.0.0.1',
+        apiVersion: '62.0',
+        sources,
+      }),
+    );
+    await record(build.waveStarted(0, ['contacts']));
+    await record(build.stepStarted('contacts', 0, step));
+    // killed before the first pass's line, then resumed: one pass over both files, journaled once
+    await new StepPartitioning(
+      state,
+      folder,
+      () => Promise.reject(new Error('killed')),
+      new ChunkPlanner(state, record),
+      { batchRecords: BATCH },
+    )
+      .filesOf(step)
+      .catch(() => undefined);
+    const planner = new ChunkPlanner(state, record);
+    const files = await new StepPartitioning(state, folder, record, planner, { batchRecords: BATCH }).filesOf(step);
+    const passes = lines.flatMap((line) => (line.type === 'source.partitioned' ? [line] : []));
+    expect(passes.map((line) => [line.source, line.with])).to.deep.equal([
+      [first, [second]],
+      [third, undefined],
+    ]);
+    const again = await new StepPartitioning(state, folder, record, planner, { batchRecords: BATCH }).filesOf(step);
+    expect(again).to.deep.equal(files);
+    expect(lines.filter((line) => line.type === 'source.partitioned')).to.have.lengthOf(2);
+
+    // every row once; each parent that fits a batch in one file of the first pass
+    const fileRows = await Promise.all(
+      passes[0].files.map(async ({ file }) => (await readFile(file, 'utf8')).trimEnd().split('\n').slice(1)),
+    );
+    expect(fileRows.flat().sort()).to.deep.equal([...rows].sort());
+    const homes = new Map<string, Set<number>>();
+    fileRows.forEach((inFile, f) => {
+      for (const row of inFile) {
+        const parent = row.split(',')[1];
+        if (parent !== '') homes.set(parent, (homes.get(parent) ?? new Set()).add(f));
+      }
+    });
+    CHILDREN.forEach((children, k) => {
+      if (children <= BATCH) expect([...homes.get(`A${k}`)!], `A${k}`).to.have.lengthOf(1);
+    });
+  });
+
+  it('loads a step whose children span two files once each, from one pass over both', async () => {
+    scaffold = await createScaffold();
+    const data = join(scaffold.dir, 'data');
+    const accounts = CHILDREN.map((_, k) => `Account${k},A${k}`).join('\n');
+    await writeFile(join(data, 'a.csv'), `Name,Legacy_Id__c\n${accounts}\n`);
+    const [header, ...rows] = contactsCsv().text.trimEnd().split('\n');
+    await writeFile(join(data, 'kids-1.csv'), `${header}\n${rows.filter((_, k) => k % 2 === 0).join('\n')}\n`);
+    await writeFile(join(data, 'kids-2.csv'), `${header}\n${rows.filter((_, k) => k % 2 === 1).join('\n')}\n`);
+    const path = join(scaffold.dir, 'engine.json');
+    const manifest = {
+      name: 'two-files',
+      defaults: { operation: 'insert', poll: { initial: '10ms', max: '40ms' } },
+      steps: [
+        { id: 'accounts', object: 'Account', source: join(data, 'a.csv') },
+        {
+          id: 'contacts',
+          object: 'Contact',
+          source: join(data, 'kids-*.csv'),
+          dependsOn: ['accounts'],
+          maxRecordsPerJob: 3 * BATCH,
+        },
+      ],
+    };
+    await writeFile(path, JSON.stringify(manifest, null, 2));
+    const run = await MigrationRun.start(await loadManifestOrThrow(path), {
+      connection: scaffold.connection,
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+      orgBatchRecords: BATCH,
+    });
+    const outcome = await run.execute();
+    expect(outcome.status).to.equal('succeeded');
+    const loaded = scaffold.org.store
+      .records('Contact')
+      .map((record) => String(record.LastName))
+      .sort();
+    expect(loaded).to.deep.equal(contactsCsv().names);
+    const state = await replayJournal(run.folder.journalPath);
+    const passes = state.steps.get('contacts')!.partitions!;
+    expect(passes.map((pass) => [pass.source, pass.with])).to.deep.equal([
+      [join(data, 'kids-1.csv'), [join(data, 'kids-2.csv')]],
+    ]);
+    // no chunk was cut from either source itself
+    const sources = new Set([join(data, 'kids-1.csv'), join(data, 'kids-2.csv')]);
+    expect(state.steps.get('contacts')!.chunks.filter((chunk) => sources.has(chunk.file))).to.deep.equal([]);
+  });
 });

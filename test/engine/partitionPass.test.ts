@@ -190,6 +190,35 @@ describe('partitionSource', () => {
     ).to.have.members(['ac', 'bd']);
   });
 
+  it('reads the key past quoted fields ("" and delimiters inside), quoted or not, ASCII or not', async () => {
+    // one parent written five ways, behind first values that hold quotes and commas; a non-ASCII
+    // parent, once quoted; a key that is a quoted empty value locks nothing
+    const rows = [
+      '"a, ""x""",k1',
+      'b,"K1"',
+      '"c ""quoted""","k1"',
+      '"d,",K1',
+      'e,k1',
+      '"f",Ökö',
+      'g,"ökö"',
+      'h,""',
+      'i,k2',
+    ];
+    await writeFile(source, `${HEADER}\n${rows.join('\n')}\n`);
+    const files = await partitionSource(source, join(dir, 'out'), settings({ binRecords: 5, maxRecordsPerJob: 5 }));
+    const text = (await Promise.all(files.map(async ({ file }) => readFile(file, 'utf8')))).join('');
+    const order = text
+      .split('\n')
+      .filter((line) => line !== '' && line !== HEADER)
+      .map((line) => line.replace(/^"/, '')[0]);
+    expect([...order].sort()).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+    // each parent's rows are contiguous
+    const k1 = order.map((row, k) => ('abcde'.includes(row) ? k : -1)).filter((k) => k >= 0);
+    expect(k1[k1.length - 1] - k1[0]).to.equal(4);
+    const umlaut = order.map((row, k) => ('fg'.includes(row) ? k : -1)).filter((k) => k >= 0);
+    expect(umlaut[1] - umlaut[0]).to.equal(1);
+  });
+
   it('keeps a job within maxBytesPerJob as uploaded; a parent no job holds goes serial', async () => {
     // rows of 5 bytes ("a,k1\n"), a header of 30; with 5 extra bytes a row costs 10
     await writeFile(source, `${HEADER}\na,k1\nb,k1\nc,k2\nd,k3\ne,k4\nf,k4\ng,k4\nh,k4\ni,k4\nj,k4\n`);

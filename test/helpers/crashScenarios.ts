@@ -2,10 +2,11 @@
  * The exactly-once promise under SIGKILL, shared by test/nuts/crash-<n>.nut.ts. A two-wave insert
  * migration (with rows failing UNABLE_TO_LOCK_ROW, so retry rounds happen too) is killed at a chosen
  * point of the journal protocol — right after each kind of journal line, in the middle of an
- * upload, after a poll, in the middle of saving results, between waves — then resumed (sometimes
- * killed again), and resumed to the end. The org must then hold every source record exactly once,
- * and the run's result files must account for every record. The scenarios are cut into parts, one
- * per NUT file, so the parts run in parallel, each against an org of its own.
+ * upload, after a poll, in the middle of saving results, after writing a result file the counts prove
+ * empty, between waves — then resumed (sometimes killed again), and resumed to the end. The org must
+ * then hold every source record exactly once, and the run's result files must account for every
+ * record. The scenarios are cut into parts, one per NUT file, so the parts run in parallel, each
+ * against an org of its own.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -97,6 +98,12 @@ export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut |
   ],
   [['results.middle', 1]],
   [['results.middle', 3]],
+  // a result file the job's counts prove empty written locally, results.saved not yet journaled
+  [['results.synthesised', 1]],
+  [
+    ['results.synthesised', 3],
+    ['results.synthesised', 1],
+  ],
   [['results.saved', 1]],
   [
     ['results.saved', 3],

@@ -83,17 +83,23 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
       retryOf: { step: 'Account', chunk: 0 },
       sha256: 'd'.repeat(64),
     }),
-    'source.partitioned': build.sourcePartitioned('Contact', '/data/contacts.csv', 'Account.Legacy_Id__c', [
-      {
-        file: '/runs/x/partitions/Contact/0/serial-00001.csv',
-        size: 9,
-        mtimeMs: 1,
-        sha256: 'a',
-        lane: 'serial',
-        records: 2,
-        chain: 0,
-      },
-    ]),
+    'source.partitioned': build.sourcePartitioned(
+      'Contact',
+      '/data/contacts.csv',
+      'Account.Legacy_Id__c',
+      [
+        {
+          file: '/runs/x/partitions/Contact/0/serial-00001.csv',
+          size: 9,
+          mtimeMs: 1,
+          sha256: 'a',
+          lane: 'serial',
+          records: 2,
+          chain: 0,
+        },
+      ],
+      ['/data/contacts-2.csv'],
+    ),
     'lookup.snapshot': build.lookupSnapshot({
       lookup: '0123456789abcdef',
       object: 'User',

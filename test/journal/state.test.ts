@@ -235,6 +235,14 @@ describe('run state replay', () => {
     apply(state, planned);
     const file = (planned as { file: string }).file;
     expectImpossible(state, build.sourcePartitioned('Account', file, 'X.Y', []), 'sourcePartitionedTwice');
+    // sources partitioned together: none of them may be taken by another pass, nor name one taken
+    apply(state, build.sourcePartitioned('Account', '/data/b.csv', 'Parent.Legacy_Id__c', [], ['/data/c.csv']));
+    expectImpossible(state, build.sourcePartitioned('Account', '/data/c.csv', 'X.Y', []), 'sourcePartitionedTwice');
+    expectImpossible(
+      state,
+      build.sourcePartitioned('Account', '/data/d.csv', 'X.Y', [], ['/data/a.csv']),
+      'sourcePartitionedTwice',
+    );
   });
 
   it('keeps chunks in chunk order whatever order they were planned in', () => {

@@ -69,7 +69,8 @@ describe('sf migrate plan', () => {
     expect(steps.contacts).to.deep.include({ records: 400, jobs: 3 });
     expect(steps.opportunities).to.deep.include({ operation: 'insert', records: 300, jobs: 1 });
     expect(plan.totals).to.deep.include({ waves: 3, steps: 4, files: 4, records: 928, jobs: 6 });
-    expect(plan.totals.apiCalls).to.equal(plan.totals.jobs * 7 + plan.totals.polls);
+    expect(plan.estimate.callsPerJobBesidesPolls).to.equal(5);
+    expect(plan.totals.apiCalls).to.equal(plan.totals.jobs * 5 + plan.totals.polls);
     expect(plan.implied).to.deep.include({
       step: 'opportunities',
       dependsOn: 'accounts',

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls, estimatePolls } from '../../src/plan/budget.js';
+import {
+  CALLS_PER_JOB_BESIDES_POLLS,
+  MOST_CALLS_PER_JOB_BESIDES_POLLS,
+  estimateJobCalls,
+  estimatePolls,
+} from '../../src/plan/budget.js';
 
 describe('API call budget', () => {
   const schedule = { initialMs: 5000, maxMs: 120_000 };
@@ -24,10 +29,11 @@ describe('API call budget', () => {
     expect(hour).to.be.within(30, 40);
   });
 
-  it('adds the seven fixed calls of a job to its polls', () => {
-    expect(CALLS_PER_JOB_BESIDES_POLLS).to.equal(7);
+  it('adds the five fixed calls of a clean job to its polls (no failed or unprocessed results asked for)', () => {
+    expect(CALLS_PER_JOB_BESIDES_POLLS).to.equal(5);
+    expect(MOST_CALLS_PER_JOB_BESIDES_POLLS).to.equal(7);
     const { polls, apiCalls } = estimateJobCalls(150_000, schedule);
-    expect(apiCalls).to.equal(7 + polls);
+    expect(apiCalls).to.equal(5 + polls);
     expect(polls).to.be.greaterThan(1);
   });
 });

@@ -93,9 +93,10 @@ describe('buildPlan', () => {
     const [contactsStep] = plan.waves[1].steps;
     // an insert step does not show the external id it inherited
     expect(contactsStep).to.not.have.property('externalIdField');
+    // partitioned together (one header): the jobs are cut from the derived files, counted on the first
     expect(contactsStep.files.map((f) => [f.file, f.records, f.jobs])).to.deep.equal([
-      [join('data', 'contacts-1.csv'), 2, 2],
-      [join('data', 'contacts-2.csv'), 1, 1],
+      [join('data', 'contacts-1.csv'), 2, 3],
+      [join('data', 'contacts-2.csv'), 1, 0],
     ]);
     expect(contactsStep).to.deep.include({ records: 3, jobs: 3, dependsOn: ['accounts'] });
 
@@ -117,8 +118,8 @@ describe('buildPlan', () => {
       polls: 4,
       apiCalls: perJob(3) + 3 * perJob(1),
     });
-    expect(plan.totals.apiCalls).to.equal(4 * 8);
-    expect(plan.estimate).to.deep.equal({ callsPerJobBesidesPolls: 7, assumedRecordsPerSecond: 500 });
+    expect(plan.totals.apiCalls).to.equal(4 * 6);
+    expect(plan.estimate).to.deep.equal({ callsPerJobBesidesPolls: 5, assumedRecordsPerSecond: 500 });
   });
 
   it('shows the column the rows of a step are grouped by: named, inferred from its only relationship column, or off', async () => {
@@ -144,6 +145,24 @@ describe('buildPlan', () => {
       // both files lack it, and files are read side by side: either may be the one named
       expect([contactsA, contactsB].some((file) => (error as SfError).message.includes(file))).to.equal(true);
     }
+  });
+
+  it("counts a partitioned step's jobs as the run cuts them after packing, not as the files are", async () => {
+    // three parents of 100 children, interleaved, and one of 400; jobs of at most 150 records
+    const rows: string[] = [];
+    for (let k = 0; k < 100; k++) rows.push(`c${k}a,A1`, `c${k}b,A2`, `c${k}c,A3`);
+    for (let k = 0; k < 400; k++) rows.push(`big${k},A4`);
+    const skewed = write('skewed.csv', `LastName,Account.Legacy_Id__c\n${rows.join('\n')}\n`);
+    const plan = await buildPlan({
+      ...manifest,
+      steps: [step('skewed', 'Contact', [skewed], { maxRecordsPerJob: 150 })],
+      waves: [['skewed']],
+      implied: [],
+    });
+    const [planned] = plan.waves[0].steps;
+    // as they are: 700 records in jobs of 150 would be 5 jobs; packed, each 100-child parent fills a
+    // bin no other parent fits (3 jobs) and the 400-child parent goes serial in jobs of 150 (3 jobs)
+    expect(planned).to.deep.include({ records: 700, jobs: 6 });
   });
 
   it('fails, naming the file, when a source has an unterminated quote', async () => {
