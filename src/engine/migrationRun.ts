@@ -30,6 +30,7 @@ import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { StepPreparation } from '../prepare/stepPreparation.js';
+import { QueryJobClient } from '../bulk/queryJobClient.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
 import { ChunkPlanner } from './chunkPlanner.js';
@@ -97,7 +98,12 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     this.stopSignal = this.failFast.signal;
     const record = (body: JournalEventBody): Promise<void> => this.record(body);
     this.planner = new ChunkPlanner(state, record);
-    this.preparation = new StepPreparation(manifest, state, folder, record);
+    // one query client for the run's lookup snapshots, made when the first step with lookups starts
+    let queries: QueryJobClient | undefined;
+    this.preparation = new StepPreparation(manifest, state, folder, record, () => {
+      queries ??= new QueryJobClient(options.connection);
+      return queries;
+    });
     this.partitioning = new StepPartitioning(state, folder, record, this.planner, {
       ...(options.orgBatchRecords ? { batchRecords: options.orgBatchRecords } : {}),
     });

@@ -161,6 +161,9 @@ function deadLetterStep(step: ResolvedStep, included: Set<string>, deadLetters: 
     columnDelimiter: step.columnDelimiter,
     lineEnding: 'LF',
     mapping: { drop: DEAD_LETTER_COLUMNS },
+    // a row a lookup could not resolve is resolved again, against a fresh snapshot (the user may have
+    // added the missing user); rows that carry the Id already pass through (src/lookup/stages.ts)
+    ...(step.lookups?.length ? { lookups: step.lookups } : {}),
   };
 }
 

@@ -94,6 +94,7 @@ function lookupStage(stepId: string, { spec, index, defaultId }: OpenedLookup): 
   /** positions of the key columns in the input row, and of the input columns kept */
   let keyAt: number[] = [];
   let kept: number[] = [];
+  let passThrough = false;
   const column = spec.columns.join(', ');
 
   const missing = (values: string[]): string[] | RowReject => {
@@ -129,6 +130,10 @@ function lookupStage(stepId: string, { spec, index, defaultId }: OpenedLookup): 
 
   return {
     columns(input: readonly string[]): string[] {
+      passThrough = input.includes(spec.field) && spec.columns.every((name) => !input.includes(name));
+      // a dead letter of a row this lookup resolved already (a row the org failed, or one held back
+      // after the lookups), resubmitted by `sf migrate retry`: it carries the Id, not the key
+      if (passThrough) return [...input];
       keyAt = spec.columns.map((name) => {
         const at = input.indexOf(name);
         if (at < 0) {
@@ -143,6 +148,7 @@ function lookupStage(stepId: string, { spec, index, defaultId }: OpenedLookup): 
       return [...kept.map((at) => input[at]), spec.field];
     },
     apply(row: readonly string[]): string[] | RowReject {
+      if (passThrough) return [...row];
       const value = resolve(keyAt.map((at) => row[at] ?? ''));
       if (!Array.isArray(value)) return value;
       const out = kept.map((at) => row[at] ?? '');

@@ -19,11 +19,11 @@ import type { JournalEventBody } from '../journal/events.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { sourceChangedError } from '../csv/errors.js';
 import { crashPoint } from '../engine/crashPoints.js';
+import type { SnapshotQueries } from '../lookup/snapshots.js';
 import type { RowStage } from './stage.js';
-import { stagesFor } from './stagesFor.js';
+import { stagesFor, type PreparedStages } from './stagesFor.js';
 import { runRowPass } from './rowPass.js';
 import { setsAReference } from './selfReferences.js';
-import { releaseStages } from './orphans.js';
 
 export class StepPreparation {
   public constructor(
@@ -31,12 +31,14 @@ export class StepPreparation {
     private readonly state: RunState,
     private readonly folder: RunFolder,
     private readonly record: (body: JournalEventBody) => Promise<void>,
+    /** the target org's query jobs, for the snapshots of lookups */
+    private readonly queries?: () => SnapshotQueries,
   ) {}
 
   /** the files the step's chunks are cut from (or partitioned from), one a source, in order */
   public async filesOf(step: ResolvedStep, signal?: AbortSignal): Promise<string[]> {
     const files: string[] = [];
-    let stages: RowStage[] | undefined;
+    let prepared: PreparedStages | undefined;
     try {
       for (const [n, source] of step.files.entries()) {
         if (signal?.aborted) break;
@@ -46,12 +48,20 @@ export class StepPreparation {
           continue;
         }
         // eslint-disable-next-line no-await-in-loop -- built once, when the first source needs them
-        stages ??= await stagesFor(step, { manifest: this.manifest, state: this.state, folder: this.folder });
+        prepared ??= await stagesFor(step, {
+          manifest: this.manifest,
+          state: this.state,
+          folder: this.folder,
+          record: this.record,
+          ...(this.queries ? { queries: this.queries } : {}),
+          ...(signal ? { signal } : {}),
+        });
+        const { stages } = prepared;
         // eslint-disable-next-line no-await-in-loop -- one source at a time keeps the pass's memory flat
         files.push(stages.length === 0 ? source : await this.prepare(step, source, n, stages));
       }
     } finally {
-      if (stages) await releaseStages(stages);
+      await prepared?.release();
     }
     return files;
   }

@@ -107,7 +107,8 @@ describe('lookups against the local org', function () {
     const snapshots = await ensureLookupSnapshots({ step, state, folder: { dir }, record, queries });
     expect(seq).to.equal(3);
     expect([...snapshots.values()].map((s) => [s.object, s.records])).to.deep.equal([
-      ['User', 3],
+      // the three inserted and the org's own admin user
+      ['User', 4],
       ['Group', 1],
       ['Account', 450],
     ]);

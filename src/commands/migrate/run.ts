@@ -2,7 +2,6 @@ import { Messages } from '@salesforce/core';
 import { Flags } from '@salesforce/sf-plugins-core';
 import { concurrencyFlag, keepJobsFlag, requiredManifestFlag, waitFlag } from '../../flags.js';
 import { loadManifestOrThrow } from '../../manifest/load.js';
-import { refuseUnappliedLookups } from '../../lookup/runGuard.js';
 import { findRun } from '../../journal/runFolder.js';
 import { MigrationRun } from '../../engine/migrationRun.js';
 import { resumeRun } from '../../engine/resumeRun.js';
@@ -36,7 +35,6 @@ export default class Run extends RunSessionCommand {
   public async run(): Promise<RunResult> {
     const { flags } = await this.parse(Run);
     const manifest = await loadManifestOrThrow(flags.manifest);
-    refuseUnappliedLookups(manifest);
     this.errorContext.manifest = manifest;
     const org = flags['target-org'];
     const options = runOptionsOf(flags);
