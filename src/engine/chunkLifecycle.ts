@@ -39,6 +39,7 @@ import type { ResolvedStep } from '../manifest/types.js';
 import { crashPoint, crashTestEnabled } from './crashPoints.js';
 import type { ChunkPlanner } from './chunkPlanner.js';
 import type { Slots } from './concurrency.js';
+import type { BeforeImageCapture } from './beforeImages.js';
 import type { EngineEvents } from './events.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -68,6 +69,8 @@ export type ChunkLifecycleContext = {
   keepJobs?: boolean;
   onProgress?: (progress: JobProgress) => void;
   onWarning?: (message: string) => void;
+  /** saves what a chunk's job will change, before its job exists (engine/beforeImages.ts) */
+  beforeImages?: BeforeImageCapture;
 };
 
 /** a job whose upload keeps getting interrupted is given up on after this many fresh jobs */
@@ -123,6 +126,7 @@ export class ChunkLifecycle {
           case 'planned':
           case 'creating':
             if (signal.aborted) return;
+            await this.context.beforeImages?.ensure(step, chunk);
             if (++uploadAttempts > MAX_UPLOAD_ATTEMPTS) {
               throw messages.createError('error.UploadKeepsFailing', [step.id, chunk.chunk, MAX_UPLOAD_ATTEMPTS]);
             }

@@ -28,8 +28,10 @@ import { withManifestLock } from '../journal/manifestLock.js';
 import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
+import { RollbackQueryClient } from '../rollback/queryJob.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
+import { BeforeImageCapture } from './beforeImages.js';
 import { ChunkPlanner } from './chunkPlanner.js';
 import { StepPartitioning } from './stepPartitioning.js';
 import { planRetryRound } from './retryRounds.js';
@@ -69,6 +71,8 @@ export type RunOptions = RunTarget & {
    * the run is listed, resumed and indexed under this path
    */
   belongsTo?: string;
+  /** the run this run undoes (`sf migrate rollback`), journaled in run.started */
+  rollbackOf?: string;
 };
 
 export class MigrationRun extends EventEmitter<EngineEvents> {
@@ -113,6 +117,12 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       ...(options.keepJobs ? { keepJobs: true } : {}),
       onProgress: (progress): boolean => this.emit('job.progress', progress),
       onWarning: (message): boolean => this.emit('warning', message),
+      beforeImages: new BeforeImageCapture({
+        queries: new RollbackQueryClient(options.connection),
+        folder,
+        record,
+        planner: this.planner,
+      }),
     });
   }
 
@@ -168,6 +178,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
             instanceUrl: options.connection.instanceUrl,
             apiVersion: options.connection.getApiVersion(),
             sources,
+            ...(options.rollbackOf ? { rollbackOf: options.rollbackOf } : {}),
           }),
         );
         return run;
