@@ -14,7 +14,7 @@
  * (bounded by the job size), and one SOQL piece of candidates; every file is streamed.
  */
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { Messages } from '@salesforce/core';
 import type { LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
 import type { ChunkState, RunState } from '../journal/state.js';
@@ -126,10 +126,9 @@ export async function planRollback(options: PlanOptions): Promise<RollbackPlan> 
         steps.push(planned);
       }
     }
+  } finally {
+    // written whole even when planning fails: the records found changed so far are worth seeing
     await conflicts.commit();
-  } catch (error) {
-    await conflicts.discard();
-    throw error;
   }
   return { runId: options.folder.runId, dir, steps, conflictsFile, conflicts: conflictCount, forced: !!options.force };
 }
@@ -261,18 +260,20 @@ async function planStep(
     await deleteCheck.end();
     await restoreCheck.end();
   });
-  await commitOrDrop(deletes, plan.toDelete, () => (plan.deleteFile = deleteFile));
-  if (restores) await commitOrDrop(restores, plan.toRestore, () => (plan.restoreFile = restoreFile));
+  if (await commitOrDrop(deletes, deleteFile, plan.toDelete)) plan.deleteFile = deleteFile;
+  if (restores && (await commitOrDrop(restores, restoreFile, plan.toRestore))) plan.restoreFile = restoreFile;
   return plan;
 }
 
-async function commitOrDrop(writer: AtomicCsvWriter, rows: number, kept: () => void): Promise<void> {
-  if (rows === 0) {
-    await writer.discard();
-    return;
-  }
+/**
+ * Keeps a file with rows; one without is removed. (Committed first either way: AtomicCsvWriter's
+ * discard waits for its file stream to finish, which a destroyed stringifier never ends.)
+ */
+async function commitOrDrop(writer: AtomicCsvWriter, file: string, rows: number): Promise<boolean> {
   await writer.commit();
-  kept();
+  if (rows > 0) return true;
+  await rm(file, { force: true });
+  return false;
 }
 
 /** each success row's sf__Id and sf__Created */
