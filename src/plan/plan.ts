@@ -9,7 +9,12 @@ import { planChunks } from '../csv/chunks.js';
 import { readCsvHeader } from '../csv/header.js';
 import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
 import { partitionColumnOf } from './partitioning.js';
-import { ASSUMED_RECORDS_PER_SECOND, CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls } from './budget.js';
+import {
+  ASSUMED_RECORDS_PER_SECOND,
+  CALLS_PER_JOB_BESIDES_POLLS,
+  estimateBeforeImageCalls,
+  estimateJobCalls,
+} from './budget.js';
 
 export type PlannedFile = {
   /** relative to the manifest's folder */
@@ -40,7 +45,7 @@ export type PlannedStep = {
   jobs: number;
   /** estimated status calls of all the step's jobs */
   polls: number;
-  /** estimated API calls of all the step's jobs, polls included */
+  /** estimated API calls of all the step's jobs, polls and before images (plan/budget.ts) included */
   apiCalls: number;
 };
 
@@ -165,7 +170,7 @@ async function planFile(
     planned.records += chunk.records;
     planned.jobs++;
     planned.polls += calls.polls;
-    planned.apiCalls += calls.apiCalls;
+    planned.apiCalls += calls.apiCalls + estimateBeforeImageCalls(chunk.records, step);
   }
   return planned;
 }
