@@ -110,9 +110,11 @@ describe('sf migrate rollback', function () {
       ['account-update', 0, 1, 0],
       ['Account', 1, 1, 1],
     ]);
-    const text = await nut.sf(`migrate rollback --manifest ${migration} --target-org local --dry-run`);
-    expect(text.shellOutput.stdout).to.include('Dry run: nothing was changed in the org.');
-    expect(text.shellOutput.stderr).to.include('changed in the org after the run');
+    const text = await nut.spawn(['migrate', 'rollback', '--manifest', migration, '--target-org', 'local', '--dry-run'])
+      .exit;
+    expect(text.status, text.stdout + text.stderr).to.equal(0);
+    expect(text.stdout).to.include('Dry run: nothing was changed in the org.');
+    expect(text.stderr).to.include('changed in the org after the run');
 
     // the rollback, killed once its first job is closed, then resumed to its end
     const killed = await nut.spawn(['migrate', 'rollback', '--manifest', migration, '--target-org', 'local', '--json'], {
