@@ -57,7 +57,7 @@ export function fieldOfColumn(column: string): string {
 
 /** the field a step's jobs match rows on */
 export function keyFieldOf(step: Pick<ResolvedStep, 'operation' | 'externalIdField'>): string {
-  return step.operation === 'upsert' ? step.externalIdField ?? 'Id' : 'Id';
+  return step.operation === 'upsert' ? (step.externalIdField ?? 'Id') : 'Id';
 }
 
 /**
@@ -137,7 +137,8 @@ export class BeforeImageCapture {
     for await (const row of rows) {
       if (!pieces) {
         keyIndex = row.findIndex((column) => column.toLowerCase() === keyField.toLowerCase());
-        if (keyIndex < 0) throw messages.createError('error.BeforeImageNoKey', [step.id, chunk.chunk, keyField], [keyField]);
+        if (keyIndex < 0)
+          throw messages.createError('error.BeforeImageNoKey', [step.id, chunk.chunk, keyField], [keyField]);
         const fields = await this.fieldsOf(step, row);
         pieces = new KeyPieces(
           `SELECT ${fields.join(', ')} FROM ${step.object} WHERE ${keyField} IN (`,
@@ -205,7 +206,9 @@ async function joinPieces(pieces: string[], file: string): Promise<number> {
       header ||= counter.sawHeader;
       records += counter.records;
     }
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   });
   return records;
 }

@@ -20,10 +20,7 @@ import type { QueryPoll, RollbackQueryClient } from './queryJob.js';
 
 export type CurrentRecord = { lastModifiedDate: string; lastModifiedById: string };
 
-export type RecordVerdict =
-  | { kind: 'unchanged' }
-  | { kind: 'missing' }
-  | ({ kind: 'changed' } & CurrentRecord);
+export type RecordVerdict = { kind: 'unchanged' } | { kind: 'missing' } | ({ kind: 'changed' } & CurrentRecord);
 
 /** `2026-11-29T23:10:00.000+0000` (the org's form) as epoch ms */
 export function orgTimeMs(text: string): number {

@@ -81,10 +81,9 @@ export class RollbackQueryClient {
       `/services/data/v${this.transport.apiVersion}/sobjects/${encodeURIComponent(object)}/describe`,
       this.connection.instanceUrl,
     ).toString();
-    const describe = await orgGet<{ fields?: Array<{ name: string; type: string; createable: boolean; updateable: boolean }> }>(
-      this.connection,
-      url,
-    );
+    const describe = await orgGet<{
+      fields?: Array<{ name: string; type: string; createable: boolean; updateable: boolean }>;
+    }>(this.connection, url);
     return describe.fields ?? [];
   }
 
@@ -126,7 +125,11 @@ export class RollbackQueryClient {
       await this.transport.sleep(delay);
       const url = this.url(`/${jobId}`);
       this.calls.polls++;
-      const info = this.expectInfo('GET', url, await this.transport.withRetry(() => this.transport.sendJson('GET', url)));
+      const info = this.expectInfo(
+        'GET',
+        url,
+        await this.transport.withRetry(() => this.transport.sendJson('GET', url)),
+      );
       if (info.state === 'JobComplete') return;
       if (info.state === 'Failed' || info.state === 'Aborted') {
         throw new BulkApiError({
@@ -160,7 +163,9 @@ export class RollbackQueryClient {
       }
       /* eslint-enable no-await-in-loop */
     } finally {
-      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+      );
     }
     return { records };
   }
@@ -200,7 +205,13 @@ export class RollbackQueryClient {
         continue;
       }
       const { errorCode, message } = parseErrorBody(outcome.status, outcome.text);
-      throw new BulkApiError({ method: 'GET', path: url.pathname, status: outcome.status, errorCode, serverMessage: message });
+      throw new BulkApiError({
+        method: 'GET',
+        path: url.pathname,
+        status: outcome.status,
+        errorCode,
+        serverMessage: message,
+      });
     }
   }
 

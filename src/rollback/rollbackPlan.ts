@@ -133,7 +133,12 @@ export async function planRollback(options: PlanOptions): Promise<RollbackPlan> 
   return { runId: options.folder.runId, dir, steps, conflictsFile, conflicts: conflictCount, forced: !!options.force };
 }
 
-type OnChanged = (plan: RollbackStepPlan, id: string, action: 'delete' | 'restore', verdict: RecordVerdict) => Promise<void>;
+type OnChanged = (
+  plan: RollbackStepPlan,
+  id: string,
+  action: 'delete' | 'restore',
+  verdict: RecordVerdict,
+) => Promise<void>;
 
 /** the root (attempt 0) chunk of every chunk: a retry round's rows come from its root's rows */
 function rootsOf(chunks: ChunkState[]): Map<number, number> {
@@ -250,7 +255,7 @@ async function planStep(
         if (!updated.has(idKey(id))) continue;
         // an image row is restored once, even when its record was targeted twice in the chunk
         updated.delete(idKey(id));
-        const values = restoreColumns.map((i, n) => (n > 0 && (row[i] ?? '') === '' ? SET_NULL : row[i] ?? ''));
+        const values = restoreColumns.map((i, n) => (n > 0 && (row[i] ?? '') === '' ? SET_NULL : (row[i] ?? '')));
         // eslint-disable-next-line no-await-in-loop
         await restoreCheck.add(id, values);
       }
@@ -311,7 +316,12 @@ export function derivedStepsOf(
         ids.push(`${of.id}.restore`);
       }
       if (stepPlan.deleteFile) {
-        steps.push({ id: `${of.id}.delete`, of, operation: hardDelete ? 'hardDelete' : 'delete', file: stepPlan.deleteFile });
+        steps.push({
+          id: `${of.id}.delete`,
+          of,
+          operation: hardDelete ? 'hardDelete' : 'delete',
+          file: stepPlan.deleteFile,
+        });
         ids.push(`${of.id}.delete`);
       }
     }

@@ -49,7 +49,11 @@ export async function rollbackRun(options: RollbackOptions): Promise<RollbackSta
   }
   if (started.rollbackOf) throw messages.createError('error.RollbackOfRollback', [folder.runId, started.rollbackOf]);
   if (started.orgId !== options.orgId) {
-    throw messages.createError('error.RunOfAnotherOrg', [folder.runId, started.username, options.username], [started.username]);
+    throw messages.createError(
+      'error.RunOfAnotherOrg',
+      [folder.runId, started.username, options.username],
+      [started.username],
+    );
   }
   const earlier = await rollbacksOf(runs, folder.runId);
   if (earlier.length > 0) {
@@ -81,25 +85,23 @@ export async function rollbackRun(options: RollbackOptions): Promise<RollbackSta
     description: `Rollback of run ${folder.runId} (${folder.dir})`,
     concurrency: manifest.concurrency,
     runFolder: options.root,
-    steps: steps.map(
-      ({ id, of, operation, file }): Step => ({
-        id,
-        object: of.object,
-        operation,
-        source: file,
-        columnDelimiter: 'COMMA',
-        lineEnding: 'LF',
-        maxRecordsPerJob: of.maxRecordsPerJob,
-        maxBytesPerJob: of.maxBytesPerJob,
-        poll: { initial: `${of.poll.initialMs}ms`, max: `${of.poll.maxMs}ms` },
-        // undo as much as can be undone: a row that fails is reported, the other rows go on
-        failureThreshold: { percent: 100 },
-        parallelism: of.parallelism,
-        retry: of.retry,
-        beforeImage: false,
-        partitionBy: false,
-      }),
-    ),
+    steps: steps.map(({ id, of, operation, file }): Step => ({
+      id,
+      object: of.object,
+      operation,
+      source: file,
+      columnDelimiter: 'COMMA',
+      lineEnding: 'LF',
+      maxRecordsPerJob: of.maxRecordsPerJob,
+      maxBytesPerJob: of.maxBytesPerJob,
+      poll: { initial: `${of.poll.initialMs}ms`, max: `${of.poll.maxMs}ms` },
+      // undo as much as can be undone: a row that fails is reported, the other rows go on
+      failureThreshold: { percent: 100 },
+      parallelism: of.parallelism,
+      retry: of.retry,
+      beforeImage: false,
+      partitionBy: false,
+    })),
     waves,
   };
   const derivedPath = join(dir, 'manifest.json');
@@ -120,7 +122,8 @@ export async function locateRolledBackRun(root: string, runId?: string, manifest
 
 /** `sf migrate rollback --manifest <m> [--run-id <id>] [--target-org <org>]` */
 export function rollbackCommand(manifest: string | undefined, runId?: string, targetOrg?: string): string {
-  const option = (name: string, value?: string): string => (value === undefined ? '' : ` --${name} ${shellQuote(value)}`);
+  const option = (name: string, value?: string): string =>
+    value === undefined ? '' : ` --${name} ${shellQuote(value)}`;
   return `sf migrate rollback${option('manifest', manifest)}${option('run-id', runId)}${option('target-org', targetOrg)}`;
 }
 
@@ -139,7 +142,7 @@ async function rollbackOfRun(run: RunSummary): Promise<string | undefined> {
   try {
     handle = await open(join(run.dir, 'journal.jsonl'), 'r');
     const parts: Buffer[] = [];
-    for (let position = 0; position < FIRST_LINE_LIMIT; ) {
+    for (let position = 0; position < FIRST_LINE_LIMIT;) {
       const buffer = Buffer.alloc(64 * 1024);
       // eslint-disable-next-line no-await-in-loop -- until the first line ends
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);

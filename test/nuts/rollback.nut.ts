@@ -21,15 +21,15 @@ function exportOrg(org: LocalOrg): Record<string, Record<string, Record<string, 
   const out: Record<string, Record<string, Record<string, unknown>>> = {};
   for (const object of ['Account', 'Contact']) {
     out[object] = Object.fromEntries(
-      org.store
-        .records(object)
-        .map((record) => [
-          String(record.Id),
-          // a field never set and one set to null read the same through the API
-          Object.fromEntries(
-            Object.entries(record).filter(([field, value]) => !STAMPED.has(field) && value !== null && value !== undefined),
+      org.store.records(object).map((record) => [
+        String(record.Id),
+        // a field never set and one set to null read the same through the API
+        Object.fromEntries(
+          Object.entries(record).filter(
+            ([field, value]) => !STAMPED.has(field) && value !== null && value !== undefined,
           ),
-        ]),
+        ),
+      ]),
     );
   }
   return out;
@@ -53,9 +53,16 @@ describe('sf migrate rollback', function () {
     return file;
   }
 
-  it('undoes a run (after a crash and a resume) to the org as it was, except a record changed by hand', async () => {
+  /**
+   * Seeds records, runs the migration, changes one record by hand, then rolls back, killed at
+   * `kill` and resumed; `full` adds the dry run and the second-rollback refusal.
+   */
+  async function scenario(p: string, kill: string, full: boolean): Promise<void> {
     const seed = manifest('seed', [
-      { object: 'Account', source: data('seed.csv', 'Name,Legacy_Id__c,Phone\nOld R1,R-1,111\nOld R2,R-2,222\nOld R3,R-3,\n') },
+      {
+        object: 'Account',
+        source: data('seed.csv', `Name,Legacy_Id__c,Phone\nOld R1,${p}-1,111\nOld R2,${p}-2,222\nOld R3,${p}-3,\n`),
+      },
     ]);
     await nut.sf(`migrate run --manifest ${seed} --target-org local --json`);
     const idOf = (legacy: string): string =>
@@ -67,18 +74,24 @@ describe('sf migrate rollback', function () {
         object: 'Account',
         operation: 'upsert',
         externalIdField: 'Legacy_Id__c',
-        source: data('accounts.csv', 'Name,Legacy_Id__c,Phone\nNew R1,R-1,#N/A\nNew R2,R-2,999\nBrand R,N-1,5\n'),
+        source: data(
+          'accounts.csv',
+          `Name,Legacy_Id__c,Phone\nNew R1,${p}-1,#N/A\nNew R2,${p}-2,999\nBrand R,${p}N-1,5\n`,
+        ),
       },
       {
         object: 'Contact',
-        source: data('contacts.csv', 'LastName,Legacy_Id__c,Account.Legacy_Id__c\nSmith,RC-1,N-1\n,RC-2,R-1\nJones,RC-3,R-2\n'),
+        source: data(
+          'contacts.csv',
+          `LastName,Legacy_Id__c,Account.Legacy_Id__c\nSmith,${p}C-1,${p}N-1\n,${p}C-2,${p}-1\nJones,${p}C-3,${p}-2\n`,
+        ),
         failureThreshold: { percent: 50 },
       },
       {
         id: 'account-update',
         object: 'Account',
         operation: 'update',
-        source: data('update.csv', `Id,Name\n${idOf('R-3')},Renamed R3\n`),
+        source: data('update.csv', `Id,Name\n${idOf(`${p}-3`)},Renamed R3\n`),
         dependsOn: ['Account'],
       },
     ]);
@@ -90,36 +103,23 @@ describe('sf migrate rollback', function () {
     const hand = await fetch(`${nut.org.instanceUrl}/services/data/v62.0/composite/sobjects`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${nut.org.accessToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ allOrNone: true, records: [{ attributes: { type: 'Account' }, Id: idOf('R-2'), Name: 'By Hand' }] }),
+      body: JSON.stringify({
+        allOrNone: true,
+        records: [{ attributes: { type: 'Account' }, Id: idOf(`${p}-2`), Name: 'By Hand' }],
+      }),
     });
     expect(hand.status).to.equal(200);
 
     // the dry run: per step what would be undone, the changed record, no write call
-    const ingestCalls = (): number => nut.org.stats().byRoute['POST jobs/ingest'] ?? 0;
-    const calls = ingestCalls();
-    const dry = (
-      await nut.sf<RollbackResult>(`migrate rollback --manifest ${migration} --target-org local --dry-run --json`)
-    ).jsonOutput!.result;
-    assertMatchesSchema('schemas/migrate-rollback.json', dry);
-    expect(ingestCalls()).to.equal(calls);
-    expect(dry.rollbackOf).to.equal(run.runId);
-    // children before parents: the second wave's steps (in either order), then the first's
-    expect(dry.steps.map((step) => step.step)[2]).to.equal('Account');
-    expect(dry.steps.map((step) => [step.step, step.toDelete, step.toRestore, step.changedAfterRun])).to.have.deep.members([
-      ['Contact', 2, 0, 0],
-      ['account-update', 0, 1, 0],
-      ['Account', 1, 1, 1],
-    ]);
-    const text = await nut.spawn(['migrate', 'rollback', '--manifest', migration, '--target-org', 'local', '--dry-run'])
-      .exit;
-    expect(text.status, text.stdout + text.stderr).to.equal(0);
-    expect(text.stdout).to.include('Dry run: nothing was changed in the org.');
-    expect(text.stderr).to.include('changed in the org after the run');
+    if (full) await dryRun(migration, run.runId);
 
-    // the rollback, killed once its first job is closed, then resumed to its end
-    const killed = await nut.spawn(['migrate', 'rollback', '--manifest', migration, '--target-org', 'local', '--json'], {
-      env: { SF_MIGRATE_TEST_CRASH: 'job.closed:1' },
-    }).exit;
+    // the rollback, killed, then resumed to its end
+    const killed = await nut.spawn(
+      ['migrate', 'rollback', '--manifest', migration, '--target-org', 'local', '--json'],
+      {
+        env: { SF_MIGRATE_TEST_CRASH: kill },
+      },
+    ).exit;
     expect(killed.signal, killed.stdout + killed.stderr).to.equal('SIGKILL');
     const resumed = (await nut.sf<RunResult>(`migrate resume --manifest ${migration} --target-org local --json`))
       .jsonOutput!.result;
@@ -137,14 +137,57 @@ describe('sf migrate rollback', function () {
     await nut.sf(`migrate status --manifest ${migration} --run-id ${resumed.runId} --json`);
 
     const after = exportOrg(nut.org);
-    const r2 = idOf('R-2');
+    const r2 = idOf(`${p}-2`);
     expect(after.Contact).to.deep.equal(before.Contact);
-    expect(after.Account).to.deep.equal({ ...before.Account, [r2]: { ...before.Account[r2], Name: 'By Hand', Phone: '999' } });
+    expect(after.Account).to.deep.equal({
+      ...before.Account,
+      [r2]: { ...before.Account[r2], Name: 'By Hand', Phone: '999' },
+    });
+    if (!full) return;
 
     // a run is undone once
-    const again = await nut.sf(`migrate rollback --manifest ${migration} --run-id ${run.runId} --target-org local --json`, {
-      code: 1,
-    });
+    const again = await nut.sf(
+      `migrate rollback --manifest ${migration} --run-id ${run.runId} --target-org local --json`,
+      {
+        code: 1,
+      },
+    );
     expect((again.jsonOutput as unknown as { name: string }).name).to.equal('AlreadyRolledBackError');
+  }
+
+  async function dryRun(migration: string, runId: string): Promise<void> {
+    const ingestCalls = (): number => nut.org.stats().byRoute['POST jobs/ingest'] ?? 0;
+    const calls = ingestCalls();
+    const dry = (
+      await nut.sf<RollbackResult>(`migrate rollback --manifest ${migration} --target-org local --dry-run --json`)
+    ).jsonOutput!.result;
+    assertMatchesSchema('schemas/migrate-rollback.json', dry);
+    expect(ingestCalls()).to.equal(calls);
+    expect(dry.rollbackOf).to.equal(runId);
+    // children before parents: the second wave's steps (in either order), then the first's
+    expect(dry.steps.map((step) => step.step)[2]).to.equal('Account');
+    expect(
+      dry.steps.map((step) => [step.step, step.toDelete, step.toRestore, step.changedAfterRun]),
+    ).to.have.deep.members([
+      ['Contact', 2, 0, 0],
+      ['account-update', 0, 1, 0],
+      ['Account', 1, 1, 1],
+    ]);
+    const text = await nut.spawn(['migrate', 'rollback', '--manifest', migration, '--target-org', 'local', '--dry-run'])
+      .exit;
+    expect(text.status, text.stdout + text.stderr).to.equal(0);
+    expect(text.stdout).to.include('Dry run: nothing was changed in the org.');
+    expect(text.stderr).to.include('changed in the org after the run');
+  }
+
+  it('undoes a run (after a crash and a resume) to the org as it was, except a record changed by hand', async () => {
+    await scenario('R', 'job.closed:1', true);
   });
+
+  // the rollback killed at other points of its own run, each resumed to the same end
+  for (const [n, kill] of ['run.started:1', 'job.created:2', 'results.saved:1', 'job.finished:3'].entries()) {
+    it(`killed at ${kill.replace(':', '#')}, resumed: the same end`, async () => {
+      await scenario(`K${n}`, kill, false);
+    });
+  }
 });

@@ -25,15 +25,15 @@ function exportOrg(scaffold: Scaffold): Record<string, Export> {
   const out: Record<string, Export> = {};
   for (const object of ['Account', 'Contact']) {
     out[object] = Object.fromEntries(
-      scaffold.org.store
-        .records(object)
-        .map((record) => [
-          String(record.Id),
-          // a field never set and one set to null read the same through the API (null)
-          Object.fromEntries(
-            Object.entries(record).filter(([field, value]) => !STAMPED.has(field) && value !== null && value !== undefined),
+      scaffold.org.store.records(object).map((record) => [
+        String(record.Id),
+        // a field never set and one set to null read the same through the API (null)
+        Object.fromEntries(
+          Object.entries(record).filter(
+            ([field, value]) => !STAMPED.has(field) && value !== null && value !== undefined,
           ),
-        ]),
+        ),
+      ]),
     );
   }
   return out;
@@ -82,7 +82,9 @@ describe('rollback against the local org', function () {
         },
       ],
     });
-    return new Map(scaffold.org.store.records('Account').map((record) => [String(record.Legacy_Id__c), String(record.Id)]));
+    return new Map(
+      scaffold.org.store.records('Account').map((record) => [String(record.Legacy_Id__c), String(record.Id)]),
+    );
   }
 
   async function migration(ids: Map<string, string>): Promise<MigrationRun> {
@@ -101,7 +103,10 @@ describe('rollback against the local org', function () {
         },
         {
           object: 'Contact',
-          source: await data('contacts.csv', 'LastName,Legacy_Id__c,Account.Legacy_Id__c\nSmith,C-1,N-1\n,C-2,E-1\nJones,C-3,E-2\n'),
+          source: await data(
+            'contacts.csv',
+            'LastName,Legacy_Id__c,Account.Legacy_Id__c\nSmith,C-1,N-1\n,C-2,E-1\nJones,C-3,E-2\n',
+          ),
           dependsOn: ['Account'],
           failureThreshold: { percent: 50 },
         },
@@ -109,7 +114,10 @@ describe('rollback against the local org', function () {
           id: 'account-update',
           object: 'Account',
           operation: 'update',
-          source: await data('update.csv', `Id,Phone,Name\n${ids.get('E-3')},333,Renamed Three\n${ids.get('E-1')},444,\n`),
+          source: await data(
+            'update.csv',
+            `Id,Phone,Name\n${ids.get('E-3')},333,Renamed Three\n${ids.get('E-1')},444,\n`,
+          ),
           dependsOn: ['Account'],
         },
       ],
@@ -128,7 +136,9 @@ describe('rollback against the local org', function () {
     );
     expect(images.map((image) => image.step)).to.deep.equal(['Account', 'Account', 'account-update']);
     const upsertImage = await readFile(join(run.folder.dir, images[0].file), 'utf8');
-    expect(upsertImage.split('\n')[0]).to.equal('"Id","LastModifiedDate","LastModifiedById","Legacy_Id__c","Name","Phone"');
+    expect(upsertImage.split('\n')[0]).to.equal(
+      '"Id","LastModifiedDate","LastModifiedById","Legacy_Id__c","Name","Phone"',
+    );
     expect(upsertImage).to.include('"E-1","Old One","111"').and.include('"E-2","Old Two","222"');
     expect(images[0].records).to.equal(2);
     expect(images[1].records, 'the new records had no before image').to.equal(0);
@@ -152,7 +162,10 @@ describe('rollback against the local org', function () {
     await scaffold.connection.request({
       method: 'PATCH',
       url: '/services/data/v62.0/composite/sobjects',
-      body: JSON.stringify({ allOrNone: true, records: [{ attributes: { type: 'Account' }, Id: ids.get('E-2'), Name: 'By Hand' }] }),
+      body: JSON.stringify({
+        allOrNone: true,
+        records: [{ attributes: { type: 'Account' }, Id: ids.get('E-2'), Name: 'By Hand' }],
+      }),
       headers: { 'content-type': 'application/json' },
     });
     expect(byLegacy('E-2').Name).to.equal('By Hand');
@@ -185,7 +198,9 @@ describe('rollback against the local org', function () {
     expect(after.Account).to.deep.equal(expected.Account);
 
     // once undone, never twice
-    const again = await rollbackRun({ ...options(), root: scaffold.root, runId: run.runId }).catch((error: Error) => error);
+    const again = await rollbackRun({ ...options(), root: scaffold.root, runId: run.runId }).catch(
+      (error: Error) => error,
+    );
     expect((again as Error).name).to.equal('AlreadyRolledBackError');
   });
 

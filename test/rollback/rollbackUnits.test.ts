@@ -65,8 +65,7 @@ describe('rollback: records changed after the run', () => {
 
   it('is changed when modified later than the run or by someone else; missing when gone', () => {
     expect(verdictOf(undefined, rule).kind).to.equal('missing');
-    const by = (id: string, at: string): string =>
-      verdictOf({ lastModifiedById: id, lastModifiedDate: at }, rule).kind;
+    const by = (id: string, at: string): string => verdictOf({ lastModifiedById: id, lastModifiedDate: at }, rule).kind;
     expect(by(rule.runUserId, '2026-11-29T23:00:00.000+0000')).to.equal('unchanged');
     expect(by(rule.runUserId, '2026-11-29T23:00:00.500+0000')).to.equal('unchanged');
     expect(by(rule.runUserId, '2026-11-29T23:00:01.000+0000')).to.equal('changed');
