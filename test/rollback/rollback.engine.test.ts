@@ -204,6 +204,34 @@ describe('rollback against the local org', function () {
     expect((again as Error).name).to.equal('AlreadyRolledBackError');
   });
 
+  it('keeps every createable field of the rows a delete step removes, and says the rollback cannot bring them back', async () => {
+    const ids = await seed();
+    const run = await runManifest('deletion', {
+      name: 'deletion',
+      defaults: { poll: { initial: '10ms', max: '40ms' } },
+      steps: [{ object: 'Account', operation: 'delete', source: await data('delete.csv', `Id\n${ids.get('E-1')}\n`) }],
+    });
+    const state = await replayJournal(run.folder.journalPath);
+    const image = state.steps.get('Account')!.chunks[0].beforeImage!;
+    const text = await readFile(join(run.folder.dir, image.file), 'utf8');
+    const header = text
+      .split('\n')[0]
+      .split(',')
+      .map((column) => column.slice(1, -1));
+    expect(header.slice(0, 3)).to.deep.equal(['Id', 'LastModifiedDate', 'LastModifiedById']);
+    expect(header).to.include.members(['Name', 'Phone', 'Legacy_Id__c', 'OwnerId']);
+    expect(header).to.not.include('CreatedDate');
+    expect(text).to.include('"E-1"').and.include('"Old One"').and.include('"111"');
+    expect(image.records).to.equal(1);
+
+    const dry = await rollbackRun({ ...options(), root: scaffold.root, runId: run.runId, dryRun: true });
+    expect(dry.plan.steps).to.have.length(1);
+    expect(dry.plan.steps[0]).to.include({ deletedByRun: 1, toDelete: 0, toRestore: 0 });
+    expect(dry.plan.steps[0].deletedRowImages).to.deep.equal([join(run.folder.dir, image.file)]);
+    const real = await rollbackRun({ ...options(), root: scaffold.root, runId: run.runId });
+    expect(real.run, 'nothing the API can undo: no rollback run').to.equal(undefined);
+  });
+
   it('resumes a rollback stopped before its jobs to the same end', async () => {
     const ids = await seed();
     const before = exportOrg(scaffold);
