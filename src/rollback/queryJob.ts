@@ -119,7 +119,9 @@ export class RollbackQueryClient {
   }
 
   private async waitToEnd(jobId: string, poll: QueryPoll): Promise<void> {
-    let delay = Math.max(1, poll.initialMs);
+    // a query of a few thousand keys is done in seconds: the first look comes sooner than an
+    // ingest job's (the step's poll.initial), then the step's back-off applies
+    let delay = Math.max(1, Math.min(poll.initialMs, 1000));
     /* eslint-disable no-await-in-loop -- one poll after the other */
     for (;;) {
       await this.transport.sleep(delay);
