@@ -51,11 +51,14 @@ export class RollbackQueryClient {
   public readonly calls: QueryCalls = { create: 0, polls: 0, pages: 0 };
   private readonly transport: BulkTransport;
 
+  private readonly pageRecords: number;
+
   public constructor(
     private readonly connection: Connection,
-    options: IngestJobClientOptions = {},
+    options: IngestJobClientOptions & { pageRecords?: number } = {},
   ) {
     this.transport = new BulkTransport(connection, options, new EventEmitter());
+    this.pageRecords = options.pageRecords ?? PAGE_RECORDS;
   }
 
   /** the SOQL literal of a value: quoted, backslashes and quotes escaped */
@@ -156,7 +159,7 @@ export class RollbackQueryClient {
     try {
       /* eslint-disable no-await-in-loop -- pages come one after the other (each names the next) */
       for (let page = 0; ; page++) {
-        const query = `?maxRecords=${PAGE_RECORDS}${locator ? `&locator=${encodeURIComponent(locator)}` : ''}`;
+        const query = `?maxRecords=${this.pageRecords}${locator ? `&locator=${encodeURIComponent(locator)}` : ''}`;
         const url = this.url(`/${jobId}/results${query}`);
         const { next, counted } = await this.page(url, out, page > 0);
         records += counted;
