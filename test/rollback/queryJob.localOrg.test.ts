@@ -20,6 +20,7 @@ describe('RollbackQueryClient against the local org', function () {
     const records = Array.from({ length: 5 }, (_, i) => ({
       attributes: { type: 'Account' },
       Name: i === 2 ? 'Quote "and" comma, line\nbreak' : `Q${i}`,
+      // eslint-disable-next-line camelcase -- a Salesforce field name
       Legacy_Id__c: `Q-${i}`,
     }));
     await scaffold.connection.request({
