@@ -19,7 +19,9 @@ import { appendFileSync } from 'node:fs';
  * 'reconcile' (resume's reconciliation journaled one line of a job the journal had lost),
  * 'upload.refused' (an upload body stopped because its source no longer reads as fingerprinted;
  * its job is not aborted yet), 'partition.written' (a source's derived files are durable, their
- * `source.partitioned` line is not written yet).
+ * `source.partitioned` line is not written yet), 'before.piece' (one query of a chunk's before
+ * image is saved, the image is not joined yet), 'before.written' (the before image is durable,
+ * its `before.saved` line is not written yet).
  */
 export type CrashPoint = string;
 
