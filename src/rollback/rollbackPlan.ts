@@ -10,14 +10,15 @@
  * both unless forced. Records the run deleted are not undone: the API cannot bring back a hard
  * delete, and re-inserting gives new Ids; their before images are kept for a person to re-insert.
  *
- * Memory: the Ids a chunk's job (and the retry rounds of its rows) updated, one chunk at a time
- * (bounded by the job size), and one SOQL piece of candidates; every file is streamed.
+ * Memory: the Ids a chunk's job updated, one chunk at a time (bounded by the job size), those
+ * updated in retry rounds (bounded by the rows retried), and one SOQL piece of candidates; every
+ * file is streamed.
  */
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { Messages } from '@salesforce/core';
 import type { LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
-import type { ChunkState, RunState } from '../journal/state.js';
+import type { RunState } from '../journal/state.js';
 import type { RunFolder } from '../journal/runFolder.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { AtomicCsvWriter, readResultRows } from '../engine/resultFiles.js';
@@ -140,18 +141,6 @@ type OnChanged = (
   verdict: RecordVerdict,
 ) => Promise<void>;
 
-/** the root (attempt 0) chunk of every chunk: a retry round's rows come from its root's rows */
-function rootsOf(chunks: ChunkState[]): Map<number, number> {
-  const byNumber = new Map(chunks.map((chunk) => [chunk.chunk, chunk]));
-  const roots = new Map<number, number>();
-  for (const chunk of chunks) {
-    let at: ChunkState | undefined = chunk;
-    while (at?.retryOf && at.retryOf.step === chunk.step) at = byNumber.get(at.retryOf.chunk);
-    roots.set(chunk.chunk, at?.chunk ?? chunk.chunk);
-  }
-  return roots;
-}
-
 async function planStep(
   step: ResolvedStep,
   options: PlanOptions,
@@ -172,7 +161,6 @@ async function planStep(
     deletedByRun: 0,
     deletedRowImages: [],
   };
-  const roots = rootsOf(stepState.chunks);
   const rootChunks = stepState.chunks.filter((chunk) => chunk.attempt === 0);
   const deleting = step.operation === 'delete' || step.operation === 'hardDelete';
   if (deleting) {
@@ -214,17 +202,28 @@ async function planStep(
       });
     const deleteCheck = check<string>('delete', (id) => deletes.write([id]));
     const restoreCheck = check<string[]>('restore', (row) => restores!.write(row));
+    // Rows that loaded in a retry round: a retry file gathers the failed rows of several chunks,
+    // so which chunk's image holds a row is not journaled; they are looked for in every image.
+    // Bounded by the rows retried, not by the step.
+    const retriedUpdated = new Set<string>();
+    for (const chunk of stepState.chunks) {
+      if (chunk.attempt === 0 || !chunk.results) continue;
+      // eslint-disable-next-line no-await-in-loop
+      await readSuccesses(join(folder.dir, chunk.results.files.success), async (id, created) => {
+        if (created) await deleteCheck.add(id, id);
+        else retriedUpdated.add(idKey(id));
+      });
+    }
     for (const root of rootChunks) {
       const updated = new Set<string>();
-      for (const chunk of stepState.chunks) {
-        if (roots.get(chunk.chunk) !== root.chunk || !chunk.results) continue;
+      if (root.results) {
         // eslint-disable-next-line no-await-in-loop
-        await readSuccesses(join(folder.dir, chunk.results.files.success), async (id, created) => {
+        await readSuccesses(join(folder.dir, root.results.files.success), async (id, created) => {
           if (created) await deleteCheck.add(id, id);
           else updated.add(idKey(id));
         });
       }
-      if (updated.size === 0) continue;
+      if (updated.size === 0 && retriedUpdated.size === 0) continue;
       if (!root.beforeImage || !takesBeforeImages(step)) {
         plan.withoutBeforeImage += updated.size;
         continue;
@@ -252,9 +251,11 @@ async function planStep(
           continue;
         }
         const id = row[idAt] ?? '';
-        if (!updated.has(idKey(id))) continue;
+        const key = idKey(id);
+        if (!updated.has(key) && !retriedUpdated.has(key)) continue;
         // an image row is restored once, even when its record was targeted twice in the chunk
-        updated.delete(idKey(id));
+        updated.delete(key);
+        retriedUpdated.delete(key);
         const values = restoreColumns.map((i, n) => (n > 0 && (row[i] ?? '') === '' ? SET_NULL : (row[i] ?? '')));
         // eslint-disable-next-line no-await-in-loop
         await restoreCheck.add(id, values);
@@ -262,6 +263,8 @@ async function planStep(
       // updated records the image does not hold (it was taken before they existed: an upsert that
       // matched a record an earlier chunk of the run created) are undone by that chunk's delete
     }
+    // retried rows of a step without images (beforeImage off) are not restorable either
+    if (!takesBeforeImages(step)) plan.withoutBeforeImage += retriedUpdated.size;
     await deleteCheck.end();
     await restoreCheck.end();
   });

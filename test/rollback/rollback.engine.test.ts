@@ -90,7 +90,7 @@ describe('rollback against the local org', function () {
   async function migration(ids: Map<string, string>): Promise<MigrationRun> {
     return runManifest('migration', {
       name: 'migration',
-      defaults: { poll: { initial: '10ms', max: '40ms' }, maxRecordsPerJob: 2 },
+      defaults: { poll: { initial: '10ms', max: '40ms' }, maxRecordsPerJob: 2, retry: { attempts: 10 } },
       steps: [
         {
           object: 'Account',
@@ -230,6 +230,26 @@ describe('rollback against the local org', function () {
     expect(dry.plan.steps[0].deletedRowImages).to.deep.equal([join(run.folder.dir, image.file)]);
     const real = await rollbackRun({ ...options(), root: scaffold.root, runId: run.runId });
     expect(real.run, 'nothing the API can undo: no rollback run').to.equal(undefined);
+  });
+
+  it('undoes rows that loaded only in retry rounds (UNABLE_TO_LOCK_ROW), whose rollback rows are retried too', async () => {
+    const ids = await seed();
+    const before = exportOrg(scaffold);
+    scaffold.org.faults.set({ seed: 7, lockRowRate: 0.3 });
+    const run = await migration(ids);
+    const state = await replayJournal(run.folder.journalPath);
+    const retried = [...state.steps.values()].flatMap((step) => step.chunks.filter((chunk) => chunk.attempt > 0));
+    expect(retried.length, 'some rows went in retry rounds').to.be.greaterThan(0);
+    expect(
+      retried.every((chunk) => chunk.beforeImage === undefined),
+      'retry rounds take no image',
+    ).to.equal(true);
+    const rollback = await rollbackRun({ ...options(), root: scaffold.root, runId: run.runId });
+    expect((await rollback.run!.execute()).status).to.equal('succeeded');
+    scaffold.org.faults.clear();
+    const after = exportOrg(scaffold);
+    expect(after.Contact).to.deep.equal(before.Contact);
+    expect(after.Account).to.deep.equal(before.Account);
   });
 
   it('resumes a rollback stopped before its jobs to the same end', async () => {
