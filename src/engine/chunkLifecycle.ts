@@ -40,6 +40,7 @@ import { crashPoint, crashTestEnabled } from './crashPoints.js';
 import { emptyResultHeaders, writeHeaderOnlyResult } from './resultFiles.js';
 import type { ChunkPlanner } from './chunkPlanner.js';
 import type { Slots } from './concurrency.js';
+import type { BeforeImageCapture } from './beforeImages.js';
 import type { EngineEvents } from './events.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -69,6 +70,8 @@ export type ChunkLifecycleContext = {
   keepJobs?: boolean;
   onProgress?: (progress: JobProgress) => void;
   onWarning?: (message: string) => void;
+  /** saves what a chunk's job will change, before its job exists (engine/beforeImages.ts) */
+  beforeImages?: BeforeImageCapture;
 };
 
 /** a job whose upload keeps getting interrupted is given up on after this many fresh jobs */
@@ -189,6 +192,7 @@ export class ChunkLifecycle {
           case 'planned':
           case 'creating':
             if (signal.aborted) return;
+            await this.context.beforeImages?.ensure(step, chunk);
             if (++uploadAttempts > MAX_UPLOAD_ATTEMPTS) {
               throw messages.createError('error.UploadKeepsFailing', [step.id, chunk.chunk, MAX_UPLOAD_ATTEMPTS]);
             }

@@ -23,7 +23,9 @@ import { appendFileSync } from 'node:fs';
  * its `lookup.snapshot` line is not written yet: src/lookup/snapshots.ts), 'prepare.written' (a source's prepared and
  * rejected-rows files are durable, their `source.prepared` line is not written yet),
  * 'results.synthesised' (a job's failed or unprocessed result file, proven empty by its counts, was
- * written locally; `results.saved` is not journaled yet).
+ * written locally; `results.saved` is not journaled yet), 'before.piece' (one query of a chunk's before image is saved,
+ * the image is not joined yet), 'before.written' (the before image is durable, its `before.saved` line
+ * is not written yet).
  */
 export type CrashPoint = string;
 

@@ -31,8 +31,10 @@ import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { StepPreparation } from '../prepare/stepPreparation.js';
 import { QueryJobClient } from '../bulk/queryJobClient.js';
+import { RollbackQueryClient } from '../rollback/queryJob.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
+import { BeforeImageCapture } from './beforeImages.js';
 import { ChunkPlanner } from './chunkPlanner.js';
 import { StepPartitioning } from './stepPartitioning.js';
 import { planRetryRound } from './retryRounds.js';
@@ -72,6 +74,8 @@ export type RunOptions = RunTarget & {
    * the run is listed, resumed and indexed under this path
    */
   belongsTo?: string;
+  /** the run this run undoes (`sf migrate rollback`), journaled in run.started */
+  rollbackOf?: string;
 };
 
 export class MigrationRun extends EventEmitter<EngineEvents> {
@@ -123,6 +127,12 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       ...(options.keepJobs ? { keepJobs: true } : {}),
       onProgress: (progress): boolean => this.emit('job.progress', progress),
       onWarning: (message): boolean => this.emit('warning', message),
+      beforeImages: new BeforeImageCapture({
+        queries: new RollbackQueryClient(options.connection),
+        folder,
+        record,
+        planner: this.planner,
+      }),
     });
   }
 
@@ -178,6 +188,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
             instanceUrl: options.connection.instanceUrl,
             apiVersion: options.connection.getApiVersion(),
             sources,
+            ...(options.rollbackOf ? { rollbackOf: options.rollbackOf } : {}),
           }),
         );
         return run;

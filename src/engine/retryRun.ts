@@ -182,6 +182,7 @@ function settingsOf(step: ResolvedStep, included: Set<string>): Omit<Step, 'sour
     failureThreshold: step.failureThreshold,
     parallelism: step.parallelism,
     retry: step.retry,
+    ...(step.beforeImage === false ? { beforeImage: false } : {}),
     dependsOn: step.dependsOn.filter((id) => included.has(id)),
   };
 }

@@ -27,6 +27,7 @@ export function runStarted(run: Omit<EventBody<'run.started'>, 'type'>): EventBo
     instanceUrl: run.instanceUrl,
     apiVersion: run.apiVersion,
     sources: run.sources.map(({ file, size, mtimeMs, sha256 }) => ({ file, size, mtimeMs, sha256 })),
+    ...(run.rollbackOf !== undefined ? { rollbackOf: run.rollbackOf } : {}),
   };
 }
 
@@ -84,6 +85,18 @@ export function chunkPlanned(ref: ChunkRef, cut: Fields<'chunk.planned'>): Event
     attempt: cut.attempt,
     ...(cut.retryOf ? { retryOf: refOf(cut.retryOf) } : {}),
     ...(cut.sha256 ? { sha256: cut.sha256 } : {}),
+  };
+}
+
+/** a chunk's before image, durable under `image.file` (relative to the run folder) */
+export function beforeSaved(ref: ChunkRef, image: Fields<'before.saved'>): EventBody<'before.saved'> {
+  return {
+    type: 'before.saved',
+    ...refOf(ref),
+    file: image.file,
+    size: image.size,
+    sha256: image.sha256,
+    records: image.records,
   };
 }
 

@@ -49,6 +49,7 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
     sources: req({
       items: { file: req('string'), size: req('count'), mtimeMs: req('number'), sha256: req('string') },
     }),
+    rollbackOf: opt('string'),
   },
   'run.resumed': { pid: req('count'), host: req('string') },
   'wave.started': { wave: req('count'), steps: req('strings') },
@@ -104,6 +105,7 @@ const EVENT_SHAPES: { [T in JournalEventType]: { [F in FieldsOf<T>]-?: Field } }
     retryOf: opt({ shape: chunkRef }),
     sha256: opt('string'),
   },
+  'before.saved': { ...chunkRef, file: req('string'), size: req('count'), sha256: req('string'), records: req('count') },
   'job.creating': { ...chunkRef },
   'job.created': { ...chunkRef, jobId: req('id') },
   'job.uploaded': { ...chunkRef, jobId: req('id'), bytes: req('count') },

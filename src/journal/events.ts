@@ -32,6 +32,8 @@ export type JournalEventBody =
       instanceUrl: string;
       apiVersion: string;
       sources: SourceFingerprint[];
+      /** the run this run undoes (`sf migrate rollback`) */
+      rollbackOf?: string;
     }
   | { type: 'run.resumed'; pid: number; host: string }
   | { type: 'wave.started'; wave: number; steps: string[] }
@@ -85,6 +87,12 @@ export type JournalEventBody =
        */
       sha256?: string;
     })
+  /**
+   * the chunk's before image: the current values of the fields its job writes, for the rows it
+   * targets, queried from the org into a file of the run folder (written and fsynced before this
+   * line) ahead of the job; rollback restores updated rows from it (src/engine/beforeImages.ts)
+   */
+  | (ChunkRef & { type: 'before.saved'; file: string; size: number; sha256: string; records: number })
   | (ChunkRef & { type: 'job.creating' })
   | (ChunkRef & { type: 'job.created'; jobId: string })
   | (ChunkRef & { type: 'job.uploaded'; jobId: string; bytes: number })

@@ -52,6 +52,8 @@ type ChunkBase = {
   sha256?: string;
   /** jobs created for this chunk then aborted before they were closed (and orphans found on resume) */
   abandonedJobIds: string[];
+  /** the chunk's before image (before.saved), taken before its first job could load anything */
+  beforeImage?: { file: string; size: number; sha256: string; records: number };
   /** when the current job's job.closed and job.finished were journaled (rates and estimates in `status`) */
   closedAt?: string;
   finishedAt?: string;
@@ -246,6 +248,11 @@ function applyChunkEvent(state: RunState, event: ChunkEvent): void {
   }
   const chunk = chunkOf(state, event);
   switch (event.type) {
+    case 'before.saved':
+      // before any job of the chunk could have been closed; again after a crash before a create
+      expectPhase(event, chunk, ['planned', 'creating']);
+      chunk.beforeImage = { file: event.file, size: event.size, sha256: event.sha256, records: event.records };
+      return;
     case 'job.creating':
       if (chunk.jobId !== undefined) impossible(event, 'secondJob', [chunk.chunk, chunk.step, chunk.jobId]);
       // 'creating' again: resume after a crash between the intent and the POST's outcome

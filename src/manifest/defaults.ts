@@ -16,6 +16,8 @@ export const stepDefaults = {
   failureThreshold: { percent: 0 },
   parallelism: 2,
   retry: { codes: ['UNABLE_TO_LOCK_ROW'], attempts: 3 },
+  /** update, upsert and delete jobs save what they change first, so the run can be rolled back */
+  beforeImage: true,
 };
 
 export const manifestDefaults = {

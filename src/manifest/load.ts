@@ -270,6 +270,7 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       parallelism: setting(step, defaults, 'parallelism') ?? stepDefaults.parallelism,
       retry: { ...stepDefaults.retry, ...manifest.defaults?.retry, ...own.retry },
       mapping: s.mapping,
+      ...(setting(step, defaults, 'beforeImage') === false ? { beforeImage: false as const } : {}),
       ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
       ...(own.lookups?.length ? { lookups: own.lookups } : {}),
       ...(resolveValueMaps(step, dir) ? { valueMaps: resolveValueMaps(step, dir) } : {}),

@@ -83,6 +83,8 @@ export type StepSettings = {
   parallelism?: number;
   /** rows failing with these codes are retried in new jobs (default UNABLE_TO_LOCK_ROW) */
   retry?: { codes?: string[]; attempts?: number };
+  /** save the rows a job will change before it is uploaded, for rollback (default true) */
+  beforeImage?: boolean;
 };
 
 export type Step = StepSettings & {
@@ -135,6 +137,8 @@ export type ResolvedStep = {
   parallelism: number;
   retry: { codes: string[]; attempts: number };
   mapping: ColumnMapping;
+  /** false: no before images (manifest `beforeImage: false`); absent: on */
+  beforeImage?: false;
   /** as written; absent: inferred from the step's single relationship column (plan/partitioning.ts) */
   partitionBy?: string | false;
   /** as written (src/lookup/spec.ts resolves them) */

@@ -3,6 +3,8 @@
  * that runs out of it halfway stops with REQUEST_LIMIT_EXCEEDED, so `plan` shows the bill up front.
  */
 import { PollSchedule } from '../bulk/pollSchedule.js';
+import type { ResolvedStep } from '../manifest/types.js';
+import { MAX_SOQL_CHARACTERS } from '../rollback/queryJob.js';
 
 /**
  * Calls every ingest job spends besides its polls when it loads cleanly: create, upload, close
@@ -53,4 +55,22 @@ export function estimatePolls(
 export function estimateJobCalls(records: number, bounds: PollBounds): { polls: number; apiCalls: number } {
   const polls = estimatePolls(records, bounds);
   return { polls, apiCalls: CALLS_PER_JOB_BESIDES_POLLS + polls };
+}
+
+/**
+ * Before images (engine/beforeImages.ts): before each job of an update, upsert, delete or
+ * hardDelete step, one query job per piece of the job's keys — create, a poll, one results page.
+ */
+export const CALLS_PER_BEFORE_IMAGE_QUERY = 3;
+
+/**
+ * Keys in one piece: a quoted 18-character Id and its comma take 21 characters of the SOQL
+ * statement's 100,000 (an external id is assumed as long); 2,000 are left for the field list.
+ */
+export const BEFORE_IMAGE_KEYS_PER_QUERY = Math.floor((MAX_SOQL_CHARACTERS - 2000) / 21);
+
+/** The calls a job's before image costs (0 for inserts and steps with `beforeImage: false`). */
+export function estimateBeforeImageCalls(records: number, step: Pick<ResolvedStep, 'operation' | 'beforeImage'>): number {
+  if (step.beforeImage === false || step.operation === 'insert' || records === 0) return 0;
+  return Math.ceil(records / BEFORE_IMAGE_KEYS_PER_QUERY) * CALLS_PER_BEFORE_IMAGE_QUERY;
 }

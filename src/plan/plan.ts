@@ -14,7 +14,12 @@ import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from 
 import { partitionSource } from '../engine/partitionPass.js';
 import { partitionSettingsOf, sameHeaderSources } from '../engine/stepPartitioning.js';
 import { partitionColumnOf, type PartitionColumn } from './partitioning.js';
-import { ASSUMED_RECORDS_PER_SECOND, CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls } from './budget.js';
+import {
+  ASSUMED_RECORDS_PER_SECOND,
+  CALLS_PER_JOB_BESIDES_POLLS,
+  estimateBeforeImageCalls,
+  estimateJobCalls,
+} from './budget.js';
 
 export type PlannedFile = {
   /** relative to the manifest's folder */
@@ -47,7 +52,7 @@ export type PlannedStep = {
   jobs: number;
   /** estimated status calls of all the step's jobs */
   polls: number;
-  /** estimated API calls of all the step's jobs, polls included */
+  /** estimated API calls of all the step's jobs, polls and before images (plan/budget.ts) included */
   apiCalls: number;
 };
 
@@ -187,7 +192,9 @@ async function planFile(
 /** the estimated calls of one job of `records`, reported to `onJob` */
 function jobCalls(step: ResolvedStep, records: number, options: PlanOptions): { polls: number; apiCalls: number } {
   options.onJob?.(step, records);
-  return estimateJobCalls(records, step.poll);
+  const calls = estimateJobCalls(records, step.poll);
+  // an update, upsert or delete job first saves its rows' before image (src/engine/beforeImages.ts)
+  return { ...calls, apiCalls: calls.apiCalls + estimateBeforeImageCalls(records, step) };
 }
 
 function addJob(planned: PlannedFileWithPolls, calls: { polls: number; apiCalls: number }): void {

@@ -39,8 +39,8 @@ export function runOptionsOf(flags: {
   };
 }
 
-/** a command that drives a MigrationRun: `run`, `resume`, `retry` */
-export abstract class RunSessionCommand extends SfCommand<RunResult> {
+/** a command that drives a MigrationRun: `run`, `resume`, `retry`, `rollback` (whose result wraps the run's) */
+export abstract class RunSessionCommand<Result = RunResult> extends SfCommand<Result> {
   /** what an error report can name; a command fills in what it learns before the run exists */
   protected readonly errorContext: ErrorContext = {};
   private readonly interrupt = new RunInterrupt({

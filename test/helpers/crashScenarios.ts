@@ -44,6 +44,13 @@ type SourceChange = 'source';
  */
 type SelfReferences = 'self';
 
+/**
+ * 'upsert': the Account step is an upsert on Legacy_Id__c, so each of its chunks first saves a
+ * before image (engine/beforeImages.ts: a query job into before/Account/<chunk>.csv, then its
+ * `before.saved` line); the kill points fall inside that capture.
+ */
+type BeforeImages = 'upsert';
+
 /** where the first run changes accounts.csv (see SourceChange) */
 const SOURCE_CHANGE_AT: KillPoint = ['chunk.planned', RECORDS / PER_JOB];
 
@@ -51,7 +58,9 @@ const SOURCE_CHANGE_AT: KillPoint = ['chunk.planned', RECORDS / PER_JOB];
  * [point, nth] for the first run, optionally for the first resume, and a journal cut between them
  * (or a source changed during the first run)
  */
-export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut | SourceChange | SelfReferences)?]> = [
+export const crashScenarios: ReadonlyArray<
+  [KillPoint, KillPoint?, (JournalCut | SourceChange | SelfReferences | BeforeImages)?]
+> = [
   [['run.folder', 1]],
   [
     ['run.folder', 1],
@@ -141,6 +150,12 @@ export const crashScenarios: ReadonlyArray<[KillPoint, KillPoint?, (JournalCut |
   [['prepare.written', 1], undefined, 'self'],
   [['source.prepared', 1], undefined, 'self'],
   [['prepare.written', 1], ['source.prepared', 1], 'self'],
+  // before images of an upsert step: after a piece's query, after the image is durable but not
+  // journaled, after its line; and killed again in the resume's capture
+  [['before.piece', 2], undefined, 'upsert'],
+  [['before.written', 1], undefined, 'upsert'],
+  [['before.saved', 2], undefined, 'upsert'],
+  [['before.written', 2], ['before.written', 1], 'upsert'],
 ];
 
 function journalOf(dir: string): string {
@@ -180,7 +195,9 @@ function cutJournal(dir: string, cut: JournalCut): void {
 /** how many NUT files the scenarios are spread over (test/nuts/crash-1.nut.ts … crash-<PARTS>.nut.ts) */
 export const CRASH_PARTS = 4;
 
-function prepare(nut: NutSession, prefix: string, self = false): string {
+function prepare(nut: NutSession, prefix: string, variant?: SelfReferences | BeforeImages): string {
+  const self = variant === 'self';
+  const upsert = variant === 'upsert';
   const dir = nut.testDir;
   const accounts = ['Name,Legacy_Id__c'];
   const contacts = [`LastName,Legacy_Id__c,Account.Legacy_Id__c${self ? ',ReportsTo.Legacy_Id__c' : ''}`];
@@ -203,7 +220,9 @@ function prepare(nut: NutSession, prefix: string, self = false): string {
         retry: { attempts: 6 },
       },
       steps: [
-        { object: 'Account', source: 'accounts.csv' },
+        upsert
+          ? { object: 'Account', source: 'accounts.csv', operation: 'upsert', externalIdField: 'Legacy_Id__c' }
+          : { object: 'Account', source: 'accounts.csv' },
         { object: 'Contact', source: 'contacts.csv', lineEnding: 'CRLF' },
       ],
     }),
@@ -279,13 +298,13 @@ export function describeCrashScenarios(part: number): void {
                 .filter((point): point is KillPoint => point !== undefined)
                 .map(([point, nth]) => `${point}#${nth}`)
                 .join(
-                  cut
+                  cut && cut !== 'upsert'
                     ? ` then the journal cut back to ${cut === 'created' ? 'job.created' : 'before job.created'}, then `
                     : ' then ',
-                );
+                ) + (cut === 'upsert' ? ' (Account upserted: before images)' : '');
       it(`killed at ${label}`, async () => {
         const prefix = `K${index}`;
-        const manifest = prepare(nut, prefix, cut === 'self');
+        const manifest = prepare(nut, prefix, cut === 'self' || cut === 'upsert' ? cut : undefined);
         const target = ['--manifest', manifest, '--target-org', 'local'];
         const accounts = join(nut.testDir, 'accounts.csv');
         const original = readFileSync(accounts);
@@ -305,7 +324,7 @@ export function describeCrashScenarios(part: number): void {
           expect(error.name, refused.stdout + refused.stderr).to.equal('SourcesChangedError');
           expect(error.actions?.[0]).to.contain('sf migrate resume');
           writeFileSync(accounts, original);
-        } else if (cut && cut !== 'self') cutJournal(nut.testDir, cut);
+        } else if (cut && cut !== 'self' && cut !== 'upsert') cutJournal(nut.testDir, cut);
         if (second) {
           const again = await cli(['migrate', 'resume', ...target], second);
           expect(again.signal, `resume should be killed at ${label}: ${again.stdout}${again.stderr}`).to.equal(
@@ -331,6 +350,11 @@ export function describeCrashScenarios(part: number): void {
         }
         assertExactlyOnce(nut, prefix, runDir);
         if (cut === 'self') assertReportsTo(nut, prefix);
+        if (cut === 'upsert') {
+          // one before image per Account chunk, journaled once each, whatever the kills
+          const saved = journalTypes(nut.testDir).filter((type) => type === 'before.saved');
+          expect(saved, 'before.saved lines').to.have.length(RECORDS / PER_JOB);
+        }
         if (cut === 'source') {
           const appended = nut.org.store.records('Account').filter((record) => record.Name === APPENDED);
           expect(appended, 'the line appended during the run').to.deep.equal([]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { SfError } from '@salesforce/core';
 import { buildPlan } from '../../src/plan/plan.js';
-import { estimateJobCalls } from '../../src/plan/budget.js';
+import { CALLS_PER_BEFORE_IMAGE_QUERY, estimateJobCalls } from '../../src/plan/budget.js';
 import type { LoadedManifest, ResolvedStep } from '../../src/manifest/types.js';
 import { scratchFolder } from '../csv/csvFixtures.js';
 
@@ -116,9 +116,10 @@ describe('buildPlan', () => {
       records: 6,
       jobs: 4,
       polls: 4,
-      apiCalls: perJob(3) + 3 * perJob(1),
+      // plus the before image of the upsert's one job: one query (create, poll, results page)
+      apiCalls: perJob(3) + 3 * perJob(1) + CALLS_PER_BEFORE_IMAGE_QUERY,
     });
-    expect(plan.totals.apiCalls).to.equal(4 * 6);
+    expect(plan.totals.apiCalls).to.equal(4 * 6 + 3);
     expect(plan.estimate).to.deep.equal({ callsPerJobBesidesPolls: 5, assumedRecordsPerSecond: 500 });
   });
 

@@ -91,6 +91,11 @@ export default class Plan extends SfCommand<PlanResult> {
       }
       this.log();
     }
+    const deleting = plan.waves.flatMap((wave) => wave.steps).filter((step) => /^(hardD|d)elete$/.test(step.operation));
+    if (deleting.length > 0) {
+      // sf migrate rollback cannot bring deleted records back: say so before the run, not after
+      this.warn(messages.getMessage('deletesNotUndone', [deleting.map((step) => step.id).join(', ')]));
+    }
     const { totals, estimate } = plan;
     this.log(
       messages.getMessage('totals', [
