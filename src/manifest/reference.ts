@@ -34,6 +34,7 @@ const sections = [
   'PollSettings',
   'FailureThreshold',
   'RetrySettings',
+  'ValueMap',
 ];
 /** Named value types, linked from the tables and described once at the end. */
 const valueTypes = ['StepId', 'Duration'];
