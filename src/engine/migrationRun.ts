@@ -28,6 +28,7 @@ import { withManifestLock } from '../journal/manifestLock.js';
 import { openRunForWriting, type WritableRun } from '../journal/writableRun.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
+import { sharedParentWaits } from '../plan/sharedParents.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
 import { ChunkPlanner } from './chunkPlanner.js';
@@ -256,11 +257,24 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       }
       this.emit('wave.started', { wave, steps: stepIds });
       const steps = stepIds.map((id) => this.step(id));
+      // Steps sharing a parent object take turns in the org (plan/sharedParents.ts). A step waits
+      // only for earlier ones and the wave's steps start in order, so no step waits for one that
+      // has no lane to run in. A step that ended, however it ended, lets the ones after it go.
+      const waits = sharedParentWaits(steps);
+      const ended = new Map(steps.map((step) => [step.id, settlement()]));
       // eslint-disable-next-line no-await-in-loop
       await forEachConcurrent(
         steps,
         concurrency,
-        (step) => this.runStep(step, wave),
+        async (step) => {
+          const after = waits.get(step.id)?.after ?? [];
+          const turn = after.length ? Promise.all(after.map((id) => ended.get(id)!.promise)) : undefined;
+          try {
+            await this.runStep(step, wave, turn);
+          } finally {
+            ended.get(step.id)!.resolve();
+          }
+        },
         () => this.failFast.abort(),
       );
       if (this.stopped) return this.outcome('waiting');
@@ -307,7 +321,13 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     return state;
   }
 
-  private async runStep(step: ResolvedStep, wave: number): Promise<void> {
+  /**
+   * `turn`: the step's jobs are handed to the org only once it settles (the earlier steps of the
+   * wave it shares a parent object with have ended); until then it partitions, plans and uploads
+   * its first jobs. Only the scheduling changes: every chunk goes through the same protocol, so a
+   * resumed wave continues each step from its journal and simply waits its turn again.
+   */
+  private async runStep(step: ResolvedStep, wave: number, turn?: Promise<unknown>): Promise<void> {
     if (this.state.steps.get(step.id)?.status === 'finished') return;
     if (this.stopped) return;
     if (this.state.steps.get(step.id)?.status !== 'running') {
@@ -332,7 +352,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     const parallelism = this.options.parallelism ?? step.parallelism;
     // `parallelism` jobs in the org at once, and one more lane that creates and uploads the next
     // job meanwhile, closed as soon as one of them ends (see ChunkLifecycle.drive)
-    const processing = new Slots(parallelism);
+    const processing = new Slots(parallelism, turn);
     // The serial lane (lock-aware jobs): a parent too big for one internal batch has a chain of
     // files of its rows alone, one batch each; a chain's jobs are in the org one at a time, so no two
     // batches holding that parent are processed at once. No other job holds that parent, so chains
@@ -361,7 +381,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           parallelism,
           // a chain's next job uploads while the one before it is processed, and is closed after it
           (chain) => {
-            const inOrg = new Slots(1);
+            const inOrg = new Slots(1, turn);
             return forEachConcurrent(chain, 2, (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg));
           },
           () => this.failFast.abort(),
@@ -391,6 +411,13 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     applyEvent(this.state, event);
     crashPoint(body.type);
   }
+}
+
+/** a promise and the function that resolves it */
+function settlement(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
 }
 
 export function exitCodeOf(outcome: RunOutcome): number {

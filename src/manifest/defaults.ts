@@ -2,7 +2,7 @@
  * What a step gets when neither it nor `defaults` says otherwise. The schema's "default" keywords
  * document the same values; test/manifest/defaults.test.ts proves the two agree.
  */
-import type { ColumnDelimiter, LineEnding, Operation } from './types.js';
+import type { ColumnDelimiter, LineEnding, Operation, SharedParents } from './types.js';
 
 export const stepDefaults = {
   operation: 'insert' as Operation,
@@ -16,6 +16,8 @@ export const stepDefaults = {
   failureThreshold: { percent: 0 },
   parallelism: 2,
   retry: { codes: ['UNABLE_TO_LOCK_ROW'], attempts: 3 },
+  /** steps of a wave that write children of one parent object run one after another (plan/sharedParents.ts) */
+  sharedParents: 'serialize' as SharedParents,
 };
 
 export const manifestDefaults = {

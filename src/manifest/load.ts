@@ -256,6 +256,8 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       retry: { ...stepDefaults.retry, ...manifest.defaults?.retry, ...own.retry },
       mapping: s.mapping,
       ...(typeof own.partitionBy === 'string' || own.partitionBy === false ? { partitionBy: own.partitionBy } : {}),
+      sharedParents: setting(step, defaults, 'sharedParents') ?? stepDefaults.sharedParents,
+      parentObjects: [...new Set((inspected[k]?.relationships ?? []).flatMap((r) => r.object ?? []))],
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],
