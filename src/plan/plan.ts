@@ -9,6 +9,7 @@ import { planChunks } from '../csv/chunks.js';
 import { readCsvHeader } from '../csv/header.js';
 import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
 import { partitionColumnOf } from './partitioning.js';
+import { sharedParentWaits, type StepWait } from './sharedParents.js';
 import { ASSUMED_RECORDS_PER_SECOND, CALLS_PER_JOB_BESIDES_POLLS, estimateJobCalls } from './budget.js';
 
 export type PlannedFile = {
@@ -34,6 +35,11 @@ export type PlannedStep = {
    * absent when it does not; `jobs` counts the cut of the files as they are
    */
   partitionBy?: { column: string; inferred: boolean };
+  /**
+   * the earlier steps of the wave this step waits for, because both write children of `objects`
+   * (plan/sharedParents.ts); absent when it runs beside the others
+   */
+  waitsFor?: { steps: string[]; objects: string[] };
   files: PlannedFile[];
   bytes: number;
   records: number;
@@ -97,13 +103,14 @@ export async function buildPlan(manifest: LoadedManifest, options: PlanOptions =
   const filesByStep = new Map<string, PlannedFileWithPolls[]>();
   work.forEach(({ step }, i) => filesByStep.set(step.id, [...(filesByStep.get(step.id) ?? []), planned[i]]));
 
-  const waves = manifest.waves.map((ids, index): PlannedWave => ({
-    wave: index + 1,
-    steps: ids.flatMap((id) => {
-      const step = stepsById.get(id);
-      return step ? [planStep(step, filesByStep.get(id) ?? [])] : [];
-    }),
-  }));
+  const waves = manifest.waves.map((ids, index): PlannedWave => {
+    const steps = ids.flatMap((id) => stepsById.get(id) ?? []);
+    const waits = sharedParentWaits(steps);
+    return {
+      wave: index + 1,
+      steps: steps.map((step) => planStep(step, filesByStep.get(step.id) ?? [], waits.get(step.id))),
+    };
+  });
   const steps = waves.flatMap((wave) => wave.steps);
   const sum = (pick: (step: PlannedStep) => number): number => steps.reduce((total, step) => total + pick(step), 0);
   return {
@@ -170,7 +177,7 @@ async function planFile(
   return planned;
 }
 
-function planStep(step: ResolvedStep, files: PlannedFileWithPolls[]): PlannedStep {
+function planStep(step: ResolvedStep, files: PlannedFileWithPolls[], wait?: StepWait): PlannedStep {
   const sum = (pick: (file: PlannedFileWithPolls) => number): number =>
     files.reduce((total, file) => total + pick(file), 0);
   return {
@@ -184,6 +191,7 @@ function planStep(step: ResolvedStep, files: PlannedFileWithPolls[]): PlannedSte
     maxBytesPerJob: step.maxBytesPerJob,
     // the run decides per file; the first file's header stands for the step
     ...(files[0]?.partitionBy ? { partitionBy: files[0].partitionBy } : {}),
+    ...(wait ? { waitsFor: { steps: wait.after, objects: wait.objects } } : {}),
     files: files.map(({ file, bytes, records, jobs }) => ({ file, bytes, records, jobs })),
     bytes: sum((file) => file.bytes),
     records: sum((file) => file.records),

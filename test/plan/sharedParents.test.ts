@@ -1,6 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { ResolvedStep, SharedParents } from '../../src/manifest/types.js';
+import { loadManifestOrThrow } from '../../src/manifest/load.js';
+import { buildPlan } from '../../src/plan/plan.js';
 import { sharedParentWaits } from '../../src/plan/sharedParents.js';
+import { scratchFolder } from '../csv/csvFixtures.js';
 
 function step(id: string, parentObjects: string[], sharedParents?: SharedParents): ResolvedStep {
   return {
@@ -59,5 +64,45 @@ describe('sharedParentWaits', () => {
     const bare = step('A', []);
     delete bare.parentObjects;
     expect(sharedParentWaits([bare, { ...bare, id: 'B' }]).size).to.equal(0);
+  });
+
+  describe('in plan, from the manifest and its headers', () => {
+    const folder = scratchFolder();
+    after(() => folder.remove());
+    const dir = folder.path('m');
+    mkdirSync(dir, { recursive: true });
+    const write = (name: string, content: string): string => {
+      writeFileSync(join(dir, name), content);
+      return name;
+    };
+    const steps = [
+      { object: 'Account', source: write('a.csv', 'Name,Legacy_Id__c\nAcme,A1\n') },
+      { object: 'Contact', source: write('c.csv', 'LastName,Account.Legacy_Id__c\nSmith,A1\n') },
+      {
+        object: 'Opportunity',
+        source: write('o.csv', 'Name,StageName,CloseDate,Account.Legacy_Id__c\nBig,New,2027-01-01,A1\n'),
+      },
+    ];
+
+    async function planOf(manifest: object): Promise<Map<string, unknown>> {
+      const path = join(dir, 'migration.json');
+      writeFileSync(path, JSON.stringify(manifest));
+      const plan = await buildPlan(await loadManifestOrThrow(path));
+      return new Map(plan.waves.flatMap((wave) => wave.steps).map((planned) => [planned.id, planned.waitsFor]));
+    }
+
+    it('shows which step waits for which, and the parent they share', async () => {
+      const waits = await planOf({ name: 'p', steps });
+      expect(Object.fromEntries(waits)).to.deep.equal({
+        Account: undefined,
+        Contact: undefined,
+        Opportunity: { steps: ['Contact'], objects: ['Account'] },
+      });
+    });
+
+    it('shows none when the defaults say parallel', async () => {
+      const waits = await planOf({ name: 'p', defaults: { sharedParents: 'parallel' }, steps });
+      expect([...waits.values()].every((wait) => wait === undefined)).to.equal(true);
+    });
   });
 });

@@ -82,6 +82,15 @@ export default class Plan extends SfCommand<PlanResult> {
       }
       this.log();
     }
+    const waiting = plan.waves.flatMap((wave) => wave.steps).filter((step) => step.waitsFor);
+    if (waiting.length > 0) {
+      this.log(messages.getMessage('sharedParents.title'));
+      for (const step of waiting) {
+        const { steps, objects } = step.waitsFor!;
+        this.log(`  ${messages.getMessage('sharedParents.line', [step.id, steps.join(', '), objects.join(', ')])}`);
+      }
+      this.log();
+    }
     const { totals, estimate } = plan;
     this.log(
       messages.getMessage('totals', [
