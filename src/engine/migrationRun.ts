@@ -45,6 +45,12 @@ import { resumeCommand } from './commandLines.js';
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
 
+/**
+ * Serial-lane chains of one step in the org at once, a single batch each: the most jobs `parallelism`
+ * allows a step (the schema's maximum), since the org's queue takes them like any other batches.
+ */
+const SERIAL_CHAINS_AT_ONCE = 10;
+
 export type RunTarget = {
   connection: Connection;
   username: string;
@@ -77,6 +83,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   private readonly partitioning: StepPartitioning;
   private readonly lifecycle: ChunkLifecycle;
   private readonly stepStartedAt = new Map<string, number>();
+  private readonly partitionPasses = new Slots(1);
   /** fires when --wait runs out, or when one step failed and the others should stop with it */
   private stopSignal: AbortSignal;
   /** a step that fails stops its wave's other steps at their next safe point, not hours later */
@@ -334,8 +341,18 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       await this.record(stepStarted(step.id, wave, step));
     }
     this.stepStartedAt.set(step.id, this.stepStartedAt.get(step.id) ?? Date.now());
-    // lock-aware jobs: a source with a parent key column is cut from its derived, grouped files
-    for (const file of await this.partitioning.filesOf(step, this.stopSignal)) {
+    // lock-aware jobs: a source with a parent key column is cut from its derived, grouped files.
+    // One step's partition pass at a time: each holds up to its memory budget, and two steps of a
+    // wave start together (the one that waits its turn prepares meanwhile), which doubled peak RSS.
+    const pass = await this.partitionPasses.acquire(this.stopSignal);
+    if (!pass) return;
+    let files: string[];
+    try {
+      files = await this.partitioning.filesOf(step, this.stopSignal);
+    } finally {
+      pass();
+    }
+    for (const file of files) {
       // eslint-disable-next-line no-await-in-loop
       await this.planner.ensurePlanned(step, file, 0, this.stopSignal);
     }
@@ -356,8 +373,10 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     // The serial lane (lock-aware jobs): a parent too big for one internal batch has a chain of
     // files of its rows alone, one batch each; a chain's jobs are in the org one at a time, so no two
     // batches holding that parent are processed at once. No other job holds that parent, so chains
-    // of different parents run side by side (`parallelism` of them, each a single batch, besides
-    // the other jobs of the step).
+    // of different parents run side by side, besides the other jobs of the step. Each chain is one
+    // batch in the org at a time and chains are the step's longest path (a batch, then the next once
+    // the last is seen to end), so up to SERIAL_CHAINS_AT_ONCE of them run at once, not `parallelism`:
+    // with two at a time, five giant parents took three rounds of chains after the grouped rows ended.
     const serialChains = this.partitioning.serialChains(step.id);
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
@@ -378,7 +397,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         ),
         forEachConcurrent(
           [...chains.values()],
-          parallelism,
+          Math.max(parallelism, SERIAL_CHAINS_AT_ONCE),
           // a chain's next job uploads while the one before it is processed, and is closed after it
           (chain) => {
             const inOrg = new Slots(1, turn);
