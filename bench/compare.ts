@@ -34,7 +34,14 @@ import { modelSettings } from '../packages/local-org/src/processing/model-settin
 const root = resolve(import.meta.dirname, '..');
 const API = '/services/data/v62.0/jobs/ingest';
 
-export type CompareOptions = { records: number; timeScale: number; work: string; keep: boolean };
+export type CompareOptions = {
+  records: number;
+  timeScale: number;
+  work: string;
+  keep: boolean;
+  /** during development: run one contender only */
+  only?: 'sf-migrate' | 'plugin-data';
+};
 
 type Shape = { accounts: number; contacts: number; opportunities: number; heavyAccounts: number; giants: number };
 
@@ -192,12 +199,69 @@ type Contender = {
   peakRssMb: number;
   exitCodes: number[];
   byRoute: Record<string, number>;
+  /** sf migrate only: where the modelled time went, from the journal's time stamps */
+  timeline?: Timeline;
 };
+
+/**
+ * Where a run's time went, in modelled seconds from run.started (journal time stamps / time scale):
+ * per step its start, its first job handed to the org (job.closed), its last job finished and its
+ * end; and how long the org had none of the run's jobs (closed, not yet finished) while the run
+ * was going: the time the pool could not have been busy with this run.
+ */
+type Timeline = {
+  seconds: number;
+  orgWithoutJobSeconds: number;
+  steps: Record<string, { started: number; firstClosed: number; lastFinished: number; finished: number }>;
+};
+
+async function timelineOf(journal: string, timeScale: number): Promise<Timeline> {
+  let origin = 0;
+  let end = 0;
+  const steps: Timeline['steps'] = {};
+  const closed = new Map<string, number>();
+  const inOrg: Array<[number, number]> = [];
+  for await (const line of createInterface({ input: createReadStream(journal), crlfDelay: Infinity })) {
+    if (!line) continue;
+    const event = JSON.parse(line) as { type: string; time: string; step?: string; chunk?: number };
+    const at = Date.parse(event.time);
+    if (event.type === 'run.started') origin = at;
+    end = Math.max(end, at);
+    const s = (ms: number): number => Number(((ms - origin) / 1000 / timeScale).toFixed(1));
+    const step =
+      event.step !== undefined
+        ? (steps[event.step] ??= { started: s(at), firstClosed: -1, lastFinished: -1, finished: -1 })
+        : undefined;
+    const key = `${event.step}/${event.chunk}`;
+    if (event.type === 'job.closed' && step) {
+      closed.set(key, at);
+      if (step.firstClosed < 0) step.firstClosed = s(at);
+    }
+    if (event.type === 'job.finished' && step) {
+      inOrg.push([closed.get(key) ?? at, at]);
+      step.lastFinished = s(at);
+    }
+    if (event.type === 'step.finished' && step) step.finished = s(at);
+  }
+  inOrg.sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let reach = origin;
+  for (const [from, to] of inOrg) {
+    if (to > reach) covered += to - Math.max(from, reach);
+    reach = Math.max(reach, to);
+  }
+  const seconds = (end - origin) / 1000 / timeScale;
+  return {
+    seconds: Number(seconds.toFixed(1)),
+    orgWithoutJobSeconds: Number((seconds - covered / 1000 / timeScale).toFixed(1)),
+    steps,
+  };
+}
 
 const WAVES: string[][] = [['Account'], ['Contact', 'Opportunity']];
 
 async function sfMigrate(
-  settings: Partial<ModelSettings>,
+  settings: { timeScale: number },
   files: Record<string, string>,
   work: string,
   env: NodeJS.ProcessEnv,
@@ -248,6 +312,7 @@ async function sfMigrate(
       peakRssMb: run.peakRssMb,
       exitCodes: [run.code],
       byRoute: calls.byRoute,
+      timeline: await timelineOf(filesUnder(runs, 'journal.jsonl')[0], settings.timeScale),
     };
   } finally {
     await org.stop();
@@ -363,8 +428,8 @@ export async function compare(options: CompareOptions): Promise<void> {
   const env = { ...process.env, HOME: home, NODE_ENV: 'production', SF_DISABLE_TELEMETRY: 'true' };
   const settings = modelSettings({ timeScale });
   try {
-    const migrate = await sfMigrate({ timeScale }, files, work, env);
-    const plugin = await pluginData({ timeScale }, files, env);
+    const migrate = options.only === 'plugin-data' ? undefined : await sfMigrate({ timeScale }, files, work, env);
+    const plugin = options.only === 'sf-migrate' ? undefined : await pluginData({ timeScale }, files, env);
     // the lower bound is in modelled time; the contenders' wall times are real, so scale it back
     const boundModelled = lowerBound(settings, files, shape);
     const bound = boundModelled * timeScale;
@@ -384,22 +449,38 @@ export async function compare(options: CompareOptions): Promise<void> {
       shape,
       model: { ...settings, note: 'client poll intervals are real time; the org runs at timeScale' },
       lowerBound: { wallSeconds: fixed(bound, 1), modelledSeconds: fixed(boundModelled, 0) },
-      sfMigrate: { ...row(migrate), deadLetters: migrate.deadLetters, lockDeadLetters: migrate.lockDeadLetters },
-      pluginData: { ...row(plugin), failedRows: plugin.deadLetters, lockFailedRows: plugin.lockDeadLetters },
-      sfMigrateVsPluginData: {
-        speedUp: fixed(plugin.seconds / migrate.seconds),
-        apiCallsRatio: fixed(migrate.apiCalls / plugin.apiCalls),
-        pollsRatio: fixed(migrate.polls / Math.max(1, plugin.polls)),
-        peakRssRatio: fixed(migrate.peakRssMb / plugin.peakRssMb),
-      },
-      byRoute: { sfMigrate: migrate.byRoute, pluginData: plugin.byRoute },
+      ...(migrate
+        ? {
+            sfMigrate: {
+              ...row(migrate),
+              deadLetters: migrate.deadLetters,
+              lockDeadLetters: migrate.lockDeadLetters,
+              timeline: migrate.timeline,
+            },
+          }
+        : {}),
+      ...(plugin
+        ? { pluginData: { ...row(plugin), failedRows: plugin.deadLetters, lockFailedRows: plugin.lockDeadLetters } }
+        : {}),
+      ...(migrate && plugin
+        ? {
+            sfMigrateVsPluginData: {
+              speedUp: fixed(plugin.seconds / migrate.seconds),
+              apiCallsRatio: fixed(migrate.apiCalls / plugin.apiCalls),
+              callsWithPollsRatio: fixed((migrate.apiCalls + migrate.polls) / (plugin.apiCalls + plugin.polls)),
+              pollsRatio: fixed(migrate.polls / Math.max(1, plugin.polls)),
+              peakRssRatio: fixed(migrate.peakRssMb / plugin.peakRssMb),
+            },
+          }
+        : {}),
+      byRoute: { sfMigrate: migrate?.byRoute, pluginData: plugin?.byRoute },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     const table = [
       ['', 'wall s', 'modelled s', 'API calls', 'polls', 'LOCK rows', 'dead/failed (LOCK)', 'peak RSS MB', '× bound'],
       ['lower bound', fixed(bound, 1), fixed(boundModelled, 0), '', '', '', '', '', 1],
-      ['sf migrate', ...tableRow(migrate, timeScale, bound)],
-      ['plugin-data', ...tableRow(plugin, timeScale, bound)],
+      ...(migrate ? [['sf migrate', ...tableRow(migrate, timeScale, bound)]] : []),
+      ...(plugin ? [['plugin-data', ...tableRow(plugin, timeScale, bound)]] : []),
     ];
     for (const line of table) process.stdout.write(`| ${line.map(String).join(' | ')} |\n`);
   } finally {

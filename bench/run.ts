@@ -24,12 +24,17 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     compare: { type: 'boolean', default: false },
     'time-scale': { type: 'string', default: '0.25' },
+    // during development: one contender only (sf-migrate or plugin-data)
+    only: { type: 'string' },
   },
 });
 const total = Number(values.records);
 const work = join(tmpdir(), `sf-migrate-bench-${values.compare ? 'compare-' : ''}${total}`);
 if (values.compare) {
-  await compare({ records: total, timeScale: Number(values['time-scale']), work, keep: values.keep });
+  const only = values.only as 'sf-migrate' | 'plugin-data' | undefined;
+  if (only !== undefined && only !== 'sf-migrate' && only !== 'plugin-data')
+    throw new Error('--only takes sf-migrate or plugin-data');
+  await compare({ records: total, timeScale: Number(values['time-scale']), work, keep: values.keep, only });
   process.exit(0);
 }
 rmSync(work, { recursive: true, force: true });

@@ -33,19 +33,27 @@ export async function forEachConcurrent<T>(
 
 /**
  * A counting semaphore: at most `size` holders at once, the rest wait in arrival order. A wait can
- * be given up through `signal` (it then resolves undefined and holds nothing).
+ * be given up through `signal` (it then resolves undefined and holds nothing). With `opensAfter`, no
+ * slot is given before that promise settles (a step waiting for another step of its wave that
+ * shares its parent object: plan/sharedParents.ts).
  */
 export class Slots {
   private free: number;
   private readonly waiting: Array<() => void> = [];
+  private gate: Promise<unknown> | undefined;
 
-  public constructor(size: number) {
+  public constructor(size: number, opensAfter?: Promise<unknown>) {
     this.free = Math.max(1, size);
+    this.gate = opensAfter?.then(
+      () => (this.gate = undefined),
+      () => (this.gate = undefined),
+    );
   }
 
   /** Resolves with a release function once a slot is held, or undefined if `signal` fired first. */
   public async acquire(signal?: AbortSignal): Promise<(() => void) | undefined> {
     if (signal?.aborted) return undefined;
+    if (this.gate && !(await settledUnlessAborted(this.gate, signal))) return undefined;
     if (this.free > 0) {
       this.free--;
       return this.releaser();
@@ -74,5 +82,30 @@ export class Slots {
       if (next) next();
       else this.free++;
     };
+  }
+}
+
+/** true once `promise` settled, false if `signal` fired first */
+async function settledUnlessAborted(promise: Promise<unknown>, signal?: AbortSignal): Promise<boolean> {
+  if (!signal) {
+    await promise.catch(() => undefined);
+    return true;
+  }
+  if (signal.aborted) return false;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      aborted,
+    ]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
   }
 }

@@ -32,6 +32,7 @@ import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { StepPreparation } from '../prepare/stepPreparation.js';
 import { QueryJobClient } from '../bulk/queryJobClient.js';
 import { RollbackQueryClient } from '../rollback/queryJob.js';
+import { sharedParentWaits } from '../plan/sharedParents.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
 import { BeforeImageCapture } from './beforeImages.js';
@@ -48,6 +49,12 @@ import { resumeCommand } from './commandLines.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
+
+/**
+ * Serial-lane chains of one step in the org at once, a single batch each: the most jobs `parallelism`
+ * allows a step (the schema's maximum), since the org's queue takes them like any other batches.
+ */
+const SERIAL_CHAINS_AT_ONCE = 10;
 
 export type RunTarget = {
   connection: Connection;
@@ -84,6 +91,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   private readonly preparation: StepPreparation;
   private readonly lifecycle: ChunkLifecycle;
   private readonly stepStartedAt = new Map<string, number>();
+  private readonly partitionPasses = new Slots(1);
   /** fires when --wait runs out, or when one step failed and the others should stop with it */
   private stopSignal: AbortSignal;
   /** a step that fails stops its wave's other steps at their next safe point, not hours later */
@@ -277,11 +285,24 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       }
       this.emit('wave.started', { wave, steps: stepIds });
       const steps = stepIds.map((id) => this.step(id));
+      // Steps sharing a parent object take turns in the org (plan/sharedParents.ts). A step waits
+      // only for earlier ones and the wave's steps start in order, so no step waits for one that
+      // has no lane to run in. A step that ended, however it ended, lets the ones after it go.
+      const waits = sharedParentWaits(steps);
+      const ended = new Map(steps.map((step) => [step.id, settlement()]));
       // eslint-disable-next-line no-await-in-loop
       await forEachConcurrent(
         steps,
         concurrency,
-        (step) => this.runStep(step, wave),
+        async (step) => {
+          const after = waits.get(step.id)?.after ?? [];
+          const turn = after.length ? Promise.all(after.map((id) => ended.get(id)!.promise)) : undefined;
+          try {
+            await this.runStep(step, wave, turn);
+          } finally {
+            ended.get(step.id)!.resolve();
+          }
+        },
         () => this.failFast.abort(),
       );
       if (this.stopped) return this.outcome('waiting');
@@ -328,17 +349,33 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     return state;
   }
 
-  private async runStep(step: ResolvedStep, wave: number): Promise<void> {
+  /**
+   * `turn`: the step's jobs are handed to the org only once it settles (the earlier steps of the
+   * wave it shares a parent object with have ended); until then it partitions, plans and uploads
+   * its first jobs. Only the scheduling changes: every chunk goes through the same protocol, so a
+   * resumed wave continues each step from its journal and simply waits its turn again.
+   */
+  private async runStep(step: ResolvedStep, wave: number, turn?: Promise<unknown>): Promise<void> {
     if (this.state.steps.get(step.id)?.status === 'finished') return;
     if (this.stopped) return;
     if (this.state.steps.get(step.id)?.status !== 'running') {
       await this.record(stepStarted(step.id, wave, step));
     }
     this.stepStartedAt.set(step.id, this.stepStartedAt.get(step.id) ?? Date.now());
-    // the row pass (value maps, orphan hold-back) first, then lock-aware jobs: a source with a
-    // parent key column is cut from its derived, grouped files
-    const prepared = await this.preparation.filesOf(step, this.stopSignal);
-    for (const file of await this.partitioning.filesOf(step, this.stopSignal, prepared)) {
+    // the row pass (value maps, lookups, orphan hold-back) first, then lock-aware jobs: a source with
+    // a parent key column is cut from its derived, grouped files. One step's passes at a time: each
+    // holds up to its memory budget, and two steps of a wave start together (the one that waits its
+    // turn prepares meanwhile), which doubled peak RSS.
+    const pass = await this.partitionPasses.acquire(this.stopSignal);
+    if (!pass) return;
+    let files: string[];
+    try {
+      const prepared = await this.preparation.filesOf(step, this.stopSignal);
+      files = await this.partitioning.filesOf(step, this.stopSignal, prepared);
+    } finally {
+      pass();
+    }
+    for (const file of files) {
       // eslint-disable-next-line no-await-in-loop
       await this.planner.ensurePlanned(step, file, 0, this.stopSignal);
     }
@@ -355,12 +392,14 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     const parallelism = this.options.parallelism ?? step.parallelism;
     // `parallelism` jobs in the org at once, and one more lane that creates and uploads the next
     // job meanwhile, closed as soon as one of them ends (see ChunkLifecycle.drive)
-    const processing = new Slots(parallelism);
+    const processing = new Slots(parallelism, turn);
     // The serial lane (lock-aware jobs): a parent too big for one internal batch has a chain of
     // files of its rows alone, one batch each; a chain's jobs are in the org one at a time, so no two
     // batches holding that parent are processed at once. No other job holds that parent, so chains
-    // of different parents run side by side (`parallelism` of them, each a single batch, besides
-    // the other jobs of the step).
+    // of different parents run side by side, besides the other jobs of the step. Each chain is one
+    // batch in the org at a time and chains are the step's longest path (a batch, then the next once
+    // the last is seen to end), so up to SERIAL_CHAINS_AT_ONCE of them run at once, not `parallelism`:
+    // with two at a time, five giant parents took three rounds of chains after the grouped rows ended.
     const serialChains = this.partitioning.serialChains(step.id);
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
@@ -381,10 +420,10 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         ),
         forEachConcurrent(
           [...chains.values()],
-          parallelism,
+          Math.max(parallelism, SERIAL_CHAINS_AT_ONCE),
           // a chain's next job uploads while the one before it is processed, and is closed after it
           (chain) => {
-            const inOrg = new Slots(1);
+            const inOrg = new Slots(1, turn);
             return forEachConcurrent(chain, 2, (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg));
           },
           () => this.failFast.abort(),
@@ -414,6 +453,13 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     applyEvent(this.state, event);
     crashPoint(body.type);
   }
+}
+
+/** a promise and the function that resolves it */
+function settlement(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
 }
 
 export function exitCodeOf(outcome: RunOutcome): number {

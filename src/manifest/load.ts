@@ -275,6 +275,8 @@ export async function loadManifest(path: string, options: LoadOptions = {}): Pro
       ...(own.lookups?.length ? { lookups: own.lookups } : {}),
       ...(resolveValueMaps(step, dir) ? { valueMaps: resolveValueMaps(step, dir) } : {}),
       ...(own.selfReference === false ? { selfReference: false as const } : {}),
+      sharedParents: setting(step, defaults, 'sharedParents') ?? stepDefaults.sharedParents,
+      parentObjects: [...new Set((inspected[k]?.relationships ?? []).flatMap((r) => r.object ?? []))],
       dependsOn: [...new Set([...(own.dependsOn ?? []), ...implied])],
       sources: s.sources,
       files: inspected[k]?.files ?? [],

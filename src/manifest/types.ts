@@ -6,6 +6,8 @@
 export type Operation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
 export type ColumnDelimiter = 'BACKQUOTE' | 'CARET' | 'COMMA' | 'PIPE' | 'SEMICOLON' | 'TAB';
 export type LineEnding = 'LF' | 'CRLF';
+/** how a step runs beside steps of its wave that write children of the same parent object */
+export type SharedParents = 'serialize' | 'parallel';
 
 /** Durations are strings with a unit: "500ms", "5s", "2m". */
 export type Duration = string;
@@ -85,6 +87,8 @@ export type StepSettings = {
   retry?: { codes?: string[]; attempts?: number };
   /** save the rows a job will change before it is uploaded, for rollback (default true) */
   beforeImage?: boolean;
+  /** beside a step of its wave with the same parent object: after it (serialize) or at once */
+  sharedParents?: SharedParents;
 };
 
 export type Step = StepSettings & {
@@ -153,6 +157,10 @@ export type ResolvedStep = {
    * the first step's own), after `step` loaded the records
    */
   selfReferenceOf?: { step: string; key: string; columns: string[]; mapping: ColumnMapping };
+  /** default serialize (plan/sharedParents.ts); absent in steps built by hand counts as serialize */
+  sharedParents?: SharedParents;
+  /** parent objects named by relationship columns of the step's source headers */
+  parentObjects?: string[];
   /** the step's own dependsOn plus the steps its relationship columns imply (see LoadedManifest.implied) */
   dependsOn: string[];
   /** the patterns as written, relative to the manifest */

@@ -14,6 +14,7 @@ import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from 
 import { partitionSource } from '../engine/partitionPass.js';
 import { partitionSettingsOf, sameHeaderSources } from '../engine/stepPartitioning.js';
 import { partitionColumnOf, type PartitionColumn } from './partitioning.js';
+import { sharedParentWaits, type StepWait } from './sharedParents.js';
 import {
   ASSUMED_RECORDS_PER_SECOND,
   CALLS_PER_JOB_BESIDES_POLLS,
@@ -46,6 +47,11 @@ export type PlannedStep = {
    * files partitioned together (the others show 0)
    */
   partitionBy?: { column: string; inferred: boolean };
+  /**
+   * the earlier steps of the wave this step waits for, because both write children of `objects`
+   * (plan/sharedParents.ts); absent when it runs beside the others
+   */
+  waitsFor?: { steps: string[]; objects: string[] };
   files: PlannedFile[];
   bytes: number;
   records: number;
@@ -113,13 +119,14 @@ export async function buildPlan(manifest: LoadedManifest, options: PlanOptions =
     await countPartitionedJobs(step, filesByStep.get(step.id) ?? [], options);
   }
 
-  const waves = manifest.waves.map((ids, index): PlannedWave => ({
-    wave: index + 1,
-    steps: ids.flatMap((id) => {
-      const step = stepsById.get(id);
-      return step ? [planStep(step, filesByStep.get(id) ?? [])] : [];
-    }),
-  }));
+  const waves = manifest.waves.map((ids, index): PlannedWave => {
+    const steps = ids.flatMap((id) => stepsById.get(id) ?? []);
+    const waits = sharedParentWaits(steps);
+    return {
+      wave: index + 1,
+      steps: steps.map((step) => planStep(step, filesByStep.get(step.id) ?? [], waits.get(step.id))),
+    };
+  });
   const steps = waves.flatMap((wave) => wave.steps);
   const sum = (pick: (step: PlannedStep) => number): number => steps.reduce((total, step) => total + pick(step), 0);
   return {
@@ -260,7 +267,7 @@ async function countPartitionedJobs(
   }
 }
 
-function planStep(step: ResolvedStep, files: PlannedFileWithPolls[]): PlannedStep {
+function planStep(step: ResolvedStep, files: PlannedFileWithPolls[], wait?: StepWait): PlannedStep {
   const sum = (pick: (file: PlannedFileWithPolls) => number): number =>
     files.reduce((total, file) => total + pick(file), 0);
   return {
@@ -274,6 +281,7 @@ function planStep(step: ResolvedStep, files: PlannedFileWithPolls[]): PlannedSte
     maxBytesPerJob: step.maxBytesPerJob,
     // the run decides per file; the first file's header stands for the step
     ...(files[0]?.partitionBy ? { partitionBy: files[0].partitionBy } : {}),
+    ...(wait ? { waitsFor: { steps: wait.after, objects: wait.objects } } : {}),
     files: files.map(({ file, bytes, records, jobs }) => ({ file, bytes, records, jobs })),
     bytes: sum((file) => file.bytes),
     records: sum((file) => file.records),

@@ -62,7 +62,7 @@ describe('loadManifest', () => {
       externalIdField: 'Legacy_Id__c',
       columnDelimiter: 'COMMA',
       lineEnding: 'LF',
-      maxRecordsPerJob: 150_000,
+      maxRecordsPerJob: 1_000_000,
       maxBytesPerJob: 100_000_000,
       parallelism: 5,
       failureThreshold: { percent: 1 },

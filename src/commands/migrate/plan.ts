@@ -96,6 +96,15 @@ export default class Plan extends SfCommand<PlanResult> {
       // sf migrate rollback cannot bring deleted records back: say so before the run, not after
       this.warn(messages.getMessage('deletesNotUndone', [deleting.map((step) => step.id).join(', ')]));
     }
+    const waiting = plan.waves.flatMap((wave) => wave.steps).filter((step) => step.waitsFor);
+    if (waiting.length > 0) {
+      this.log(messages.getMessage('sharedParents.title'));
+      for (const step of waiting) {
+        const { steps, objects } = step.waitsFor!;
+        this.log(`  ${messages.getMessage('sharedParents.line', [step.id, steps.join(', '), objects.join(', ')])}`);
+      }
+      this.log();
+    }
     const { totals, estimate } = plan;
     this.log(
       messages.getMessage('totals', [
