@@ -70,7 +70,10 @@ export const CALLS_PER_BEFORE_IMAGE_QUERY = 3;
 export const BEFORE_IMAGE_KEYS_PER_QUERY = Math.floor((MAX_SOQL_CHARACTERS - 2000) / 21);
 
 /** The calls a job's before image costs (0 for inserts and steps with `beforeImage: false`). */
-export function estimateBeforeImageCalls(records: number, step: Pick<ResolvedStep, 'operation' | 'beforeImage'>): number {
+export function estimateBeforeImageCalls(
+  records: number,
+  step: Pick<ResolvedStep, 'operation' | 'beforeImage'>,
+): number {
   if (step.beforeImage === false || step.operation === 'insert' || records === 0) return 0;
   return Math.ceil(records / BEFORE_IMAGE_KEYS_PER_QUERY) * CALLS_PER_BEFORE_IMAGE_QUERY;
 }

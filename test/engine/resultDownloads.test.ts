@@ -138,7 +138,13 @@ describe('result downloads of a run', function () {
     const finished = JSON.parse(lines[at]) as Record<string, unknown>;
     edit(finished);
     lines[at] = JSON.stringify(finished);
-    await writeFile(run.folder.journalPath, lines.slice(0, at + 1).map((line) => `${line}\n`).join(''));
+    await writeFile(
+      run.folder.journalPath,
+      lines
+        .slice(0, at + 1)
+        .map((line) => `${line}\n`)
+        .join(''),
+    );
     const before = { ...scaffold!.org.stats().byRoute };
     const root = join(scaffold!.dir, '.sf-migrate', 'runs');
     const again = await resumeRun({ ...runOptions, root, runId: run.runId });

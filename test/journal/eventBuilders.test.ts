@@ -70,7 +70,10 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
   const ref = { step: 'Account', chunk: 3 };
   const jobId = jobIdFor(3);
   return {
-    'run.started': build.runStarted({ ...(runStarted() as EventBody<'run.started'>), rollbackOf: '20261129-000000-abcd' }),
+    'run.started': build.runStarted({
+      ...(runStarted() as EventBody<'run.started'>),
+      rollbackOf: '20261129-000000-abcd',
+    }),
     'run.resumed': build.runResumed(1, 'host'),
     'wave.started': build.waveStarted(0, ['Account']),
     'step.started': build.stepStarted('Account', 0, { object: 'Account', operation: 'upsert' }),
@@ -116,7 +119,12 @@ function everyEvent(): { [T in JournalEventType]: EventBody<T> } {
       { file: '/runs/x/prepared/Contact/0/rows.csv', size: 9, mtimeMs: 1, sha256: 'b', records: 3 },
       [{ file: '/runs/x/prepared/Contact/0/rejected-1.csv', records: 1 }],
     ),
-    'before.saved': build.beforeSaved(ref, { file: 'before/Account/3.csv', size: 9, sha256: 'e'.repeat(64), records: 2 }),
+    'before.saved': build.beforeSaved(ref, {
+      file: 'before/Account/3.csv',
+      size: 9,
+      sha256: 'e'.repeat(64),
+      records: 2,
+    }),
     'job.creating': build.jobCreating(ref),
     'job.created': build.jobCreated(ref, jobId),
     'job.uploaded': build.jobUploaded(ref, jobId, 10),

@@ -18,7 +18,9 @@ describe('verify messages', () => {
     .join('\n');
 
   it('every key verify uses exists, and every error it raises has actions', () => {
-    const used = [...new Set([...sources.matchAll(/'((?:error|line|flags|kind|report)\.[A-Za-z.-]+)'/g)].map((m) => m[1]))];
+    const used = [
+      ...new Set([...sources.matchAll(/'((?:error|line|flags|kind|report)\.[A-Za-z.-]+)'/g)].map((m) => m[1])),
+    ];
     expect(used).to.include.members(['error.RunNotFinished', 'error.NoFinishedRun', 'line.verified']);
     for (const key of used) expect(messages.messages.has(key), key).to.equal(true);
     for (const key of used.filter((k) => k.startsWith('error.'))) {
