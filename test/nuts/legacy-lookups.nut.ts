@@ -49,8 +49,10 @@ async function query(org: LocalOrg, soql: string): Promise<Row[]> {
 /** Legacy_Id__c → `field` of the records of `object` whose key starts with `prefix` */
 async function byKey(org: LocalOrg, object: string, field: string, prefix: string): Promise<Row> {
   const rows = await query(org, `SELECT Legacy_Id__c, ${field} FROM ${object}`);
-  return Object.fromEntries(
-    rows.filter((row) => String(row.Legacy_Id__c).startsWith(prefix)).map((row) => [row.Legacy_Id__c, row[field]]),
+  return Object.fromEntries<unknown>(
+    rows
+      .filter((row) => String(row.Legacy_Id__c).startsWith(prefix))
+      .map((row) => [String(row.Legacy_Id__c), row[field]]),
   );
 }
 
