@@ -4,9 +4,11 @@
  * one of them unknown to the org and one an inactive user (the default policy, `fail`). `sf migrate
  * run` sends neither of the two (no job of the run received them: a job's result files list every
  * row it was sent), keeps both in the dead letters with their reasons, and sets every other
- * OwnerId and RecordTypeId right (checked by SOQL). Then the missing user is created through the
- * org's REST API and the inactive owner's dead letter is pointed at an active user, and `sf migrate
- * retry` resolves both against a fresh snapshot and loads them.
+ * OwnerId and RecordTypeId right (checked by SOQL). One account fails in the org, so its contact
+ * is held back: both dead letters carry the Ids their lookups resolved. Then the missing user is
+ * created through the org's REST API, the inactive owner's dead letter is pointed at an active user
+ * and the account given a name, and `sf migrate retry` resolves the keys against a fresh snapshot,
+ * passes the Ids through, and loads all of them.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,6 +81,8 @@ describe('legacy data: owners by e-mail and record types by name, resolved in th
         // compared without case or padding, as SOQL's = compares text
         `Globex,${prefix}A2, customer_account `,
         `Initech,${prefix}A3,Customer_Account`,
+        // no Name: fails in the org (REQUIRED_FIELD_MISSING), so its contact is held back
+        `,${prefix}A4,Partner_Account`,
       ].join('\n') + '\n',
     );
     writeFileSync(
@@ -89,6 +93,7 @@ describe('legacy data: owners by e-mail and record types by name, resolved in th
         `Jones,${prefix}C2,${prefix}A2,BOB@Legacy.Example`,
         `Newman,${prefix}C3,${prefix}A3,new@legacy.example`,
         `Ghost,${prefix}C4,${prefix}A1,gone@legacy.example`,
+        `Orphan,${prefix}C5,${prefix}A4,bob@legacy.example`,
       ].join('\n') + '\n',
     );
     const manifest = join(dir, 'migration.json');
@@ -122,13 +127,13 @@ describe('legacy data: owners by e-mail and record types by name, resolved in th
 
     const run = (await nut.sf<RunResult>(`migrate run ${target}`, { code: 68 })).jsonOutput!;
     const steps = Object.fromEntries(run.result.steps.map((step) => [step.step, step]));
-    expect(steps.accounts).to.deep.include({ records: 3, succeeded: 3, failed: 0 });
-    expect(steps.contacts).to.deep.include({ records: 4, succeeded: 2, failed: 2 });
-    expect(steps.contacts.failuresByCode).to.deep.equal({ LOOKUP_NOT_FOUND: 1, USER_INACTIVE: 1 });
+    expect(steps.accounts).to.deep.include({ records: 4, succeeded: 3, failed: 1 });
+    expect(steps.contacts).to.deep.include({ records: 5, succeeded: 2, failed: 3 });
+    expect(steps.contacts.failuresByCode).to.deep.equal({ LOOKUP_NOT_FOUND: 1, USER_INACTIVE: 1, PARENT_FAILED: 1 });
 
     // the org was never sent the two rows, nor any e-mail address (the column is replaced by OwnerId)
     const sent = sentRows(run.result.runDir);
-    for (const never of ['Newman', 'Ghost', '@legacy.example', 'RecordTypeName', 'OwnerEmail']) {
+    for (const never of ['Newman', 'Ghost', 'Orphan', '@legacy.example', 'RecordTypeName', 'OwnerEmail']) {
       expect(sent).to.not.include(never);
     }
     const deadLetter = join(run.result.runDir, 'dead-letter', 'contacts.csv');
@@ -138,6 +143,17 @@ describe('legacy data: owners by e-mail and record types by name, resolved in th
         'no User with Email new@legacy.example (column OwnerEmail)',
     );
     expect(letters).to.match(new RegExp(`Ghost,${prefix}C4,${prefix}A1,gone@legacy.example,USER_INACTIVE,.*gone@`));
+    // the held-back orphan was resolved before it was held: its dead letter (a file of its own, for its
+    // header) carries the owner's Id, and so does the failed account's its record type's
+    expect(readdirSync(join(run.result.runDir, 'dead-letter')).sort()).to.deep.equal([
+      'accounts.csv',
+      'contacts 2.csv',
+      'contacts.csv',
+    ]);
+    const held = readFileSync(join(run.result.runDir, 'dead-letter', 'contacts 2.csv'), 'utf8');
+    expect(held).to.match(/^LastName,Legacy_Id__c,Account\.Legacy_Id__c,OwnerId,sf__ErrorCode,sf__ErrorMessage\n/);
+    expect(held).to.include(`Orphan,${prefix}C5,${prefix}A4,`);
+    expect(held).to.include(`PARENT_FAILED,parent ${prefix}A4 of step accounts failed (REQUIRED_FIELD_MISSING)`);
 
     const users = Object.fromEntries(
       (await query(nut.org, 'SELECT Id, Email FROM User')).map((row) => [String(row.Email), String(row.Id)]),
@@ -148,17 +164,20 @@ describe('legacy data: owners by e-mail and record types by name, resolved in th
         String(row.Id),
       ]),
     );
-    expect(await byKey(nut.org, 'Account', 'RecordTypeId', prefix)).to.deep.equal({
+    const accountTypes = {
       [`${prefix}A1`]: recordTypes.Partner_Account,
       [`${prefix}A2`]: recordTypes.Customer_Account,
       [`${prefix}A3`]: recordTypes.Customer_Account,
-    });
+    };
+    expect(await byKey(nut.org, 'Account', 'RecordTypeId', prefix)).to.deep.equal(accountTypes);
+    expect(held).to.include(`,${users['bob@legacy.example']},PARENT_FAILED`);
     expect(await byKey(nut.org, 'Contact', 'OwnerId', prefix)).to.deep.equal({
       [`${prefix}C1`]: users['ann@legacy.example'],
       [`${prefix}C2`]: users['bob@legacy.example'],
     });
 
-    // the missing user is created in the org, and the inactive owner's row is given to ann
+    // the missing user is created in the org, the inactive owner's row is given to ann, and the
+    // failed account gets a name: its dead letter and its orphan's carry Ids, which pass through
     const created = await fetch(`${nut.org.instanceUrl}/services/data/v62.0/sobjects/User`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${nut.org.accessToken}`, 'Content-Type': 'application/json' },
@@ -168,15 +187,23 @@ describe('legacy data: owners by e-mail and record types by name, resolved in th
     const newId = ((await created.json()) as { id: string }).id;
     writeFileSync(deadLetter, letters.replace(`${prefix}A1,gone@legacy.example`, `${prefix}A1,ann@legacy.example`));
 
+    const accountLetters = join(run.result.runDir, 'dead-letter', 'accounts.csv');
+    const named = readFileSync(accountLetters, 'utf8').replace(`\n,${prefix}A4,`, `\nWayne,${prefix}A4,`);
+    writeFileSync(accountLetters, named);
     const retry = (await nut.sf<RunResult>(`migrate retry ${target}`)).jsonOutput!;
     expect(retry.result.status).to.equal('succeeded');
     const retried = Object.fromEntries(retry.result.steps.map((step) => [step.step, [step.succeeded, step.failed]]));
-    expect(retried).to.deep.equal({ contacts: [2, 0] });
+    expect(retried).to.deep.equal({ accounts: [1, 0], contacts: [3, 0] });
+    expect(await byKey(nut.org, 'Account', 'RecordTypeId', prefix)).to.deep.equal({
+      ...accountTypes,
+      [`${prefix}A4`]: recordTypes.Partner_Account,
+    });
     expect(await byKey(nut.org, 'Contact', 'OwnerId', prefix)).to.deep.equal({
       [`${prefix}C1`]: users['ann@legacy.example'],
       [`${prefix}C2`]: users['bob@legacy.example'],
       [`${prefix}C3`]: newId,
       [`${prefix}C4`]: users['ann@legacy.example'],
+      [`${prefix}C5`]: users['bob@legacy.example'],
     });
     // the retry queried the org again (a fresh snapshot): the run's own never held the new user
     const snapshots = (runDir: string): string[] =>
@@ -184,6 +211,7 @@ describe('legacy data: owners by e-mail and record types by name, resolved in th
         .split('\n')
         .filter((line) => line.includes('"lookup.snapshot"'));
     expect(snapshots(run.result.runDir)).to.have.lengthOf(2);
-    expect(snapshots(retry.result.runDir)).to.have.lengthOf(1);
+    // a fresh snapshot of each lookup (the accounts' too, though its one row carries RecordTypeId already)
+    expect(snapshots(retry.result.runDir)).to.have.lengthOf(2);
   });
 });
