@@ -14,7 +14,12 @@
  *   node_modules/.bin/node --import tsx bench/lookups-run.ts [--contacts N] [--users U] [--accounts K] [--keep]
  *
  * Run `npm run build` first: the CLI runs from lib/. The org lives in this process (its memory is
- * not in the figures).
+ * not in the figures; for a million Contacts give it room: node --max-old-space-size=10000).
+ *
+ * Measured 2026-11-30 on a shared 2-core machine (other work running), instant local org, default
+ * lookup index budget (64 MB), every row resolved as the pre-resolved run's:
+ *   --contacts 200000 --users 50000 (200k-key Account lookup): without 9.5 s, 207 MB; with 14.0 s, 250 MB
+ *   --contacts 1000000 --users 50000 (1M-key Account lookup): without 41.6 s, 206 MB; with 80.8 s, 259 MB
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
