@@ -269,5 +269,29 @@ describe('the legacy-data example', function () {
       'LG-C4': 'ops@northwind.example',
       'LG-C5': 'anna.holm@northwind.example',
     });
+
+    // as the README says: Fabrikam's type fixed in its dead letter (which still holds its record type's
+    // name), then retry; Novak's dead letter holds the OwnerId its lookup resolved, which passes through
+    const letters = join(run.folder.dir, 'dead-letter', 'accounts.csv');
+    await writeFile(letters, (await readFile(letters, 'utf8')).replace(',OLD,', ',Customer - Direct,'));
+    const retry = await retryDeadLetters({
+      connection: scaffold.connection,
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+      root: join(example, '.sf-migrate', 'runs'),
+      runId: run.runId,
+    });
+    const retried = await retry.execute();
+    expect(retried.status).to.equal('succeeded');
+    const fabrikam = scaffold.org.store.records('Account').find((r) => r.Legacy_Id__c === 'LG-A6')!;
+    expect([fabrikam.Type, recordTypes.get(fabrikam.RecordTypeId)]).to.deep.equal([
+      'Customer - Direct',
+      'Customer_Account',
+    ]);
+    const novak = scaffold.org.store.records('Contact').find((r) => r.Legacy_Id__c === 'LG-C6')!;
+    expect([novak.AccountId, emails.get(novak.OwnerId)]).to.deep.equal([
+      fabrikam.Id,
+      'claire.dubois@northwind.example',
+    ]);
   });
 });
