@@ -7,7 +7,7 @@
  *
  * What it measures: the index builds from snapshot files and the per-row stages, reading and writing
  * CSV as the pre-upload pass would. What it does not: the query jobs that fetch the snapshots, and
- * the upload to an org (the engine's pre-upload pass, src/prepare/, is wired by the lead at merge).
+ * the upload to an org: bench/lookups-run.ts measures lookups in a real `sf migrate run`.
  *
  *   node --import tsx bench/lookups.ts (Node 22: node_modules/.bin/node) [--rows N] [--users U] [--keys K] [--memory-mb M]
  */

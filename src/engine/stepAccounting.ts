@@ -89,8 +89,9 @@ export async function accountStep(
   const counts = { succeeded: 0, failed: 0, unprocessed: 0 };
   const deadLetterPath = sources.folder.deadLetterPath(step.id);
   const writers = new CsvWriterSet(
-    // "X (2).csv": a space and parentheses cannot occur in a step id, so no other step's name
-    (n) => (n === 1 ? deadLetterPath : deadLetterPath.replace(/\.csv$/, ` (${n}).csv`)),
+    // "X 2.csv": a space cannot occur in a step id, so no other step's name; no parentheses, which
+    // are glob syntax: `retry` lists the files as sources, and "X (2).csv" matched no file
+    (n) => (n === 1 ? deadLetterPath : deadLetterPath.replace(/\.csv$/, ` ${n}.csv`)),
     DEAD_LETTER_COLUMNS,
     step.columnDelimiter,
   );

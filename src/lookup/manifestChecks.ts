@@ -111,7 +111,8 @@ export function checkLookups(step: Record<string, unknown>, stepIndex: number, s
 
 /**
  * A source header as it leaves the lookups (key columns out, fields in, in the stages' order), with
- * a problem for each key column the header lacks and each field it already has.
+ * a problem for each key column the header lacks and each field it already has. A header with the
+ * field and none of its key columns passes as it is, as the stage passes such rows (stages.ts).
  */
 export function headerAfterLookups(
   step: { id: string; object: string; pointer: string; lookups?: Lookup[] },
@@ -125,6 +126,11 @@ export function headerAfterLookups(
     if (!kind || !isColumns(lookup.column)) return;
     const at = `${step.pointer}${pointerOf('lookups', index)}`;
     const keys = asList(lookup.column);
+    const field = fieldOf(lookup);
+    // the Id instead of the key: a dead letter of a row the lookup resolved already (held back, or
+    // failed in the org) that `sf migrate retry` resubmits; the stage passes it through (stages.ts)
+    const hasField = field !== undefined && columns.some((column) => column.toLowerCase() === field.toLowerCase());
+    if (field !== undefined && columns.includes(field) && keys.every((key) => !columns.includes(key))) return;
     for (const key of keys) {
       if (!columns.includes(key)) {
         problems.push(
@@ -138,9 +144,8 @@ export function headerAfterLookups(
         );
       }
     }
-    const field = fieldOf(lookup);
     if (field === undefined) return;
-    if (columns.some((column) => column.toLowerCase() === field.toLowerCase())) {
+    if (hasField) {
       problems.push(
         problem('LookupFieldInSource', at, 'problem.LookupFieldInSource', [step.id, index, field, file], file),
       );

@@ -213,11 +213,25 @@ describe('the row pass in a run: value maps and orphan hold-back', function () {
     expect(files).to.deep.equal(step.files);
     expect(lines).to.deep.equal([]);
   });
+});
+
+describe('the legacy-data example', function () {
+  this.timeout(120_000);
+  let scaffold: Scaffold;
+  // the users and record types its lookups resolve against, as `sf migrate local-org start --seed` gives them
+  beforeEach(async () => {
+    scaffold = await createScaffold({ seed: resolve('examples', 'legacy-data', 'seed.json') });
+  });
+  afterEach(() => scaffold.cleanup());
 
   it('loads the legacy-data example as its README says', async () => {
     const example = join(scaffold.dir, 'example');
     await cp(resolve('examples', 'legacy-data'), example, { recursive: true });
-    const run = await MigrationRun.start(await loadManifestOrThrow(join(example, 'migration.json')), options());
+    const run = await MigrationRun.start(await loadManifestOrThrow(join(example, 'migration.json')), {
+      connection: scaffold.connection,
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+    });
     const outcome = await run.execute();
     expect(outcome.status).to.equal('completedWithFailures');
     const books = Object.fromEntries(outcome.steps.map((step) => [step.step, [step.succeeded, step.failed]]));
@@ -227,17 +241,57 @@ describe('the row pass in a run: value maps and orphan hold-back', function () {
       'accounts.self': [3, 0],
       'contacts.self': [3, 0],
     });
+    const recordTypes = new Map(scaffold.org.store.records('RecordType').map((r) => [r.Id, r.DeveloperName]));
     const accounts = scaffold.org.store.records('Account');
     const keyOf = new Map(accounts.map((record) => [record.Id, record.Legacy_Id__c]));
     const shape = Object.fromEntries(
-      accounts.map((r) => [String(r.Legacy_Id__c), [r.Type, r.Industry ?? null, keyOf.get(r.ParentId) ?? null]]),
+      accounts.map((r) => [
+        String(r.Legacy_Id__c),
+        [r.Type, r.Industry ?? null, keyOf.get(r.ParentId) ?? null, recordTypes.get(r.RecordTypeId)],
+      ]),
     );
     expect(shape).to.deep.equal({
-      'LG-A1': ['Customer - Direct', 'Finance', null],
-      'LG-A2': ['Customer - Direct', 'Retail', 'LG-A1'],
-      'LG-A3': ['Partner', 'Retail', 'LG-A2'],
-      'LG-A4': ['Prospect', 'Technology', null],
-      'LG-A5': ['Prospect', null, 'LG-A4'],
+      'LG-A1': ['Customer - Direct', 'Finance', null, 'Customer_Account'],
+      'LG-A2': ['Customer - Direct', 'Retail', 'LG-A1', 'Customer_Account'],
+      'LG-A3': ['Partner', 'Retail', 'LG-A2', 'Partner_Account'],
+      'LG-A4': ['Prospect', 'Technology', null, 'Customer_Account'],
+      'LG-A5': ['Prospect', null, 'LG-A4', 'Partner_Account'],
     });
+    // owners by e-mail: the inactive Erik Lund's contact and the unknown address go to the default owner
+    const emails = new Map(scaffold.org.store.records('User').map((r) => [r.Id, r.Email]));
+    const owners = Object.fromEntries(
+      scaffold.org.store.records('Contact').map((r) => [String(r.Legacy_Id__c), emails.get(r.OwnerId)]),
+    );
+    expect(owners).to.deep.equal({
+      'LG-C1': 'anna.holm@northwind.example',
+      'LG-C2': 'ops@northwind.example',
+      'LG-C3': 'claire.dubois@northwind.example',
+      'LG-C4': 'ops@northwind.example',
+      'LG-C5': 'anna.holm@northwind.example',
+    });
+
+    // as the README says: Fabrikam's type fixed in its dead letter (which still holds its record type's
+    // name), then retry; Novak's dead letter holds the OwnerId its lookup resolved, which passes through
+    const letters = join(run.folder.dir, 'dead-letter', 'accounts.csv');
+    await writeFile(letters, (await readFile(letters, 'utf8')).replace(',OLD,', ',Customer - Direct,'));
+    const retry = await retryDeadLetters({
+      connection: scaffold.connection,
+      username: scaffold.org.username,
+      orgId: scaffold.org.orgId,
+      root: join(example, '.sf-migrate', 'runs'),
+      runId: run.runId,
+    });
+    const retried = await retry.execute();
+    expect(retried.status).to.equal('succeeded');
+    const fabrikam = scaffold.org.store.records('Account').find((r) => r.Legacy_Id__c === 'LG-A6')!;
+    expect([fabrikam.Type, recordTypes.get(fabrikam.RecordTypeId)]).to.deep.equal([
+      'Customer - Direct',
+      'Customer_Account',
+    ]);
+    const novak = scaffold.org.store.records('Contact').find((r) => r.Legacy_Id__c === 'LG-C6')!;
+    expect([novak.AccountId, emails.get(novak.OwnerId)]).to.deep.equal([
+      fabrikam.Id,
+      'claire.dubois@northwind.example',
+    ]);
   });
 });

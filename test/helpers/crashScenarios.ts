@@ -51,6 +51,17 @@ type SelfReferences = 'self';
  */
 type BeforeImages = 'upsert';
 
+/**
+ * 'lookup': each Account names its record type by DeveloperName and each Contact its owner by
+ * e-mail (src/lookup/), against record types and users the scenario creates through the REST API,
+ * so each step's lookup snapshot is queried, written and journaled (`lookup.written`, then
+ * `lookup.snapshot`: the Accounts' first, then the Contacts'). The scenario kills the run around
+ * them; once a snapshot is journaled it renames the org's records, so a resume that queried again
+ * instead of resolving from the journaled snapshot would resolve nothing. At the end every
+ * record's RecordTypeId or OwnerId must be the one its key named when the scenario began.
+ */
+type Lookups = 'lookup';
+
 /** where the first run changes accounts.csv (see SourceChange) */
 const SOURCE_CHANGE_AT: KillPoint = ['chunk.planned', RECORDS / PER_JOB];
 
@@ -59,7 +70,7 @@ const SOURCE_CHANGE_AT: KillPoint = ['chunk.planned', RECORDS / PER_JOB];
  * (or a source changed during the first run)
  */
 export const crashScenarios: ReadonlyArray<
-  [KillPoint, KillPoint?, (JournalCut | SourceChange | SelfReferences | BeforeImages)?]
+  [KillPoint, KillPoint?, (JournalCut | SourceChange | SelfReferences | BeforeImages | Lookups)?]
 > = [
   [['run.folder', 1]],
   [
@@ -156,6 +167,12 @@ export const crashScenarios: ReadonlyArray<
   [['before.written', 1], undefined, 'upsert'],
   [['before.saved', 2], undefined, 'upsert'],
   [['before.written', 2], ['before.written', 1], 'upsert'],
+  // lookup snapshots: the Accounts' file written, not journaled; its line journaled; the Contacts'
+  // file written, then a resume killed right after the Contacts' line (the Accounts' is known)
+  [['lookup.written', 1], undefined, 'lookup'],
+  [['lookup.snapshot', 1], undefined, 'lookup'],
+  [['lookup.written', 2], ['lookup.snapshot', 1], 'lookup'],
+  [['lookup.snapshot', 2], undefined, 'lookup'],
 ];
 
 function journalOf(dir: string): string {
@@ -195,16 +212,26 @@ function cutJournal(dir: string, cut: JournalCut): void {
 /** how many NUT files the scenarios are spread over (test/nuts/crash-1.nut.ts … crash-<PARTS>.nut.ts) */
 export const CRASH_PARTS = 4;
 
-function prepare(nut: NutSession, prefix: string, variant?: SelfReferences | BeforeImages): string {
+/** the record types and users of the 'lookup' scenarios: RECORD_TYPES and OWNERS of each, cycled through */
+const RECORD_TYPES = 2;
+const OWNERS = 3;
+const recordTypeName = (prefix: string, i: number): string => `${prefix}_Type_${i % RECORD_TYPES}`;
+const ownerEmail = (prefix: string, i: number): string => `${prefix.toLowerCase()}-owner-${i % OWNERS}@crash.example`;
+
+function prepare(nut: NutSession, prefix: string, variant?: SelfReferences | BeforeImages | Lookups): string {
   const self = variant === 'self';
   const upsert = variant === 'upsert';
+  const lookups = variant === 'lookup';
   const dir = nut.testDir;
-  const accounts = ['Name,Legacy_Id__c'];
-  const contacts = [`LastName,Legacy_Id__c,Account.Legacy_Id__c${self ? ',ReportsTo.Legacy_Id__c' : ''}`];
+  const accounts = [`Name,Legacy_Id__c${lookups ? ',RecordTypeName' : ''}`];
+  const contacts = [
+    `LastName,Legacy_Id__c,Account.Legacy_Id__c${self ? ',ReportsTo.Legacy_Id__c' : ''}${lookups ? ',OwnerEmail' : ''}`,
+  ];
   for (let i = 0; i < RECORDS; i++) {
-    accounts.push(`"${prefix} Account ${i}, Ltd.",${prefix}-A-${i}`);
+    accounts.push(`"${prefix} Account ${i}, Ltd.",${prefix}-A-${i}${lookups ? `,${recordTypeName(prefix, i)}` : ''}`);
     const reportsTo = !self ? '' : i + 1 < RECORDS ? `,${prefix}-C-${i + 1}` : ',';
-    contacts.push(`${prefix} Contact ${i},${prefix}-C-${i},${prefix}-A-${i}${reportsTo}`);
+    const owner = lookups ? `,${ownerEmail(prefix, i)}` : '';
+    contacts.push(`${prefix} Contact ${i},${prefix}-C-${i},${prefix}-A-${i}${reportsTo}${owner}`);
   }
   writeFileSync(join(dir, 'accounts.csv'), accounts.join('\n') + '\n');
   writeFileSync(join(dir, 'contacts.csv'), contacts.join('\r\n') + '\r\n');
@@ -220,14 +247,109 @@ function prepare(nut: NutSession, prefix: string, variant?: SelfReferences | Bef
         retry: { attempts: 6 },
       },
       steps: [
-        upsert
-          ? { object: 'Account', source: 'accounts.csv', operation: 'upsert', externalIdField: 'Legacy_Id__c' }
-          : { object: 'Account', source: 'accounts.csv' },
-        { object: 'Contact', source: 'contacts.csv', lineEnding: 'CRLF' },
+        {
+          object: 'Account',
+          source: 'accounts.csv',
+          ...(upsert ? { operation: 'upsert', externalIdField: 'Legacy_Id__c' } : {}),
+          ...(lookups ? { lookups: [{ column: 'RecordTypeName', recordType: 'DeveloperName' }] } : {}),
+        },
+        {
+          object: 'Contact',
+          source: 'contacts.csv',
+          lineEnding: 'CRLF',
+          ...(lookups ? { lookups: [{ column: 'OwnerEmail', user: 'Email' }] } : {}),
+        },
       ],
     }),
   );
   return manifest;
+}
+
+/**
+ * One REST call to the org as its admin; the parsed body, or undefined for 204. The org's injected
+ * UNABLE_TO_LOCK_ROW faults hit these calls too; such a call wrote nothing, so it is made again.
+ */
+async function rest(nut: NutSession, method: string, path: string, body: object, attempt = 1): Promise<unknown> {
+  const response = await fetch(`${nut.org.instanceUrl}/services/data/v62.0/${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${nut.org.accessToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok && text.includes('UNABLE_TO_LOCK_ROW') && attempt < 10) {
+    return rest(nut, method, path, body, attempt + 1);
+  }
+  expect(response.ok, `${method} ${path}: ${text}`).to.equal(true);
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
+/** the lookups' targets of a 'lookup' scenario (see Lookups), by key: the Ids its keys must resolve to */
+type LookupTargets = { recordTypes: Map<string, string>; owners: Map<string, string> };
+
+async function createLookupTargets(nut: NutSession, prefix: string): Promise<LookupTargets> {
+  const targets: LookupTargets = { recordTypes: new Map(), owners: new Map() };
+  for (let i = 0; i < RECORD_TYPES; i++) {
+    const name = recordTypeName(prefix, i);
+    // eslint-disable-next-line no-await-in-loop -- a few records, in order
+    const created = (await rest(nut, 'POST', 'sobjects/RecordType', {
+      Name: name,
+      DeveloperName: name,
+      SobjectType: 'Account',
+      IsActive: true,
+    })) as { id: string };
+    targets.recordTypes.set(name, created.id);
+  }
+  for (let i = 0; i < OWNERS; i++) {
+    const email = ownerEmail(prefix, i);
+    // eslint-disable-next-line no-await-in-loop -- a few records, in order
+    const created = (await rest(nut, 'POST', 'sobjects/User', {
+      Username: email,
+      LastName: `Owner ${i}`,
+      Email: email,
+      Alias: `own${i}`,
+      TimeZoneSidKey: 'GMT',
+    })) as { id: string };
+    targets.owners.set(email, created.id);
+  }
+  return targets;
+}
+
+/**
+ * Once a snapshot is journaled, the org's record its first key names no longer matches that key:
+ * a resume that resolved from the org instead of the snapshot would fail the rows of that key.
+ * Returns how many snapshots were journaled (each of the two lookups is renamed once).
+ */
+async function renameSnapshotted(nut: NutSession, targets: LookupTargets, renamed: number): Promise<number> {
+  const journaled = journalTypes(nut.testDir).filter((type) => type === 'lookup.snapshot').length;
+  if (journaled >= 1 && renamed < 1) {
+    const [name, id] = [...targets.recordTypes][0];
+    await rest(nut, 'PATCH', `sobjects/RecordType/${id}`, { DeveloperName: `${name}_Renamed` });
+  }
+  if (journaled >= 2 && renamed < 2) {
+    const [email, id] = [...targets.owners][0];
+    await rest(nut, 'PATCH', `sobjects/User/${id}`, { Email: `renamed.${email}` });
+  }
+  return Math.max(journaled, renamed);
+}
+
+/** every record's RecordTypeId or OwnerId is the one its key named when the scenario began */
+function assertResolved(nut: NutSession, prefix: string, targets: LookupTargets, runDir: string): void {
+  for (const [object, field, tag, keyOf, ids] of [
+    ['Account', 'RecordTypeId', 'A', recordTypeName, targets.recordTypes],
+    ['Contact', 'OwnerId', 'C', ownerEmail, targets.owners],
+  ] as const) {
+    const records = nut.org.store.records(object).filter((r) => String(r.Legacy_Id__c).startsWith(`${prefix}-${tag}-`));
+    expect(records, `${object} records`).to.have.length(RECORDS);
+    for (const record of records) {
+      const i = Number(String(record.Legacy_Id__c).slice(`${prefix}-${tag}-`.length));
+      expect(record[field], `${field} of ${String(record.Legacy_Id__c)}`).to.equal(ids.get(keyOf(prefix, i)));
+    }
+  }
+  // one snapshot per lookup, fetched once: a snapshot written but not journaled was fetched again
+  const snapshots = readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"lookup.snapshot"'));
+  expect(snapshots, 'lookup.snapshot lines').to.have.length(2);
 }
 
 /** every Contact reports to the next one (see SelfReferences) */
@@ -287,11 +409,15 @@ export function describeCrashScenarios(part: number): void {
       // interleaved, so the slow scenarios (late kill points) spread over the parts
       if (index % CRASH_PARTS !== part - 1) continue;
       const label =
-        cut === 'self'
+        cut === 'self' || cut === 'lookup'
           ? `${[first, second]
               .filter((point): point is KillPoint => point !== undefined)
               .map(([point, nth]) => `${point}#${nth}`)
-              .join(' then ')} (contacts reporting to contacts: the second pass)`
+              .join(' then ')} (${
+              cut === 'self'
+                ? 'contacts reporting to contacts: the second pass'
+                : 'record types and owners by lookup, renamed in the org once snapshotted'
+            })`
           : cut === 'source'
             ? `${first[0]}#${first[1]} (accounts.csv grew at ${SOURCE_CHANGE_AT.join('#')}), then the file put back`
             : [first, second]
@@ -304,7 +430,9 @@ export function describeCrashScenarios(part: number): void {
                 ) + (cut === 'upsert' ? ' (Account upserted: before images)' : '');
       it(`killed at ${label}`, async () => {
         const prefix = `K${index}`;
-        const manifest = prepare(nut, prefix, cut === 'self' || cut === 'upsert' ? cut : undefined);
+        const manifest = prepare(nut, prefix, cut === 'self' || cut === 'upsert' || cut === 'lookup' ? cut : undefined);
+        const targets = cut === 'lookup' ? await createLookupTargets(nut, prefix) : undefined;
+        let renamed = 0;
         const target = ['--manifest', manifest, '--target-org', 'local'];
         const accounts = join(nut.testDir, 'accounts.csv');
         const original = readFileSync(accounts);
@@ -324,12 +452,14 @@ export function describeCrashScenarios(part: number): void {
           expect(error.name, refused.stdout + refused.stderr).to.equal('SourcesChangedError');
           expect(error.actions?.[0]).to.contain('sf migrate resume');
           writeFileSync(accounts, original);
-        } else if (cut && cut !== 'self' && cut !== 'upsert') cutJournal(nut.testDir, cut);
+        } else if (cut === 'created' || cut === 'index') cutJournal(nut.testDir, cut);
+        if (targets) renamed = await renameSnapshotted(nut, targets, renamed);
         if (second) {
           const again = await cli(['migrate', 'resume', ...target], second);
           expect(again.signal, `resume should be killed at ${label}: ${again.stdout}${again.stderr}`).to.equal(
             'SIGKILL',
           );
+          if (targets) renamed = await renameSnapshotted(nut, targets, renamed);
         }
         const resumed = await cli(['migrate', 'resume', ...target]);
         let runDir: string;
@@ -355,6 +485,9 @@ export function describeCrashScenarios(part: number): void {
           const saved = journalTypes(nut.testDir).filter((type) => type === 'before.saved');
           expect(saved, 'before.saved lines').to.have.length(RECORDS / PER_JOB);
         }
+        if (targets) assertResolved(nut, prefix, targets, runDir);
+        // the org's records were renamed before the last resume whenever a kill came after a snapshot line
+        if (targets && (first[0] === 'lookup.snapshot' || second)) expect(renamed, 'renamed').to.be.at.least(1);
         if (cut === 'source') {
           const appended = nut.org.store.records('Account').filter((record) => record.Name === APPENDED);
           expect(appended, 'the line appended during the run').to.deep.equal([]);

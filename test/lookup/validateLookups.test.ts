@@ -68,6 +68,16 @@ describe('validate: lookups', function () {
     expect(missing.message).to.include('"Nope"');
   });
 
+  it('passes a file that holds the Id and not the key (a retried dead letter), and refuses one with both', async () => {
+    await writeFile(join(dir, 'resolved.csv'), 'LastName,OwnerId\nNg,005000000000001AAA\n');
+    await writeFile(join(dir, 'both.csv'), 'LastName,OwnerEmail,OwnerId\nNg,ann@acme.com,005000000000001AAA\n');
+    const lookups = [{ column: 'OwnerEmail', user: 'Email' }];
+    const resolved = await validateManifest(await manifest(lookups, { source: ['contacts.csv', 'resolved.csv'] }));
+    expect(resolved.errors).to.deep.equal([]);
+    const both = await validateManifest(await manifest(lookups, { source: 'both.csv' }));
+    expect(both.errors.map((e) => [e.code, e.pointer])).to.deep.equal([['LookupFieldInSource', '/steps/0/lookups/0']]);
+  });
+
   it('refuses a key column count that does not match the fields', async () => {
     const result = await validateManifest(
       await manifest([{ column: 'OwnerEmail', field: 'X__c', object: 'T__c', matchOn: ['A__c', 'B__c'] }]),
