@@ -211,7 +211,9 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
         const unfinished = await findRun(manifest.runFolder, undefined, { manifest: owner });
         if (unfinished) throw unfinishedRunError(unfinished.runId, owner, options.username);
       }
-      const folder = await createRunFolder(manifest.runFolder, manifest.path, undefined, owner);
+      const folder = await createRunFolder(manifest.runFolder, manifest.path, undefined, owner, {
+        ...(options.rollbackOf ? { rollbackOf: options.rollbackOf } : {}),
+      });
       // the window where a folder exists without a journal, with the manifest lock held
       crashPoint('run.folder');
       return begin(await openRunForWriting(folder, { create: true }));

@@ -166,7 +166,14 @@ async function startInPlace(held: WritableRun, options: ResumeOptions): Promise<
     ...(options.ignoreJobs ? { ignoreJobs: options.ignoreJobs } : {}),
   });
   options.onWarning?.(messages.getMessage('warning.startedInPlace', [folder.runId, folder.journalPath]));
-  return MigrationRun.start(manifest, options, { opened: held });
+  // a rollback killed before its run.started still undoes the run its owner file names
+  return MigrationRun.start(
+    manifest,
+    { ...options, ...(owner.rollbackOf ? { rollbackOf: owner.rollbackOf } : {}) },
+    {
+      opened: held,
+    },
+  );
 }
 
 /** the run goes on from its copy; the user is told which parts of the manifest now differ */

@@ -97,6 +97,7 @@ export async function createRunFolder(
   manifestPath: string,
   runId?: string,
   owner: string = manifestPath,
+  extra: { rollbackOf?: string } = {},
 ): Promise<RunFolder> {
   await ensurePrivateDir(root);
   let folder: RunFolder | undefined;
@@ -122,6 +123,7 @@ export async function createRunFolder(
       runId: folder.runId,
       createdAt: new Date().toISOString(),
       copyOf: manifestPath,
+      ...(extra.rollbackOf ? { rollbackOf: extra.rollbackOf } : {}),
     };
     await writeFileAtomically(folder.ownerPath, `${JSON.stringify(record)}\n`);
     await copyFile(manifestPath, folder.manifestCopyPath, constants.COPYFILE_EXCL);
@@ -148,6 +150,11 @@ export type RunOwner = {
   createdAt: string;
   /** the file manifest.json was copied from: `manifest` itself, or a manifest derived from it (a retry) */
   copyOf?: string;
+  /**
+   * the run a rollback run undoes: also in its `run.started`, and here so that a rollback killed
+   * before that line is started in place by `resume` still naming it
+   */
+  rollbackOf?: string;
 };
 
 /** the owner file of a run folder; undefined when it is missing or unreadable (older runs have none) */
@@ -160,6 +167,7 @@ export async function readRunOwner(folder: RunFolder): Promise<RunOwner | undefi
         runId: folder.runId,
         createdAt: value.createdAt,
         ...(typeof value.copyOf === 'string' ? { copyOf: value.copyOf } : {}),
+        ...(typeof value.rollbackOf === 'string' ? { rollbackOf: value.rollbackOf } : {}),
       };
     }
   } catch {

@@ -185,7 +185,15 @@ describe('sf migrate rollback', function () {
   });
 
   // the rollback killed at other points of its own run, each resumed to the same end
-  for (const [n, kill] of ['run.started:1', 'job.created:2', 'results.saved:1', 'job.finished:3'].entries()) {
+  // run.folder: the rollback's folder exists, its journal does not; resume starts it in place and
+  // must still name the run it undoes (from the folder's owner file)
+  for (const [n, kill] of [
+    'run.folder:1',
+    'run.started:1',
+    'job.created:2',
+    'results.saved:1',
+    'job.finished:3',
+  ].entries()) {
     it(`killed at ${kill.replace(':', '#')}, resumed: the same end`, async () => {
       await scenario(`K${n}`, kill, false);
     });
