@@ -9,7 +9,7 @@ import { MAX_SOQL_CHARACTERS } from '../bulk/soql.js';
 /**
  * Calls every ingest job spends besides its polls when it loads cleanly: create, upload, close
  * (UploadComplete), the successful results, delete. The failed and unprocessed results are asked for
- * only when the job's counts do not prove them empty (engine/chunkLifecycle.ts, downloadResults):
+ * only when the job's counts do not prove them empty (engine/resultDownloads.ts):
  * a job with failed rows costs one call more, a job that did not process every record (Failed,
  * Aborted) two. So this is also the least a job costs, which the preflight's budget check relies on.
  */
