@@ -271,7 +271,11 @@ export async function checkStepInOrg(input: OrgCheckInput): Promise<OrgCheckCoun
 }
 
 /** the records a query finds, by Id (a sample's: bounded by the sample size) */
-async function queriedById(query: QueryToFile, soql: string, file: string): Promise<Map<string, Record<string, string>>> {
+async function queriedById(
+  query: QueryToFile,
+  soql: string,
+  file: string,
+): Promise<Map<string, Record<string, string>>> {
   await query(soql, file);
   const found = new Map<string, Record<string, string>>();
   try {
