@@ -162,7 +162,12 @@ try {
     writeCsv('accounts.csv', 'Name,Legacy_Id__c', accounts, (k) => `Bench Account ${k},ACC-${k}`),
   );
   const userId = new Map(org.store.records('User').map((r) => [String(r.Email), String(r.Id)]));
-  const inactive = new Set(org.store.records('User').filter((r) => r.IsActive === false).map((r) => String(r.Email)));
+  const inactive = new Set(
+    org.store
+      .records('User')
+      .filter((r) => r.IsActive === false)
+      .map((r) => String(r.Email)),
+  );
   const accountId = new Map(org.store.records('Account').map((r) => [String(r.Legacy_Id__c), String(r.Id)]));
   writeCsv('with.csv', 'LastName,FirstName,OwnerEmail,AccountCode', contacts, (i) =>
     [`Contact ${i}`, 'Bench', email(ownerOf(i)), `ACC-${accountOf(i)}`].join(','),

@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, stat, truncate } from 'node:fs/promises';
+import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -63,6 +63,18 @@ export type CreateQueryJobRequest = {
 
 /** What `saveResults` wrote: data records (header not counted), bytes of the file, pages fetched. */
 export type SavedQueryResults = { records: number; bytes: number; pages: number };
+
+/** The first and the longest wait between status calls of one query job. */
+export type QueryPoll = { initialMs: number; maxMs: number };
+
+/**
+ * A step's poll bounds for a query of its keys: a query of a few thousand keys is done in seconds,
+ * so the first look comes sooner than an ingest job's (the step's poll.initial), then the step's
+ * back-off applies.
+ */
+export function keyQueryPoll(poll: QueryPoll): QueryPoll {
+  return { initialMs: Math.max(1, Math.min(poll.initialMs, 1000)), maxMs: poll.maxMs };
+}
 
 /** Drops everything up to and including the first line feed: a later page's repeated header. */
 class FirstLineDropper extends Transform {
@@ -188,6 +200,50 @@ export class QueryJobClient extends EventEmitter {
         locator = page.next;
       }
     });
+  }
+
+  /**
+   * One whole query into `file`: create, poll to the end, save every page (header once), delete the
+   * job. Refuses a job that Failed or was Aborted, and pages that add up to fewer records than the
+   * job processed (a short file would make present records look missing). The job is deleted even
+   * when that fails: its results are on disk or useless, and a job left behind only costs the org
+   * storage until it expires, so a failed delete is not an error.
+   */
+  public async queryToFile(
+    soql: string,
+    file: string,
+    options: { poll: QueryPoll; signal?: AbortSignal },
+  ): Promise<SavedQueryResults> {
+    const created = await this.create({ query: soql, columnDelimiter: 'COMMA', lineEnding: 'LF' });
+    const path = this.url(`/${created.id}`).pathname;
+    try {
+      const done = await this.poll(created.id, { ...options.poll, signal: options.signal });
+      if (done.state !== 'JobComplete') {
+        throw new BulkApiError({
+          method: 'GET',
+          path,
+          status: 200,
+          errorCode: `QUERY_JOB_${done.state.toUpperCase()}`,
+          serverMessage: done.errorMessage ?? done.state,
+          jobId: created.id,
+        });
+      }
+      const saved = await this.saveResults(created.id, file);
+      if (done.numberRecordsProcessed !== undefined && done.numberRecordsProcessed !== saved.records) {
+        await rm(file, { force: true });
+        throw new BulkApiError({
+          method: 'GET',
+          path: `${path}/results`,
+          status: 200,
+          errorCode: 'QUERY_RESULTS_INCOMPLETE',
+          serverMessage: `the pages held ${saved.records} records, the job processed ${done.numberRecordsProcessed}`,
+          jobId: created.id,
+        });
+      }
+      return saved;
+    } finally {
+      await this.delete(created.id).catch(() => undefined);
+    }
   }
 
   /** PATCH state Aborted (the only state change a query job takes). */

@@ -12,8 +12,8 @@
  * id field for upsert, in `WHERE key IN (...)` pieces cut below the SOQL length limit. Why not one
  * query of the whole object per step: its cost grows with the object's size, not with the rows
  * written, and joining it to the chunk would need a sort on disk; a piece holds about 4,700
- * 18-character Ids, so a 10,000-row job costs 3 query jobs of 3 calls each (create, poll, one
- * page): see plan/budget.ts. Memory: one piece of keys at a time; the chunk is streamed.
+ * 18-character Ids, so a 10,000-row job costs 3 query jobs of 4 calls each (create, poll, one
+ * page, delete): see plan/budget.ts. Memory: one piece of keys at a time; the chunk is streamed.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -29,7 +29,9 @@ import { beforeSaved } from '../journal/eventBuilders.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { writeAtomically } from '../journal/durable.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
-import { MAX_SOQL_CHARACTERS, RollbackQueryClient } from '../rollback/queryJob.js';
+import { keyQueryPoll, type QueryJobClient } from '../bulk/queryJobClient.js';
+import type { OrgDescribe } from '../bulk/orgDescribe.js';
+import { MAX_SOQL_CHARACTERS, soqlLiteral } from '../bulk/soql.js';
 import type { ChunkPlanner } from './chunkPlanner.js';
 import type { RecordEvent } from './chunkLifecycle.js';
 import { crashPoint } from './crashPoints.js';
@@ -77,7 +79,7 @@ export class KeyPieces {
 
   /** adds a key; returns the statement of the keys before it when this one would not fit */
   public add(key: string): string | undefined {
-    const literal = RollbackQueryClient.literal(key);
+    const literal = soqlLiteral(key);
     let full: string | undefined;
     if (this.keys.length > 0 && this.length + literal.length + 1 > this.maxCharacters) full = this.flush();
     this.keys.push(literal);
@@ -96,7 +98,8 @@ export class KeyPieces {
 }
 
 export type BeforeImageContext = {
-  queries: RollbackQueryClient;
+  queries: QueryJobClient;
+  org: OrgDescribe;
   folder: RunFolder;
   record: RecordEvent;
   planner: ChunkPlanner;
@@ -131,7 +134,7 @@ export class BeforeImageCapture {
       if (!soql) return;
       const pieceFile = join(pieceDir, `${pieceFiles.length}.csv`);
       pieceFiles.push(pieceFile);
-      await this.context.queries.queryToFile(soql, pieceFile, step.poll);
+      await this.context.queries.queryToFile(soql, pieceFile, { poll: keyQueryPoll(step.poll) });
       crashPoint('before.piece');
     };
     for await (const row of rows) {
@@ -180,7 +183,7 @@ export class BeforeImageCapture {
     let fields = this.createable.get(object);
     if (!fields) {
       // compound (address, location) and base64 fields cannot be read by a Bulk API query
-      fields = this.context.queries
+      fields = this.context.org
         .describeFields(object)
         .then((all) =>
           all

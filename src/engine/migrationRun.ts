@@ -31,8 +31,8 @@ import { fingerprintFile } from '../journal/fingerprint.js';
 import { IngestJobClient } from '../bulk/ingestJobClient.js';
 import { StepPreparation } from '../prepare/stepPreparation.js';
 import { QueryJobClient } from '../bulk/queryJobClient.js';
-import { RollbackQueryClient } from '../rollback/queryJob.js';
 import { sharedParentWaits } from '../plan/sharedParents.js';
+import { OrgDescribe } from '../bulk/orgDescribe.js';
 import { forEachConcurrent, Slots } from './concurrency.js';
 import { ChunkLifecycle } from './chunkLifecycle.js';
 import { BeforeImageCapture } from './beforeImages.js';
@@ -136,7 +136,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       onProgress: (progress): boolean => this.emit('job.progress', progress),
       onWarning: (message): boolean => this.emit('warning', message),
       beforeImages: new BeforeImageCapture({
-        queries: new RollbackQueryClient(options.connection),
+        queries: new QueryJobClient(options.connection),
+        org: new OrgDescribe(options.connection),
         folder,
         record,
         planner: this.planner,

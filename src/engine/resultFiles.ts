@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
 import type { ColumnDelimiter, LineEnding } from '../manifest/types.js';
@@ -138,12 +138,12 @@ export class AtomicCsvWriter {
       // eslint-disable-next-line camelcase -- csv-stringify's option name
       record_delimiter: lineEnding === 'CRLF' ? 'windows' : 'unix',
     });
-    const out = createWriteStream(this.tmp, { mode: 0o600 });
-    this.done = finished(this.stringifier.pipe(out)).then(() => undefined);
+    // pipeline, not pipe: either stream's end, error or destruction settles `done` and destroys the
+    // other, so discard() (which destroys the stringifier) ends and closes the file
+    this.done = pipeline(this.stringifier, createWriteStream(this.tmp, { mode: 0o600 }));
     // a write error (full disk, permissions) surfaces through write() and commit(), never as an
     // unhandled rejection
     this.done.catch(() => undefined);
-    out.on('error', (error) => this.stringifier.destroy(error));
     this.stringifier.write(header);
   }
 

@@ -7,10 +7,13 @@
 /* eslint-disable no-param-reassign -- applyEvent mutates the state it is given: replay must not copy per event */
 import { Messages } from '@salesforce/core';
 import type { Operation } from '../manifest/types.js';
-import type { ChunkRef, JobState, JournalEvent, JournalEventType, SourceFingerprint } from './events.js';
+import type { ChunkRef, JobState, JournalEvent, JournalEventType } from './events.js';
 import { readJournal } from './journal.js';
 import { applyLookupSnapshot } from './lookupState.js';
-import { applyPrepared, derivedFingerprint } from './preparedState.js';
+import { applyPrepared } from './preparedState.js';
+import { applyPartition } from './partitionState.js';
+
+export { fingerprintOf, partitionedSources } from './partitionState.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'journal');
@@ -371,7 +374,9 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       break;
     }
     case 'source.partitioned':
-      applyPartition(state, event);
+      applyPartition(stepOf(state, event, event.step), event, (source) =>
+        impossible(event, 'sourcePartitionedTwice', [source]),
+      );
       break;
     case 'source.prepared':
       applyPrepared(stepOf(state, event, event.step), event, () => impossible(event, 'preparedTwice', [event.source]));
@@ -402,39 +407,6 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
   }
   state.lastSeq = event.seq;
   state.events++;
-}
-
-/** the sources a partition event took the rows of: its `source`, and those partitioned `with` it */
-export function partitionedSources(event: EventOf<'source.partitioned'>): string[] {
-  return [event.source, ...(event.with ?? [])];
-}
-
-/**
- * sources rewritten into derived files: each once, and never after chunks were cut from the
- * source itself
- */
-function applyPartition(state: RunState, event: EventOf<'source.partitioned'>): void {
-  const step = stepOf(state, event, event.step);
-  for (const source of partitionedSources(event)) {
-    const twice =
-      (step.partitions ?? []).some((known) => partitionedSources(known).includes(source)) ||
-      step.chunks.some((chunk) => chunk.file === source);
-    if (twice) impossible(event, 'sourcePartitionedTwice', [source]);
-  }
-  (step.partitions ??= []).push(event);
-}
-
-/**
- * The fingerprint a file was journaled with: a source as the run began, or a file derived from one.
- */
-export function fingerprintOf(state: RunState, file: string): SourceFingerprint | undefined {
-  const source = state.started?.sources.find((candidate) => candidate.file === file);
-  if (source) return source;
-  for (const step of state.steps.values()) {
-    const derived = derivedFingerprint(step, file);
-    if (derived) return derived;
-  }
-  return undefined;
 }
 
 /**

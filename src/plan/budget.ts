@@ -4,12 +4,12 @@
  */
 import { PollSchedule } from '../bulk/pollSchedule.js';
 import type { ResolvedStep } from '../manifest/types.js';
-import { MAX_SOQL_CHARACTERS } from '../rollback/queryJob.js';
+import { MAX_SOQL_CHARACTERS } from '../bulk/soql.js';
 
 /**
  * Calls every ingest job spends besides its polls when it loads cleanly: create, upload, close
  * (UploadComplete), the successful results, delete. The failed and unprocessed results are asked for
- * only when the job's counts do not prove them empty (engine/chunkLifecycle.ts, downloadResults):
+ * only when the job's counts do not prove them empty (engine/resultDownloads.ts):
  * a job with failed rows costs one call more, a job that did not process every record (Failed,
  * Aborted) two. So this is also the least a job costs, which the preflight's budget check relies on.
  */
@@ -59,9 +59,10 @@ export function estimateJobCalls(records: number, bounds: PollBounds): { polls: 
 
 /**
  * Before images (engine/beforeImages.ts): before each job of an update, upsert, delete or
- * hardDelete step, one query job per piece of the job's keys — create, a poll, one results page.
+ * hardDelete step, one query job per piece of the job's keys — create, a poll, one results page,
+ * and the delete that leaves no finished job behind (bulk/queryJobClient.ts `queryToFile`).
  */
-export const CALLS_PER_BEFORE_IMAGE_QUERY = 3;
+export const CALLS_PER_BEFORE_IMAGE_QUERY = 4;
 
 /**
  * Keys in one piece: a quoted 18-character Id and its comma take 21 characters of the SOQL

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readResultRows } from '../engine/resultFiles.js';
 import { KeyPieces } from '../engine/beforeImages.js';
-import type { QueryPoll, RollbackQueryClient } from './queryJob.js';
+import { keyQueryPoll, type QueryJobClient, type QueryPoll } from '../bulk/queryJobClient.js';
 
 export type CurrentRecord = { lastModifiedDate: string; lastModifiedById: string };
 
@@ -52,7 +52,7 @@ export class ConflictCheck<Row> {
 
   public constructor(
     private readonly options: {
-      queries: RollbackQueryClient;
+      queries: QueryJobClient;
       object: string;
       rule: ConflictRule;
       poll: QueryPoll;
@@ -91,7 +91,7 @@ export class ConflictCheck<Row> {
   private async check(soql: string, piece: Array<[string, Row]>): Promise<void> {
     const { queries, poll, tempDir, rule, decide } = this.options;
     const file = join(tempDir, `current-${this.pieceNo++}.csv`);
-    await queries.queryToFile(soql, file, poll);
+    await queries.queryToFile(soql, file, { poll: keyQueryPoll(poll) });
     const current = new Map<string, CurrentRecord>();
     let columns: string[] | undefined;
     for await (const row of readResultRows(file, 'COMMA')) {

@@ -23,8 +23,9 @@ import type { RunFolder } from '../journal/runFolder.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { AtomicCsvWriter, readResultRows } from '../engine/resultFiles.js';
 import { BEFORE_IMAGE_SYSTEM_FIELDS, keyFieldOf, takesBeforeImages } from '../engine/beforeImages.js';
+import type { QueryJobClient } from '../bulk/queryJobClient.js';
+import type { OrgDescribe } from '../bulk/orgDescribe.js';
 import { ConflictCheck, idKey, orgTimeMs, withTempDir, type ConflictRule, type RecordVerdict } from './conflicts.js';
-import type { RollbackQueryClient } from './queryJob.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'rollback');
@@ -69,7 +70,8 @@ export type RollbackPlan = {
 };
 
 export type PlanOptions = {
-  queries: RollbackQueryClient;
+  queries: QueryJobClient;
+  org: OrgDescribe;
   folder: RunFolder;
   state: RunState;
   manifest: LoadedManifest;
@@ -92,10 +94,10 @@ export function writesEndedMs(state: RunState): number {
 }
 
 export async function planRollback(options: PlanOptions): Promise<RollbackPlan> {
-  const { queries, state, manifest, dir } = options;
+  const { state, manifest, dir } = options;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const username = state.started?.username;
-  const runUserId = username ? await queries.userId(username) : undefined;
+  const runUserId = username ? await options.org.userId(username) : undefined;
   const rule: ConflictRule = { ...(runUserId ? { runUserId } : {}), writesEndedMs: writesEndedMs(state) };
   const conflictsFile = join(dir, 'conflicts.csv');
   const conflicts = await AtomicCsvWriter.create(

@@ -18,7 +18,8 @@ import { writeFileAtomically } from '../journal/durable.js';
 import { MigrationRun, type RunOptions } from '../engine/migrationRun.js';
 import { openRun } from '../engine/resumeRun.js';
 import { shellQuote } from '../engine/commandLines.js';
-import { RollbackQueryClient } from './queryJob.js';
+import { QueryJobClient } from '../bulk/queryJobClient.js';
+import { OrgDescribe } from '../bulk/orgDescribe.js';
 import { checkBeforeImages, derivedStepsOf, planRollback, type RollbackPlan } from './rollbackPlan.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -33,7 +34,7 @@ export type RollbackOptions = RunOptions & {
   hardDelete?: boolean;
   force?: boolean;
   /** injected for tests */
-  queries?: RollbackQueryClient;
+  queries?: QueryJobClient;
   maxSoqlCharacters?: number;
 };
 
@@ -61,11 +62,12 @@ export async function rollbackRun(options: RollbackOptions): Promise<RollbackSta
   }
   await checkBeforeImages(folder, state);
 
-  const queries = options.queries ?? new RollbackQueryClient(options.connection);
+  const queries = options.queries ?? new QueryJobClient(options.connection);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = join(folder.dir, 'rollback', options.dryRun ? `dry-run-${stamp}` : stamp);
   const plan = await planRollback({
     queries,
+    org: new OrgDescribe(options.connection),
     folder,
     state,
     manifest,

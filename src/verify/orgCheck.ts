@@ -8,8 +8,10 @@
  * - by external id: no value the run wrote is held by two records;
  * - a seeded sample of rows is then queried by Id and compared field by field, by type.
  */
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
+import { parse } from 'csv-parse';
 import type { ResolvedStep } from '../manifest/types.js';
 import type { ChunkState } from '../journal/state.js';
 import { toEighteen } from '../journal/salesforceId.js';
@@ -18,7 +20,6 @@ import { parseRelationshipColumn } from '../manifest/relationships.js';
 import { mergeJoin, SortedKeySpill } from './sortedKeys.js';
 import { Reservoir, seededRandom, stepSeed } from './sampling.js';
 import { NULL_VALUE, sameValue } from './values.js';
-import { queryRows, removeQueryFiles, type OrgQuery } from './orgQuery.js';
 import type { Discrepancy } from './types.js';
 
 /** the part of a field describe verify reads */
@@ -35,7 +36,8 @@ export type OrgCheckInput = {
   fields: readonly DescribedField[];
   /** fields (lower case) that a later step of the run writes on the same object: not sampled */
   writtenLater: ReadonlySet<string>;
-  query: OrgQuery;
+  /** runs one query into a file: the header once, then every record (bulk/queryJobClient.ts) */
+  query: QueryToFile;
   sampleSize: number;
   seed: number;
   /** scratch space for the sorted streams and query pages; removed afterwards */
@@ -44,6 +46,14 @@ export type OrgCheckInput = {
   report: (discrepancy: Discrepancy) => void;
   onPhase?: (phase: 'results' | 'query' | 'compare' | 'sample') => void;
 };
+
+export type QueryToFile = (soql: string, file: string) => Promise<unknown>;
+
+/** the rows of a query's results file as objects keyed by column */
+async function* queryRows(file: string): AsyncGenerator<Record<string, string>> {
+  const parser = createReadStream(file).pipe(parse({ columns: true, bom: true }));
+  for await (const row of parser as AsyncIterable<Record<string, string>>) yield row;
+}
 
 export type OrgCheckCounts = { checkedInOrg: number; sampled: number; duplicatesChecked: boolean };
 
@@ -153,12 +163,10 @@ async function readOrgSide(
 ): Promise<void> {
   const externalName = run.externalIdWritten ? externalId?.name : undefined;
   const selected = [...new Set(['Id', ...(externalName ? [externalName] : []), ...run.lookupFields])];
-  const pages = await input.query.toFiles(
-    `SELECT ${selected.join(', ')} FROM ${input.step.object}`,
-    join(input.scratch, 'query'),
-  );
+  const file = join(input.scratch, 'query.csv');
+  await input.query(`SELECT ${selected.join(', ')} FROM ${input.step.object}`, file);
   try {
-    for await (const row of queryRows(pages)) {
+    for await (const row of queryRows(file)) {
       const id = row.Id ?? '';
       const filled = [...run.lookupFields].filter((field) => (row[field] ?? '') !== '');
       await org.ids.add({ key: id, value: filled.join(',') });
@@ -166,7 +174,7 @@ async function readOrgSide(
       if (externalValue !== '') await org.externalIds.add({ key: externalValue, value: id });
     }
   } finally {
-    await removeQueryFiles(pages);
+    await rm(file, { force: true });
   }
 }
 
@@ -263,13 +271,17 @@ export async function checkStepInOrg(input: OrgCheckInput): Promise<OrgCheckCoun
 }
 
 /** the records a query finds, by Id (a sample's: bounded by the sample size) */
-async function queriedById(query: OrgQuery, soql: string, dir: string): Promise<Map<string, Record<string, string>>> {
-  const pages = await query.toFiles(soql, dir);
+async function queriedById(
+  query: QueryToFile,
+  soql: string,
+  file: string,
+): Promise<Map<string, Record<string, string>>> {
+  await query(soql, file);
   const found = new Map<string, Record<string, string>>();
   try {
-    for await (const row of queryRows(pages)) found.set(row.Id, row);
+    for await (const row of queryRows(file)) found.set(row.Id, row);
   } finally {
-    await removeQueryFiles(pages);
+    await rm(file, { force: true });
   }
   return found;
 }
@@ -284,7 +296,7 @@ async function compareSample(input: OrgCheckInput, sample: readonly SampledRow[]
     const ids = rows.map((row) => soqlQuote(row.id)).join(', ');
     const soql = `SELECT ${selected} FROM ${input.step.object} WHERE Id IN (${ids})`;
     // eslint-disable-next-line no-await-in-loop -- one sample query at a time
-    const actual = await queriedById(input.query, soql, join(input.scratch, `sample-${start}`));
+    const actual = await queriedById(input.query, soql, join(input.scratch, `sample-${start}.csv`));
     for (const row of rows) {
       const record = actual.get(row.id);
       if (!record) {

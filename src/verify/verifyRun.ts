@@ -17,9 +17,12 @@ import type { StepState } from '../journal/state.js';
 import { openRun } from '../engine/resumeRun.js';
 import { resumeCommand } from '../engine/commandLines.js';
 import { readResultRows } from '../engine/resultFiles.js';
+import { QueryJobClient } from '../bulk/queryJobClient.js';
+import { OrgDescribe } from '../bulk/orgDescribe.js';
+import type { Sleep } from '../bulk/backoff.js';
+import type { RetryOptions } from '../bulk/types.js';
+import { checkStepInOrg, type DescribedField, type QueryToFile } from './orgCheck.js';
 import { readStepBooks } from './stepBooks.js';
-import { checkStepInOrg, type DescribedField } from './orgCheck.js';
-import { OrgQuery, type OrgQueryOptions } from './orgQuery.js';
 import type { Discrepancy, DiscrepancyKind, StepVerification, VerifyResult } from './types.js';
 
 export type { Discrepancy, DiscrepancyKind, StepVerification, VerifyResult } from './types.js';
@@ -41,6 +44,27 @@ export type VerifyEvents = {
 /** the org the run is verified against: its Connection, and its id to check it is the run's */
 export type VerifyOrg = { connection: Connection; orgId: string };
 
+/** how verify's query jobs run (tests and benchmarks tune them) */
+export type VerifyQueryOptions = {
+  retry?: RetryOptions;
+  /** rows a results page may hold (the org's own default applies when absent) */
+  maxRecordsPerPage?: number;
+  /** first and longest wait between polls of a query job */
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+  sleep?: Sleep;
+};
+
+function queryToFile(connection: Connection, options: VerifyQueryOptions): QueryToFile {
+  const client = new QueryJobClient(connection, {
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.maxRecordsPerPage ? { maxRecordsPerPage: options.maxRecordsPerPage } : {}),
+  });
+  const poll = { initialMs: options.pollInitialMs ?? 500, maxMs: options.pollMaxMs ?? 10_000 };
+  return (soql, file) => client.queryToFile(soql, file, { poll });
+}
+
 export type VerifyOptions = {
   root: string;
   /** default: the newest finished run */
@@ -49,7 +73,7 @@ export type VerifyOptions = {
   sampleSize?: number;
   seed?: number;
   /** tuning for tests and benchmarks */
-  query?: OrgQueryOptions;
+  query?: VerifyQueryOptions;
   sortBudgetBytes?: number;
 };
 
@@ -92,7 +116,8 @@ async function firstSuccessHeader(runDir: string, step: ResolvedStep, state: Ste
 type Verification = {
   runDir: string;
   org: VerifyOrg;
-  query: OrgQuery;
+  query: QueryToFile;
+  describe: OrgDescribe;
   sampleSize: number;
   seed: number;
   writtenLater: Map<string, Set<string>>;
@@ -128,7 +153,7 @@ class StepDiscrepancies {
 function describeOnce(context: Verification, object: string): Promise<DescribedField[]> {
   let fields = context.describes.get(object.toLowerCase());
   if (!fields) {
-    fields = context.query.describe<{ fields: DescribedField[] }>(object).then((describe) => describe.fields);
+    fields = context.describe.describe<{ fields: DescribedField[] }>(object).then((describe) => describe.fields);
     context.describes.set(object.toLowerCase(), fields);
   }
   return fields;
@@ -159,7 +184,11 @@ export class RunVerification extends EventEmitter<VerifyEvents> {
     const context: Verification = {
       runDir: folder.dir,
       org,
-      query: new OrgQuery(org.connection, options.query ?? {}),
+      query: queryToFile(org.connection, options.query ?? {}),
+      describe: new OrgDescribe(org.connection, {
+        ...(options.query?.sleep ? { sleep: options.query.sleep } : {}),
+        ...(options.query?.retry ? { retry: options.query.retry } : {}),
+      }),
       sampleSize: options.sampleSize ?? DEFAULT_SAMPLE_SIZE,
       seed: options.seed ?? DEFAULT_SEED,
       writtenLater: fieldsWrittenLater(manifest, state.steps, headers),

@@ -116,10 +116,10 @@ describe('buildPlan', () => {
       records: 6,
       jobs: 4,
       polls: 4,
-      // plus the before image of the upsert's one job: one query (create, poll, results page)
+      // plus the before image of the upsert's one job: one query (create, poll, results page, delete)
       apiCalls: perJob(3) + 3 * perJob(1) + CALLS_PER_BEFORE_IMAGE_QUERY,
     });
-    expect(plan.totals.apiCalls).to.equal(4 * 6 + 3);
+    expect(plan.totals.apiCalls).to.equal(4 * 6 + 4);
     expect(plan.estimate).to.deep.equal({ callsPerJobBesidesPolls: 5, assumedRecordsPerSecond: 500 });
   });
 

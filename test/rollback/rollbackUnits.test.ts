@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { KeyPieces, fieldOfColumn, keyFieldOf, takesBeforeImages } from '../../src/engine/beforeImages.js';
 import { orgTimeMs, verdictOf } from '../../src/rollback/conflicts.js';
-import { RollbackQueryClient, MAX_SOQL_CHARACTERS } from '../../src/rollback/queryJob.js';
+import { MAX_SOQL_CHARACTERS, soqlLiteral } from '../../src/bulk/soql.js';
 import { BEFORE_IMAGE_KEYS_PER_QUERY, estimateBeforeImageCalls } from '../../src/plan/budget.js';
 
 describe('before images: what is saved, how rows are found', () => {
@@ -42,13 +42,13 @@ describe('before images: what is saved, how rows are found', () => {
   });
 
   it('quotes keys as SOQL literals', () => {
-    expect(RollbackQueryClient.literal("O'Brien\\x")).to.equal("'O\\'Brien\\\\x'");
+    expect(soqlLiteral("O'Brien\\x")).to.equal("'O\\'Brien\\\\x'");
   });
 
   it('costs a query per piece of a job, nothing for inserts', () => {
     expect(BEFORE_IMAGE_KEYS_PER_QUERY * 21).to.be.at.most(MAX_SOQL_CHARACTERS - 2000);
-    expect(estimateBeforeImageCalls(10_000, { operation: 'update' })).to.equal(3 * 3);
-    expect(estimateBeforeImageCalls(1, { operation: 'upsert' })).to.equal(3);
+    expect(estimateBeforeImageCalls(10_000, { operation: 'update' })).to.equal(3 * 4);
+    expect(estimateBeforeImageCalls(1, { operation: 'upsert' })).to.equal(4);
     expect(estimateBeforeImageCalls(10_000, { operation: 'insert' })).to.equal(0);
     expect(estimateBeforeImageCalls(10_000, { operation: 'update', beforeImage: false })).to.equal(0);
   });

@@ -5,12 +5,16 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import type { ResolvedStep } from '../../src/manifest/types.js';
 import type { ChunkState } from '../../src/journal/state.js';
-import { checkStepInOrg, type DescribedField, type OrgCheckCounts } from '../../src/verify/orgCheck.js';
-import type { OrgQuery, QueryResultFiles } from '../../src/verify/orgQuery.js';
+import {
+  checkStepInOrg,
+  type DescribedField,
+  type OrgCheckCounts,
+  type QueryToFile,
+} from '../../src/verify/orgCheck.js';
 import type { Discrepancy } from '../../src/verify/types.js';
 
 const FIELDS: DescribedField[] = [
@@ -65,24 +69,19 @@ function savedChunk(file: string, success: number): ChunkState {
   };
 }
 
-/** answers every query with `pages` (full-object scan) or, for WHERE Id IN, with `sample` */
-function fakeQuery(dir: string, pages: string[], sample: string): { query: OrgQuery; soql: string[] } {
+/**
+ * answers every query with `pages` (full-object scan) or, for WHERE Id IN, with `sample`, joined
+ * into one file the way the query job client saves them: the header once
+ */
+function fakeQuery(pages: string[], sample: string): { query: QueryToFile; soql: string[] } {
   const soql: string[] = [];
-  let n = 0;
-  const query = {
-    async toFiles(text: string): Promise<QueryResultFiles> {
-      soql.push(text);
-      const bodies = text.includes(' WHERE Id IN ') ? [sample] : pages;
-      const files: string[] = [];
-      for (const body of bodies) {
-        const file = join(dir, `page-${n++}.csv`);
-        // eslint-disable-next-line no-await-in-loop
-        await writeFile(file, body);
-        files.push(file);
-      }
-      return { files, records: 0 };
-    },
-  } as unknown as OrgQuery;
+  const query: QueryToFile = async (text, file) => {
+    soql.push(text);
+    const bodies = text.includes(' WHERE Id IN ') ? [sample] : pages;
+    const joined = bodies.map((body, i) => (i === 0 ? body : body.slice(body.indexOf('\n') + 1))).join('');
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, joined);
+  };
   return { query, soql };
 }
 
@@ -106,7 +105,7 @@ describe('checkStepInOrg', () => {
   ): Promise<{ found: Discrepancy[]; counts: OrgCheckCounts; soql: string[] }> {
     await writeFile(join(dir, 'results', 's.csv'), success);
     const found: Discrepancy[] = [];
-    const { query, soql } = fakeQuery(dir, pages, sample);
+    const { query, soql } = fakeQuery(pages, sample);
     const counts = await checkStepInOrg({
       step: step(operation),
       chunks: [savedChunk('results/s.csv', success.trim().split('\n').length - 1)],

@@ -5,7 +5,7 @@ import type { RecordStore } from './store.js';
 
 // Seeding: the users, queues, record types (and any other records) a rehearsal, a test or a demo needs
 // before its first load. A real org gets them from its admins (Setup, or API inserts: User, Group,
-// QueueSobject and RecordType are createable through the API, see built-in-objects.ts); the local org takes
+// QueueSobject and RecordType are createable through the API, see built-in-setup-objects.ts); the local org takes
 // them as JSON at start-up and inserts them through the same writer as sObject Collections, so a seed
 // record the org would refuse over the API fails the start.
 
