@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { Messages, type Connection } from '@salesforce/core';
+import { Messages } from '@salesforce/core';
 import type { LoadedManifest, ResolvedStep } from '../manifest/types.js';
 import type { JournalEventBody } from '../journal/events.js';
 import {
@@ -56,34 +56,9 @@ const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
  */
 const SERIAL_CHAINS_AT_ONCE = 10;
 
-export type RunTarget = {
-  connection: Connection;
-  username: string;
-  orgId: string;
-};
+import type { RunOptions } from './runOptions.js';
 
-export type RunOptions = RunTarget & {
-  /** keep jobs in the org after their results are saved */
-  keepJobs?: boolean;
-  /** overrides the manifest's steps-per-wave concurrency */
-  concurrency?: number;
-  /** overrides every step's jobs-in-parallel */
-  parallelism?: number;
-  /** injected for tests; defaults to a client on `connection` */
-  client?: IngestJobClient;
-  /**
-   * the org's internal batch size the partition pass packs for (10,000, as every real org); a
-   * rehearsal against a local org with smaller batches sets its size
-   */
-  orgBatchRecords?: number;
-  /**
-   * the user's manifest, when the run's manifest was derived from it (a retry of dead letters):
-   * the run is listed, resumed and indexed under this path
-   */
-  belongsTo?: string;
-  /** the run this run undoes (`sf migrate rollback`), journaled in run.started */
-  rollbackOf?: string;
-};
+export type { RunOptions, RunTarget } from './runOptions.js';
 
 export class MigrationRun extends EventEmitter<EngineEvents> {
   private readonly planner: ChunkPlanner;
