@@ -8,13 +8,7 @@ import type { ResolvedStep } from '../manifest/types.js';
 import type { StepState } from '../journal/state.js';
 import { readResultRows } from '../engine/resultFiles.js';
 import { DEAD_LETTER_COLUMNS } from '../engine/stepAccounting.js';
-
-/**
- * Error codes of dead-letter rows the pre-upload pass held back instead of sending (issue 12:
- * orphans and rejected rows get codes of our own). None exist yet: when the pass lands, its codes
- * go here and `heldBack` counts them; they are already part of the dead letters either way.
- */
-export const HELD_BACK_CODES: ReadonlySet<string> = new Set<string>();
+import { rejectedRecords } from '../journal/preparedState.js';
 
 export type StepBooks = {
   sourceRecords: number;
@@ -40,7 +34,10 @@ export async function readStepBooks(runDir: string, step: ResolvedStep, state: S
   }
   const deadLettersByCode: Record<string, number> = {};
   let deadLetters = 0;
-  let heldBack = 0;
+  // rows the pre-upload pass did not send (orphans, unresolved lookups, unmapped values): never in a
+  // chunk, always in the dead letters, counted from the journal's source.prepared lines
+  const heldBack = rejectedRecords(state);
+  sourceRecords += heldBack;
   for (const file of state.finished?.deadLetters ?? []) {
     let header: string[] | undefined;
     let codeAt = -1;
@@ -54,7 +51,6 @@ export async function readStepBooks(runDir: string, step: ResolvedStep, state: S
       deadLetters++;
       const code = codeAt >= 0 ? (row[codeAt] ?? '') : '';
       deadLettersByCode[code] = (deadLettersByCode[code] ?? 0) + 1;
-      if (HELD_BACK_CODES.has(code)) heldBack++;
     }
   }
   return {

@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
 import { retryDeadLetters } from '../../src/engine/retryRun.js';
+import { RunVerification } from '../../src/verify/verifyRun.js';
 import { StepPreparation } from '../../src/prepare/stepPreparation.js';
 import { applyEvent, emptyRunState, replayJournal, type RunState } from '../../src/journal/state.js';
 import type { JournalEventBody } from '../../src/journal/events.js';
@@ -106,6 +107,21 @@ describe('the row pass in a run: value maps and orphan hold-back', function () {
     const journal = await replayJournal(run.folder.journalPath);
     expect(journal.steps.get('accounts')!.prepared).to.have.lengthOf(1);
     expect(journal.steps.get('contacts')!.prepared![0].rejected[0].records).to.equal(2);
+
+    // verify (issue 13) counts the rows never sent as held back, and the run reconciles: every source
+    // record succeeded or is a dead letter, and every record written is in the org
+    const verified = await new RunVerification().verify({
+      root: scaffold.root,
+      runId: run.runId,
+      org: () => Promise.resolve({ connection: scaffold.connection, orgId: scaffold.org.orgId }),
+      query: { pollInitialMs: 5, pollMaxMs: 20 },
+    });
+    expect(verified.discrepancies).to.deep.equal([]);
+    expect(verified.verified).to.equal(true);
+    expect(verified.steps.map((step) => [step.step, step.sourceRecords, step.heldBack])).to.deep.equal([
+      ['accounts', 4, 1],
+      ['contacts', 5, 2],
+    ]);
 
     // the user fixes the parents in their dead letters: a name, and a type as the org knows it
     const fixed = accountLetters
