@@ -21,13 +21,12 @@
  *   --contacts 200000 --users 50000 (200k-key Account lookup): without 9.5 s, 207 MB; with 14.0 s, 250 MB
  *   --contacts 1000000 --users 50000 (1M-key Account lookup): without 41.6 s, 206 MB; with 80.8 s, 259 MB
  */
-import { spawn } from 'node:child_process';
-import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalOrg, registerLocalOrg, type LocalOrg } from '@sf-migrate/local-org';
+import { http, runMeasured } from './measure.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -65,54 +64,6 @@ function writeCsv(name: string, header: string, count: number, line: (i: number)
   text += parts.length ? parts.join('\n') + '\n' : '';
   writeFileSync(file, text, { flag: 'a' });
   return file;
-}
-
-function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; peakRssMb: number; code: number }> {
-  return new Promise((done) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    let peak = 0;
-    const sample = (): void => {
-      try {
-        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (hwm) peak = Math.max(peak, Number(hwm[1]) / 1024);
-      } catch {
-        // the process is gone
-      }
-    };
-    const timer = setInterval(sample, 100);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      done({ ms: Date.now() - started, peakRssMb: peak, code: code ?? 1 });
-    });
-  });
-}
-
-function http(
-  org: LocalOrg,
-  method: string,
-  path: string,
-  body?: string | NodeJS.ReadableStream,
-  type = 'application/json',
-): Promise<string> {
-  return new Promise((done, fail) => {
-    const req = request(
-      new URL(path, org.instanceUrl),
-      { method, headers: { Authorization: `Bearer ${org.accessToken}`, 'Content-Type': type } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (piece: string) => (text += piece));
-        res.on('end', () =>
-          (res.statusCode ?? 500) < 300 ? done(text) : fail(new Error(`${method} ${path}: ${res.statusCode} ${text}`)),
-        );
-      },
-    );
-    req.on('error', fail);
-    if (body === undefined) req.end();
-    else if (typeof body === 'string') req.end(body);
-    else body.pipe(req);
-  });
 }
 
 /** the lookup table's Accounts, loaded in one ingest job before either run */
