@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { LocalOrgOptions } from '@sf-migrate/local-org';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
+import type { ResolvedStep } from '../../src/manifest/types.js';
 import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
 import { StepPartitioning } from '../../src/engine/stepPartitioning.js';
 import { ChunkPlanner } from '../../src/engine/chunkPlanner.js';
@@ -57,6 +58,41 @@ function contactsCsv(): { text: string; names: string[] } {
     lines.push(`Orphan${k},`);
   }
   return { text: `${lines.join('\n')}\n`, names: names.sort() };
+}
+
+/**
+ * A journal kept in memory (its lines and the state they replay into) in which the run has begun
+ * with `files` fingerprinted and the contacts step has started: where a partition pass runs.
+ */
+async function startedStep(
+  manifestPath: string,
+  step: ResolvedStep,
+  files: string[],
+): Promise<{ state: RunState; lines: JournalEventBody[]; record: (body: JournalEventBody) => Promise<void> }> {
+  const state: RunState = emptyRunState();
+  const lines: JournalEventBody[] = [];
+  let seq = 0;
+  const record = (body: JournalEventBody): Promise<void> => {
+    lines.push(body);
+    applyEvent(state, { ...body, seq: ++seq, time: new Date().toISOString() });
+    return Promise.resolve();
+  };
+  const sources = await Promise.all(files.map((file) => fingerprintFile(file)));
+  await record(
+    build.runStarted({
+      runId: 'run-1',
+      manifest: manifestPath,
+      manifestSha256: 'x',
+      username: 'u',
+      orgId: '00D000000000001AAA',
+      instanceUrl: 'http://127.0.0.1',
+      apiVersion: '62.0',
+      sources,
+    }),
+  );
+  await record(build.waveStarted(0, ['contacts']));
+  await record(build.stepStarted('contacts', 0, step));
+  return { state, lines, record };
 }
 
 describe('lock-aware jobs against the realistic model', function () {
@@ -166,29 +202,7 @@ describe('the partition pass and the journal', () => {
       partitionBy: 'Account.Legacy_Id__c',
     };
     const folder = runFolder(join(scaffold.dir, 'runs'), 'run-1');
-    const state: RunState = emptyRunState();
-    let seq = 0;
-    const lines: JournalEventBody[] = [];
-    const record = (body: JournalEventBody): Promise<void> => {
-      lines.push(body);
-      applyEvent(state, { ...body, seq: ++seq, time: new Date().toISOString() });
-      return Promise.resolve();
-    };
-    const sources = [await fingerprintFile(source)];
-    await record(
-      build.runStarted({
-        runId: 'run-1',
-        manifest: scaffold.manifestPath,
-        manifestSha256: 'x',
-        username: 'u',
-        orgId: '00D000000000001AAA',
-        instanceUrl: 'http://127.0.0.1',
-        apiVersion: '62.0',
-        sources,
-      }),
-    );
-    await record(build.waveStarted(0, ['contacts']));
-    await record(build.stepStarted('contacts', 0, step));
+    const { state, lines, record } = await startedStep(scaffold.manifestPath, step, [source]);
 
     // the process dies right before the line: the files are on disk, nothing names them
     const crashed = new StepPartitioning(
@@ -263,29 +277,7 @@ describe('the partition pass and the journal', () => {
       partitionBy: 'Account.Legacy_Id__c',
     };
     const folder = runFolder(join(scaffold.dir, 'runs'), 'run-1');
-    const state: RunState = emptyRunState();
-    let seq = 0;
-    const lines: JournalEventBody[] = [];
-    const record = (body: JournalEventBody): Promise<void> => {
-      lines.push(body);
-      applyEvent(state, { ...body, seq: ++seq, time: new Date().toISOString() });
-      return Promise.resolve();
-    };
-    const sources = await Promise.all([first, second, third].map((file) => fingerprintFile(file)));
-    await record(
-      build.runStarted({
-        runId: 'run-1',
-        manifest: scaffold.manifestPath,
-        manifestSha256: 'x',
-        username: 'u',
-        orgId: '00D000000000001AAA',
-        instanceUrl: 'http://127.0.0.1',
-        apiVersion: '62.0',
-        sources,
-      }),
-    );
-    await record(build.waveStarted(0, ['contacts']));
-    await record(build.stepStarted('contacts', 0, step));
+    const { state, lines, record } = await startedStep(scaffold.manifestPath, step, [first, second, third]);
     // killed before the first pass's line, then resumed: one pass over both files, journaled once
     await new StepPartitioning(
       state,
