@@ -296,6 +296,8 @@ async function scanFile(
     }
   };
   const values = new RecordFields(DELIMITER_BYTES[step.columnDelimiter]);
+  // this file adds to the step's running counts: the cap on rows shown spans all of the step's files
+  const tally = result;
   let headerSeen = false;
   try {
     await forEachRecord(
@@ -307,12 +309,12 @@ async function scanFile(
           return;
         }
         if (blank) return;
-        result.records++;
+        tally.records++;
         values.split(bytes);
         if (values.count > width) {
-          result.wideRows.total++;
-          if (result.wideRows.shown.length < limits.rowsPerStep)
-            result.wideRows.shown.push({ file, line, values: values.count, columns: width });
+          tally.wideRows.total++;
+          if (tally.wideRows.shown.length < limits.rowsPerStep)
+            tally.wideRows.shown.push({ file, line, values: values.count, columns: width });
         }
         if (plan.keyConstant !== undefined) finder.add(keyOf(plan.keyConstant), packLocation(fileIndex, line));
         else if (plan.keyIndex >= 0 && plan.keyIndex < values.count && !values.isEmpty(plan.keyIndex))
@@ -321,9 +323,9 @@ async function scanFile(
           if (index >= values.count || values.isEmpty(index)) continue;
           const text = values.value(index);
           if (!refuses(check, text)) continue;
-          result.values!.total++;
-          if (result.values!.shown.length >= limits.rowsPerStep) continue;
-          result.values!.shown.push({
+          tally.values!.total++;
+          if (tally.values!.shown.length >= limits.rowsPerStep) continue;
+          tally.values!.shown.push({
             file,
             line,
             column,
