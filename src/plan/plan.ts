@@ -3,7 +3,8 @@
  * for every source file its size, its records and the jobs the chunking limits cut it into, with
  * the API calls all of that will spend. Every file is read once, as a stream; the files of a step
  * with lock-aware jobs also go through the run's own partition pass (into a temporary folder,
- * removed at the end), so their jobs are counted as the run will cut them.
+ * removed at the end), so their jobs are counted as the run will cut them; so do the sources of a
+ * self-reference's second pass (`<id>.self`), whose jobs hold only the rows that set a reference.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { readCsvHeader } from '../csv/header.js';
 import type { ImpliedDependency, LoadedManifest, Operation, ResolvedStep } from '../manifest/types.js';
 import { partitionSource } from '../engine/partitionPass.js';
 import { partitionSettingsOf, sameHeaderSources } from '../engine/stepPartitioning.js';
+import { runRowPass } from '../prepare/rowPass.js';
+import { projectionStage, setsAReference } from '../prepare/selfReferences.js';
 import { partitionColumnOf, type PartitionColumn } from './partitioning.js';
 import { sharedParentWaits, type StepWait } from './sharedParents.js';
 import {
@@ -167,6 +170,7 @@ async function planFile(
   file: string,
   options: PlanOptions,
 ): Promise<PlannedFileWithPolls> {
+  if (step.selfReferenceOf) return planSelfReferenceFile(manifest, step, file, options);
   const header = await readCsvHeader(file, step.columnDelimiter);
   const chunks = planChunks(file, {
     delimiter: step.columnDelimiter,
@@ -194,6 +198,57 @@ async function planFile(
     if (!partition) addJob(planned, jobCalls(step, chunk.records, options));
   }
   return planned;
+}
+
+/**
+ * A source of a self-reference's second pass: the run sends only the key and the reference of the
+ * rows that set one (src/prepare/selfReferences.ts), so its jobs are cut from the row pass's
+ * projection of the source, written here into a temporary folder that is removed whatever happens.
+ * The row pass's hold-back has nothing to hold before a run, so it is left out.
+ */
+async function planSelfReferenceFile(
+  manifest: LoadedManifest,
+  step: ResolvedStep,
+  file: string,
+  options: PlanOptions,
+): Promise<PlannedFileWithPolls> {
+  const of = step.selfReferenceOf!;
+  const dir = await mkdtemp(join(tmpdir(), 'sf-migrate-plan-self-'));
+  try {
+    const projected = await runRowPass(file, [projectionStage(of)], {
+      delimiter: step.columnDelimiter,
+      mapping: {},
+      out: join(dir, 'rows.csv'),
+      rejectedPathFor: (n) => join(dir, `rejected-${n}.csv`),
+      keep: (header) => setsAReference(of, header),
+    });
+    const header = await readCsvHeader(projected.file, step.columnDelimiter);
+    const planned: PlannedFileWithPolls = {
+      path: file,
+      columns: (await readCsvHeader(file, step.columnDelimiter)).columns,
+      file: relative(manifest.dir, file) || file,
+      bytes: (await stat(file)).size,
+      records: 0,
+      jobs: 0,
+      polls: 0,
+      apiCalls: 0,
+    };
+    const chunks = planChunks(projected.file, {
+      delimiter: step.columnDelimiter,
+      header,
+      maxRecords: step.maxRecordsPerJob,
+      maxBytes: step.maxBytesPerJob,
+      mapping: step.mapping,
+      lineEnding: step.lineEnding,
+    });
+    for await (const chunk of chunks) {
+      planned.records += chunk.records;
+      addJob(planned, jobCalls(step, chunk.records, options));
+    }
+    return planned;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** the estimated calls of one job of `records`, reported to `onJob` */

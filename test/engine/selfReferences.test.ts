@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
 import { retryDeadLetters } from '../../src/engine/retryRun.js';
+import { buildPlan } from '../../src/plan/plan.js';
 import { createScaffold, type Scaffold } from './runScaffold.js';
 
 describe('self-references in one file: two passes', function () {
@@ -69,6 +70,17 @@ describe('self-references in one file: two passes', function () {
       columns: ['Parent.Legacy_Id__c'],
       mapping: {},
     });
+  });
+
+  it('plans the second pass with the rows that set a reference only, as the run sends them', async () => {
+    const plan = await buildPlan(await loadManifestOrThrow(manifestPath));
+    const steps = plan.waves.flatMap((wave) => wave.steps);
+    expect(steps.map((planned) => [planned.id, planned.records, planned.jobs])).to.deep.equal([
+      ['accounts', 5, 1],
+      // A2 sets no parent: 4 of the 5 rows, as the run's step.started counts them (records: 4 below)
+      ['accounts.self', 4, 1],
+    ]);
+    expect(steps[1].files.map((file) => file.records)).to.deep.equal([4]);
   });
 
   it('sets every reference that can be set, never creates a failed record, and retry sets the rest', async () => {
