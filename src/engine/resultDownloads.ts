@@ -34,13 +34,13 @@ export type JobEnd = {
  * The successful results are always downloaded (verify and rollback read their sf__Id and
  * sf__Created). Given the job's `end`, a failed or unprocessed file the counts prove empty is not
  * asked for: it is written here, header only, derived from the successful file's header, exactly as
- * the org would have sent it, so everything that reads result files sees the same thing. Proof
- * needs all of: the job is JobComplete, it processed every record uploaded to it (so none is
- * unprocessed), and the saved successful rows equal processed − failed (the counts agree with the
- * file the org gave); then failed = 0 means no failed rows, and the unprocessed file is empty once
- * the failed rows (downloaded or not) number `failed`. Anything else (Failed or Aborted, records
- * uploaded unknown, counts that disagree with each other or with a file, a success header not in
- * the org's shape) downloads all three, as without `end`.
+ * the org would have sent it, so everything that reads result files sees the same thing. The failed
+ * file's proof: the job is JobComplete, the saved successful rows equal processed − failed (the
+ * counts agree with the file the org gave), and failed = 0. The unprocessed file's needs besides:
+ * the job processed every record uploaded to it, and the failed rows (downloaded or not) number
+ * `failed`; records uploaded unknown (a job outside a run) downloads it. Anything else (Failed or
+ * Aborted, counts that disagree with each other or with a file, a success header not in the org's
+ * shape) downloads all three, as without `end`.
  *
  * Public evidence for those readings: the Bulk API 2.0 guide, "Get Job Unprocessed Record Results":
  * "Unprocessed rows are not the same as failed rows. Failed rows are processed but encounter an
@@ -67,13 +67,15 @@ export async function downloadResults(
 ): Promise<SavedChunkResults['counts']> {
   const success = await client.saveResults(jobId, 'successful', files.success);
   crashPoint('results.middle');
+  // the counts agree with each other and with the file the org gave: then failed = 0 proves the
+  // failed file empty, whether or not the records uploaded are known (`sf migrate job results` of a
+  // job outside a run knows only the org's counts)
   const consistent =
     end?.state === 'JobComplete' &&
-    end.uploaded !== undefined &&
-    end.processed === end.uploaded &&
     end.failed >= 0 &&
     end.processed >= end.failed &&
     success.records === end.processed - end.failed;
+  const allProcessed = consistent && end.uploaded !== undefined && end.processed === end.uploaded;
   const headers = consistent ? await emptyResultHeaders(files.success) : undefined;
   let written = false;
   let failed: number;
@@ -85,7 +87,7 @@ export async function downloadResults(
     failed = (await client.saveResults(jobId, 'failed', files.failed)).records;
   }
   let unprocessed: number;
-  if (headers && failed === end?.failed) {
+  if (headers && allProcessed && failed === end?.failed) {
     await writeHeaderOnlyResult(files.unprocessed, headers.unprocessed);
     unprocessed = 0;
     written = true;

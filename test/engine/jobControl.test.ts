@@ -260,6 +260,25 @@ describe('jobControl', () => {
       expect((await chunkOf(run.folder)).phase).to.equal('finished');
     });
 
+    it('asks a clean job outside a run for no failed results: its counts prove the file empty', async () => {
+      const run = await buildRun(scaffold, 'finished');
+      await run.journal.close();
+      const downloads = (): number[] =>
+        ['successfulResults', 'failedResults', 'unprocessedrecords'].map(
+          (kind) => scaffold.org.stats().byRoute[`GET jobs/ingest/:id/${kind}`] ?? 0,
+        );
+      const before = downloads();
+      const out = join(scaffold.dir, 'out');
+      const result = await jobResults(run.jobId!, { orgs, outputDir: out });
+      expect(result.counts).to.deep.equal({ success: 3, failed: 0, unprocessed: 0 });
+      // the records uploaded are not known outside the run's journal: the unprocessed file is still asked for
+      expect(downloads().map((after, k) => after - before[k])).to.deep.equal([1, 0, 1]);
+      // the file written here is the org's own, byte for byte
+      const fromOrg = join(scaffold.dir, 'from-org-failed.csv');
+      await scaffold.client.saveResults(run.jobId!, 'failed', fromOrg);
+      expect(await readFile(result.files.failed, 'utf8')).to.equal(await readFile(fromOrg, 'utf8'));
+    });
+
     it('refuses a job that has not finished', async () => {
       const run = await buildRun(scaffold, 'uploaded');
       await run.journal.close();
