@@ -94,7 +94,7 @@ export class ChunkLifecycle {
    * those slots, from its close to its end: the step's next job can then be created and uploaded
    * while the org still processes the earlier ones, and be closed the moment one of them ends,
    * so the org's workers do not sit idle through an upload. A stop while it waits for a slot
-   * closes it at once (an uploaded job is always closed, as without slots).
+   * leaves it uploaded and Open, for the resume to close.
    */
   public async drive(step: ResolvedStep, chunk: ChunkState, signal: AbortSignal, processing?: Slots): Promise<void> {
     let uploadAttempts = 0;
@@ -117,7 +117,14 @@ export class ChunkLifecycle {
             break;
           case 'uploaded':
           case 'closing':
-            if (processing && !release) release = await processing.acquire(signal);
+            if (processing && !release) {
+              release = await processing.acquire(signal);
+              // stopped while it waited for a slot: an uploaded job stays Open, so it is not handed to
+              // the org while what it waited for (another step sharing its parents, or the step's own
+              // jobs) may still be processed there; the resume closes it. A close begun (`closing`)
+              // is finished, whatever the PATCH did.
+              if (!release && chunk.phase === 'uploaded') return;
+            }
             await this.close(chunk);
             break;
           case 'closed':

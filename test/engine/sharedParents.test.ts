@@ -14,7 +14,7 @@ import { loadManifestOrThrow } from '../../src/manifest/load.js';
 import { MigrationRun, type RunOptions } from '../../src/engine/migrationRun.js';
 import { resumeRun } from '../../src/engine/resumeRun.js';
 import type { RunOutcome } from '../../src/engine/outcome.js';
-import { replayJournal } from '../../src/journal/state.js';
+import { replayJournal, type ChunkState } from '../../src/journal/state.js';
 import type { SharedParents } from '../../src/manifest/types.js';
 import { createScaffold, type Scaffold } from './runScaffold.js';
 
@@ -147,12 +147,26 @@ describe('steps of a wave sharing a parent object, against the realistic model',
     const manifest = await loadManifestOrThrow(site.path);
     const first = await MigrationRun.start(manifest, site.options);
     const stop = new AbortController();
+    const uploaded = (): ChunkState[] =>
+      (first.state.steps.get('opportunities')?.chunks ?? []).filter((chunk) => chunk.phase === 'uploaded');
+    // stopped while the Contacts are processed and an Opportunity job, uploaded, waits its turn
     first.on('job.progress', (progress) => {
-      if (progress.step === 'contacts' && progress.state === 'InProgress') stop.abort();
+      if (progress.step === 'contacts' && progress.state === 'InProgress' && uploaded().length > 0) stop.abort();
     });
     expect((await first.execute(stop.signal)).status).to.equal('waiting');
     const stopped = await replayJournal(first.folder.journalPath);
     expect(stopped.steps.get('contacts')?.status).to.equal('running');
+    // the waiting jobs were not handed to the org by the stop: they are Open, for the resume to close
+    const waiting = stopped.steps.get('opportunities')?.chunks ?? [];
+    expect(waiting.filter((chunk) => !['planned', 'created', 'uploaded'].includes(chunk.phase))).to.deep.equal(
+      [],
+    );
+    const open = waiting.filter((chunk) => chunk.phase === 'uploaded');
+    expect(open.length).to.be.greaterThan(0);
+    for (const chunk of open) {
+      // eslint-disable-next-line no-await-in-loop
+      expect((await scaffold!.client.info(chunk.jobId)).state).to.equal('Open');
+    }
 
     const resumed = await resumeRun({ ...site.options, root: scaffold!.root, manifest: site.path });
     const outcome = await resumed.execute();
