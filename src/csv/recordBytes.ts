@@ -73,7 +73,9 @@ export async function forEachRecord(
  * read buffer at a time: a record that does not end in it is read again with the next, and a
  * buffer that holds not one whole record is doubled, up to `maxRecordBytes`. Records are found by
  * the record scanner, so a quoted line break stays inside its record. `write` gets the bytes of
- * one or more records (valid only during the call) and how many they are.
+ * one or more records (valid only during the call) and how many they are. `scratch` keeps the
+ * read buffer from call to call: with a buffer per call, freed whenever V8 collects, the partition
+ * pass over 2M rows with 100 parents of 12,000 (16 MB budget) peaked at 186-190 MB, not 160-166.
  */
 export async function copyRecords(
   file: string,
@@ -82,11 +84,12 @@ export async function copyRecords(
   accept: (bytes: number) => boolean,
   write: (bytes: Buffer, records: number) => void,
   maxRecordBytes: number,
+  scratch: { buffer?: Buffer } = {},
 ): Promise<number> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
-    let buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER_BYTES, Math.max(1, size - from)));
+    let buffer = (scratch.buffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
     let at = from;
     while (at < size) {
       // eslint-disable-next-line no-await-in-loop -- one buffer after the other
@@ -123,7 +126,7 @@ export async function copyRecords(
           // eslint-disable-next-line no-await-in-loop
           throw recordTooLargeError(file, await lineAt(file, at), buffer.length, maxRecordBytes);
         }
-        buffer = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxRecordBytes));
+        buffer = scratch.buffer = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxRecordBytes));
       }
       at = end;
     }

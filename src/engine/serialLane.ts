@@ -34,6 +34,8 @@ export class SerialLane {
   /** the rows of parents held in memory, appended parent after parent */
   private held?: BufferedFile;
   private moved = 0;
+  /** the read buffer of every copy from the rows set aside */
+  private readonly scratch: { buffer?: Buffer } = {};
 
   /** `dir`: the lane's own temporary folder, which nothing else writes to */
   public constructor(
@@ -116,6 +118,7 @@ export class SerialLane {
         },
         (rows, records) => job.write(rows, records),
         maxRecordBytes,
+        this.scratch,
       );
       if (!full && taken < wanted) throw new Error(`serial lane: ${parent.file} holds ${wanted - taken} rows too few`);
       parent.left -= taken;
