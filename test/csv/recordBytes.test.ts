@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { copyRecords, forEachRecord } from '../../src/csv/recordBytes.js';
+import { forEachRecord, RecordCopier } from '../../src/csv/recordBytes.js';
 import { lineAt } from '../../src/csv/scanner.js';
 
 describe('forEachRecord', () => {
@@ -38,7 +38,7 @@ describe('forEachRecord', () => {
   });
 });
 
-describe('copyRecords', () => {
+describe('RecordCopier', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'copy-records-'));
@@ -49,21 +49,20 @@ describe('copyRecords', () => {
   async function inRuns(file: string, take: number, maxRecordBytes = 1 << 20): Promise<string[]> {
     const runs: string[] = [];
     let at = 0;
+    const copier = new RecordCopier('COMMA', maxRecordBytes);
     for (;;) {
       const pieces: Buffer[] = [];
       let counted = 0;
       let accepted = 0;
       // eslint-disable-next-line no-await-in-loop
-      const next = await copyRecords(
+      const next = await copier.copy(
         file,
-        'COMMA',
         at,
         () => accepted < take && ++accepted > 0,
         (bytes, records) => {
           pieces.push(Buffer.from(bytes));
           counted += records;
         },
-        maxRecordBytes,
       );
       expect(counted, 'records reported as written').to.equal(accepted);
       if (next === at) return runs;
@@ -99,19 +98,17 @@ describe('copyRecords', () => {
     const file = join(dir, 'refuse.csv');
     await writeFile(file, `a,1\nbb,22\n${'c'.repeat(300_000)}\nd,4\n`);
     const lengths: number[] = [];
-    const end = await copyRecords(
+    const end = await new RecordCopier('COMMA', 1 << 20).copy(
       file,
-      'COMMA',
       0,
       (length) => lengths.push(length) < 2,
       () => undefined,
-      1 << 20,
     );
     expect(end).to.equal(4);
     expect(lengths).to.deep.equal([4, 6]);
     let error: unknown;
     try {
-      await copyRecords(file, 'COMMA', 10, () => true, () => undefined, 100_000);
+      await new RecordCopier('COMMA', 100_000).copy(file, 10, () => true, () => undefined);
     } catch (caught) {
       error = caught;
     }
