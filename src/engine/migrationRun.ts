@@ -38,6 +38,7 @@ import { ChunkLifecycle } from './chunkLifecycle.js';
 import { BeforeImageCapture } from './beforeImages.js';
 import { ChunkPlanner } from './chunkPlanner.js';
 import { StepPartitioning } from './stepPartitioning.js';
+import { driveChain } from './serialChain.js';
 import { planRetryRound } from './retryRounds.js';
 import type { ProblemSources } from './chunkProblems.js';
 import { accountStep, summarizeSteps } from './stepAccounting.js';
@@ -401,10 +402,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           [...chains.values()],
           Math.max(parallelism, SERIAL_CHAINS_AT_ONCE),
           // a chain's next job uploads while the one before it is processed, and is closed after it
-          (chain) => {
-            const inOrg = new Slots(1, turn);
-            return forEachConcurrent(chain, 2, (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg));
-          },
+          (chain) => driveChain(chain, (chunk, inOrg) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg), turn),
           () => this.failFast.abort(),
         ),
       ]);
