@@ -1,8 +1,9 @@
+import { open } from 'node:fs/promises';
 import type { ColumnDelimiter } from '../manifest/types.js';
 import { CR, LF } from './delimiters.js';
-import { recordTooLargeError } from './errors.js';
-import { scanRecordBatches } from './records.js';
-import { lineAt } from './scanner.js';
+import { recordTooLargeError, unterminatedQuoteError } from './errors.js';
+import { READ_BUFFER_BYTES, scanRecordBatches } from './records.js';
+import { lineAt, RecordScanner } from './scanner.js';
 
 /**
  * Receives one record: its bytes (line ending included; valid only during the call), the physical
@@ -61,6 +62,86 @@ export async function forEachRecord(
     }
     if (carryLength > maxRecordBytes) {
       throw recordTooLargeError(file, await lineAt(file, carryStart), carryLength, maxRecordBytes);
+    }
+  }
+}
+
+/**
+ * Copies whole records of a file from a byte offset (a record's start), for a reader that takes a
+ * file in several runs of records, each from where the last ended. One read buffer at a time,
+ * kept from copy to copy: with a buffer per copy, freed whenever V8 collects, the partition pass
+ * over 2M rows with 100 parents of 12,000 (16 MB budget) peaked at 186-190 MB, not 160-166. A
+ * record that does not end in the buffer is read again with the next, and a buffer that holds not
+ * one whole record is doubled, up to `maxRecordBytes`. Records are found by the record scanner,
+ * so a quoted line break stays inside its record.
+ */
+export class RecordCopier {
+  private buffer?: Buffer;
+
+  public constructor(
+    private readonly delimiter: ColumnDelimiter,
+    private readonly maxRecordBytes: number,
+  ) {}
+
+  /**
+   * Copies the records of `file` from byte `from` to `write`, asking `accept` before each one
+   * (with its length in bytes), and stops at the first it refuses or at the end of the file.
+   * Returns the offset just past the last record copied, where the next copy starts. `write` gets
+   * the bytes of one or more records (valid only during the call) and how many they are.
+   */
+  public async copy(
+    file: string,
+    from: number,
+    accept: (bytes: number) => boolean,
+    write: (bytes: Buffer, records: number) => void,
+  ): Promise<number> {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      let buffer = (this.buffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
+      let at = from;
+      while (at < size) {
+        // eslint-disable-next-line no-await-in-loop -- one buffer after the other
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
+        if (bytesRead === 0) break;
+        const bytes = buffer.subarray(0, bytesRead);
+        // a scanner per buffer, started at a record's start: the record left open is read again whole
+        const scanner = new RecordScanner(this.delimiter, at);
+        let copied = 0;
+        let end = at;
+        let refused = false;
+        const onRecord = (start: number, stop: number): boolean | void => {
+          if (!accept(stop - start)) {
+            refused = true;
+            return false;
+          }
+          copied++;
+          end = stop;
+        };
+        scanner.push(bytes, onRecord);
+        const last = at + bytesRead >= size;
+        if (!refused && last) {
+          const tail = scanner.end();
+          if (tail.unterminatedQuoteAt !== undefined) {
+            // eslint-disable-next-line no-await-in-loop
+            throw unterminatedQuoteError(file, await lineAt(file, tail.unterminatedQuoteAt));
+          }
+          if (tail.last) onRecord(tail.last.start, tail.last.end);
+        }
+        if (copied > 0) write(bytes.subarray(0, end - at), copied);
+        if (refused || last) return end;
+        if (copied === 0) {
+          if (buffer.length >= this.maxRecordBytes) {
+            // eslint-disable-next-line no-await-in-loop
+            throw recordTooLargeError(file, await lineAt(file, at), buffer.length, this.maxRecordBytes);
+          }
+          buffer = this.buffer = Buffer.allocUnsafe(Math.min(buffer.length * 2, this.maxRecordBytes));
+        }
+        at = end;
+      }
+      return at;
+    } finally {
+      await handle.close();
     }
   }
 }

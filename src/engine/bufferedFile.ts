@@ -2,7 +2,7 @@
  * A file written through one buffer with synchronous writes: the record scanner's callback is
  * synchronous, so the partition pass's spill files and derived files cannot await a stream's drain.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 
 export const WRITE_BUFFER_BYTES = 256 * 1024;
 
@@ -22,8 +22,9 @@ export class BufferedFile {
     this.buffer = Buffer.allocUnsafe(bufferBytes);
   }
 
-  public write(record: Buffer): void {
-    this.records++;
+  /** `records`: how many records `record` holds (the serial lane copies several at once) */
+  public write(record: Buffer, records = 1): void {
+    this.records += records;
     this.bytes += record.length;
     if (this.used + record.length > this.buffer.length) this.flush();
     if (record.length > this.buffer.length) {
@@ -39,6 +40,12 @@ export class BufferedFile {
     if (sync) fsyncSync(this.fd);
     closeSync(this.fd);
     this.buffer = Buffer.alloc(0);
+  }
+
+  /** closes the file durably and renames it to `target`, where it is complete */
+  public commit(target: string): void {
+    this.close(true);
+    renameSync(this.path, target);
   }
 
   private flush(): void {

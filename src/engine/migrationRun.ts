@@ -38,6 +38,7 @@ import { ChunkLifecycle } from './chunkLifecycle.js';
 import { BeforeImageCapture } from './beforeImages.js';
 import { ChunkPlanner } from './chunkPlanner.js';
 import { StepPartitioning } from './stepPartitioning.js';
+import { driveChain } from './serialChain.js';
 import { planRetryRound } from './retryRounds.js';
 import type { ProblemSources } from './chunkProblems.js';
 import { accountStep, summarizeSteps } from './stepAccounting.js';
@@ -51,8 +52,10 @@ Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
 
 /**
- * Serial-lane chains of one step in the org at once, a single batch each: the most jobs `parallelism`
- * allows a step (the schema's maximum), since the org's queue takes them like any other batches.
+ * Serial-lane chains of one step in the org at once. A pass makes one chain (its big parents share
+ * its jobs), so a step has one per group of source files partitioned together; a run journaled by
+ * an earlier version has one per big parent, a single batch each, and runs up to this many of them
+ * side by side: the most jobs `parallelism` allows a step (the schema's maximum).
  */
 const SERIAL_CHAINS_AT_ONCE = 10;
 
@@ -371,13 +374,12 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     // `parallelism` jobs in the org at once, and one more lane that creates and uploads the next
     // job meanwhile, closed as soon as one of them ends (see ChunkLifecycle.drive)
     const processing = new Slots(parallelism, turn);
-    // The serial lane (lock-aware jobs): a parent too big for one internal batch has a chain of
-    // files of its rows alone, one batch each; a chain's jobs are in the org one at a time, so no two
-    // batches holding that parent are processed at once. No other job holds that parent, so chains
-    // of different parents run side by side, besides the other jobs of the step. Each chain is one
-    // batch in the org at a time and chains are the step's longest path (a batch, then the next once
-    // the last is seen to end), so up to SERIAL_CHAINS_AT_ONCE of them run at once, not `parallelism`:
-    // with two at a time, five giant parents took three rounds of chains after the grouped rows ended.
+    // The serial lane (lock-aware jobs): parents too big for one internal batch share a chain of
+    // jobs, each parent in one batch of a job (serialLane.ts); a chain's jobs are in the org one at
+    // a time, so no two batches holding one of those parents are processed at once. No other job
+    // holds them, so the chain runs beside the step's other jobs, outside `parallelism`: it is the
+    // step's longest path. Chains of an earlier version's journal (one per parent) run side by side,
+    // up to SERIAL_CHAINS_AT_ONCE.
     const serialChains = this.partitioning.serialChains(step.id);
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
@@ -400,10 +402,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           [...chains.values()],
           Math.max(parallelism, SERIAL_CHAINS_AT_ONCE),
           // a chain's next job uploads while the one before it is processed, and is closed after it
-          (chain) => {
-            const inOrg = new Slots(1, turn);
-            return forEachConcurrent(chain, 2, (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg));
-          },
+          (chain) => driveChain(chain, (chunk, inOrg) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg), turn),
           () => this.failFast.abort(),
         ),
       ]);

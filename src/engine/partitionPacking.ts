@@ -1,14 +1,14 @@
 /*
  * The partition pass's second half (see partitionPass.ts): groups of one parent's rows packed whole
  * into bins of the org's batch size, bins into job files (the grouped lane), and parents too big for
- * one batch into chains of files of their own (the serial lane). Each file is written under a
- * temporary name, fsynced and renamed before it is reported.
+ * one batch set aside for jobs they share (the serial lane, serialLane.ts). Each file is written
+ * under a temporary name, fsynced and renamed before it is reported.
  */
-import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachRecord } from '../csv/recordBytes.js';
 import { BufferedFile } from './bufferedFile.js';
-import type { DerivedFile, PartitionLane, PartitionSettings } from './partitionPass.js';
+import type { DerivedFile, PartitionSettings } from './partitionPass.js';
+import { SerialLane } from './serialLane.js';
 
 /**
  * The rows of one spill file read whole into `source`, as byte ranges chained per group: row r is
@@ -101,14 +101,12 @@ function fittingSize(sizes: number[], room: number): number {
  */
 export class Packer {
   private readonly files: DerivedFile[] = [];
-  private readonly serialFiles: DerivedFile[] = [];
   private job?: BufferedFile;
   private jobBins = 0;
   /** the open job's bytes as uploaded, at most (see costOf) */
   private jobBytes = 0;
   private binFill = 0;
-  private serial?: BufferedFile;
-  private chains = 0;
+  private readonly serial: SerialLane;
   private readonly maxBinsPerJob: number;
 
   public constructor(
@@ -117,6 +115,7 @@ export class Packer {
     private readonly settings: PartitionSettings,
   ) {
     this.maxBinsPerJob = Math.max(1, Math.floor(settings.maxRecordsPerJob / settings.binRecords));
+    this.serial = new SerialLane(join(outDir, '.serial'), outDir, header, settings);
   }
 
   public async add(groups: Group[]): Promise<void> {
@@ -124,10 +123,12 @@ export class Packer {
     // largest first into each bin, smaller ones fill what is left: buckets by size, sizes descending
     const buckets = new Map<number, Group[]>();
     for (const group of groups) {
-      // a parent that fits no batch, or no job by its bytes, has its jobs run one after another
+      // a parent that fits no batch, or no job by its bytes, goes to jobs run one after another
       if (group.records > binRecords || this.header.length + this.costOf(group) > this.settings.maxBytesPerJob) {
-        // eslint-disable-next-line no-await-in-loop
-        await this.writeSerial(group);
+        if (group.file) {
+          // eslint-disable-next-line no-await-in-loop
+          await this.serial.holdFile(group.file, group.records);
+        } else this.serial.holdRows(group.records, (write) => writeRows(group, write));
         continue;
       }
       const bucket = buckets.get(group.records);
@@ -155,9 +156,10 @@ export class Packer {
     }
   }
 
-  public finish(): DerivedFile[] {
+  /** the grouped lane's files, then the serial lane's (composed now, from the rows set aside) */
+  public async finish(): Promise<DerivedFile[]> {
     this.endJob();
-    return [...this.files, ...this.serialFiles];
+    return [...this.files, ...(await this.serial.compose())];
   }
 
   /** a group's bytes as uploaded, at most */
@@ -198,53 +200,14 @@ export class Packer {
 
   private endJob(): void {
     if (this.job) {
-      const file = join(this.outDir, name('grouped', this.files.length + 1));
-      this.files.push(commit(this.job, file, 'grouped'));
+      const file = join(this.outDir, `grouped-${String(this.files.length + 1).padStart(5, '0')}.csv`);
+      this.job.commit(file);
+      this.files.push({ file, lane: 'grouped', records: this.job.records });
     }
     this.job = undefined;
     this.jobBins = 0;
     this.binFill = 0;
   }
-
-  /**
-   * A parent too big for one bin: a chain of files of its rows alone, each at most one bin, so each
-   * of their jobs is one batch; the engine runs a chain's jobs one after another.
-   */
-  private async writeSerial(group: Group): Promise<void> {
-    const chain = this.chains++;
-    await writeGroup(
-      group,
-      (row) => {
-        if (this.serial && this.serial.records >= this.settings.binRecords) this.endSerial(chain);
-        if (!this.serial) {
-          this.serial = new BufferedFile(join(this.outDir, `.serial-${this.serialFiles.length + 1}.tmp`));
-          this.serial.write(this.header);
-          this.serial.records = 0;
-        }
-        this.serial.write(row);
-      },
-      this.settings,
-    );
-    this.endSerial(chain);
-  }
-
-  private endSerial(chain: number): void {
-    if (this.serial) {
-      const file = join(this.outDir, name('serial', this.serialFiles.length + 1));
-      this.serialFiles.push({ ...commit(this.serial, file, 'serial'), chain });
-    }
-    this.serial = undefined;
-  }
-}
-
-function name(lane: PartitionLane, n: number): string {
-  return `${lane}-${String(n).padStart(5, '0')}.csv`;
-}
-
-function commit(file: BufferedFile, target: string, lane: PartitionLane): DerivedFile {
-  file.close(true);
-  renameSync(file.path, target);
-  return { file: target, lane, records: file.records };
 }
 
 /** the rows of a group held in memory, in order */

@@ -12,9 +12,9 @@
  *   smaller), bins filled exactly with smaller groups where they fit, so the org's cut of a job
  *   every 10,000 records falls between groups; a bin that cannot be filled ends its job (a job
  *   starts the org's count again), and a job is whole bins up to maxRecordsPerJob;
- * - a group larger than a bin cannot fit one batch: its rows go to the serial lane, a chain of files
- *   of that parent alone, each at most one bin; the engine runs a chain's jobs one at a time (chains
- *   of different parents side by side), and no other job holds that parent.
+ * - a group larger than a bin cannot fit one batch: its rows go to the serial lane (serialLane.ts),
+ *   jobs that such parents share, each parent in one bin of a job and every bin but a job's last
+ *   full; the engine runs the lane's jobs one at a time, and no other job holds those parents.
  *
  * Memory stays flat: the rows are first hash-partitioned by key into spill files on disk, then each
  * spill file is grouped in memory within `memoryBytes`; one that does not fit is partitioned again
@@ -38,7 +38,10 @@ import { Packer, RowChains, type Group } from './partitionPacking.js';
 
 export type PartitionLane = 'grouped' | 'serial';
 
-/** `chain` (serial files only): the files of one parent, in order, share it */
+/**
+ * `chain` (serial files only): files whose jobs run one after another. A pass puts all its serial
+ * files in one chain; journals of earlier versions have a chain per parent, run side by side.
+ */
 export type DerivedFile = { file: string; lane: PartitionLane; records: number; chain?: number };
 
 export type PartitionSettings = {
@@ -122,7 +125,7 @@ export async function partitionSource(
     // eslint-disable-next-line no-await-in-loop -- one spill file at a time is what keeps memory flat
     await groupSpill(spill.path, 0, context);
   }
-  const files = packer.finish();
+  const files = await packer.finish();
   await rm(spillDir, { recursive: true, force: true });
   await syncDirectory(outDir);
   return files;

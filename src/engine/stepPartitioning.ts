@@ -97,8 +97,9 @@ export class StepPartitioning {
   ) {}
 
   /**
-   * The serial lane's files, by chain: the files of one parent, whose jobs run one at a time. Chains
-   * are numbered per source, so the key holds the source too.
+   * The serial lane's files, by chain: files whose jobs run one at a time (all of a pass's serial
+   * files; one parent's in runs of earlier versions). Chains are numbered per source, so the key
+   * holds the source too.
    */
   public serialChains(stepId: string): Map<string, string> {
     const chains = new Map<string, string>();

@@ -14,7 +14,10 @@ export type DerivedSource = SourceFingerprint & {
   /** `serial` files are run one job at a time (engine/partitionPass.ts) */
   lane: 'grouped' | 'serial';
   records: number;
-  /** serial files of one parent share a chain, and their jobs run one after another */
+  /**
+   * serial files of one chain have their jobs run one after another: a pass's serial files share
+   * one (engine/serialLane.ts); runs of earlier versions have one per parent
+   */
   chain?: number;
 };
 

@@ -1,8 +1,9 @@
 /*
- * The partition pass of lock-aware jobs: every row comes out exactly once, each parent's rows sit in
- * one bin of one grouped file (so the org's cut every `binRecords` rows never splits a parent), a
- * parent bigger than a bin goes to serial files of at most one bin, and the spill path (a memory
- * budget smaller than the data) gives the same grouping as the in-memory path.
+ * The partition pass of lock-aware jobs: every row comes out exactly once, each parent's rows in
+ * order, each parent's rows sit in one bin of one grouped file (so the org's cut every `binRecords`
+ * rows never splits a parent), parents bigger than a bin share serial files in which every bin but
+ * the last is full and no parent is in two bins, and the spill path (a memory budget smaller than
+ * the data) gives the same grouping as the in-memory path.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,11 +55,42 @@ async function read(files: DerivedFile[]): Promise<Array<{ lane: string; header:
 
 const parentOf = (row: string): string => row.split(',')[1];
 
-/** the bins of a grouped file: consecutive runs of binRecords rows, as the org cuts a job */
+/** the bins of a job file: consecutive runs of binRecords rows, as the org cuts a job */
 function bins(rows: string[], binRecords: number): string[][] {
   const out: string[][] = [];
   for (let k = 0; k < rows.length; k += binRecords) out.push(rows.slice(k, k + binRecords));
   return out;
+}
+
+/**
+ * What breaks the serial lane's rules in its files: a file past the job's records, a parent in two
+ * bins of one file (the org may process them at once), a file out of the one chain. Bins are cut as
+ * the org cuts them, every binRecords rows, so a bin the packer left short before its job's last
+ * shows as the next parent cut in two.
+ */
+function serialProblems(files: Array<{ rows: string[]; chain?: number }>, config: PartitionSettings): string[] {
+  const problems: string[] = [];
+  files.forEach(({ rows, chain }, f) => {
+    if (rows.length > config.maxRecordsPerJob) problems.push(`file ${f}: ${rows.length} rows`);
+    if (chain !== 0) problems.push(`file ${f}: chain ${String(chain)}`);
+    const binsOf = bins(rows, config.binRecords);
+    const binOf = new Map<string, number>();
+    binsOf.forEach((bin, b) => {
+      for (const parent of new Set(bin.map(parentOf))) {
+        const other = binOf.get(parent);
+        if (other !== undefined) problems.push(`file ${f}: ${parent} in bins ${other} and ${b}`);
+        binOf.set(parent, b);
+      }
+    });
+  });
+  return problems;
+}
+
+/** the rows of each parent, in the order the files hold them (rows without one lock nothing: any order) */
+function rowsByParent(rows: string[]): Record<string, string[]> {
+  const byParent: Record<string, string[]> = {};
+  for (const row of rows) if (parentOf(row) !== '') (byParent[parentOf(row)] ??= []).push(row);
+  return byParent;
 }
 
 describe('partitionSource', () => {
@@ -112,21 +144,11 @@ describe('partitionSource', () => {
       }
     });
     for (const [parent, home] of homes) expect([...home], `${parent} in one bin`).to.have.lengthOf(1);
-    for (const content of serial) {
-      expect(content.rows.length).to.be.at.most(config.binRecords);
-      // a serial file is one parent's, and a parent's serial files are one chain
-      expect(new Set(content.rows.map(parentOf)).size).to.equal(1);
-    }
-    const chainOf = new Map<string, number | undefined>();
-    files.forEach((file, k) => {
-      if (file.lane !== 'serial') return;
-      const parent = parentOf(contents[k].rows[0]);
-      if (chainOf.has(parent)) expect(file.chain).to.equal(chainOf.get(parent));
-      else {
-        expect([...chainOf.values()]).to.not.include(file.chain);
-        chainOf.set(parent, file.chain);
-      }
-    });
+    const chains = files.filter((file) => file.lane === 'serial').map((file) => file.chain);
+    const serialFiles = serial.map((content, k) => ({ rows: content.rows, chain: chains[k] }));
+    expect(serialProblems(serialFiles, config)).to.deep.equal([]);
+    // each parent's rows in their order in the source, across files
+    expect(rowsByParent(seen)).to.deep.equal(rowsByParent(all));
     const bigParents = sizes.flatMap((n, k) => (n > config.binRecords ? [`A${k}`] : []));
     const serialParents = new Set(serial.flatMap((content) => content.rows.map(parentOf)));
     expect([...serialParents].sort()).to.deep.equal(bigParents.sort());
@@ -143,11 +165,105 @@ describe('partitionSource', () => {
     expect(grouped.map((content) => content.rows.length)).to.deep.equal([30, 22]);
   });
 
-  it('sends parents bigger than a bin through the serial lane, a chain of files of one bin each', async () => {
+  it('sends parents bigger than a bin through the serial lane, in jobs they share, one bin each a job', async () => {
     const { contents, files } = await check([25, 3, 4, 12, 2, 1], 3);
     const serial = contents.filter((content) => content.lane === 'serial');
-    expect(serial.map((content) => content.rows.length)).to.deep.equal([10, 10, 5, 10, 2]);
-    expect(files.filter((file) => file.lane === 'serial').map((file) => file.chain)).to.deep.equal([0, 0, 0, 1, 1]);
+    // A0 10 and A3 10; A0 10 and A3's last 2; A0's last 5
+    expect(serial.map((content) => content.rows.length)).to.deep.equal([20, 12, 5]);
+    const parentsByBin = serial.map((content) => bins(content.rows, 10).map((bin) => [...new Set(bin.map(parentOf))]));
+    expect(parentsByBin).to.deep.equal([
+      [['A0'], ['A3']],
+      [['A0'], ['A3']],
+      [['A0']],
+    ]);
+    expect(files.filter((file) => file.lane === 'serial').map((file) => file.chain)).to.deep.equal([0, 0, 0]);
+  });
+
+  it('packs five parents of 12 children, bins of 10, into two jobs: five full bins, then the five rests', async () => {
+    // the 1M benchmark's giant Accounts, scaled down: ten serial jobs before, two now
+    const { contents } = await check([12, 12, 12, 12, 12, 3], 0, { maxRecordsPerJob: 100 });
+    const serial = contents.filter((content) => content.lane === 'serial');
+    expect(serial.map((content) => content.rows.length)).to.deep.equal([50, 10]);
+    expect(new Set(serial[1].rows.map(parentOf)).size).to.equal(5);
+  });
+
+  it('ends a serial job at maxRecordsPerJob, a parent going on in the next job', async () => {
+    const { contents } = await check([25, 25, 25, 25], 0, { maxRecordsPerJob: 30 });
+    const serial = contents.filter((content) => content.lane === 'serial');
+    expect(serial.map((content) => content.rows.length)).to.deep.equal([30, 30, 30, 10]);
+  });
+
+  it('lets a parent past the memory budget share serial jobs with parents held in memory', async () => {
+    // A0's spill file alone outgrows the budget and is streamed as one group, set aside as it is;
+    // A1 and A2 are grouped in memory
+    const { contents } = await check([400, 15, 13, 3, 2, 1], 2, { memoryBytes: 8192 });
+    const serial = contents.filter((content) => content.lane === 'serial');
+    // A0, A1, A2 ten each; A0 ten, A1 five and A2 three; then A0 alone, ten a job
+    expect(serial.slice(0, 3).map((content) => content.rows.length)).to.deep.equal([30, 18, 10]);
+    expect(serial).to.have.lengthOf(40);
+  });
+
+  it('ends a serial job at maxBytesPerJob as uploaded, each job within it', async () => {
+    const all = rowsOf([15, 15, 3], 0);
+    await writeFile(source, `${[HEADER, ...all].join('\n')}\n`);
+    const config = settings({ binRecords: 10, maxRecordsPerJob: 100, maxBytesPerJob: 120, extraBytesPerRow: 2 });
+    const files = await partitionSource(source, join(dir, 'out'), config);
+    const contents = await read(files);
+    const serial = contents.filter((content) => content.lane === 'serial');
+    const cost = (rows: string[]): number =>
+      HEADER.length + 1 + rows.reduce((sum, row) => sum + row.length + 1 + (config.extraBytesPerRow ?? 0), 0);
+    for (const content of serial) expect(cost(content.rows)).to.be.at.most(config.maxBytesPerJob);
+    // a job's bytes end it in its first bin here, so every job is short of one bin and has one parent
+    expect(serial.length).to.be.greaterThan(3);
+    const chains = files.filter((file) => file.lane === 'serial').map((file) => file.chain);
+    const serialFiles = serial.map((content, k) => ({ rows: content.rows, chain: chains[k] }));
+    expect(serialProblems(serialFiles, config)).to.deep.equal([]);
+    const seen = contents.flatMap((content) => content.rows);
+    expect([...seen].sort()).to.deep.equal([...all].sort());
+    expect(rowsByParent(seen)).to.deep.equal(rowsByParent(all));
+  });
+
+  it('keeps quoted line breaks inside their rows in serial jobs, in memory and past the memory budget', async () => {
+    const all: string[] = [];
+    const sizes = [25, 14, 4];
+    for (let round = 0; round < 25; round++) {
+      sizes.forEach((n, k) => {
+        if (round < n) all.push(`"line one\n${round % 2 === 0 ? 'two\r\n' : ''}c${k}-${round}",A${k}`);
+      });
+    }
+    await writeFile(source, `${[HEADER, ...all].join('\n')}\n`);
+    for (const memoryBytes of [64 * 1024 * 1024, 200]) {
+      const config = settings({ memoryBytes });
+      // eslint-disable-next-line no-await-in-loop
+      const files = await partitionSource(source, join(dir, `out-${memoryBytes}`), config);
+      // eslint-disable-next-line no-await-in-loop
+      const contents = await Promise.all(
+        files.map(async ({ file, lane, chain }) => {
+          const text = await readFile(file, 'utf8');
+          expect(text.startsWith(`${HEADER}\n`)).to.equal(true);
+          const rows = text.slice(HEADER.length + 1).split(/(?<=,A\d+)\n/);
+          return { lane, chain, rows: rows.filter((row) => row !== '') };
+        }),
+      );
+      const seen = contents.flatMap((content) => content.rows);
+      expect([...seen].sort()).to.deep.equal([...all].sort());
+      expect(rowsByParent(seen)).to.deep.equal(rowsByParent(all));
+      const serial = contents.filter((content) => content.lane === 'serial');
+      expect(serial.map((content) => content.rows.length)).to.deep.equal([20, 14, 5]);
+      expect(serialProblems(serial, config)).to.deep.equal([]);
+    }
+  });
+
+  it('fails the checks when a parent is in two bins of one serial job, or a file is out of the chain', () => {
+    const config = settings({ binRecords: 2, maxRecordsPerJob: 10 });
+    const rows = (parents: string): string[] => [...parents].map((parent, k) => `c${k},${parent}`);
+    expect(serialProblems([{ rows: rows('aabbcc'), chain: 0 }, { rows: rows('aab'), chain: 0 }], config)).to.deep.equal(
+      [],
+    );
+    expect(serialProblems([{ rows: rows('aabbaa'), chain: 0 }], config)).to.deep.equal(['file 0: a in bins 0 and 2']);
+    // a bin left short (a, then b's two) moves the org's cut into b
+    expect(serialProblems([{ rows: rows('abbc'), chain: 0 }], config)).to.deep.equal(['file 0: b in bins 0 and 1']);
+    expect(serialProblems([{ rows: rows('aab'), chain: 1 }], config)).to.deep.equal(['file 0: chain 1']);
   });
 
   it('ends a job at a bin no remaining group fits, so the next job counts batches from zero', async () => {
@@ -225,8 +341,8 @@ describe('partitionSource', () => {
     const config = settings({ binRecords: 10, maxRecordsPerJob: 10, maxBytesPerJob: 60, extraBytesPerRow: 5 });
     const files = await partitionSource(source, join(dir, 'out'), config);
     const contents = await read(files);
-    // k4's six rows cost 60 and the header 30: no job holds them
-    expect(files.filter((file) => file.lane === 'serial').map((file) => file.records)).to.deep.equal([6]);
+    // k4's six rows cost 60 and the header 30: no job holds them, so they go serial, three a job
+    expect(files.filter((file) => file.lane === 'serial').map((file) => file.records)).to.deep.equal([3, 3]);
     const grouped = contents.filter((content) => content.lane === 'grouped').map((content) => content.rows.length);
     // header 30 + three rows of 10 is the most a job holds
     expect(grouped.every((rows) => rows <= 3)).to.equal(true);

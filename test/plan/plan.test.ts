@@ -166,6 +166,21 @@ describe('buildPlan', () => {
     expect(planned).to.deep.include({ records: 700, jobs: 6 });
   });
 
+  it('counts the serial jobs that parents bigger than a batch share', async () => {
+    // two parents of 12,000 children and batches of 10,000: a job of two full batches, then one of
+    // the two rests (4,000 records); a job per batch would be four
+    const rows: string[] = [];
+    for (let k = 0; k < 12_000; k++) rows.push(`c${k}a,A1`, `c${k}b,A2`);
+    const giants = write('giants.csv', `LastName,Account.Legacy_Id__c\n${rows.join('\n')}\n`);
+    const plan = await buildPlan({
+      ...manifest,
+      steps: [step('giants', 'Contact', [giants])],
+      waves: [['giants']],
+      implied: [],
+    });
+    expect(plan.waves[0].steps[0]).to.deep.include({ records: 24_000, jobs: 2 });
+  });
+
   it('fails, naming the file, when a source has an unterminated quote', async () => {
     const broken = write('broken.csv', 'Name\n"never closed\n');
     try {

@@ -1,0 +1,71 @@
+/*
+ * A serial-lane chain in the engine: its jobs share parents, so a chunk a resumed run finds already
+ * in the org (closed, holding no slot) ends before any other chunk of the chain goes on; otherwise
+ * the chain's next job uploads while one is processed. A fake drive, settled by hand: no org, no timer.
+ */
+import { expect } from 'chai';
+import type { ChunkState } from '../../src/journal/state.js';
+import type { Slots } from '../../src/engine/concurrency.js';
+import { driveChain } from '../../src/engine/serialChain.js';
+
+type Driven = { chunk: string; inOrg: Slots; done: () => void };
+
+/** a chain of chunks named by their phases, and a drive that records each call and waits to be settled */
+function chainOf(phases: Array<ChunkState['phase']>): {
+  chain: ChunkState[];
+  driven: Driven[];
+  drive: (chunk: ChunkState, inOrg: Slots) => Promise<void>;
+} {
+  const chain = phases.map((phase, k) => ({ phase, chunk: k }) as unknown as ChunkState);
+  const driven: Driven[] = [];
+  const drive = (chunk: ChunkState, inOrg: Slots): Promise<void> =>
+    new Promise((done) => driven.push({ chunk: `${chunk.chunk}:${chunk.phase}`, inOrg, done: () => done() }));
+  return { chain, driven, drive };
+}
+
+/** lets every promise that can settle settle */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('driveChain', () => {
+  it('lets a chunk found closed end before the chain goes on, then drives the rest two at a time', async () => {
+    const { chain, driven, drive } = chainOf(['closed', 'uploaded', 'planned', 'planned']);
+    const all = driveChain(chain, drive);
+    await settle();
+    expect(driven.map((call) => call.chunk)).to.deep.equal(['0:closed']);
+    driven[0].done();
+    await settle();
+    expect(driven.map((call) => call.chunk)).to.deep.equal(['0:closed', '1:uploaded', '2:planned']);
+    driven[1].done();
+    await settle();
+    expect(driven.map((call) => call.chunk)).to.deep.equal(['0:closed', '1:uploaded', '2:planned', '3:planned']);
+    driven[2].done();
+    driven[3].done();
+    await all;
+    // one slot for the whole chain: a job in the org at a time
+    expect(new Set(driven.map((call) => call.inOrg)).size).to.equal(1);
+  });
+
+  it('drives a fresh chain two at a time, the next uploading while one is in the org', async () => {
+    const { chain, driven, drive } = chainOf(['planned', 'planned', 'planned']);
+    const all = driveChain(chain, drive);
+    await settle();
+    expect(driven.map((call) => call.chunk)).to.deep.equal(['0:planned', '1:planned']);
+    const release = await driven[0].inOrg.acquire();
+    // the chain's slot is one: while a job holds it, the next waits
+    let second = false;
+    void driven[1].inOrg.acquire().then((free) => {
+      second = true;
+      free?.();
+    });
+    await settle();
+    expect(second).to.equal(false);
+    release?.();
+    await settle();
+    expect(second).to.equal(true);
+    for (const call of driven) call.done();
+    await settle();
+    driven[2].done();
+    await all;
+    expect(driven.map((call) => call.chunk)).to.deep.equal(['0:planned', '1:planned', '2:planned']);
+  });
+});
