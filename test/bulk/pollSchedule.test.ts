@@ -57,12 +57,17 @@ describe('PollSchedule', () => {
     expect(queued.afterFailure()).to.equal(16_875);
   });
 
-  it('aims just past the end its progress predicts, never beyond maxMs', () => {
+  it('looks again halfway to the end its first progress predicts, then aims past the end, within maxMs', () => {
     const schedule = new PollSchedule({ ...bounds, expectedRecords: 100_000 }, 0);
     schedule.first();
-    // 20,000 in the first 10 s → 2,000/s → 80,000 left ≈ 40 s, aimed 10% late
-    expect(schedule.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(44_000);
+    // The job waited 2 s before processing at 2,500/s. 20,000 in the first 10 s: 2,000/s at the least (it
+    // may have started late), 80,000 left ≈ 40 s at that rate: look again halfway
+    expect(schedule.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(20_000);
     expect(schedule.rate()).to.equal(2000);
+    // 70,000 at 30 s: the job's own rate is 2,500/s; 30,000 left = 12 s, aimed 10% late: seen at 43.2 s, the
+    // end at 42 s (aimed from the first rate, it would have been seen at 54 s)
+    expect(schedule.next({ numberRecordsProcessed: 70_000 }, 30_000)).to.be.closeTo(13_200, 1);
+    expect(schedule.rate()).to.equal(2500);
     const long = new PollSchedule({ ...bounds, expectedRecords: 10_000_000 }, 0);
     expect(long.next({ numberRecordsProcessed: 10_000 }, 5000)).to.equal(120_000);
   });
