@@ -57,19 +57,30 @@ describe('PollSchedule', () => {
     expect(queued.afterFailure()).to.equal(16_875);
   });
 
-  it('looks again halfway to the end its first progress predicts, then aims past the end, within maxMs', () => {
+  it('looks again soon after its first progress, then aims just past the end, within maxMs', () => {
     const schedule = new PollSchedule({ ...bounds, expectedRecords: 100_000 }, 0);
     schedule.first();
     // The job waited 2 s before processing at 2,500/s. 20,000 in the first 10 s: 2,000/s at the least (it
-    // may have started late), 80,000 left ≈ 40 s at that rate: look again halfway
-    expect(schedule.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(20_000);
+    // may have started late), 80,000 left ≈ 40 s at that rate: look again halfway, but no later than the
+    // 10 s it has been watched
+    expect(schedule.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(10_000);
     expect(schedule.rate()).to.equal(2000);
-    // 70,000 at 30 s: the job's own rate is 2,500/s; 30,000 left = 12 s, aimed 10% late: seen at 43.2 s, the
+    // 45,000 at 20 s: the job's own rate is 2,500/s; 55,000 left = 22 s, aimed 10% late: seen at 44.2 s, the
     // end at 42 s (aimed from the first rate, it would have been seen at 54 s)
-    expect(schedule.next({ numberRecordsProcessed: 70_000 }, 30_000)).to.be.closeTo(13_200, 1);
+    expect(schedule.next({ numberRecordsProcessed: 45_000 }, 20_000)).to.be.closeTo(24_200, 1);
     expect(schedule.rate()).to.equal(2500);
     const long = new PollSchedule({ ...bounds, expectedRecords: 10_000_000 }, 0);
-    expect(long.next({ numberRecordsProcessed: 10_000 }, 5000)).to.equal(120_000);
+    expect(long.next({ numberRecordsProcessed: 10_000 }, 5000)).to.equal(5000);
+    expect(long.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(120_000);
+  });
+
+  it('aims from the latest interval when the job speeds up (workers freed by other jobs)', () => {
+    const schedule = new PollSchedule({ ...bounds, expectedRecords: 100_000 }, 0);
+    schedule.next({ numberRecordsProcessed: 10_000 }, 10_000);
+    schedule.next({ numberRecordsProcessed: 20_000 }, 20_000);
+    // 1,000/s, then 3,000/s over the latest 10 s: 50,000 left ≈ 16.7 s at 3,000/s, aimed 10% late
+    expect(schedule.next({ numberRecordsProcessed: 50_000 }, 30_000)).to.be.closeTo(18_334, 1);
+    expect(schedule.rate()).to.equal(3000);
   });
 
   it('polls soon, but not in a burst, when all records are counted and the job is not yet done', () => {
