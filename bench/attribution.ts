@@ -56,6 +56,8 @@ export type JobAttribution = {
   lastBatch: number;
   /** the model's end of the job to the client's job.finished */
   pollLateSeconds: number;
+  /** when the client asked for the job's status */
+  pollsAt: number[];
   /** job.finished to job.deleted: results and delete */
   afterSeconds: number;
   workSeconds: number;
@@ -166,6 +168,7 @@ export async function attribute(journal: string, report: ModelReportJson): Promi
       firstBatch: s(timeline.firstBatchStarted ?? 0),
       lastBatch: s(timeline.lastBatchEnded ?? 0),
       pollLateSeconds: round(((job.finished ?? 0) - (end ?? job.finished ?? 0)) / 1000),
+      pollsAt: timeline.polls.map((poll) => s(poll.at)),
       afterSeconds: round(((job.deleted ?? 0) - (job.finished ?? 0)) / 1000),
       workSeconds: round(timeline.workMs / 1000),
       lagSeconds: round(timeline.lagMs / 1000),
@@ -324,7 +327,7 @@ export function formatAttribution(a: Attribution): string {
   ]);
   lines.push('');
   table([
-    ['job', 'records', 'batches', 'created', 'upload', 'closed', 'cut', 'first batch', 'last batch', 'poll late', 'after'],
+    ['job', 'records', 'batches', 'created', 'upload', 'closed', 'cut', 'first batch', 'last batch', 'polls at', 'late'],
     ...a.jobs.map((j) => [
       `${j.step}#${j.chunk}`,
       j.records,
@@ -335,8 +338,8 @@ export function formatAttribution(a: Attribution): string {
       j.cutSeconds,
       j.firstBatch,
       j.lastBatch,
+      j.pollsAt.join(' '),
       j.pollLateSeconds,
-      j.afterSeconds,
     ]),
   ]);
   if (a.emptyPeriods.length) {

@@ -104,6 +104,7 @@ describe('processing model: the report of what the pool did', () => {
     await clock.runUntilIdle(100);
     report.state('J1', 'JobComplete');
     await clock.advance(500);
+    report.polled('J1', 'JobComplete');
     const json = report.toJSON();
     expect(json.pool).to.include({ idleCuttingMs: 3000, busyMs: 1000, idleEmptyMs: 500, elapsedMs: 4500 });
     expect(json.jobs[0]).to.include({ closed: 0, queued: 3000, firstBatchStarted: 3000, lastBatchEnded: 4000 });
@@ -111,6 +112,7 @@ describe('processing model: the report of what the pool did', () => {
       { state: 'UploadComplete', at: 0 },
       { state: 'JobComplete', at: 4000 },
     ]);
+    expect(json.jobs[0].polls).to.deep.equal([{ at: 4500, state: 'JobComplete' }]);
     // the pool's state over time: [at, running, queued, being cut]
     expect(json.segments).to.deep.equal([
       [0, 0, 0, 1],

@@ -31,6 +31,8 @@ export type JobTimeline = {
   lagMs: number;
   /** each state it entered (InProgress, JobComplete, Failed, Aborted), and when */
   states: Array<{ state: string; at: number }>;
+  /** when its status was asked for (GET of the job), each with the state answered */
+  polls: Array<{ at: number; state: string }>;
 };
 
 /** Worker-time of the pool, in modelled worker-ms (one worker for one ms is 1). */
@@ -117,7 +119,17 @@ export class ModelReport {
   public job(id: string, object?: string): JobTimeline {
     let job = this.jobs.get(id);
     if (!job) {
-      job = { id, object: object ?? '', batches: 0, records: 0, workMs: 0, lockWaitMs: 0, lagMs: 0, states: [] };
+      job = {
+        id,
+        object: object ?? '',
+        batches: 0,
+        records: 0,
+        workMs: 0,
+        lockWaitMs: 0,
+        lagMs: 0,
+        states: [],
+        polls: [],
+      };
       this.jobs.set(id, job);
     }
     if (object) job.object = object;
@@ -134,6 +146,11 @@ export class ModelReport {
   public state(id: string, state: string): void {
     const job = this.job(id);
     if (job.states.at(-1)?.state !== state) job.states.push({ state, at: this.clock.now() });
+  }
+
+  /** A client asked for the job's status (and got `state`). */
+  public polled(id: string, state: string): void {
+    this.job(id).polls.push({ at: this.clock.now(), state });
   }
 
   /**
@@ -199,7 +216,7 @@ export class ModelReport {
       timeScale: this.timeScale,
       clock: { modelledMs: this.clock.now(), wallEpochMs: Date.now() },
       pool: { ...this.totals, elapsedMs: this.clock.now() },
-      jobs: [...this.jobs.values()].map((job) => ({ ...job, states: [...job.states] })),
+      jobs: [...this.jobs.values()].map((job) => ({ ...job, states: [...job.states], polls: [...job.polls] })),
       segments: [...this.segments],
       segmentsCut: this.segmentsCut,
     };
