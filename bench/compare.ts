@@ -30,6 +30,7 @@ import { createInterface } from 'node:readline';
 import { startLocalOrg, registerLocalOrg, type LocalOrg, type ModelSettings } from '@sf-migrate/local-org';
 // the defaults are not part of the package's start-up API; the bench reads them where they are defined
 import { modelSettings } from '../packages/local-org/src/processing/model-settings.js';
+import { attribute, formatAttribution, timelineOf, type Attribution, type Timeline } from './attribution.js';
 
 const root = resolve(import.meta.dirname, '..');
 const API = '/services/data/v62.0/jobs/ingest';
@@ -201,62 +202,9 @@ type Contender = {
   byRoute: Record<string, number>;
   /** sf migrate only: where the modelled time went, from the journal's time stamps */
   timeline?: Timeline;
+  /** sf migrate only: the same against the model's report (bench/attribution.ts) */
+  attribution?: Attribution;
 };
-
-/**
- * Where a run's time went, in modelled seconds from run.started (journal time stamps / time scale):
- * per step its start, its first job handed to the org (job.closed), its last job finished and its
- * end; and how long the org had none of the run's jobs (closed, not yet finished) while the run
- * was going: the time the pool could not have been busy with this run.
- */
-type Timeline = {
-  seconds: number;
-  orgWithoutJobSeconds: number;
-  steps: Record<string, { started: number; firstClosed: number; lastFinished: number; finished: number }>;
-};
-
-async function timelineOf(journal: string, timeScale: number): Promise<Timeline> {
-  let origin = 0;
-  let end = 0;
-  const steps: Timeline['steps'] = {};
-  const closed = new Map<string, number>();
-  const inOrg: Array<[number, number]> = [];
-  for await (const line of createInterface({ input: createReadStream(journal), crlfDelay: Infinity })) {
-    if (!line) continue;
-    const event = JSON.parse(line) as { type: string; time: string; step?: string; chunk?: number };
-    const at = Date.parse(event.time);
-    if (event.type === 'run.started') origin = at;
-    end = Math.max(end, at);
-    const s = (ms: number): number => Number(((ms - origin) / 1000 / timeScale).toFixed(1));
-    const step =
-      event.step !== undefined
-        ? (steps[event.step] ??= { started: s(at), firstClosed: -1, lastFinished: -1, finished: -1 })
-        : undefined;
-    const key = `${event.step}/${event.chunk}`;
-    if (event.type === 'job.closed' && step) {
-      closed.set(key, at);
-      if (step.firstClosed < 0) step.firstClosed = s(at);
-    }
-    if (event.type === 'job.finished' && step) {
-      inOrg.push([closed.get(key) ?? at, at]);
-      step.lastFinished = s(at);
-    }
-    if (event.type === 'step.finished' && step) step.finished = s(at);
-  }
-  inOrg.sort((a, b) => a[0] - b[0]);
-  let covered = 0;
-  let reach = origin;
-  for (const [from, to] of inOrg) {
-    if (to > reach) covered += to - Math.max(from, reach);
-    reach = Math.max(reach, to);
-  }
-  const seconds = (end - origin) / 1000 / timeScale;
-  return {
-    seconds: Number(seconds.toFixed(1)),
-    orgWithoutJobSeconds: Number((seconds - covered / 1000 / timeScale).toFixed(1)),
-    steps,
-  };
-}
 
 const WAVES: string[][] = [['Account'], ['Contact', 'Opportunity']];
 
@@ -289,6 +237,7 @@ async function sfMigrate(
       env,
     );
     const calls = callsSince(org, before);
+    const report = org.modelReport()!;
     const runs = join(dir, '.sf-migrate', 'runs');
     let lockFailedRows = 0;
     for (const file of filesUnder(runs, '-failed.csv'))
@@ -313,6 +262,7 @@ async function sfMigrate(
       exitCodes: [run.code],
       byRoute: calls.byRoute,
       timeline: await timelineOf(filesUnder(runs, 'journal.jsonl')[0], settings.timeScale),
+      attribution: await attribute(filesUnder(runs, 'journal.jsonl')[0], report),
     };
   } finally {
     await org.stop();
@@ -456,6 +406,7 @@ export async function compare(options: CompareOptions): Promise<void> {
               deadLetters: migrate.deadLetters,
               lockDeadLetters: migrate.lockDeadLetters,
               timeline: migrate.timeline,
+              attribution: migrate.attribution,
             },
           }
         : {}),
@@ -483,6 +434,7 @@ export async function compare(options: CompareOptions): Promise<void> {
       ...(plugin ? [['plugin-data', ...tableRow(plugin, timeScale, bound)]] : []),
     ];
     for (const line of table) process.stdout.write(`| ${line.map(String).join(' | ')} |\n`);
+    if (migrate?.attribution) process.stdout.write(formatAttribution(migrate.attribution));
   } finally {
     if (!options.keep) rmSync(work, { recursive: true, force: true });
   }

@@ -42,6 +42,7 @@ import { driveChain } from './serialChain.js';
 import { planRetryRound } from './retryRounds.js';
 import type { ProblemSources } from './chunkProblems.js';
 import { accountStep, summarizeSteps } from './stepAccounting.js';
+import { sendsTheOrgNothingMore } from './orgDone.js';
 import { crashPoint } from './crashPoints.js';
 import type { EngineEvents } from './events.js';
 import { ExitCode, type RunOutcome, type RunStatus } from './outcome.js';
@@ -70,6 +71,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
   private readonly lifecycle: ChunkLifecycle;
   private readonly stepStartedAt = new Map<string, number>();
   private readonly partitionPasses = new Slots(1);
+  /** planned steps, each with what to call once the org is done with all of its jobs */
+  private readonly orgDoneWatch = new Map<string, () => void>();
   /** fires when --wait runs out, or when one step failed and the others should stop with it */
   private stopSignal: AbortSignal;
   /** a step that fails stops its wave's other steps at their next safe point, not hours later */
@@ -279,7 +282,7 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
           const after = waits.get(step.id)?.after ?? [];
           const turn = after.length ? Promise.all(after.map((id) => ended.get(id)!.promise)) : undefined;
           try {
-            await this.runStep(step, wave, turn);
+            await this.runStep(step, wave, turn, ended.get(step.id)!.resolve);
           } finally {
             ended.get(step.id)!.resolve();
           }
@@ -334,9 +337,15 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
    * `turn`: the step's jobs are handed to the org only once it settles (the earlier steps of the
    * wave it shares a parent object with have ended); until then it partitions, plans and uploads
    * its first jobs. Only the scheduling changes: every chunk goes through the same protocol, so a
-   * resumed wave continues each step from its journal and simply waits its turn again.
+   * resumed wave continues each step from its journal and simply waits its turn again. `orgDone` is
+   * called once the org is done with the step's jobs (orgDone.ts), which may be before the step ends.
    */
-  private async runStep(step: ResolvedStep, wave: number, turn?: Promise<unknown>): Promise<void> {
+  private async runStep(
+    step: ResolvedStep,
+    wave: number,
+    turn?: Promise<unknown>,
+    orgDone?: () => void,
+  ): Promise<void> {
     if (this.state.steps.get(step.id)?.status === 'finished') return;
     if (this.stopped) return;
     if (this.state.steps.get(step.id)?.status !== 'running') {
@@ -359,6 +368,10 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     for (const file of files) {
       // eslint-disable-next-line no-await-in-loop
       await this.planner.ensurePlanned(step, file, 0, this.stopSignal);
+    }
+    if (orgDone) {
+      this.orgDoneWatch.set(step.id, orgDone);
+      this.checkOrgDone(step.id);
     }
     const sourceChunks = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === 0);
     this.emit('step.started', {
@@ -429,6 +442,15 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     const event = await this.journal.append(body);
     applyEvent(this.state, event);
     crashPoint(body.type);
+    if (body.type === 'job.finished') this.checkOrgDone(body.step);
+  }
+
+  /** a planned step the org is done with lets the steps waiting their turn behind it go (orgDone.ts) */
+  private checkOrgDone(stepId: string): void {
+    const done = this.orgDoneWatch.get(stepId);
+    if (!done || !sendsTheOrgNothingMore(this.stepState(stepId))) return;
+    this.orgDoneWatch.delete(stepId);
+    done();
   }
 }
 

@@ -57,14 +57,33 @@ describe('PollSchedule', () => {
     expect(queued.afterFailure()).to.equal(16_875);
   });
 
-  it('aims just past the end its progress predicts, never beyond maxMs', () => {
+  it('looks again soon after its first progress, then aims just past the end, within maxMs', () => {
     const schedule = new PollSchedule({ ...bounds, expectedRecords: 100_000 }, 0);
     schedule.first();
-    // 20,000 in the first 10 s → 2,000/s → 80,000 left ≈ 40 s, aimed 10% late
-    expect(schedule.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(44_000);
+    // The job waited 2 s before processing at 2,500/s. 20,000 in the first 10 s: 2,000/s at the least (it
+    // may have started late), 80,000 left ≈ 40 s at that rate: look again halfway, but no later than the
+    // 10 s it has been watched
+    expect(schedule.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(10_000);
     expect(schedule.rate()).to.equal(2000);
+    // 45,000 at 20 s: the job's own rate is 2,500/s; 55,000 left = 22 s, more than 16 shortest waits: look
+    // again three quarters of the way
+    expect(schedule.next({ numberRecordsProcessed: 45_000 }, 20_000)).to.equal(16_500);
+    expect(schedule.rate()).to.equal(2500);
+    // 86,250 at 36.5 s: 13,750 left = 5.5 s, aimed 10% late: seen at 42.55 s, the end at 42 s (aimed from the
+    // first rate, it would have been seen at 54 s)
+    expect(schedule.next({ numberRecordsProcessed: 86_250 }, 36_500)).to.be.closeTo(6050, 1);
     const long = new PollSchedule({ ...bounds, expectedRecords: 10_000_000 }, 0);
-    expect(long.next({ numberRecordsProcessed: 10_000 }, 5000)).to.equal(120_000);
+    expect(long.next({ numberRecordsProcessed: 10_000 }, 5000)).to.equal(5000);
+    expect(long.next({ numberRecordsProcessed: 20_000 }, 10_000)).to.equal(120_000);
+  });
+
+  it('aims from the latest interval when the job speeds up (workers freed by other jobs)', () => {
+    const schedule = new PollSchedule({ ...bounds, expectedRecords: 80_000 }, 0);
+    schedule.next({ numberRecordsProcessed: 10_000 }, 10_000);
+    schedule.next({ numberRecordsProcessed: 20_000 }, 20_000);
+    // 1,000/s, then 3,000/s over the latest 10 s: 30,000 left ≈ 10 s at 3,000/s, aimed 10% late
+    expect(schedule.next({ numberRecordsProcessed: 50_000 }, 30_000)).to.be.closeTo(11_000, 1);
+    expect(schedule.rate()).to.equal(3000);
   });
 
   it('polls soon, but not in a burst, when all records are counted and the job is not yet done', () => {
@@ -72,6 +91,15 @@ describe('PollSchedule', () => {
     expect(schedule.next({ numberRecordsProcessed: 1000 }, 5000)).to.equal(1000);
     const tight = new PollSchedule({ initialMs: 200, maxMs: 1000, expectedRecords: 1000 }, 0);
     expect(tight.next({ numberRecordsProcessed: 1000 }, 200)).to.equal(200);
+  });
+
+  it('looks at a queued job every initialMs at the longest, when a rate seen earlier says it is short', () => {
+    const short = new PollSchedule({ ...bounds, expectedRecords: 2000, rateHint: 500 }, 0);
+    const waits = [5000, 10_000, 15_000, 20_000].map((at) => short.next({ numberRecordsProcessed: 0 }, at));
+    expect(waits).to.deep.equal([5000, 5000, 5000, 5000]);
+    // a long one backs off as before (up to the time the hint says it takes)
+    const long = new PollSchedule({ ...bounds, expectedRecords: 2_000_000, rateHint: 500 }, 0);
+    expect([5000, 12_500].map((at) => long.next({ numberRecordsProcessed: 0 }, at))).to.deep.equal([7500, 11_250]);
   });
 
   it('aims the first poll from a rate seen earlier in the run, within initialMs', () => {

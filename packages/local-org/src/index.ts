@@ -11,6 +11,7 @@ import { IngestJobs } from './ingest.js';
 import { DEFAULT_RESULT_ORDER, type ResultOrder } from './processing/result-order.js';
 import { systemClock } from './processing/clock.js';
 import { modelSettings, type ModelSettings } from './processing/model-settings.js';
+import type { ModelReportJson } from './processing/model-report.js';
 import { QueryJobs } from './query-jobs.js';
 import { formatDateTime } from './rows.js';
 import { loadObjects } from './schema.js';
@@ -25,6 +26,7 @@ export { faultSettingsProblems, type FaultSettings } from './faults.js';
 export { builtInObjects } from './built-in-objects.js';
 export type { ResultOrder } from './processing/result-order.js';
 export { modelSettingsProblems, type ModelSettings } from './processing/model-settings.js';
+export type { ModelReportJson, JobTimeline, PoolTotals, PoolSegment } from './processing/model-report.js';
 
 export type ProcessingModel = 'instant' | 'realistic';
 export type { SeedData } from './seed.js';
@@ -94,6 +96,12 @@ export type LocalOrg = {
    * "aborted upload": the client closed one mid-body); internalErrors: requests the org failed on itself.
    */
   stats(): { requests: number; byRoute: Record<string, number>; internalErrors: number };
+  /**
+   * What the realistic model did so far, in modelled time (README, "The model's report"): each job's
+   * timeline and the batch pool's worker-time. Undefined in the instant model. With a dataDir, stop() also
+   * writes it to model-report.json there.
+   */
+  modelReport(): ModelReportJson | undefined;
   stop(): Promise<void>;
 };
 
@@ -254,11 +262,14 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
       byRoute: { ...server.stats.byRoute },
       internalErrors: server.stats.internalErrors,
     }),
+    modelReport: () => ingest.report?.toJSON(),
     stop: async (): Promise<void> => {
       if (stopped) return;
       stopped = true;
       await server.close();
       await ingest.stop();
+      if (options.dataDir && ingest.report)
+        await writeFile(join(options.dataDir, 'model-report.json'), JSON.stringify(ingest.report.toJSON()));
       await queryJobs.settle();
       await store.close();
       if (!options.dataDir) await rm(workDir, { recursive: true, force: true });

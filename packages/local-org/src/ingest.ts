@@ -13,6 +13,7 @@ import type { Clock } from './processing/clock.js';
 import type { ModelSettings } from './processing/model-settings.js';
 import { InstantJobs } from './processing/instant-jobs.js';
 import { RealisticJobs } from './processing/realistic-jobs.js';
+import type { ModelReport } from './processing/model-report.js';
 import { formatDateTime, sfError, type RowContext } from './rows.js';
 import type { RecordStore } from './store.js';
 
@@ -79,6 +80,11 @@ export class IngestJobs {
     });
   }
 
+  /** what the realistic model did (processing/model-report.ts); undefined in the instant model */
+  public get report(): ModelReport | undefined {
+    return this.realistic?.pool.report;
+  }
+
   public get maxUploadBytes(): number {
     return this.options.maxUploadBytes;
   }
@@ -123,6 +129,8 @@ export class IngestJobs {
     const { store, hardDeleteEnabled, newJobId } = this.options;
     const job = newIngestJob(body, apiVersion, { store, hardDeleteEnabled, userId, newJobId });
     this.jobs.set(job.id, job);
+    this.report?.job(job.id, job.object);
+    this.report?.stamp(job.id, 'created');
     return job;
   }
 
@@ -161,6 +169,7 @@ export class IngestJobs {
     if (active) {
       this.uploading.add(job.id);
       if (this.realistic) this.uploadStarted.set(job.id, this.realistic.clock.now());
+      this.report?.stamp(job.id, 'uploadStarted');
     } else this.uploading.delete(job.id);
   }
 
@@ -176,6 +185,7 @@ export class IngestJobs {
       const { clock, settings } = this.options.realistic!;
       const size = (await stat(this.uploadFile(job)).catch(() => ({ size: 0 }))).size;
       await clock.sleep(started + (size / settings.uploadBytesPerSecond) * 1000 - clock.now());
+      this.report?.stamp(job.id, 'uploaded');
     }
     job.uploaded = true;
     job.systemModstamp = formatDateTime(new Date());
@@ -190,6 +200,8 @@ export class IngestJobs {
     }
     if (requested === 'UploadComplete' && from === 'Open') {
       job.state = 'UploadComplete';
+      this.report?.stamp(job.id, 'closed');
+      this.report?.state(job.id, job.state);
       job.systemModstamp = formatDateTime(new Date());
       await this.save(job);
       this.startProcessing(job);
@@ -197,6 +209,7 @@ export class IngestJobs {
     }
     if (requested === 'Aborted' && (from === 'Open' || from === 'UploadComplete' || from === 'InProgress')) {
       job.state = 'Aborted';
+      this.report?.state(job.id, job.state);
       job.systemModstamp = formatDateTime(new Date());
       await this.save(job);
       // Its queued batches leave the realistic model's queue now, not when a worker reaches them.
@@ -256,6 +269,7 @@ export class IngestJobs {
     const run = this.process(job)
       .catch(async (error: unknown) => {
         job.state = 'Failed';
+        this.report?.state(job.id, job.state);
         job.errorMessage = `InternalServerError : ${(error as Error).message}`;
         await this.save(job).catch(() => undefined);
       })
@@ -291,6 +305,7 @@ export class IngestJobs {
 
   private async fail(job: IngestJob, message: string): Promise<void> {
     job.state = 'Failed';
+    this.report?.state(job.id, job.state);
     job.errorMessage = message;
     job.systemModstamp = formatDateTime(new Date());
     await this.save(job);
@@ -298,14 +313,17 @@ export class IngestJobs {
 
   private async process(job: IngestJob): Promise<void> {
     const started = Date.now();
+    // the realistic model's pool may sit idle from the close until the upload is checked and cut
+    const cutEnded = this.report?.cutStarted();
     const resuming = job.rowsDone > 0 || job.suspendedBatches !== undefined;
     const headerText = job.uploaded ? await this.readHeader(job) : undefined;
     job.headerText = headerText;
     await mkdir(this.jobDir(job.id), { recursive: true });
     const writers = this.openWriters(job, resuming);
     try {
-      await this.processRows(job, writers, headerText);
+      await this.processRows(job, writers, headerText, cutEnded);
     } finally {
+      cutEnded?.();
       await Promise.all(Object.values(writers).map((w: WriteStream) => new Promise((resolve) => w.end(resolve))));
       job.totalProcessingTime += Date.now() - started;
       job.apiActiveProcessingTime = Math.round(job.totalProcessingTime * 0.4);
@@ -328,7 +346,12 @@ export class IngestJobs {
 
   /* eslint-disable no-await-in-loop -- rows are applied in order, streamed from disk */
   // eslint-disable-next-line complexity -- the job's prelude: header, parse check, state, locks
-  private async processRows(job: IngestJob, writers: ResultWriters, headerText: string | undefined): Promise<void> {
+  private async processRows(
+    job: IngestJob,
+    writers: ResultWriters,
+    headerText: string | undefined,
+    queued?: () => void,
+  ): Promise<void> {
     const { store, faults } = this.options;
     const abortedBeforeStart = job.state === 'Aborted';
     if (headerText === undefined) {
@@ -357,6 +380,7 @@ export class IngestJobs {
     } else if ((job.state as IngestState) === 'UploadComplete') {
       // (an abort may have arrived while the upload was being checked)
       job.state = 'InProgress';
+      this.report?.state(job.id, job.state);
       job.systemModstamp = formatDateTime(new Date());
       await this.save(job);
     }
@@ -392,12 +416,13 @@ export class IngestJobs {
     if (this.realistic && typeof plan !== 'string' && job.state === 'InProgress') {
       try {
         const upload = this.uploadFile(job);
-        await this.realistic.run({ job, upload, dir: this.jobDir(job.id), plan, ctx, writers });
+        await this.realistic.run({ job, upload, dir: this.jobDir(job.id), plan, ctx, writers, queued });
       } finally {
         releaseLocks();
       }
       if (this.stopping) return; // left InProgress, its batches suspended: it resumes on the next start
       if ((job.state as IngestState) === 'InProgress') job.state = 'JobComplete';
+      this.report?.state(job.id, job.state);
       job.systemModstamp = formatDateTime(new Date());
       return;
     }

@@ -58,7 +58,10 @@ export class IngestRoutes {
     const job = ingest.get(parts[0]);
     if (parts.length === 1) {
       route('/:id');
-      if (method === 'GET') return json(x, 200, ingestJobInfo(job, version));
+      if (method === 'GET') {
+        ingest.report?.polled(job.id, job.state);
+        return json(x, 200, ingestJobInfo(job, version));
+      }
       if (method === 'PATCH') {
         const body = await readJson(x.req);
         return json(x, 200, shortJobInfo(await ingest.changeState(job, body.state)));

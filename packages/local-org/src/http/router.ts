@@ -164,6 +164,7 @@ export class LocalOrgServer {
       return json(x, 200, {});
     }
     if (path === '/local-org/faults') return this.faultSettings(x, method);
+    if (path === '/local-org/model') return this.modelReport(x, method);
     // Faults apply to API requests; the version list and the token endpoint stay reliable so a client can always
     // re-authenticate.
     if (faults.chance(faults.value.dropConnectionRate)) {
@@ -278,6 +279,20 @@ export class LocalOrgServer {
       faults.set(settings as FaultSettings);
     } else if (method !== 'GET') return apiError(x, 405, 'METHOD_NOT_ALLOWED', 'Use GET or PUT');
     return json(x, 200, faults.current());
+  }
+
+  /**
+   * GET /local-org/model: what the realistic model did so far (processing/model-report.ts), for a benchmark
+   * that attributes a client's time against the model's. Not a Salesforce resource; 404 in the instant model.
+   */
+  private modelReport(x: Exchange, method: string): void {
+    this.count(`${method} local-org/model`);
+    x.req.resume();
+    if (!this.sessions.wasIssued(x.req)) return apiError(x, 401, 'INVALID_SESSION_ID', 'Session expired or invalid');
+    if (method !== 'GET') return apiError(x, 405, 'METHOD_NOT_ALLOWED', 'Use GET');
+    const report = this.options.ingest.report;
+    if (!report) return apiError(x, 404, 'NOT_FOUND', 'The org runs the instant model: it keeps no model report');
+    return json(x, 200, report.toJSON());
   }
 
   private async route(request: ApiRequest): Promise<void> {

@@ -2,6 +2,7 @@
 import type { DailyAllocation } from './allocation.js';
 import type { Clock } from './clock.js';
 import type { ModelSettings } from './model-settings.js';
+import { ModelReport, type BatchAttempt } from './model-report.js';
 
 // The org's batch workers in the realistic model. Every closed job's internal batches join one queue in
 // job order; a fixed number of workers take batches from its head, whatever job they belong to, and
@@ -60,6 +61,8 @@ export type PoolStats = { active: number; peakActive: number; retries: number; l
 
 export class BatchPool {
   public readonly stats: PoolStats = { active: 0, peakActive: 0, retries: 0, lockFailures: 0 };
+  /** what the pool did in modelled time (model-report.ts); the jobs side stamps its jobs' moments in it */
+  public readonly report: ModelReport;
   private readonly queue: ModelBatch[] = [];
   /** parent record id → the batch holding it */
   private readonly locks = new Map<string, ModelBatch>();
@@ -74,7 +77,9 @@ export class BatchPool {
     private readonly clock: Clock,
     private readonly allocation: DailyAllocation,
     private readonly jobs: PoolJobs,
-  ) {}
+  ) {
+    this.report = new ModelReport(clock, settings.workers, settings.timeScale);
+  }
 
   /** Queues a job's batches after every batch already queued (the queue is in job order). */
   public enqueue(batches: ModelBatch[]): void {
@@ -85,6 +90,7 @@ export class BatchPool {
       return;
     }
     this.queue.push(...batches);
+    this.report.enqueued(batches);
     this.pump();
   }
 
@@ -92,6 +98,7 @@ export class BatchPool {
   public async dropJob(jobId: string): Promise<void> {
     const dropped = this.queue.filter((b) => b.jobId === jobId);
     this.queue.splice(0, this.queue.length, ...this.queue.filter((b) => b.jobId !== jobId));
+    this.report.dequeued(dropped.length);
     for (const batch of dropped) {
       // eslint-disable-next-line no-await-in-loop -- one job's batches, abandoned in order
       await batch.abandon();
@@ -106,7 +113,9 @@ export class BatchPool {
   public async stop(): Promise<void> {
     this.stopping = true;
     this.stopped.abort();
-    for (const batch of this.queue.splice(0)) this.jobs.batchSuspended(batch);
+    const left = this.queue.splice(0);
+    this.report.dequeued(left.length);
+    for (const batch of left) this.jobs.batchSuspended(batch);
     await Promise.all(this.running);
   }
 
@@ -115,7 +124,11 @@ export class BatchPool {
       const batch = this.queue.shift()!;
       this.stats.active += 1;
       this.stats.peakActive = Math.max(this.stats.peakActive, this.stats.active);
-      const work = this.process(batch).finally(() => {
+      this.report.batchStarted(batch.jobId);
+      const attempt: BatchAttempt = { busyMs: 0, workMs: 0, lockWaitMs: 0, lateMs: 0 };
+      const takenAt = this.clock.now();
+      const work = this.process(batch, attempt).finally(() => {
+        this.report.batchEnded(batch.jobId, { ...attempt, busyMs: this.clock.now() - takenAt });
         this.stats.active -= 1;
         this.running.delete(work);
         this.pump();
@@ -124,7 +137,7 @@ export class BatchPool {
     }
   }
 
-  private async process(batch: ModelBatch): Promise<void> {
+  private async process(batch: ModelBatch, attempt: BatchAttempt): Promise<void> {
     const { settings, clock, jobs } = this;
     if (this.stopping) return jobs.batchSuspended(batch);
     if (!jobs.live(batch.jobId)) return this.end(batch, 'abandon');
@@ -159,7 +172,7 @@ export class BatchPool {
           break;
         }
         // eslint-disable-next-line no-await-in-loop -- chunks of one batch run one after another
-        await this.processChunk(batch, chunk, held);
+        await this.processChunk(batch, chunk, held, attempt);
       }
     } catch (error) {
       // The org stopped while the batch waited: the chunk in hand is not written.
@@ -185,9 +198,15 @@ export class BatchPool {
     jobs.batchRetried(batch);
     if (this.stopping) return jobs.batchSuspended(batch);
     this.queue.push(batch);
+    this.report.requeued();
   }
 
-  private async processChunk(batch: ModelBatch, chunk: number, held: Set<string>): Promise<void> {
+  private async processChunk(
+    batch: ModelBatch,
+    chunk: number,
+    held: Set<string>,
+    attempt: BatchAttempt,
+  ): Promise<void> {
     const parents = await batch.parentsOf(chunk);
     const heldByOther = (ids: string[]): boolean =>
       ids.some((id) => {
@@ -196,11 +215,13 @@ export class BatchPool {
       });
     // Wait for contested parents until they are free or the lock wait is over, looking again every
     // LOCK_POLL_MS of modelled time (the resolution of the wait, not a figure of a real org).
-    const deadline = this.clock.now() + this.settings.lockWaitMs;
+    const waitFrom = this.clock.now();
+    const deadline = waitFrom + this.settings.lockWaitMs;
     while (parents.some(heldByOther) && this.clock.now() < deadline) {
       // eslint-disable-next-line no-await-in-loop -- waiting for a lock is sequential by nature
       await this.clock.sleep(Math.min(LOCK_POLL_MS, deadline - this.clock.now()), this.stopped.signal);
     }
+    attempt.lockWaitMs += this.clock.now() - waitFrom;
     const locked = new Set<number>();
     for (const [row, ids] of parents.entries()) {
       if (heldByOther(ids)) {
@@ -214,7 +235,11 @@ export class BatchPool {
     }
     this.stats.lockFailures += locked.size;
     const perRecord = this.settings.objectMsPerRecord[batch.object] ?? this.settings.msPerRecord;
-    await this.clock.sleep(parents.length * perRecord, this.stopped.signal);
+    const work = parents.length * perRecord;
+    const sleptFrom = this.clock.now();
+    await this.clock.sleep(work, this.stopped.signal);
+    attempt.workMs += work;
+    attempt.lateMs += Math.max(0, this.clock.now() - sleptFrom - work);
     await batch.apply(chunk, locked);
     batch.nextChunk = chunk + 1;
   }

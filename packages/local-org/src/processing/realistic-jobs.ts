@@ -43,6 +43,8 @@ export type RealisticJob = {
   plan: HeaderPlan;
   ctx: RowContext;
   writers: ResultWriters;
+  /** called once the job's batches are queued (the model report's end of its cut) */
+  queued?: () => void;
 };
 
 const LOCK_ERROR = sfError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record');
@@ -98,6 +100,8 @@ export class RealisticJobs implements PoolJobs {
       const files = await this.cut(input);
       batches = files.map((file, index) => new JobBatch(this, input, index, { ...file, file: file.path }));
     }
+    input.queued?.();
+    this.pool.report.stamp(job.id, 'queued');
     if (batches.length === 0) return;
     const suspended: SuspendedBatch[] = [];
     const finished = new Promise<void>((resolve) => {
