@@ -21,7 +21,7 @@ import {
   waveStarted,
 } from '../journal/eventBuilders.js';
 import { Journal } from '../journal/journal.js';
-import { applyEvent, type ChunkState, type RunState, type StepState } from '../journal/state.js';
+import { applyEvent, type RunState, type StepState } from '../journal/state.js';
 import { rejectedRecords } from '../journal/preparedState.js';
 import { createRunFolder, ensurePrivateDir, findRun, type RunFolder } from '../journal/runFolder.js';
 import type { RunLock } from '../journal/lock.js';
@@ -38,7 +38,7 @@ import { ChunkLifecycle } from './chunkLifecycle.js';
 import { BeforeImageCapture } from './beforeImages.js';
 import { ChunkPlanner } from './chunkPlanner.js';
 import { StepPartitioning } from './stepPartitioning.js';
-import { driveChain } from './serialChain.js';
+import { driveRound, type RoundLanes } from './stepLanes.js';
 import { planRetryRound } from './retryRounds.js';
 import type { ProblemSources } from './chunkProblems.js';
 import { accountStep, summarizeSteps } from './stepAccounting.js';
@@ -52,13 +52,6 @@ import { resumeCommand } from './commandLines.js';
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
 
-/**
- * Serial-lane chains of one step in the org at once. A pass makes one chain (its big parents share
- * its jobs), so a step has one per group of source files partitioned together; a run journaled by
- * an earlier version has one per big parent, a single batch each, and runs up to this many of them
- * side by side: the most jobs `parallelism` allows a step (the schema's maximum).
- */
-const SERIAL_CHAINS_AT_ONCE = 10;
 
 import type { RunOptions } from './runOptions.js';
 
@@ -384,43 +377,18 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
     });
 
     const parallelism = this.options.parallelism ?? step.parallelism;
-    // `parallelism` jobs in the org at once, and one more lane that creates and uploads the next
-    // job meanwhile, closed as soon as one of them ends (see ChunkLifecycle.drive)
-    const processing = new Slots(parallelism, turn);
-    // The serial lane (lock-aware jobs): parents too big for one internal batch share a chain of
-    // jobs, each parent in one batch of a job (serialLane.ts); a chain's jobs are in the org one at
-    // a time, so no two batches holding one of those parents are processed at once. No other job
-    // holds them, so the chain runs beside the step's other jobs, outside `parallelism`: it is the
-    // step's longest path. Chains of an earlier version's journal (one per parent) run side by side,
-    // up to SERIAL_CHAINS_AT_ONCE.
-    const serialChains = this.partitioning.serialChains(step.id);
+    const lanes: RoundLanes = {
+      parallelism,
+      processing: new Slots(parallelism, turn),
+      ...(turn ? { turn } : {}),
+      serialChains: this.partitioning.serialChains(step.id),
+      drive: (chunk, inOrg) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg),
+      onFailure: () => this.failFast.abort(),
+    };
     for (let attempt = 0; ; attempt++) {
       const round = this.stepState(step.id).chunks.filter((chunk) => chunk.attempt === attempt);
-      const chains = new Map<string, ChunkState[]>();
-      for (const chunk of round) {
-        const chain = serialChains.get(chunk.file);
-        if (chain !== undefined) chains.set(chain, [...(chains.get(chain) ?? []), chunk]);
-      }
-      const grouped = round.filter((chunk) => !serialChains.has(chunk.file));
-      // both lanes settle before a failure is rethrown: a running chunk's lines must be written
       // eslint-disable-next-line no-await-in-loop
-      const lanes = await Promise.allSettled([
-        forEachConcurrent(
-          grouped,
-          parallelism + 1,
-          (chunk) => this.lifecycle.drive(step, chunk, this.stopSignal, processing),
-          () => this.failFast.abort(),
-        ),
-        forEachConcurrent(
-          [...chains.values()],
-          Math.max(parallelism, SERIAL_CHAINS_AT_ONCE),
-          // a chain's next job uploads while the one before it is processed, and is closed after it
-          (chain) => driveChain(chain, (chunk, inOrg) => this.lifecycle.drive(step, chunk, this.stopSignal, inOrg), turn),
-          () => this.failFast.abort(),
-        ),
-      ]);
-      const failure = lanes.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
-      if (failure) throw failure.reason;
+      await driveRound(round, lanes);
       if (this.stopped) return;
       if (attempt >= step.retry.attempts) break;
       // eslint-disable-next-line no-await-in-loop

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import type { ChunkState } from '../../src/journal/state.js';
 import type { Slots } from '../../src/engine/concurrency.js';
-import { driveChain } from '../../src/engine/serialChain.js';
+import { driveChain } from '../../src/engine/stepLanes.js';
 
 type Driven = { chunk: string; inOrg: Slots; done: () => void };
 
