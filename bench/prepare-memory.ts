@@ -33,7 +33,8 @@ if (!existsSync(source)) {
   );
   if (made.status !== 0) throw new Error('could not write the source');
 }
-const peakMb = (): number => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
+const peakMb = (): number =>
+  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
 
 const work = join(dir, 'prepare');
 rmSync(work, { recursive: true, force: true });

@@ -32,7 +32,8 @@ if (!existsSync(source)) {
   );
   if (made.status !== 0) throw new Error('could not write the source');
 }
-const peakMb = (): number => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
+const peakMb = (): number =>
+  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
 
 // the org: PUT bodies are read and dropped; a GET answers `rows` successful result rows, generated as sent
 const serverCode = `
@@ -50,7 +51,8 @@ require('node:http').createServer((req, res) => {
     while (i < rows) {
       let block = '';
       for (let k = 0; k < 2000 && i < rows; k++, i++) {
-        block += '"003' + String(i).padStart(15, '0') + '","true","Contact ' + i + '","c' + i + '@example.com","C-' + i + '","A-' + (i % 997) + '"\\n';
+        block += '"003' + String(i).padStart(15, '0') + '","true","Contact ' + i + '","c' + i + '@example.com",';
+        block += '"C-' + i + '","A-' + (i % 997) + '"\\n';
       }
       if (!res.write(block)) return res.once('drain', more);
     }
@@ -81,7 +83,13 @@ try {
   const upload = await uploadJobData(transport, 'job', () => openChunkStream(chunk, options));
   const uploaded = peakMb();
   const partial = join(dir, `results-${rows}.csv`);
-  const saved = await downloadResultOnce(transport, 'job', 'successful', transport.jobUrl('/job/successfulResults'), partial);
+  const saved = await downloadResultOnce(
+    transport,
+    'job',
+    'successful',
+    transport.jobUrl('/job/successfulResults'),
+    partial,
+  );
   const downloaded = peakMb();
   let read = -1;
   for await (const row of readResultRows(partial, 'COMMA')) if (row.length > 0) read++;

@@ -131,7 +131,13 @@ export async function partitionSource(
   }
   for (const spill of spills) spill.close();
   const packer = new Packer(outDir, header ?? Buffer.alloc(0), settings);
-  const context = { packer, keys, reader: new SpillReader(settings.memoryBytes, arena), groups: new GroupTable(new RowChains()), settings };
+  const context = {
+    packer,
+    keys,
+    reader: new SpillReader(settings.memoryBytes, arena),
+    groups: new GroupTable(new RowChains()),
+    settings,
+  };
   for (const spill of spills) {
     // eslint-disable-next-line no-await-in-loop -- one spill file at a time is what keeps memory flat
     await groupSpill(spill.path, 0, context);

@@ -30,8 +30,18 @@ describe('AtomicCsvWriter', () => {
     expect(await readdir(join(dir, 'out'))).to.deep.equal(['a.csv']);
   });
 
-  it('writes the bytes csv-stringify\'s stream writes, over many pieces, for any delimiter and line ending', async () => {
-    const values = ['', 'plain', 'Quote "and" comma, here', 'line\nbreak', 'cr\r\nlf', 'tab\there', 'Ökö €', ' lead', '#N/A'];
+  it("writes csv-stringify's stream's bytes, over many pieces, for any delimiter and line ending", async () => {
+    const values = [
+      '',
+      'plain',
+      'Quote "and" comma, here',
+      'line\nbreak',
+      'cr\r\nlf',
+      'tab\there',
+      'Ökö €',
+      ' lead',
+      '#N/A',
+    ];
     const rows = Array.from({ length: 20_000 }, (_, i) => [String(i), values[i % values.length], values[(i * 7) % 9]]);
     for (const [delimiter, character, lineEnding] of [
       ['COMMA', ',', 'LF'],

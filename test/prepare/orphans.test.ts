@@ -53,7 +53,7 @@ describe('failed parent keys', () => {
     });
   });
 
-  it('finds keys of any length and script, one lookup after another (the key is encoded into a reused buffer)', async () => {
+  it('finds keys of any length and script, one after another (encoded into a reused buffer)', async () => {
     const long = `L${'x'.repeat(400)}`;
     await writeFile(
       join(dir, 'dead-letter', 'accounts.csv'),
