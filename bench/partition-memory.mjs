@@ -2,15 +2,18 @@
  * Peak memory of the partition pass (lock-aware jobs) on a large child file, for issue 11's memory
  * target: run it under `/usr/bin/time -v` and read "Maximum resident set size".
  *
- *   node bench/partition-memory.mjs (after tsc -p .) <rows> [memoryMB] [dir]
+ *   node bench/partition-memory.mjs (after tsc -p .) <rows> [memoryMB] [dir] [--write-only]
  *
- * Writes <dir>/contacts-<rows>.csv once (children of rows/4 parents, 5% of the parents holding half
- * of the rows), then partitions it into <dir>/out with a budget of memoryMB (default 16).
+ * Writes <dir>/contacts-<rows>.csv once, in a child process so writing it does not count (children
+ * of rows/4 parents, 5% of the parents holding half of the rows), then partitions it into <dir>/out
+ * with a budget of memoryMB (default 16). Prints the peak RSS (VmHWM) before the pass (the
+ * library's start) and after it, beside the figure /usr/bin/time -v gives.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { partitionSource, ORG_BATCH_RECORDS } from '../lib/engine/partitionPass.js';
+import { fileURLToPath } from 'node:url';
 
 async function writeSource(file, rows) {
   const out = createWriteStream(file);
@@ -40,7 +43,19 @@ const rows = Number(process.argv[2] ?? 1_000_000);
 const memoryBytes = Number(process.argv[3] ?? 16) * 1024 * 1024;
 const dir = process.argv[4] ?? '/tmp';
 const source = join(dir, `contacts-${rows}.csv`);
-if (!existsSync(source)) await writeSource(source, rows);
+if (process.argv.includes('--write-only')) {
+  if (!existsSync(source)) await writeSource(source, rows);
+  process.exit(0);
+}
+if (!existsSync(source)) {
+  const made = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--write-only'], {
+    stdio: 'inherit',
+  });
+  if (made.status !== 0) throw new Error('could not write the source');
+}
+const peakMb = () => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024);
+const { partitionSource, ORG_BATCH_RECORDS } = await import('../lib/engine/partitionPass.js');
+const startPeakRssMB = peakMb();
 const started = Date.now();
 const files = await partitionSource(source, join(dir, 'out'), {
   delimiter: 'COMMA',
@@ -61,5 +76,7 @@ console.log(
     seconds: (Date.now() - started) / 1000,
     heapUsedMB: Math.round(usage.heapUsed / 1024 / 1024),
     rssMB: Math.round(usage.rss / 1024 / 1024),
+    startPeakRssMB,
+    peakRssMB: peakMb(),
   }),
 );

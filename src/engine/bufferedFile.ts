@@ -14,12 +14,13 @@ export class BufferedFile {
   private buffer: Buffer;
   private used = 0;
 
+  /** `buffer`: its size, or memory of the caller's to write through (not used after close) */
   public constructor(
     public readonly path: string,
-    bufferBytes = WRITE_BUFFER_BYTES,
+    buffer: number | Buffer = WRITE_BUFFER_BYTES,
   ) {
     this.fd = openSync(path, 'w', 0o600);
-    this.buffer = Buffer.allocUnsafe(bufferBytes);
+    this.buffer = typeof buffer === 'number' ? Buffer.allocUnsafe(buffer) : buffer;
   }
 
   /** `records`: how many records `record` holds (the serial lane copies several at once) */

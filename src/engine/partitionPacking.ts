@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { forEachRecord } from '../csv/recordBytes.js';
 import { BufferedFile } from './bufferedFile.js';
+import type { GroupList } from './partitionGroups.js';
 import type { DerivedFile, PartitionSettings } from './partitionPass.js';
 import { SerialLane } from './serialLane.js';
 
@@ -108,6 +109,10 @@ export class Packer {
   private binFill = 0;
   private readonly serial: SerialLane;
   private readonly maxBinsPerJob: number;
+  /** add's counting sort, by group size: groups per size, the end of each size's run in `order` */
+  private sizeCounts = new Int32Array(0);
+  private sizeEnds = new Int32Array(0);
+  private order = new Int32Array(0);
 
   public constructor(
     private readonly outDir: string,
@@ -118,42 +123,84 @@ export class Packer {
     this.serial = new SerialLane(join(outDir, '.serial'), outDir, header, settings);
   }
 
-  public async add(groups: Group[]): Promise<void> {
+  /**
+   * Places a spill file's groups. Largest first into each bin, smaller ones fill what is left: the
+   * groups that fit a bin are ordered by size (descending) in `order`, a counting sort over typed
+   * arrays reused from call to call, so placing a million parents makes no object or array per
+   * parent (partitionGroups.ts says why that matters); `sizes` holds each distinct size once.
+   */
+  public async add(groups: GroupList): Promise<void> {
     const { binRecords } = this.settings;
-    // largest first into each bin, smaller ones fill what is left: buckets by size, sizes descending
-    const buckets = new Map<number, Group[]>();
-    for (const group of groups) {
-      // a parent that fits no batch, or no job by its bytes, goes to jobs run one after another
-      if (group.records > binRecords || this.header.length + this.costOf(group) > this.settings.maxBytesPerJob) {
+    if (this.sizeCounts.length < binRecords + 1) {
+      this.sizeCounts = new Int32Array(binRecords + 1);
+      this.sizeEnds = new Int32Array(binRecords + 1);
+    }
+    const counts = this.sizeCounts;
+    counts.fill(0);
+    let packed = 0;
+    for (let g = 0; g < groups.count; g++) {
+      // a parent that fits no batch, or no job by its bytes, goes to the jobs the serial lane's parents share
+      if (this.isSerial(groups, g)) {
+        const group = groups.group(g);
         if (group.file) {
           // eslint-disable-next-line no-await-in-loop
           await this.serial.holdFile(group.file, group.records);
         } else this.serial.holdRows(group.records, (write) => writeRows(group, write));
         continue;
       }
-      const bucket = buckets.get(group.records);
-      if (bucket) bucket.push(group);
-      else buckets.set(group.records, [group]);
+      counts[groups.records(g)]++;
+      packed++;
     }
-    const sizes = [...buckets.keys()].sort((a, b) => b - a);
+    if (this.order.length < packed) this.order = new Int32Array(packed);
+    const { order } = this;
+    const ends = this.sizeEnds;
+    const sizes: number[] = [];
+    let at = 0;
+    for (let size = binRecords; size >= 1; size--) {
+      if (counts[size] === 0) continue;
+      sizes.push(size);
+      at += counts[size];
+      // filled back to front below, popped from the end: a size's groups are placed last first
+      ends[size] = at;
+    }
+    for (let g = groups.count - 1; g >= 0; g--) {
+      if (!this.isSerial(groups, g)) order[--ends[groups.records(g)]] = g;
+    }
     while (sizes.length > 0) {
       const room = binRecords - this.binFill;
-      const at = fittingSize(sizes, room);
-      if (at === -1) {
+      const k = fittingSize(sizes, room);
+      if (k === -1) {
         // nothing left fits this bin: the job ends here, and the next job's batches count from zero
         this.endJob();
         continue;
       }
-      const bucket = buckets.get(sizes[at]) ?? [];
-      const group = bucket.pop() as Group;
-      if (bucket.length === 0) sizes.splice(at, 1);
-      if (this.job && this.jobBytes + this.costOf(group) > this.settings.maxBytesPerJob) this.endJob();
-      // eslint-disable-next-line no-await-in-loop
+      const size = sizes[k];
+      const g = order[ends[size] + --counts[size]];
+      if (counts[size] === 0) sizes.splice(k, 1);
+      if (this.job && this.jobBytes + this.costOf(groups, g) > this.settings.maxBytesPerJob) this.endJob();
       // a group in memory is placed without a promise (a million parents made a million of them)
-      const streamed = this.place(group);
+      const streamed = this.place(groups, g);
       // eslint-disable-next-line no-await-in-loop
       if (streamed) await streamed;
     }
+  }
+
+  /** places groups given as objects (a single key's rows streamed from its own spill file) */
+  public addGroups(groups: Group[]): Promise<void> {
+    const { settings } = this;
+    return this.add({
+      count: groups.length,
+      records: (g) => groups[g].records,
+      bytes: (g) => groups[g].bytes,
+      write: (g, sink) => {
+        if (!groups[g].file) {
+          writeRows(groups[g], sink);
+          return undefined;
+        }
+        return writeGroup(groups[g], sink, settings);
+      },
+      group: (g) => groups[g],
+    });
   }
 
   /** the grouped lane's files, then the serial lane's (composed now, from the rows set aside) */
@@ -163,25 +210,31 @@ export class Packer {
   }
 
   /** a group's bytes as uploaded, at most */
-  private costOf(group: Group): number {
-    return group.bytes + group.records * (this.settings.extraBytesPerRow ?? 0);
+  private costOf(groups: GroupList, g: number): number {
+    return groups.bytes(g) + groups.records(g) * (this.settings.extraBytesPerRow ?? 0);
   }
 
-  /** writes `group` into the open job; a promise only when its rows are streamed from a file */
-  private place(group: Group): Promise<void> | undefined {
+  private isSerial(groups: GroupList, g: number): boolean {
+    return (
+      groups.records(g) > this.settings.binRecords ||
+      this.header.length + this.costOf(groups, g) > this.settings.maxBytesPerJob
+    );
+  }
+
+  /** writes group `g` into the open job; a promise only when its rows are streamed from a file */
+  private place(groups: GroupList, g: number): Promise<void> | undefined {
     const job = this.job ?? this.startJob();
-    this.jobBytes += this.costOf(group);
-    if (group.file) {
-      return writeGroup(group, (row) => job.write(row), this.settings).then(() => this.placed(group));
-    }
-    writeRows(group, (row) => job.write(row));
-    this.placed(group);
+    this.jobBytes += this.costOf(groups, g);
+    const records = groups.records(g);
+    const streamed = groups.write(g, (row) => job.write(row));
+    if (streamed) return streamed.then(() => this.placed(records));
+    this.placed(records);
     return undefined;
   }
 
   /** counts a group written into the open job, ending its bin (and the job) when full */
-  private placed(group: Group): void {
-    this.binFill += group.records;
+  private placed(records: number): void {
+    this.binFill += records;
     if (this.binFill === this.settings.binRecords) {
       this.binFill = 0;
       this.jobBins++;

@@ -34,7 +34,8 @@ import { forEachRecord } from '../csv/recordBytes.js';
 import { RecordScanner } from '../csv/scanner.js';
 import { syncDirectory } from '../journal/durable.js';
 import { BufferedFile, WRITE_BUFFER_BYTES } from './bufferedFile.js';
-import { Packer, RowChains, type Group } from './partitionPacking.js';
+import { Packer, RowChains } from './partitionPacking.js';
+import { GroupTable } from './partitionGroups.js';
 
 export type PartitionLane = 'grouped' | 'serial';
 
@@ -67,7 +68,13 @@ export type PartitionSettings = {
 
 /** the org's internal batch (Bulk API 2.0 guide, "Understanding Bulk API 2.0 Ingest") */
 export const ORG_BATCH_RECORDS = 10_000;
-export const DEFAULT_PARTITION_MEMORY_BYTES = 64 * 1024 * 1024;
+/**
+ * The pass's resident memory follows its budget, not the file: with the budget used in full from
+ * about 1M rows on, a larger budget is a run's peak RSS growing with the file up to that size. It
+ * buys no speed: bench/partition-memory.mjs on 4M rows takes 4.5 to 5.4 s with 8, 16, 32 or 64 MB,
+ * at a peak of 129, 133, 139 and 148 MB (108 MB of it the library's start).
+ */
+export const DEFAULT_PARTITION_MEMORY_BYTES = 16 * 1024 * 1024;
 /** what a row held in memory costs beyond its bytes: its range in a group, generously (groups, keys) */
 const ROW_OVERHEAD_BYTES = 96;
 const SPILL_FANOUT = 16;
@@ -95,9 +102,16 @@ export async function partitionSource(
   const fanout = Math.min(256, Math.max(1, Math.ceil((SPILL_SHARE * size) / settings.memoryBytes)));
   let header: Buffer | undefined;
   const keys = new KeyReader(settings);
-  // the spill files' write buffers together take at most a quarter of the budget
+  // The spill files' write buffers together take at most a quarter of the budget, as pieces of one
+  // allocation that the grouping reads spill files into afterwards: a buffer per spill file, freed
+  // whenever V8 next collects, was still resident when grouping began (16 MB of them on 10M rows
+  // with a 64 MB budget: peak RSS 172 MB, against 152 MB on 1M rows; bench/partition-memory.mjs).
   const spillBuffer = Math.min(WRITE_BUFFER_BYTES, Math.max(4096, Math.floor(settings.memoryBytes / 4 / fanout)));
-  const spills = Array.from({ length: fanout }, (_, k) => new BufferedFile(join(spillDir, `p${k}`), spillBuffer));
+  const arena = Buffer.allocUnsafe(spillBuffer * fanout);
+  const spills = Array.from(
+    { length: fanout },
+    (_, k) => new BufferedFile(join(spillDir, `p${k}`), arena.subarray(k * spillBuffer, (k + 1) * spillBuffer)),
+  );
   const spread = new Spreader(0, fanout);
   for (const file of sources) {
     let headerSeen = false;
@@ -120,7 +134,13 @@ export async function partitionSource(
   }
   for (const spill of spills) spill.close();
   const packer = new Packer(outDir, header ?? Buffer.alloc(0), settings);
-  const context = { packer, keys, reader: new SpillReader(), chains: new RowChains(), settings };
+  const context = {
+    packer,
+    keys,
+    reader: new SpillReader(settings.memoryBytes, arena),
+    groups: new GroupTable(new RowChains()),
+    settings,
+  };
   for (const spill of spills) {
     // eslint-disable-next-line no-await-in-loop -- one spill file at a time is what keeps memory flat
     await groupSpill(spill.path, 0, context);
@@ -252,13 +272,23 @@ class SpillNeeded extends Error {}
  * One buffer every spill file is read into in turn, grown to the largest one read (at most the
  * memory budget), instead of a buffer per spill file left for V8 to free whenever it collects.
  * The packer copies every row out before `add` resolves, so the buffer is free again once a spill
- * file's groups are placed.
+ * file's groups are placed. It grows to twice what it was (up to the budget), not to the size
+ * asked: spill files are about one size, each a little larger than the last, and a buffer made
+ * anew for each one left the older ones (8 MB each) for V8 to free when it next collected, 46 MB of
+ * them at once (bench/partition-memory.mjs, 4M rows, 64 MB budget). Pages of it never read into
+ * are never resident.
  */
 class SpillReader {
-  private buffer = Buffer.alloc(0);
+  /** `buffer`: memory to start with, free once the spill files are written */
+  public constructor(
+    private readonly limit: number,
+    private buffer: Buffer,
+  ) {}
 
   public async read(file: string, size: number): Promise<Buffer> {
-    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafe(size);
+    if (this.buffer.length < size) {
+      this.buffer = Buffer.allocUnsafe(Math.max(size, Math.min(this.limit, 2 * this.buffer.length)));
+    }
     const handle = await open(file, 'r');
     try {
       let done = 0;
@@ -279,7 +309,8 @@ type SpillContext = {
   packer: Packer;
   keys: KeyReader;
   reader: SpillReader;
-  chains: RowChains;
+  /** the groups of the spill file being grouped, reused from one to the next */
+  groups: GroupTable;
   settings: PartitionSettings;
 };
 
@@ -292,55 +323,38 @@ const GROUP_SEED = 0x5e_ed;
  */
 async function groupSpill(file: string, depth: number, context: SpillContext): Promise<void> {
   const { packer, keys, settings } = context;
-  const groups = new Map<number, Group>();
   const { size } = statSync(file);
   if (size <= settings.memoryBytes) {
     // The file whole in one buffer and each row a range of it in typed arrays, groups keyed by the
-    // hash of their key read where it lies: no object and no string per row, only one per parent.
+    // hash of their key read where it lies, their counts and chains in typed arrays too
+    // (partitionGroups.ts): no object or string per row or per parent, and nothing sized by the file.
     // Objects per row (a view of the row, its key as two strings, arrays of ranges) are garbage at
     // once, but at millions of rows V8 promoted them faster than it collected, and its heap grew to
     // several times the budget (bench/partition-memory.mjs, 4M rows, 16 MB budget: peak RSS 296 MB,
     // 107 MB of it the library's start; 171 MB without them). Two parents whose keys hash alike
     // share a group: coarser, never wrong (a parent's children still sit together), and rare.
     const source = await context.reader.read(file, size);
-    const { chains } = context;
-    chains.reset(source);
+    const { groups } = context;
+    groups.chains.reset(source);
+    groups.reset();
     let cost = size;
-    const parentless: Group[] = [];
     const scanner = new RecordScanner(settings.delimiter);
     const onRow = (start: number, end: number): void => {
       cost += ROW_OVERHEAD_BYTES;
       if (cost > settings.memoryBytes) throw new SpillNeeded();
-      const hash = keys.hashOfRange(source, start, end, GROUP_SEED);
-      if (hash === undefined) {
-        // a row without a parent locks nothing: each is a group of its own, the packer's best filler
-        const row = chains.add(start, end, -1);
-        parentless.push({ records: 1, bytes: end - start, chains, first: row, last: row });
-        return;
-      }
-      // as a 32-bit integer: a small integer to V8 on 64 bits, so a Map key without a boxed number
-      const groupKey = hash | 0;
-      const group = groups.get(groupKey);
-      if (group) {
-        group.records++;
-        group.bytes += end - start;
-        group.last = chains.add(start, end, group.last ?? -1);
-      } else {
-        const row = chains.add(start, end, -1);
-        groups.set(groupKey, { records: 1, bytes: end - start, chains, first: row, last: row });
-      }
+      // a row without a parent locks nothing: the table makes it a group of its own, the packer's best filler
+      groups.add(keys.hashOfRange(source, start, end, GROUP_SEED), start, end);
     };
     try {
       scanner.push(source, onRow);
       const last = scanner.end().last;
       if (last) onRow(last.start, last.end);
-      await packer.add([...groups.values(), ...parentless]);
+      await packer.add(groups);
       return;
     } catch (error) {
       if (!(error instanceof SpillNeeded)) throw error;
     }
   }
-  groups.clear();
   // too big for memory: one parent's rows alone are streamed as one group, anything else splits again
   let firstKey: string | undefined;
   let singleKey = true;
@@ -357,7 +371,7 @@ async function groupSpill(file: string, depth: number, context: SpillContext): P
     settings.maxRecordBytes,
   );
   if (singleKey) {
-    await packer.add([{ records, bytes: statSync(file).size, file }]);
+    await packer.addGroups([{ records, bytes: statSync(file).size, file }]);
     return;
   }
   // Past the depth limit only hash collisions under every seed remain (rows without a parent are

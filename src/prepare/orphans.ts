@@ -76,6 +76,8 @@ async function* failedRows(
 export class FailedKeys {
   private readonly codes: string[] = [];
   private readonly codeIndex = new Map<string, number>();
+  /** a key being looked up, as UTF-8 (at most 3 bytes a UTF-16 unit) */
+  private scratch = Buffer.allocUnsafe(256);
 
   private constructor(
     private readonly keys: KeyStore,
@@ -116,8 +118,12 @@ export class FailedKeys {
   /** the code the key's parent row failed with, or undefined when the parent step did not fail it */
   public codeOf(key: string): string | undefined | Promise<string | undefined> {
     if (this.disk) return this.disk.codeOf(key.toLowerCase());
-    const bytes = Buffer.from(key.toLowerCase());
-    const found = this.keys.find(bytes, 0, bytes.length);
+    // encoded into one buffer kept for the purpose: a Buffer a row, from the shared pool, left
+    // 8 kB slabs for V8 to free whenever it collected (bench/prepare-memory.ts)
+    const lower = key.toLowerCase();
+    if (this.scratch.length < lower.length * 3) this.scratch = Buffer.allocUnsafe(lower.length * 3);
+    const length = this.scratch.write(lower);
+    const found = this.keys.find(this.scratch, 0, length);
     const at = found < 0 ? undefined : this.keys.entry(found).first;
     return at === undefined ? undefined : this.codes[at];
   }

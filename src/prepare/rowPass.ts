@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import type { ColumnDelimiter, ColumnMapping } from '../manifest/types.js';
 import { delimiterCharacter } from '../csv/delimiters.js';
+import { parsedRows } from '../csv/parsedRows.js';
 import { AtomicCsvWriter, CsvWriterSet } from '../engine/resultFiles.js';
 import { DEAD_LETTER_COLUMNS } from '../engine/stepAccounting.js';
 import { isReject, type RowStage } from './stage.js';
@@ -56,7 +57,8 @@ export async function runRowPass(source: string, stages: RowStage[], options: Ro
   let kept: ((row: readonly string[]) => boolean) | undefined;
   let records = 0;
   try {
-    for await (const parsed of parser as AsyncIterable<string[]>) {
+    // not `for await` over the parser: Node's Readable iterator made the heap grow (parsedRows.ts)
+    for await (const parsed of parsedRows<string[]>(parser)) {
       if (!writer) {
         inputs = [parsed];
         kept = options.keep?.(parsed);
@@ -69,8 +71,10 @@ export async function runRowPass(source: string, stages: RowStage[], options: Ro
       let row: string[] = parsed;
       let rejected = false;
       for (const [k, stage] of stages.entries()) {
+        const applied = stage.apply(row);
+        // awaited only when a stage answers later (a key looked up on disk): most answer at once
         // eslint-disable-next-line no-await-in-loop -- the stages of one row run in order
-        const result = await stage.apply(row);
+        const result = applied instanceof Promise ? await applied : applied;
         if (isReject(result)) {
           const mapper = (mappers[k] ??= rowMapper(inputs[k], options.mapping));
           // eslint-disable-next-line no-await-in-loop

@@ -292,6 +292,24 @@ describe('partitionSource', () => {
     );
   });
 
+  it('groups thousands of parents over many spill files as in memory (one group table reused)', async () => {
+    // 3,000 parents of 1 to 9 rows and two bigger than a bin, rows without a parent among them
+    const sizes = Array.from({ length: 3000 }, (_, k) => (k === 17 || k === 2500 ? 23 : 1 + ((k * 7) % 9)));
+    const inMemory = await check(sizes, 40);
+    await rm(join(dir, 'out'), { recursive: true, force: true });
+    // a budget of a few kB: dozens of spill files, each grouped in memory, the table reset between them
+    const spilled = await check(sizes, 40, { memoryBytes: 64 * 1024 });
+    const lengths = ({ contents }: Checked): number[] => contents.map((content) => content.rows.length);
+    expect(lengths(spilled).reduce((a, b) => a + b)).to.equal(lengths(inMemory).reduce((a, b) => a + b));
+    // every bin but each job's last is full, in memory as after spilling
+    for (const { contents } of [inMemory, spilled]) {
+      for (const content of contents.filter((c) => c.lane === 'grouped')) {
+        const full = bins(content.rows, 10).slice(0, -1);
+        expect(full.every((bin) => bin.length === 10)).to.equal(true);
+      }
+    }
+  });
+
   it('groups keys that differ only in case, as an external id matches them', async () => {
     await writeFile(source, `${HEADER}\na,k1\nb,K2\nc,K1\nd,k2\n`);
     const files = await partitionSource(source, join(dir, 'out'), settings({ binRecords: 2, maxRecordsPerJob: 2 }));

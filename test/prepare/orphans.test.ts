@@ -53,6 +53,22 @@ describe('failed parent keys', () => {
     });
   });
 
+  it('finds keys of any length and script, one after another (encoded into a reused buffer)', async () => {
+    const long = `L${'x'.repeat(400)}`;
+    await writeFile(
+      join(dir, 'dead-letter', 'accounts.csv'),
+      `Name,Legacy_Id__c,sf__ErrorCode,sf__ErrorMessage\na,${long},LONG,m\nb,Ökö-€1,UMLAUT,m\nc,B2,SHORT,m\n`,
+    );
+    const keys = await FailedKeys.read(contacts, accounts, 'Legacy_Id__c', context);
+    expect(keys.codeOf(long.toUpperCase())).to.equal('LONG');
+    // a shorter key after a longer one: only the bytes written this time count
+    expect(keys.codeOf('b2')).to.equal('SHORT');
+    expect(keys.codeOf('B')).to.equal(undefined);
+    expect(keys.codeOf('ÖKÖ-€1')).to.equal('UMLAUT');
+    expect(keys.codeOf(`${long}x`)).to.equal(undefined);
+    expect(keys.codeOf('€'.repeat(300))).to.equal(undefined);
+  });
+
   it('sorts the keys to disk past its memory, and finds the same codes there', async () => {
     const lines = ['Name,Legacy_Id__c,sf__ErrorCode,sf__ErrorMessage'];
     for (let i = 0; i < 3000; i++) lines.push(`N${i},K${i},CODE_${i % 7},m`);
