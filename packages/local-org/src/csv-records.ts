@@ -25,6 +25,13 @@ export class CsvSyntaxError extends Error {
   }
 }
 
+/** the errorMessage of a job failed on its CSV's syntax (any other error is not the CSV's: rethrown) */
+export function jobErrorOfCsv(error: unknown): string {
+  if (error instanceof CsvSyntaxError && error.kind === 'LINE_ENDING') return `ClientInputError : ${error.message}`;
+  if (error instanceof CsvSyntaxError) return `InvalidBatch : Failed to parse CSV. ${error.message}`;
+  throw error;
+}
+
 /** A parsed record; `rowError` (an sf__Error) when the row itself is malformed but the job goes on. */
 export type CsvRecord = string[] & { rowError?: string };
 

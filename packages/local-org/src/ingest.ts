@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError, notFound } from './api-error.js';
-import { csvRecordBatches, CsvSyntaxError } from './csv-records.js';
+import { csvRecordBatches, jobErrorOfCsv } from './csv-records.js';
 import { DELIMITERS, LINE_ENDINGS, firstRecordText, quote } from './csv-text.js';
 import type { Faults } from './faults.js';
 import { planHeader } from './header-plan.js';
@@ -199,18 +199,14 @@ export class IngestJobs {
       throw new ApiError(400, 'INVALIDJOBSTATE', `Unable to close job ${job.id}: its upload is still in progress`);
     }
     if (requested === 'UploadComplete' && from === 'Open') {
-      job.state = 'UploadComplete';
       this.report?.stamp(job.id, 'closed');
-      this.report?.state(job.id, job.state);
-      job.systemModstamp = formatDateTime(new Date());
+      this.enter(job, 'UploadComplete');
       await this.save(job);
       this.startProcessing(job);
       return job;
     }
     if (requested === 'Aborted' && (from === 'Open' || from === 'UploadComplete' || from === 'InProgress')) {
-      job.state = 'Aborted';
-      this.report?.state(job.id, job.state);
-      job.systemModstamp = formatDateTime(new Date());
+      this.enter(job, 'Aborted');
       await this.save(job);
       // Its queued batches leave the realistic model's queue now, not when a worker reaches them.
       await this.realistic?.pool.dropJob(job.id);
@@ -265,11 +261,17 @@ export class IngestJobs {
     await Promise.all(this.running.values());
   }
 
+  /** a job's state change, stamped as the org stamps it and told to the model's report */
+  private enter(job: IngestJob, state: IngestState): void {
+    job.state = state;
+    job.systemModstamp = formatDateTime(new Date());
+    this.report?.state(job.id, state);
+  }
+
   private startProcessing(job: IngestJob): void {
     const run = this.process(job)
       .catch(async (error: unknown) => {
-        job.state = 'Failed';
-        this.report?.state(job.id, job.state);
+        this.enter(job, 'Failed');
         job.errorMessage = `InternalServerError : ${(error as Error).message}`;
         await this.save(job).catch(() => undefined);
       })
@@ -304,10 +306,8 @@ export class IngestJobs {
   }
 
   private async fail(job: IngestJob, message: string): Promise<void> {
-    job.state = 'Failed';
-    this.report?.state(job.id, job.state);
+    this.enter(job, 'Failed');
     job.errorMessage = message;
-    job.systemModstamp = formatDateTime(new Date());
     await this.save(job);
   }
 
@@ -366,7 +366,7 @@ export class IngestJobs {
         break;
       }
     } catch (error) {
-      return this.fail(job, csvFailure(error));
+      return this.fail(job, jobErrorOfCsv(error));
     }
     const object = store.object(job.object);
     if (!object) return this.fail(job, `InvalidBatch : Unable to find object: ${job.object}`);
@@ -379,9 +379,7 @@ export class IngestJobs {
       if (!abortedBeforeStart) await this.fail(job, plan);
     } else if ((job.state as IngestState) === 'UploadComplete') {
       // (an abort may have arrived while the upload was being checked)
-      job.state = 'InProgress';
-      this.report?.state(job.id, job.state);
-      job.systemModstamp = formatDateTime(new Date());
+      this.enter(job, 'InProgress');
       await this.save(job);
     }
 
@@ -421,9 +419,7 @@ export class IngestJobs {
         releaseLocks();
       }
       if (this.stopping) return; // left InProgress, its batches suspended: it resumes on the next start
-      if ((job.state as IngestState) === 'InProgress') job.state = 'JobComplete';
-      this.report?.state(job.id, job.state);
-      job.systemModstamp = formatDateTime(new Date());
+      this.enter(job, (job.state as IngestState) === 'InProgress' ? 'JobComplete' : job.state);
       return;
     }
     await this.instant.run({
@@ -447,13 +443,7 @@ export class IngestJobs {
       }
       return undefined;
     } catch (error) {
-      return csvFailure(error);
+      return jobErrorOfCsv(error);
     }
   }
-}
-
-function csvFailure(error: unknown): string {
-  if (error instanceof CsvSyntaxError && error.kind === 'LINE_ENDING') return `ClientInputError : ${error.message}`;
-  if (error instanceof CsvSyntaxError) return `InvalidBatch : Failed to parse CSV. ${error.message}`;
-  throw error;
 }
