@@ -327,7 +327,19 @@ export function formatAttribution(a: Attribution): string {
   ]);
   lines.push('');
   table([
-    ['job', 'records', 'batches', 'created', 'upload', 'closed', 'cut', 'first batch', 'last batch', 'polls at', 'late'],
+    [
+      'job',
+      'records',
+      'batches',
+      'created',
+      'upload',
+      'closed',
+      'cut',
+      'first batch',
+      'last batch',
+      'polls at',
+      'late',
+    ],
     ...a.jobs.map((j) => [
       `${j.step}#${j.chunk}`,
       j.records,

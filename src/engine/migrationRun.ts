@@ -52,7 +52,6 @@ import { resumeCommand } from './commandLines.js';
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('@sf-migrate/plugin-migrate', 'engine');
 
-
 import type { RunOptions } from './runOptions.js';
 
 export type { RunOptions, RunTarget } from './runOptions.js';

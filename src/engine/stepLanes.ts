@@ -45,12 +45,7 @@ export async function driveRound(round: readonly ChunkState[], lanes: RoundLanes
   }
   const grouped = round.filter((chunk) => !lanes.serialChains.has(chunk.file));
   const settled = await Promise.allSettled([
-    forEachConcurrent(
-      grouped,
-      lanes.parallelism + 1,
-      (chunk) => lanes.drive(chunk, lanes.processing),
-      lanes.onFailure,
-    ),
+    forEachConcurrent(grouped, lanes.parallelism + 1, (chunk) => lanes.drive(chunk, lanes.processing), lanes.onFailure),
     forEachConcurrent(
       [...chains.values()],
       Math.max(lanes.parallelism, SERIAL_CHAINS_AT_ONCE),

@@ -108,7 +108,12 @@ describe('RecordCopier', () => {
     expect(lengths).to.deep.equal([4, 6]);
     let error: unknown;
     try {
-      await new RecordCopier('COMMA', 100_000).copy(file, 10, () => true, () => undefined);
+      await new RecordCopier('COMMA', 100_000).copy(
+        file,
+        10,
+        () => true,
+        () => undefined,
+      );
     } catch (caught) {
       error = caught;
     }

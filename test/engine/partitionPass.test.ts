@@ -171,11 +171,7 @@ describe('partitionSource', () => {
     // A0 10 and A3 10; A0 10 and A3's last 2; A0's last 5
     expect(serial.map((content) => content.rows.length)).to.deep.equal([20, 12, 5]);
     const parentsByBin = serial.map((content) => bins(content.rows, 10).map((bin) => [...new Set(bin.map(parentOf))]));
-    expect(parentsByBin).to.deep.equal([
-      [['A0'], ['A3']],
-      [['A0'], ['A3']],
-      [['A0']],
-    ]);
+    expect(parentsByBin).to.deep.equal([[['A0'], ['A3']], [['A0'], ['A3']], [['A0']]]);
     expect(files.filter((file) => file.lane === 'serial').map((file) => file.chain)).to.deep.equal([0, 0, 0]);
   });
 
@@ -257,9 +253,15 @@ describe('partitionSource', () => {
   it('fails the checks when a parent is in two bins of one serial job, or a file is out of the chain', () => {
     const config = settings({ binRecords: 2, maxRecordsPerJob: 10 });
     const rows = (parents: string): string[] => [...parents].map((parent, k) => `c${k},${parent}`);
-    expect(serialProblems([{ rows: rows('aabbcc'), chain: 0 }, { rows: rows('aab'), chain: 0 }], config)).to.deep.equal(
-      [],
-    );
+    expect(
+      serialProblems(
+        [
+          { rows: rows('aabbcc'), chain: 0 },
+          { rows: rows('aab'), chain: 0 },
+        ],
+        config,
+      ),
+    ).to.deep.equal([]);
     expect(serialProblems([{ rows: rows('aabbaa'), chain: 0 }], config)).to.deep.equal(['file 0: a in bins 0 and 2']);
     // a bin left short (a, then b's two) moves the org's cut into b
     expect(serialProblems([{ rows: rows('abbc'), chain: 0 }], config)).to.deep.equal(['file 0: b in bins 0 and 1']);

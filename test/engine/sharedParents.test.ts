@@ -159,9 +159,7 @@ describe('steps of a wave sharing a parent object, against the realistic model',
     expect(stopped.steps.get('contacts')?.status).to.equal('running');
     // the waiting jobs were not handed to the org by the stop: they are Open, for the resume to close
     const waiting = stopped.steps.get('opportunities')?.chunks ?? [];
-    expect(waiting.filter((chunk) => !['planned', 'created', 'uploaded'].includes(chunk.phase))).to.deep.equal(
-      [],
-    );
+    expect(waiting.filter((chunk) => !['planned', 'created', 'uploaded'].includes(chunk.phase))).to.deep.equal([]);
     const open = waiting.filter((chunk) => chunk.phase === 'uploaded');
     expect(open.length).to.be.greaterThan(0);
     for (const chunk of open) {
