@@ -78,7 +78,7 @@ describe('preflight against an org describe', () => {
   });
 
   it('passes a manifest the org can take, describing each object once', async () => {
-    write('accounts.csv', 'Legacy_Id__c,Name,Parent.Legacy_Id__c\nA1,Acme,\n');
+    write('accounts.csv', 'Legacy_Id__c,Name,Parent.Legacy_Id__c\nA1,Acme,\nA3,Globex,A1\n');
     write('parents.csv', 'legacy_id__c,parent.Legacy_Id__c\nA1,A2\n');
     write('contacts.csv', 'Legacy_Id__c,LastName,Account.Legacy_Id__c,ReportsTo.Email\nC1,Smith,A1,\n');
     const path = manifest(
@@ -101,7 +101,8 @@ describe('preflight against an org describe', () => {
       objects: ['Account', 'Contact'],
     });
     expect(result.org.limits?.dailyApiRequests).to.include({ max: 100_000, remaining: 99_000 });
-    // accounts.csv references accounts of its own: its second pass (accounts.self) is one more job
+    // accounts.csv references accounts of its own (A3's parent A1): its second pass (accounts.self) is
+    // one more job; without a row that sets a parent it would send nothing and make none
     expect(result.org.limits?.dailyBulkApiBatches).to.deep.equal({ max: 15_000, remaining: 15_000, estimated: 4 });
   });
 
