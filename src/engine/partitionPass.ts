@@ -355,9 +355,15 @@ async function groupSpill(file: string, depth: number, context: SpillContext): P
       if (!(error instanceof SpillNeeded)) throw error;
     }
   }
-  // too big for memory: one parent's rows alone are streamed as one group, anything else splits again
-  let firstKey: string | undefined;
-  let singleKey = true;
+  // Too big for memory. The key most rows share (a majority vote over the rows with a parent, one
+  // pass, no table) has its rows taken out whole, into a file of their own streamed as one group:
+  // a parent past the budget is never cut however its file is mixed (rows without a parent are dealt
+  // round-robin into every part at every depth, and a few small parents of other keys may share its
+  // hash at every seed, so the file a big parent lands in is rarely its rows alone). The rest splits
+  // again, one level deeper.
+  let candidate: string | undefined;
+  let votes = 0;
+  let others = false;
   let records = 0;
   await forEachRecord(
     file,
@@ -365,29 +371,40 @@ async function groupSpill(file: string, depth: number, context: SpillContext): P
     (bytes) => {
       records++;
       const key = keys.keyOf(bytes);
-      firstKey ??= key;
-      if (key !== firstKey || key === '') singleKey = false;
+      if (key === '') {
+        others = true;
+        return;
+      }
+      if (candidate !== undefined && key !== candidate) others = true;
+      if (votes === 0) candidate = key;
+      votes += key === candidate ? 1 : -1;
     },
     settings.maxRecordBytes,
   );
-  if (singleKey) {
+  if (candidate !== undefined && !others) {
     await packer.addGroups([{ records, bytes: statSync(file).size, file }]);
     return;
   }
-  // Past the depth limit only hash collisions under every seed remain (rows without a parent are
-  // dealt round-robin): such a file is cut into runs of rows in file order, each grouped on its own,
-  // so a colliding parent may then span two bins; with a 32-bit hash and four seeds, not seen.
+  // Past the depth limit what is left after the heaviest key is cut into runs of rows in file
+  // order, each grouped on its own: a parent there may span two bins only if two keys past the
+  // budget together collide under every seed, not seen with a 32-bit hash and four seeds.
   const byRuns = depth + 1 >= MAX_SPILL_DEPTH;
   const spread = new Spreader(depth + 1, SPILL_FANOUT);
   const parts = Array.from({ length: SPILL_FANOUT }, (_, k) => new BufferedFile(`${file}.${k}`));
+  const heavy = candidate === undefined ? undefined : new BufferedFile(`${file}.key`);
   let runBytes = 0;
   let run = 0;
   await forEachRecord(
     file,
     settings.delimiter,
     (bytes) => {
+      const key = keys.keyOf(bytes);
+      if (heavy && key === candidate) {
+        heavy.write(bytes);
+        return;
+      }
       if (!byRuns) {
-        parts[spread.indexOf(keys.keyOf(bytes))].write(bytes);
+        parts[spread.indexOf(key)].write(bytes);
         return;
       }
       runBytes += bytes.length + ROW_OVERHEAD_BYTES;
@@ -399,6 +416,10 @@ async function groupSpill(file: string, depth: number, context: SpillContext): P
     },
     settings.maxRecordBytes,
   );
+  if (heavy) {
+    heavy.close();
+    await packer.addGroups([{ records: heavy.records, bytes: statSync(heavy.path).size, file: heavy.path }]);
+  }
   for (const part of parts) part.close();
   await rm(file, { force: true });
   for (const part of parts) {

@@ -199,6 +199,23 @@ describe('partitionSource', () => {
     expect(serial).to.have.lengthOf(40);
   });
 
+  it('keeps a parent past the memory budget whole however many rows without a parent share its spill files', async () => {
+    // Rows without a parent are dealt round-robin into every part at every depth: with 8,192 of
+    // them, A0's spill file still holds a few at the last depth (1 part, then 16 at each level), so
+    // it is never A0's rows alone. A budget of 8 times the source makes one spill file, which A0's
+    // rows alone outgrow (96 bytes a row held besides its own) at every depth. A0's rows are taken
+    // out whole by key, never cut into runs (which put A0 in two bins of one serial job).
+    const sizes = [100_000, 3, 2];
+    const bytes = Buffer.byteLength([HEADER, ...rowsOf(sizes, 8192)].join('\n'));
+    const { contents } = await check(sizes, 8192, {
+      binRecords: 10_000,
+      maxRecordsPerJob: 30_000,
+      memoryBytes: 8 * bytes,
+    });
+    const serial = contents.filter((content) => content.lane === 'serial');
+    expect(serial.map((content) => content.rows.length)).to.deep.equal(Array(10).fill(10_000));
+  });
+
   it('ends a serial job at maxBytesPerJob as uploaded, each job within it', async () => {
     const all = rowsOf([15, 15, 3], 0);
     await writeFile(source, `${[HEADER, ...all].join('\n')}\n`);
