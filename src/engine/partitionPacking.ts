@@ -109,6 +109,8 @@ export class Packer {
   private binFill = 0;
   private readonly serial: SerialLane;
   private readonly maxBinsPerJob: number;
+  /** the header's bytes in the upload's count (see uploadHeaderBytes) */
+  private readonly headerBytes: number;
   /** add's counting sort, by group size: groups per size, the end of each size's run in `order` */
   private sizeCounts = new Int32Array(0);
   private sizeEnds = new Int32Array(0);
@@ -119,6 +121,7 @@ export class Packer {
     private readonly header: Buffer,
     private readonly settings: PartitionSettings,
   ) {
+    this.headerBytes = Math.max(header.length, settings.uploadHeaderBytes ?? 0);
     this.maxBinsPerJob = Math.max(1, Math.floor(settings.maxRecordsPerJob / settings.binRecords));
     this.serial = new SerialLane(join(outDir, '.serial'), outDir, header, settings);
   }
@@ -217,7 +220,7 @@ export class Packer {
   private isSerial(groups: GroupList, g: number): boolean {
     return (
       groups.records(g) > this.settings.binRecords ||
-      this.header.length + this.costOf(groups, g) > this.settings.maxBytesPerJob
+      this.headerBytes + this.costOf(groups, g) > this.settings.maxBytesPerJob
     );
   }
 
@@ -247,7 +250,7 @@ export class Packer {
     job.write(this.header);
     job.records = 0;
     this.job = job;
-    this.jobBytes = this.header.length;
+    this.jobBytes = this.headerBytes;
     return job;
   }
 

@@ -60,6 +60,11 @@ export type PartitionSettings = {
    * given CRLF), so a grouped file stays one chunk: a second cut could split a parent over two jobs
    */
   extraBytesPerRow?: number;
+  /**
+   * the header's bytes as the upload counts them (mapped, with constants), when more than its bytes
+   * here: a job's byte budget starts from the larger
+   */
+  uploadHeaderBytes?: number;
   /** bytes of rows (plus a per-row overhead) grouped in memory at once */
   memoryBytes: number;
   /** longest record accepted, as the scanner's carry bound */

@@ -99,7 +99,7 @@ export class SerialLane {
     const extra = this.settings.extraBytesPerRow ?? 0;
     const job = new BufferedFile(join(this.outDir, `.serial-${n}.tmp`));
     job.write(this.header, 0);
-    let bytes = this.header.length;
+    let bytes = Math.max(this.header.length, this.settings.uploadHeaderBytes ?? 0);
     let binFill = 0;
     for (const parent of waiting) {
       const room = Math.min(binRecords - binFill, maxRecordsPerJob - job.records);

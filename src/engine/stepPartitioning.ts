@@ -15,6 +15,8 @@ import type { RunFolder } from '../journal/runFolder.js';
 import { sourcePartitioned } from '../journal/eventBuilders.js';
 import { fingerprintFile } from '../journal/fingerprint.js';
 import { sourceChangedError } from '../csv/errors.js';
+import type { CsvHeader } from '../csv/header.js';
+import { uploadSizeOverhead } from '../csv/upload.js';
 import { partitionColumnOf } from '../plan/partitioning.js';
 import {
   DEFAULT_PARTITION_MEMORY_BYTES,
@@ -45,6 +47,27 @@ function extraBytesPerRow(step: ResolvedStep): number {
 }
 
 /**
+ * What the chunk planner will count beyond a derived file's row bytes (uploadSizeOverhead): the
+ * packer must count at least as much, or a file it filled to the byte limit is cut into two chunks,
+ * two jobs the org may process at once with a parent in both. A re-serialised upload (a rename, a
+ * drop, a constant) is counted with its mapped header and a line ending more a row.
+ */
+function uploadOverheadOf(
+  step: ResolvedStep,
+  header: CsvHeader,
+): Pick<PartitionSettings, 'extraBytesPerRow' | 'uploadHeaderBytes'> {
+  const counted = uploadSizeOverhead(header, {
+    delimiter: step.columnDelimiter,
+    mapping: step.mapping,
+    lineEnding: step.lineEnding,
+  });
+  return {
+    extraBytesPerRow: Math.max(extraBytesPerRow(step), counted.perRecordBytes),
+    uploadHeaderBytes: counted.headerBytes,
+  };
+}
+
+/**
  * The partition pass's settings for a step whose parent key is column `column` of its header: the
  * run's, and `sf migrate plan`'s when it counts the jobs the run will cut.
  */
@@ -52,6 +75,7 @@ export function partitionSettingsOf(
   step: ResolvedStep,
   column: number,
   options: PartitioningOptions = {},
+  header?: CsvHeader,
 ): PartitionSettings {
   return {
     delimiter: step.columnDelimiter,
@@ -60,7 +84,7 @@ export function partitionSettingsOf(
     binRecords: Math.min(options.batchRecords ?? ORG_BATCH_RECORDS, step.maxRecordsPerJob),
     maxRecordsPerJob: step.maxRecordsPerJob,
     maxBytesPerJob: step.maxBytesPerJob,
-    extraBytesPerRow: extraBytesPerRow(step),
+    ...(header ? uploadOverheadOf(step, header) : { extraBytesPerRow: extraBytesPerRow(step) }),
     memoryBytes: options.memoryBytes ?? DEFAULT_PARTITION_MEMORY_BYTES,
     maxRecordBytes: MAX_RECORD_BYTES,
   };
@@ -141,7 +165,7 @@ export class StepPartitioning {
     const derived = await partitionSource(
       [source, ...others],
       outDir,
-      partitionSettingsOf(step, column.index, this.options),
+      partitionSettingsOf(step, column.index, this.options, header),
     );
     // The pass read the sources without hashing them: the derived rows are the run's only if each
     // source still is what the run fingerprinted when it began (one more read, once per source).

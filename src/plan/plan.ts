@@ -295,10 +295,12 @@ async function countPartitionedJobs(
       );
       for (const path of [lead.path, ...others]) taken.add(path);
       // eslint-disable-next-line no-await-in-loop -- one pass at a time
+      const leadHeader = await readCsvHeader(lead.path, step.columnDelimiter);
+      // eslint-disable-next-line no-await-in-loop
       const derived = await partitionSource(
         [lead.path, ...others],
         join(dir, String(n)),
-        partitionSettingsOf(step, lead.partition.index),
+        partitionSettingsOf(step, lead.partition.index, {}, leadHeader),
       );
       for (const { file } of derived) {
         // eslint-disable-next-line no-await-in-loop
