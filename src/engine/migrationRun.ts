@@ -361,7 +361,8 @@ export class MigrationRun extends EventEmitter<EngineEvents> {
       // eslint-disable-next-line no-await-in-loop
       await this.planner.ensurePlanned(step, file, 0, this.stopSignal);
     }
-    if (orgDone) {
+    // a stop may have cut planning short: a watch over part of the step's chunks would open the turn
+    if (orgDone && !this.stopped) {
       this.orgDoneWatch.set(step.id, orgDone);
       this.checkOrgDone(step.id);
     }

@@ -268,8 +268,11 @@ export async function startLocalOrg(options: LocalOrgOptions = {}): Promise<Loca
       stopped = true;
       await server.close();
       await ingest.stop();
+      // a report that cannot be written (a full disk) must not keep the store from closing
       if (options.dataDir && ingest.report)
-        await writeFile(join(options.dataDir, 'model-report.json'), JSON.stringify(ingest.report.toJSON()));
+        await writeFile(join(options.dataDir, 'model-report.json'), JSON.stringify(ingest.report.toJSON())).catch(
+          (error: unknown) => process.emitWarning(`model-report.json not written: ${(error as Error).message}`),
+        );
       await queryJobs.settle();
       await store.close();
       if (!options.dataDir) await rm(workDir, { recursive: true, force: true });
