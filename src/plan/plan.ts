@@ -204,7 +204,8 @@ async function planFile(
  * A source of a self-reference's second pass: the run sends only the key and the reference of the
  * rows that set one (src/prepare/selfReferences.ts), so its jobs are cut from the row pass's
  * projection of the source, written here into a temporary folder that is removed whatever happens.
- * The row pass's hold-back has nothing to hold before a run, so it is left out.
+ * The row pass's hold-back has nothing to hold before a run, so it is left out. The run then
+ * partitions the projection by its reference column, and so does this.
  */
 async function planSelfReferenceFile(
   manifest: LoadedManifest,
@@ -233,17 +234,30 @@ async function planSelfReferenceFile(
       polls: 0,
       apiCalls: 0,
     };
-    const chunks = planChunks(projected.file, {
-      delimiter: step.columnDelimiter,
-      header,
-      maxRecords: step.maxRecordsPerJob,
-      maxBytes: step.maxBytesPerJob,
-      mapping: step.mapping,
-      lineEnding: step.lineEnding,
-    });
-    for await (const chunk of chunks) {
-      planned.records += chunk.records;
-      addJob(planned, jobCalls(step, chunk.records, options));
+    // the run partitions the projection like any source with a parent key column (the reference)
+    const partition = partitionColumnOf(step, projected.file, header.columns);
+    const files = partition
+      ? await partitionSource(
+          projected.file,
+          join(dir, 'partitions'),
+          partitionSettingsOf(step, partition.index, {}, header),
+        )
+      : [{ file: projected.file }];
+    for (const { file: cut } of files) {
+      const chunks = planChunks(cut, {
+        delimiter: step.columnDelimiter,
+        // eslint-disable-next-line no-await-in-loop
+        header: await readCsvHeader(cut, step.columnDelimiter),
+        maxRecords: step.maxRecordsPerJob,
+        maxBytes: step.maxBytesPerJob,
+        mapping: step.mapping,
+        lineEnding: step.lineEnding,
+      });
+      // eslint-disable-next-line no-await-in-loop
+      for await (const chunk of chunks) {
+        planned.records += chunk.records;
+        addJob(planned, jobCalls(step, chunk.records, options));
+      }
     }
     return planned;
   } finally {

@@ -83,6 +83,22 @@ describe('self-references in one file: two passes', function () {
     expect(steps[1].files.map((file) => file.records)).to.deep.equal([4]);
   });
 
+  it('plans the second pass as the run partitions it: a parent of more children than a batch is two jobs', async () => {
+    // 12,000 Accounts under A0: the run groups the second pass by its reference column, and a parent
+    // bigger than the org's batch of 10,000 is in one batch a job (the serial lane): 10,000, then 2,000
+    const rows = Array.from({ length: 12_000 }, (_, k) => `Child ${k},C${k},A0`);
+    await writeFile(
+      join(scaffold.dir, 'data', 'a.csv'),
+      `Name,Legacy_Id__c,Parent.Legacy_Id__c\nTop,A0,\n${rows.join('\n')}\n`,
+    );
+    const plan = await buildPlan(await loadManifestOrThrow(manifestPath));
+    const steps = plan.waves.flatMap((wave) => wave.steps);
+    expect(steps.map((planned) => [planned.id, planned.records, planned.jobs])).to.deep.equal([
+      ['accounts', 12_001, 1],
+      ['accounts.self', 12_000, 2],
+    ]);
+  });
+
   it('sets every reference that can be set, never creates a failed record, and retry sets the rest', async () => {
     const run = await MigrationRun.start(await loadManifestOrThrow(manifestPath), options());
     const outcome = await run.execute();
