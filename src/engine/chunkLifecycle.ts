@@ -39,7 +39,7 @@ import type { ResolvedStep } from '../manifest/types.js';
 import { crashPoint, crashTestEnabled } from './crashPoints.js';
 import { downloadResults, type SavedChunkResults } from './resultDownloads.js';
 import type { ChunkPlanner } from './chunkPlanner.js';
-import type { Slots } from './concurrency.js';
+import type { SlotSource } from './concurrency.js';
 import type { BeforeImageCapture } from './beforeImages.js';
 import type { EngineEvents } from './events.js';
 
@@ -104,7 +104,12 @@ export class ChunkLifecycle {
    * so the org's workers do not sit idle through an upload. A stop while it waits for a slot
    * leaves it uploaded and Open, for the resume to close.
    */
-  public async drive(step: ResolvedStep, chunk: ChunkState, signal: AbortSignal, processing?: Slots): Promise<void> {
+  public async drive(
+    step: ResolvedStep,
+    chunk: ChunkState,
+    signal: AbortSignal,
+    processing?: SlotSource,
+  ): Promise<void> {
     let uploadAttempts = 0;
     let release: (() => void) | undefined;
     /* eslint-disable no-await-in-loop -- one phase after the other */

@@ -85,6 +85,47 @@ export class Slots {
   }
 }
 
+/** what takes a processing slot: a Slots, or one holder's turn at a Slots taken in order (InOrder) */
+export type SlotSource = { acquire(signal?: AbortSignal): Promise<(() => void) | undefined> };
+
+/**
+ * A Slots taken by holders 0, 1, 2… in that order, whichever asks first: holder k asks only once
+ * holder k − 1 has taken it, or is `passed` (it ended without asking). A serial-lane chain's jobs
+ * share parents, and the rows of a parent cut over two jobs must reach the org in file order (of two
+ * rows with one key, the later wins), although the next job may finish its upload first.
+ */
+export class InOrder {
+  private readonly taken: Array<{ promise: Promise<void>; resolve: () => void }>;
+
+  public constructor(
+    private readonly slots: Slots,
+    holders: number,
+  ) {
+    this.taken = Array.from({ length: holders }, () => {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((done) => (resolve = done));
+      return { promise, resolve };
+    });
+  }
+
+  /** holder k's way to the slot */
+  public turn(k: number): SlotSource {
+    return {
+      acquire: async (signal?: AbortSignal): Promise<(() => void) | undefined> => {
+        if (k > 0 && !(await settledUnlessAborted(this.taken[k - 1].promise, signal))) return undefined;
+        const release = await this.slots.acquire(signal);
+        this.passed(k);
+        return release;
+      },
+    };
+  }
+
+  /** holder k took the slot or will not: the next may ask */
+  public passed(k: number): void {
+    this.taken[k]?.resolve();
+  }
+}
+
 /** true once `promise` settled, false if `signal` fired first */
 async function settledUnlessAborted(promise: Promise<unknown>, signal?: AbortSignal): Promise<boolean> {
   if (!signal) {

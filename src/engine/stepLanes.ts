@@ -10,7 +10,7 @@
  * closed once it has ended.
  */
 import type { ChunkState } from '../journal/state.js';
-import { forEachConcurrent, Slots } from './concurrency.js';
+import { forEachConcurrent, InOrder, Slots, type SlotSource } from './concurrency.js';
 
 /**
  * Serial-lane chains of one step in the org at once. A pass makes one chain (its big parents share
@@ -28,7 +28,7 @@ export type RoundLanes = {
   turn?: Promise<unknown>;
   /** the serial lane's files and the chain each is in (StepPartitioning.serialChains) */
   serialChains: ReadonlyMap<string, string>;
-  drive: (chunk: ChunkState, inOrg: Slots) => Promise<void>;
+  drive: (chunk: ChunkState, inOrg: SlotSource) => Promise<void>;
   /** called at a lane's first failure: lets the run tell its other chunks to wind down */
   onFailure: () => void;
 };
@@ -65,16 +65,15 @@ export async function driveRound(round: readonly ChunkState[], lanes: RoundLanes
  */
 export async function driveChain(
   chain: readonly ChunkState[],
-  drive: (chunk: ChunkState, inOrg: Slots) => Promise<void>,
+  drive: (chunk: ChunkState, inOrg: SlotSource) => Promise<void>,
   opensAfter?: Promise<unknown>,
 ): Promise<void> {
   const inOrg = new Slots(1, opensAfter);
   const closed = chain.filter((chunk) => chunk.phase === 'closed');
   // already in the org (an earlier process closed it; a stop leaves only jobs it had closed there)
   await forEachConcurrent(closed, closed.length, (chunk) => drive(chunk, inOrg));
-  await forEachConcurrent(
-    chain.filter((chunk) => chunk.phase !== 'closed'),
-    2,
-    (chunk) => drive(chunk, inOrg),
-  );
+  // the rest hand their jobs to the org in chain order (InOrder), whichever finishes its upload first
+  const rest = chain.filter((chunk) => chunk.phase !== 'closed');
+  const order = new InOrder(inOrg, rest.length);
+  await forEachConcurrent([...rest.keys()], 2, (k) => drive(rest[k], order.turn(k)).finally(() => order.passed(k)));
 }

@@ -5,20 +5,20 @@
  */
 import { expect } from 'chai';
 import type { ChunkState } from '../../src/journal/state.js';
-import type { Slots } from '../../src/engine/concurrency.js';
+import type { SlotSource } from '../../src/engine/concurrency.js';
 import { driveChain } from '../../src/engine/stepLanes.js';
 
-type Driven = { chunk: string; inOrg: Slots; done: () => void };
+type Driven = { chunk: string; inOrg: SlotSource; done: () => void };
 
 /** a chain of chunks named by their phases, and a drive that records each call and waits to be settled */
 function chainOf(phases: Array<ChunkState['phase']>): {
   chain: ChunkState[];
   driven: Driven[];
-  drive: (chunk: ChunkState, inOrg: Slots) => Promise<void>;
+  drive: (chunk: ChunkState, inOrg: SlotSource) => Promise<void>;
 } {
   const chain = phases.map((phase, k) => ({ phase, chunk: k }) as unknown as ChunkState);
   const driven: Driven[] = [];
-  const drive = (chunk: ChunkState, inOrg: Slots): Promise<void> =>
+  const drive = (chunk: ChunkState, inOrg: SlotSource): Promise<void> =>
     new Promise((done) => driven.push({ chunk: `${chunk.chunk}:${chunk.phase}`, inOrg, done: () => done() }));
   return { chain, driven, drive };
 }
@@ -41,8 +41,54 @@ describe('driveChain', () => {
     driven[2].done();
     driven[3].done();
     await all;
-    // one slot for the whole chain: a job in the org at a time
-    expect(new Set(driven.map((call) => call.inOrg)).size).to.equal(1);
+  });
+
+  it('hands the chain’s jobs to the org in chain order, whichever finishes its upload first', async () => {
+    const { chain, driven, drive } = chainOf(['planned', 'planned', 'planned']);
+    const all = driveChain(chain, drive);
+    await settle();
+    const took: number[] = [];
+    const take = (k: number): Promise<(() => void) | undefined> =>
+      driven[k].inOrg.acquire().then((release) => {
+        took.push(k);
+        return release;
+      });
+    // chunk 1's upload ends first: it waits for chunk 0 to take the slot, and then for the slot
+    const second = take(1);
+    await settle();
+    expect(took).to.deep.equal([]);
+    const first = await take(0);
+    await settle();
+    expect(took).to.deep.equal([0]);
+    first?.();
+    (await second)?.();
+    expect(took).to.deep.equal([0, 1]);
+    // the chain's third job asks once the first two have ended
+    driven[0].done();
+    driven[1].done();
+    await settle();
+    (await take(2))?.();
+    expect(took).to.deep.equal([0, 1, 2]);
+    driven[2].done();
+    await all;
+  });
+
+  it('lets the next chunk ask once one ended without taking the slot', async () => {
+    const { chain, driven, drive } = chainOf(['planned', 'planned']);
+    const all = driveChain(chain, drive);
+    await settle();
+    let second = false;
+    void driven[1].inOrg.acquire().then((release) => {
+      second = true;
+      release?.();
+    });
+    await settle();
+    expect(second).to.equal(false);
+    driven[0].done();
+    await settle();
+    expect(second).to.equal(true);
+    driven[1].done();
+    await all;
   });
 
   it('drives a fresh chain two at a time, the next uploading while one is in the org', async () => {
