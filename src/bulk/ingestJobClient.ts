@@ -67,6 +67,7 @@ const ABORT: StateRequest = {
 
 export class IngestJobClient extends EventEmitter {
   public readonly apiVersion: string;
+
   private readonly transport: BulkTransport;
   private readonly now: () => number;
 
@@ -193,7 +194,7 @@ export class IngestJobClient extends EventEmitter {
     for (;;) {
       try {
         // eslint-disable-next-line no-await-in-loop -- polling is a sequence of waits by design
-        await this.transport.sleep(delay, signal);
+        await this.sleepUnlessWoken(delay, options);
       } catch (reason) {
         throw pollAbortedError(jobId, last?.state, reason);
       }
@@ -275,6 +276,31 @@ export class IngestJobClient extends EventEmitter {
       if (error instanceof BulkApiError && (error.status === 404 || error.errorCode === 'NOT_FOUND')) return undefined;
       return 'unknown';
     }
+  }
+
+  /**
+   * Waits `ms`; when `wake` tells of another job's end meanwhile, what is left of the wait is cut to
+   * at most `initialMs` (once a wait), so the job's rate is measured again soon after the workers it
+   * may now get. (Measured with the local org's realistic model, bench --compare 1M: a grouped job
+   * that shared the workers with a serial-lane job at first was aimed from that rate and seen 22.7 s
+   * late, of its 84 s; capping every wait instead spent more polls than back-off alone.)
+   */
+  private async sleepUnlessWoken(ms: number, options: PollOptions): Promise<void> {
+    const { signal, wake } = options;
+    if (!wake) return this.transport.sleep(ms, signal);
+    const woken = new AbortController();
+    const unsubscribe = wake.subscribe(() => woken.abort());
+    const start = this.now();
+    try {
+      await this.transport.sleep(ms, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
+      return;
+    } catch (reason) {
+      if (signal?.aborted === true || !woken.signal.aborted) throw reason;
+    } finally {
+      unsubscribe();
+    }
+    const left = Math.max(0, ms - (this.now() - start));
+    return this.transport.sleep(Math.min(left, options.initialMs), signal);
   }
 }
 

@@ -75,8 +75,16 @@ export type PollOptions = {
   rateHint?: number;
   /** aborting it stops the wait (the job keeps running in the org) */
   signal?: AbortSignal;
+  /**
+   * tells of another job of the run ending: the org's workers it held go to other batches, so this
+   * job may speed up, and a long wait aimed from its slower rate is cut to at most `initialMs`
+   */
+  wake?: PollWake;
   onPoll?: (info: IngestJobInfo) => void;
 };
+
+/** subscribes a listener to another job's end; returns the unsubscribe */
+export type PollWake = { subscribe(listener: () => void): () => void };
 
 export type SavedResults = { records: number; bytes: number };
 

@@ -33,7 +33,7 @@ import type {
 import type { RunFolder } from '../journal/runFolder.js';
 import { JobIndex, type JobIndexEntry } from '../journal/jobIndex.js';
 import type { IngestJobClient } from '../bulk/ingestJobClient.js';
-import type { IngestJobInfo } from '../bulk/types.js';
+import type { IngestJobInfo, PollWake } from '../bulk/types.js';
 import { BulkApiError, UploadInterruptedError, isRetryable } from '../bulk/errors.js';
 import type { ResolvedStep } from '../manifest/types.js';
 import { crashPoint, crashTestEnabled } from './crashPoints.js';
@@ -82,6 +82,14 @@ export class ChunkLifecycle {
    * the step's next job, which otherwise waits out the manifest's whole `poll.initial`.
    */
   private readonly stepRates = new Map<string, number>();
+  /** the polls waiting on jobs of this run, told when one of the run's jobs ends (PollOptions.wake) */
+  private readonly jobEndListeners = new Set<() => void>();
+  private readonly jobEnds: PollWake = {
+    subscribe: (listener) => {
+      this.jobEndListeners.add(listener);
+      return () => this.jobEndListeners.delete(listener);
+    },
+  };
   /**
    * The same, of the run's last finished job of any step: the first jobs of a step have nothing else
    * to go by, and a step's first short job (a serial-lane job of a few thousand records) otherwise waits
@@ -209,6 +217,7 @@ export class ChunkLifecycle {
         expectedRecords: chunk.records,
         ...(rateHint === undefined ? {} : { rateHint }),
         ...(options.signal ? { signal: options.signal } : {}),
+        wake: this.jobEnds,
         onPoll: (polled) => {
           this.progress(chunk, polled.state, polled);
           options.onPoll?.(polled);
@@ -219,6 +228,8 @@ export class ChunkLifecycle {
       if (options.signal?.aborted) return undefined;
       throw error;
     }
+    // its workers go to the run's other jobs, which may speed up: their long waits are cut short
+    for (const listener of [...this.jobEndListeners]) listener();
     const processed = info.numberRecordsProcessed ?? 0;
     const elapsedMs = Date.now() - startedAt;
     if (info.state === 'JobComplete' && processed > 0 && elapsedMs > 0) {

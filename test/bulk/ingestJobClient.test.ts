@@ -562,6 +562,40 @@ describe('IngestJobClient', () => {
       expect(clock.delays).to.deep.equal([5000, 5000, 5500]);
     });
 
+    it('cuts a long wait short when another job of the run ends', async () => {
+      const listeners = new Set<() => void>();
+      const wake = {
+        subscribe: (listener: () => void): (() => void) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      };
+      const delays: number[] = [];
+      // waits under 7 s return at once; a longer one lasts until something aborts it
+      const waking = new IngestJobClient(connection, {
+        sleep: (ms, signal): Promise<void> => {
+          delays.push(ms);
+          if (ms < 7000) return new Promise((resolve) => setImmediate(resolve));
+          return new Promise((_, reject) =>
+            signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+          );
+        },
+        now: (): number => 0,
+      });
+      const jobId = await closedJob(['InProgress', 'JobComplete']);
+      const polled = waking.poll(jobId, { initialMs: 5000, maxMs: 120_000, wake });
+      // eslint-disable-next-line no-await-in-loop -- until the poll is in its second wait
+      while (delays.length < 2) await new Promise((resolve) => setImmediate(resolve));
+      // the second wait (7.5 s, backing off) has begun and listens for another job's end
+      expect(delays).to.deep.equal([5000, 7500]);
+      expect(listeners.size).to.equal(1);
+      for (const listener of [...listeners]) listener();
+      expect((await polled).state).to.equal('JobComplete');
+      // what was left of the wait (all of it, on this clock) cut to initialMs; nothing left listening
+      expect(delays).to.deep.equal([5000, 7500, 5000]);
+      expect(listeners.size).to.equal(0);
+    });
+
     it('resolves (does not throw) on Failed and Aborted', async () => {
       const failedId = await closedJob(['InProgress', 'Failed']);
       expect((await client.poll(failedId, { initialMs: 5, maxMs: 10 })).state).to.equal('Failed');
