@@ -44,7 +44,7 @@ export type CompareOptions = {
   only?: 'sf-migrate' | 'plugin-data';
 };
 
-type Shape = { accounts: number; contacts: number; opportunities: number; heavyAccounts: number; giants: number };
+export type Shape = { accounts: number; contacts: number; opportunities: number; heavyAccounts: number; giants: number };
 
 /** Deterministic, so two runs of the bench load the same rows in the same order. */
 function prng(seed: number): () => number {
@@ -79,7 +79,7 @@ async function writeLines(file: string, header: string, n: number, row: (i: numb
  * an internal batch. Contacts are in a random order, as an export sorted by the source system's own id
  * would be with respect to the parent; Opportunities' parents are uniform.
  */
-async function generate(work: string, total: number): Promise<{ shape: Shape; files: Record<string, string> }> {
+export async function generate(work: string, total: number): Promise<{ shape: Shape; files: Record<string, string> }> {
   const accounts = Math.floor(total * 0.3);
   const contacts = Math.floor(total * 0.4);
   const opportunities = total - accounts - contacts;

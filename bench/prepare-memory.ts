@@ -10,8 +10,7 @@
  * holding half of the rows) in a child process when missing, and a dead-letter file failing every
  * 20th parent; keysMB is the failed keys' memory budget (default: the run's, 256).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LoadedManifest, ResolvedStep } from '../src/manifest/types.js';
 import type { RunState } from '../src/journal/state.js';
@@ -19,22 +18,12 @@ import type { RunFolder } from '../src/journal/runFolder.js';
 import { DEFAULT_PARENT_KEYS_BYTES, FailedKeys, holdBackStage } from '../src/prepare/orphans.js';
 import { valueMapStage } from '../src/prepare/valueMaps.js';
 import { runRowPass } from '../src/prepare/rowPass.js';
+import { contactsSource, peakMb } from './memorySource.js';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const keysBytes = process.argv[3] ? Number(process.argv[3]) * 1024 * 1024 : DEFAULT_PARENT_KEYS_BYTES;
 const dir = resolve(process.argv[4] ?? '/tmp');
-const source = join(dir, `contacts-${rows}.csv`);
-if (!existsSync(source)) {
-  // the partition bench writes the same file; its own process, so writing it costs this one nothing
-  const made = spawnSync(
-    process.execPath,
-    [join(import.meta.dirname, 'partition-memory.mjs'), String(rows), '16', dir, '--write-only'],
-    { stdio: 'inherit' },
-  );
-  if (made.status !== 0) throw new Error('could not write the source');
-}
-const peakMb = (): number =>
-  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
+const source = contactsSource(rows, dir);
 
 const work = join(dir, 'prepare');
 rmSync(work, { recursive: true, force: true });

@@ -14,11 +14,11 @@
  *                                 each sample with what the run was doing in <work>/<records>.samples.txt)
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalOrg, registerLocalOrg } from '@sf-migrate/local-org';
+import { generate } from './compare.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -29,63 +29,6 @@ const { values } = parseArgs({
     'node-flag': { type: 'string' },
   },
 });
-
-async function writeLines(file: string, header: string, n: number, row: (i: number) => string): Promise<void> {
-  const out = createWriteStream(file);
-  let block = header + '\n';
-  for (let i = 0; i < n; i++) {
-    block += row(i) + '\n';
-    if (block.length > 1 << 20) {
-      // eslint-disable-next-line no-await-in-loop -- back-pressure
-      if (!out.write(block)) await once(out, 'drain');
-      block = '';
-    }
-  }
-  out.end(block);
-  await once(out, 'finish');
-}
-
-/** the compare bench's shape (bench/compare.ts), from a seeded generator of its own */
-async function generate(dir: string, total: number): Promise<Record<string, string>> {
-  const accounts = Math.floor(total * 0.3);
-  const contacts = Math.floor(total * 0.4);
-  const heavy = Math.max(1, Math.floor(accounts * 0.05));
-  const giants = Math.max(1, Math.round(total / 200_000));
-  let seed = 11;
-  const random = (): number => {
-    seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
-    return seed / 2 ** 32;
-  };
-  const contactParent = (): number => {
-    const pick = random();
-    if (pick >= 0.5) return heavy + Math.floor(random() * (accounts - heavy));
-    // giants take up to 12,000 Contacts each, the rest of the half goes to the other heavy Accounts
-    if (pick * contacts < Math.min(giants * 12_000, contacts * 0.3)) return Math.floor(random() * giants);
-    return giants + Math.floor(random() * Math.max(1, heavy - giants));
-  };
-  const files = {
-    Account: join(dir, 'accounts.csv'),
-    Contact: join(dir, 'contacts.csv'),
-    Opportunity: join(dir, 'opportunities.csv'),
-  };
-  await writeLines(files.Account, 'Name,Legacy_Id__c,Industry,AnnualRevenue', accounts, (i) => {
-    const name = `"Bench Account ${i}, Inc."`;
-    return `${name},BA-${i},Energy,${i * 10}`;
-  });
-  await writeLines(
-    files.Contact,
-    'LastName,FirstName,Email,Legacy_Id__c,Account.Legacy_Id__c',
-    contacts,
-    (i) => `Contact${i},Bench,c${i}@example.com,BC-${i},BA-${contactParent()}`,
-  );
-  await writeLines(
-    files.Opportunity,
-    'Name,StageName,CloseDate,Amount,Account.Legacy_Id__c',
-    total - accounts - contacts,
-    (i) => `Bench Opp ${i},Prospecting,2027-01-15,${i},BA-${Math.floor(random() * accounts)}`,
-  );
-  return files;
-}
 
 type Sample = { at: number; rssMb: number };
 
@@ -154,8 +97,9 @@ for (const total of values.records.split(',').map(Number)) {
   const dir = join(work, String(total));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  // the compare bench's data set, so the two measure the same load
   // eslint-disable-next-line no-await-in-loop
-  const files = await generate(dir, total);
+  const { files } = await generate(dir, total);
   const manifest = join(dir, 'migration.json');
   const steps = ['Account', 'Contact', 'Opportunity'].map((object) => ({ object, source: files[object] }));
   writeFileSync(manifest, JSON.stringify({ name: 'run-memory', steps }));

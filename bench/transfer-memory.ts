@@ -11,29 +11,20 @@
  *
  * The chunk is <dir>/contacts-<rows>.csv (written by bench/partition-memory.mjs when missing).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BulkTransport } from '../src/bulk/bulkTransport.js';
 import { downloadResultOnce, uploadJobData } from '../src/bulk/jobData.js';
 import { readCsvHeader } from '../src/csv/header.js';
 import { openChunkStream } from '../src/csv/upload.js';
 import { readResultRows } from '../src/engine/resultFiles.js';
+import { contactsSource, peakMb } from './memorySource.js';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const dir = resolve(process.argv[3] ?? '/tmp');
-const source = join(dir, `contacts-${rows}.csv`);
-if (!existsSync(source)) {
-  const made = spawnSync(
-    process.execPath,
-    [join(import.meta.dirname, 'partition-memory.mjs'), String(rows), '16', dir, '--write-only'],
-    { stdio: 'inherit' },
-  );
-  if (made.status !== 0) throw new Error('could not write the source');
-}
-const peakMb = (): number =>
-  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
+const source = contactsSource(rows, dir);
 
 // the org: PUT bodies are read and dropped; a GET answers `rows` successful result rows, generated as sent
 const serverCode = `
